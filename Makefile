@@ -1,0 +1,113 @@
+# Makefile - builds the `lmnas` binary, its tests and benchmarks.
+#
+#   make run     install deps, build, start a private PostgreSQL under ./var/,
+#                migrate, serve on 127.0.0.1:8080
+#   make test    install deps, build with ASan+UBSan, run every test
+#   make bench   benchmarks (figures printed, not asserted)
+#   make lint    clang-format --dry-run --Werror and cppcheck
+#   make clean   remove every build output
+
+SHELL := /bin/bash
+BUILD ?= build
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(shell nproc) --no-print-directory
+endif
+.DEFAULT_GOAL := build
+
+PKGS := libmicrohttpd jansson libcurl libpq libzip openblas libcrypto
+DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fopenmp -Iservice \
+	-I$(BUILD)/gen $(DEPS_CFLAGS)
+LIBS := $(DEPS_LIBS) -fopenmp -lm -lpthread
+
+RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -march=x86-64-v3
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-march=x86-64-v3
+ASAN_LDFLAGS := -fsanitize=address,undefined
+
+LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+GEN_SRC := $(BUILD)/gen/migrations_embedded.c
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+
+REL_OBJ := $(patsubst %.c,$(BUILD)/release/%.o,$(LIB_SRC) $(GEN_SRC))
+ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+ASAN_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/asan/%.o,$(SUPPORT_SRC))
+REL_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/release/%.o,$(SUPPORT_SRC))
+UNIT_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
+INTEG_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(INTEG_SRC))
+BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/release/tests/%,$(BENCH_SRC))
+
+.PHONY: build deps run test test-build bench lint clean format
+
+deps:
+	@bash scripts/deps.sh
+
+build: $(BUILD)/release/lmnas
+
+$(BUILD)/gen/migrations_embedded.c: $(MIGRATIONS) scripts/embed_migrations.sh
+	@mkdir -p $(@D)
+	bash scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/release/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/release/liblmnas.a: $(REL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/liblmnas.a: $(ASAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/release/lmnas: $(BUILD)/release/service/main.o $(BUILD)/release/liblmnas.a
+	$(CC) -o $@ $^ $(LIBS)
+
+$(BUILD)/asan/lmnas: $(BUILD)/asan/service/main.o $(BUILD)/asan/liblmnas.a
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/tests/%.o $(ASAN_SUPPORT_OBJ) $(BUILD)/asan/liblmnas.a
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(BUILD)/release/tests/%: $(BUILD)/release/tests/%.o $(REL_SUPPORT_OBJ) $(BUILD)/release/liblmnas.a
+	$(CC) -o $@ $^ $(LIBS)
+
+run: deps build
+	@bash scripts/run.sh
+
+test-build: $(BUILD)/asan/lmnas $(UNIT_BIN) $(INTEG_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INTEG_BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory build $(BENCH_BIN)
+	@bash tests/bench/run.sh $(BENCH_BIN)
+
+lint:
+	clang-format --dry-run --Werror $(LIB_SRC) service/main.c $(wildcard service/*/*.h) \
+		$(UNIT_SRC) $(INTEG_SRC) $(SUPPORT_SRC) $(wildcard tests/support/*.h)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
+		--inline-suppr -Iservice service tests
+
+format:
+	clang-format -i $(LIB_SRC) service/main.c $(wildcard service/*/*.h) \
+		$(UNIT_SRC) $(INTEG_SRC) $(SUPPORT_SRC) $(wildcard tests/support/*.h)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

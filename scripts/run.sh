@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# run.sh - `make run`: a private PostgreSQL under ./var/pg (unless
+# LMNAS_DATABASE_URL points elsewhere), migrations, then `lmnas serve`.
+# Ctrl-C stops lmnas (gracefully) and then the private cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build/release/lmnas
+private=0
+if [[ -z ${LMNAS_DATABASE_URL:-} ]]; then
+	private=1
+	bash scripts/pg.sh start var/pg
+	LMNAS_DATABASE_URL=$(bash scripts/pg.sh url var/pg)
+	export LMNAS_DATABASE_URL
+fi
+mkdir -p var/data
+export LMNAS_DATA_DIR=${LMNAS_DATA_DIR:-$PWD/var/data}
+"$bin" migrate
+listen=${LMNAS_LISTEN:-127.0.0.1:8080}
+echo "lmnas: serving on http://$listen/ (Ctrl-C to stop)"
+"$bin" serve &
+pid=$!
+stop() { kill -TERM "$pid" 2>/dev/null || true; }
+trap stop INT TERM
+rc=0
+wait "$pid" || rc=$?
+# a signal interrupts the first wait; wait again for the graceful shutdown
+if kill -0 "$pid" 2>/dev/null; then wait "$pid" || rc=$?; fi
+if [[ $private -eq 1 ]]; then
+	bash scripts/pg.sh stop var/pg
+	echo "lmnas: stopped lmnas and the private PostgreSQL"
+fi
+exit "$rc"

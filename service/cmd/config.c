@@ -1,0 +1,228 @@
+/* config.c - the configuration table: flags, LMNAS_* variables, defaults and
+ * their validation. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LEVEL,
+		OPT_FORMAT };
+
+struct opt {
+	const char *flag;
+	const char *env;
+	const char *def;
+	enum opt_kind kind;
+	long min, max;
+	size_t offset;
+	size_t size;
+	const char *help;
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct opt opts[] = {
+	{"--database-url", "LMNAS_DATABASE_URL", "postgresql:///lmnas",
+	 OPT_STRING, 0, 0, F(database_url),
+	 "libpq connection URL or conninfo of the PostgreSQL database"},
+	{"--listen", "LMNAS_LISTEN", "127.0.0.1:8080", OPT_LISTEN, 0, 0,
+	 F(listen_host), "HTTP address HOST:PORT (serve)"},
+	{"--http-threads", "LMNAS_HTTP_THREADS", "4", OPT_INT, 1, 256,
+	 F(http_threads), "HTTP worker threads (serve)"},
+	{"--max-body", "LMNAS_MAX_BODY", "1048576", OPT_LONG, 1024,
+	 256L * 1024 * 1024, F(max_body_bytes),
+	 "largest accepted request body in bytes (serve)"},
+	{"--db-pool", "LMNAS_DB_POOL", "8", OPT_INT, 1, 128, F(db_pool_size),
+	 "PostgreSQL connections in the pool"},
+	{"--shutdown-timeout", "LMNAS_SHUTDOWN_TIMEOUT", "10", OPT_INT, 0, 3600,
+	 F(shutdown_timeout_s),
+	 "seconds to let in-flight requests finish on SIGTERM/SIGINT"},
+	{"--log-level", "LMNAS_LOG_LEVEL", "info", OPT_LEVEL, 0, 0,
+	 F(log_level), "debug, info, warn, error or off"},
+	{"--log-format", "LMNAS_LOG_FORMAT", "auto", OPT_FORMAT, 0, 0,
+	 F(log_format), "auto (text on a TTY, JSON lines otherwise), text, json"},
+	{"--data-dir", "LMNAS_DATA_DIR", "./var/data", OPT_STRING, 0, 0,
+	 F(data_dir), "directory for job work files (checkpoints, exports)"},
+	{"--web-dir", "LMNAS_WEB_DIR", "./web/static", OPT_STRING, 0, 0,
+	 F(web_dir), "directory of the dashboard's static files (serve)"},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static enum core_status set_opt(struct config *cfg, const struct opt *o,
+				const char *val, const char *src, char *err,
+				size_t errlen)
+{
+	char *base = (char *)cfg + o->offset;
+	char *end = NULL;
+	long v;
+
+	switch (o->kind) {
+	case OPT_STRING:
+		if (strlen(val) >= o->size) {
+			core_errf(err, errlen, "%s: longer than %zu characters",
+				  src, o->size - 1);
+			return CORE_ERR_INVALID;
+		}
+		memcpy(base, val, strlen(val) + 1);
+		return CORE_OK;
+	case OPT_INT:
+	case OPT_LONG:
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno || end == val || *end != '\0') {
+			core_errf(err, errlen, "%s: '%s' is not a whole number",
+				  src, val);
+			return CORE_ERR_INVALID;
+		}
+		if (v < o->min || v > o->max) {
+			core_errf(err, errlen, "%s: %ld is outside %ld..%ld", src,
+				  v, o->min, o->max);
+			return CORE_ERR_INVALID;
+		}
+		if (o->kind == OPT_INT)
+			*(int *)(void *)base = (int)v;
+		else
+			*(long *)(void *)base = v;
+		return CORE_OK;
+	case OPT_LISTEN: {
+		const char *colon = strrchr(val, ':');
+		size_t hl;
+		if (!colon || colon == val) {
+			core_errf(err, errlen, "%s: '%s' is not HOST:PORT", src,
+				  val);
+			return CORE_ERR_INVALID;
+		}
+		errno = 0;
+		v = strtol(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || *end || v < 0 || v > 65535) {
+			core_errf(err, errlen, "%s: port in '%s' is not 0..65535",
+				  src, val);
+			return CORE_ERR_INVALID;
+		}
+		hl = (size_t)(colon - val);
+		if (hl >= sizeof cfg->listen_host) {
+			core_errf(err, errlen, "%s: host too long", src);
+			return CORE_ERR_INVALID;
+		}
+		memcpy(cfg->listen_host, val, hl);
+		cfg->listen_host[hl] = '\0';
+		cfg->listen_port = (int)v;
+		return CORE_OK;
+	}
+	case OPT_LEVEL:
+		if (core_log_level_parse(val, &cfg->log_level)) {
+			core_errf(err, errlen,
+				  "%s: '%s' is not one of debug, info, warn, "
+				  "error, off",
+				  src, val);
+			return CORE_ERR_INVALID;
+		}
+		return CORE_OK;
+	case OPT_FORMAT:
+		if (core_log_format_parse(val, &cfg->log_format)) {
+			core_errf(err, errlen,
+				  "%s: '%s' is not one of auto, text, json", src,
+				  val);
+			return CORE_ERR_INVALID;
+		}
+		return CORE_OK;
+	}
+	return CORE_ERR_INTERNAL;
+}
+
+enum core_status config_load(struct config *cfg, int *argc, char **argv,
+			     char *err, size_t errlen)
+{
+	enum core_status st;
+	char src[128];
+	int out = 1;
+
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NOPTS; i++) {
+		snprintf(src, sizeof src, "default of %s", opts[i].flag);
+		st = set_opt(cfg, &opts[i], opts[i].def, src, err, errlen);
+		if (st)
+			return st;
+	}
+	for (size_t i = 0; i < NOPTS; i++) {
+		const char *v = getenv(opts[i].env);
+		if (!v || !*v)
+			continue;
+		st = set_opt(cfg, &opts[i], v, opts[i].env, err, errlen);
+		if (st)
+			return st;
+	}
+	for (int a = 1; a < *argc; a++) {
+		const struct opt *o = NULL;
+		const char *val = NULL;
+		size_t fl;
+
+		for (size_t i = 0; i < NOPTS && !o; i++) {
+			fl = strlen(opts[i].flag);
+			if (strncmp(argv[a], opts[i].flag, fl) != 0)
+				continue;
+			if (argv[a][fl] == '=') {
+				o = &opts[i];
+				val = argv[a] + fl + 1;
+			} else if (argv[a][fl] == '\0') {
+				o = &opts[i];
+				if (a + 1 >= *argc) {
+					core_errf(err, errlen,
+						  "%s: needs a value", o->flag);
+					return CORE_ERR_INVALID;
+				}
+				val = argv[++a];
+			}
+		}
+		if (!o) {
+			argv[out++] = argv[a];
+			continue;
+		}
+		st = set_opt(cfg, o, val, o->flag, err, errlen);
+		if (st)
+			return st;
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return CORE_OK;
+}
+
+void config_print_reference(void)
+{
+	printf("%-20s %-24s %-22s %s\n", "flag", "environment", "default",
+	       "meaning");
+	for (size_t i = 0; i < NOPTS; i++)
+		printf("%-20s %-24s %-22s %s\n", opts[i].flag, opts[i].env,
+		       opts[i].def, opts[i].help);
+}
+
+void config_redact_url(const char *url, char *out, size_t outlen)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon, *pw;
+
+	snprintf(out, outlen, "%s", url);
+	/* URL form: scheme://user:password@host */
+	if (scheme) {
+		at = strchr(scheme + 3, '@');
+		colon = strchr(scheme + 3, ':');
+		if (at && colon && colon < at)
+			snprintf(out, outlen, "%.*s:***%s",
+				 (int)(colon - url), url, at);
+	}
+	/* conninfo or query form: password=... */
+	pw = strstr(out, "password=");
+	if (pw) {
+		size_t off = (size_t)(pw - out) + 9;
+		const char *rest = out + off;
+		while (*rest && *rest != ' ' && *rest != '&')
+			rest++;
+		char tail[512];
+		snprintf(tail, sizeof tail, "%s", rest);
+		snprintf(out + off, outlen - off, "***%s", tail);
+	}
+}

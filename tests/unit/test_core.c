@@ -1,0 +1,143 @@
+/* test_core.c - core: buffers with caps, arena, file reading, sha256, rng,
+ * fault injection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void buf_grows_and_respects_cap(void **state)
+{
+	struct core_buf b;
+
+	core_buf_init(&b, 10);
+	assert_int_equal(core_buf_append(&b, "hello", 5), CORE_OK);
+	assert_int_equal(core_buf_printf(&b, "%d", 1234), CORE_OK);
+	assert_string_equal(b.data, "hello1234");
+	assert_int_equal(core_buf_append(&b, "xy", 2), CORE_ERR_NOMEM);
+	assert_null(b.data); /* freed itself on failure */
+	assert_int_equal(b.len, 0);
+	core_buf_free(&b);
+}
+
+static void buf_allocation_failure_frees(void **state)
+{
+	struct core_buf b;
+
+	core_buf_init(&b, 1 << 20);
+	core_alloc_fail_after(0);
+	assert_int_equal(core_buf_append(&b, "x", 1), CORE_ERR_NOMEM);
+	core_alloc_fail_after(-1);
+	assert_null(b.data);
+	assert_int_equal(core_buf_append(&b, "x", 1), CORE_OK);
+	core_buf_free(&b);
+}
+
+static void arena_aligns_and_refuses_overflow(void **state)
+{
+	struct core_arena a;
+	void *p, *q;
+
+	assert_int_equal(core_arena_init(&a, 256), CORE_OK);
+	p = core_arena_alloc(&a, 10);
+	q = core_arena_alloc(&a, 10);
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_int_equal((uintptr_t)q % 64, 0);
+	assert_null(core_arena_alloc(&a, 1000));
+	assert_null(core_arena_alloc(&a, SIZE_MAX));
+	core_arena_reset(&a);
+	assert_ptr_equal(core_arena_alloc(&a, 1), p);
+	core_arena_free(&a);
+}
+
+static void file_read_limits(void **state)
+{
+	char path[] = "/tmp/lmnas-test-XXXXXX";
+	char err[CORE_ERR_LEN];
+	char *data = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abcdef", 6), 6);
+	close(fd);
+	assert_int_equal(core_file_read(path, 100, &data, &len, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(len, 6);
+	assert_string_equal(data, "abcdef");
+	core_free(data);
+	assert_int_equal(core_file_read(path, 5, &data, &len, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_null(data);
+	assert_non_null(strstr(err, "limit"));
+	unlink(path);
+	assert_int_equal(core_file_read(path, 5, &data, &len, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+}
+
+static void sha256_known_vector(void **state)
+{
+	char hex[65];
+
+	core_sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a3"
+				 "96177a9cb410ff61f20015ad");
+}
+
+static void rng_is_reproducible_and_unbiased_range(void **state)
+{
+	struct core_rng a, b;
+	int counts[3] = {0};
+
+	core_rng_seed(&a, 42);
+	core_rng_seed(&b, 42);
+	for (int i = 0; i < 100; i++)
+		assert_true(core_rng_next(&a) == core_rng_next(&b));
+	for (int i = 0; i < 30000; i++)
+		counts[core_rng_below(&a, 3)]++;
+	for (int i = 0; i < 3; i++)
+		assert_true(counts[i] > 9500 && counts[i] < 10500);
+	for (int i = 0; i < 1000; i++) {
+		double u = core_rng_uniform(&a);
+		assert_true(u >= 0.0 && u < 1.0);
+	}
+}
+
+static void log_parsers(void **state)
+{
+	enum core_log_level l;
+	enum core_log_format f;
+
+	assert_int_equal(core_log_level_parse("WARN", &l), CORE_OK);
+	assert_int_equal(l, CORE_LOG_WARN);
+	assert_int_equal(core_log_level_parse("loud", &l), CORE_ERR_INVALID);
+	assert_int_equal(core_log_format_parse("json", &f), CORE_OK);
+	assert_int_equal(f, CORE_LOG_FORMAT_JSON);
+	assert_int_equal(core_log_format_parse("xml", &f), CORE_ERR_INVALID);
+	core_log_set_context("req-1");
+	assert_string_equal(core_log_context(), "req-1");
+	core_log_set_context(NULL);
+	assert_string_equal(core_log_context(), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_grows_and_respects_cap),
+		cmocka_unit_test(buf_allocation_failure_frees),
+		cmocka_unit_test(arena_aligns_and_refuses_overflow),
+		cmocka_unit_test(file_read_limits),
+		cmocka_unit_test(sha256_known_vector),
+		cmocka_unit_test(rng_is_reproducible_and_unbiased_range),
+		cmocka_unit_test(log_parsers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
