@@ -19,6 +19,8 @@ DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CC ?= cc
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fopenmp -Iservice \
 	-I$(BUILD)/gen $(DEPS_CFLAGS)
@@ -55,33 +57,39 @@ build: $(BUILD)/release/lmnas
 
 $(BUILD)/gen/migrations_embedded.c: $(MIGRATIONS) scripts/embed_migrations.sh
 	@mkdir -p $(@D)
-	bash scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	$(Q)bash scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo '  CC      $<',:)
+	$(Q)$(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo '  CC/asan $<',:)
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/release/liblmnas.a: $(REL_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/liblmnas.a: $(ASAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/release/lmnas: $(BUILD)/release/service/main.o $(BUILD)/release/liblmnas.a
-	$(CC) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo '  LD      $@',:)
+	$(Q)$(CC) -o $@ $^ $(LIBS)
 
 $(BUILD)/asan/lmnas: $(BUILD)/asan/service/main.o $(BUILD)/asan/liblmnas.a
-	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo '  LD      $@',:)
+	$(Q)$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/%.o $(ASAN_SUPPORT_OBJ) $(BUILD)/asan/liblmnas.a
-	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	@$(if $(Q),echo '  LD      $@',:)
+	$(Q)$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 $(BUILD)/release/tests/%: $(BUILD)/release/tests/%.o $(REL_SUPPORT_OBJ) $(BUILD)/release/liblmnas.a
-	$(CC) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo '  LD      $@',:)
+	$(Q)$(CC) -o $@ $^ $(LIBS)
 
 run: deps build
 	@bash scripts/run.sh

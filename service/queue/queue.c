@@ -1,0 +1,220 @@
+/* queue.c - claiming, renewing and finishing job leases. */
+#include "queue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *status_names[] = {"queued", "running", "succeeded",
+				     "failed", "cancelled"};
+
+const char *queue_job_status_name(enum queue_job_status s)
+{
+	return (unsigned)s < 5 ? status_names[s] : "unknown";
+}
+
+static const struct store_stmt stmt_enqueue = {
+	"queue_enqueue",
+	"INSERT INTO jobs (name, spec) VALUES ($1, $2::jsonb) RETURNING id", 2};
+
+/* The inner SELECT locks one claimable row and skips rows other workers hold
+ * locked, so concurrent claims never block each other or double-claim. */
+static const struct store_stmt stmt_claim = {
+	"queue_claim",
+	"UPDATE jobs SET status = 'running', lease_owner = $1,"
+	" lease_expires_at = now() + make_interval(secs => $2::int),"
+	" attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+	" updated_at = now()"
+	" WHERE id = (SELECT id FROM jobs"
+	"   WHERE (status = 'queued' OR (status = 'running'"
+	"          AND lease_expires_at < now()))"
+	"   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	" RETURNING id, name, spec::text, attempts",
+	2};
+
+static const struct store_stmt stmt_heartbeat = {
+	"queue_heartbeat",
+	"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
+	" progress = coalesce($4::jsonb, progress), updated_at = now()"
+	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'"
+	" RETURNING cancel_requested",
+	4};
+
+static const struct store_stmt stmt_finish = {
+	"queue_finish",
+	"UPDATE jobs SET status = $3, error = $4, lease_owner = NULL,"
+	" lease_expires_at = NULL, finished_at = now(), updated_at = now()"
+	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
+	4};
+
+static const struct store_stmt stmt_cancel = {
+	"queue_cancel",
+	"UPDATE jobs SET cancel_requested = true, updated_at = now(),"
+	" status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
+	" finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END"
+	" WHERE id = $1::bigint AND status IN ('queued', 'running')",
+	1};
+
+static const struct store_stmt stmt_exists = {
+	"queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
+
+/* Runs one statement in its own implicit transaction on a pooled
+ * connection; *res receives the result when wanted. */
+static enum core_status run_one(struct store_pool *p,
+				const struct store_stmt *s,
+				const char *const *params, PGresult **res,
+				char *err, size_t errlen)
+{
+	struct store_conn *c = NULL;
+	enum core_status st = store_conn_acquire(p, 10.0, &c, err, errlen);
+
+	if (st)
+		return st;
+	st = store_exec(c, s, params, NULL, NULL, res, err, errlen);
+	store_conn_release(p, c);
+	return st;
+}
+
+enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
+				   const char *spec_json, long long *id,
+				   char *err, size_t errlen)
+{
+	const char *params[2] = {name, spec_json};
+	PGresult *r = NULL;
+	enum core_status st = run_one(p, &stmt_enqueue, params, &r, err, errlen);
+
+	if (st)
+		return st;
+	*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return CORE_OK;
+}
+
+void queue_claim_free(struct queue_claim *c)
+{
+	core_free(c->name);
+	core_free(c->spec);
+	memset(c, 0, sizeof *c);
+}
+
+enum core_status queue_job_claim(struct store_pool *p, const char *worker,
+				 int lease_s, struct queue_claim *out,
+				 char *err, size_t errlen)
+{
+	char lease[16];
+	const char *params[2] = {worker, lease};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	memset(out, 0, sizeof *out);
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	st = run_one(p, &stmt_claim, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		core_errf(err, errlen, "no claimable job");
+		return CORE_ERR_NOT_FOUND;
+	}
+	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->name = core_strdup(PQgetvalue(r, 0, 1));
+	out->spec = core_strdup(PQgetvalue(r, 0, 2));
+	out->attempts = atoi(PQgetvalue(r, 0, 3));
+	PQclear(r);
+	if (!out->name || !out->spec) {
+		/* the lease expires by itself; another claim will pick it up */
+		queue_claim_free(out);
+		core_errf(err, errlen, "out of memory claiming a job");
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}
+
+enum core_status queue_job_heartbeat(struct store_pool *p, long long id,
+				     const char *worker, int lease_s,
+				     const char *progress_json,
+				     int *cancel_requested, char *err,
+				     size_t errlen)
+{
+	char ids[32], lease[16];
+	const char *params[4] = {ids, worker, lease, progress_json};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	st = run_one(p, &stmt_heartbeat, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		core_errf(err, errlen, "job %lld: lease lost", id);
+		return CORE_ERR_CONFLICT;
+	}
+	if (cancel_requested)
+		*cancel_requested = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return CORE_OK;
+}
+
+enum core_status queue_job_finish(struct store_pool *p, long long id,
+				  const char *worker,
+				  enum queue_job_status status,
+				  const char *error, char *err, size_t errlen)
+{
+	char ids[32];
+	const char *params[4] = {ids, worker, queue_job_status_name(status),
+				 error};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	if (status != QUEUE_JOB_SUCCEEDED && status != QUEUE_JOB_FAILED &&
+	    status != QUEUE_JOB_CANCELLED) {
+		core_errf(err, errlen, "finish: %s is not an end state",
+			  queue_job_status_name(status));
+		return CORE_ERR_INVALID;
+	}
+	snprintf(ids, sizeof ids, "%lld", id);
+	st = run_one(p, &stmt_finish, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (atoi(PQcmdTuples(r)) != 1) {
+		PQclear(r);
+		core_errf(err, errlen, "job %lld: lease lost", id);
+		return CORE_ERR_CONFLICT;
+	}
+	PQclear(r);
+	return CORE_OK;
+}
+
+enum core_status queue_job_cancel(struct store_pool *p, long long id,
+				  char *err, size_t errlen)
+{
+	char ids[32];
+	const char *params[1] = {ids};
+	PGresult *r = NULL;
+	enum core_status st;
+	int changed;
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	st = run_one(p, &stmt_cancel, params, &r, err, errlen);
+	if (st)
+		return st;
+	changed = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (changed == 1)
+		return CORE_OK;
+	st = run_one(p, &stmt_exists, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		core_errf(err, errlen, "job %lld not found", id);
+		st = CORE_ERR_NOT_FOUND;
+	} else {
+		core_errf(err, errlen, "job %lld already %s", id,
+			  PQgetvalue(r, 0, 0));
+		st = CORE_ERR_CONFLICT;
+	}
+	PQclear(r);
+	return st;
+}

@@ -1,0 +1,69 @@
+/* queue.h - the job queue, kept in PostgreSQL's jobs table so that several
+ * lmnas processes on several machines share it. A worker claims a job with a
+ * lease (FOR UPDATE SKIP LOCKED: two workers never claim the same job), renews
+ * the lease while it works, and finishes the job. A job whose lease expired
+ * (its worker died) is claimable again and resumes from what was stored.
+ *
+ * Layer: queue (beside store, below http). Includes core and store. */
+#ifndef LMNAS_QUEUE_H
+#define LMNAS_QUEUE_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+enum queue_job_status {
+	QUEUE_JOB_QUEUED = 0,
+	QUEUE_JOB_RUNNING,
+	QUEUE_JOB_SUCCEEDED,
+	QUEUE_JOB_FAILED,
+	QUEUE_JOB_CANCELLED
+};
+
+const char *queue_job_status_name(enum queue_job_status s);
+
+/* Inserts a queued job. spec_json is stored as jsonb (validated by the
+ * caller). *id receives the new job id. */
+enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
+				   const char *spec_json, long long *id,
+				   char *err, size_t errlen);
+
+/* A claimed job. spec is owned by the struct (queue_claim_free). */
+struct queue_claim {
+	long long id;
+	char *name;
+	char *spec; /* JSON text */
+	int attempts; /* including this one */
+};
+
+/* Claims the oldest queued job, or a running one whose lease expired, for
+ * `worker` (a stable id such as host:pid) for lease_s seconds. Returns
+ * CORE_ERR_NOT_FOUND when nothing is claimable. */
+enum core_status queue_job_claim(struct store_pool *p, const char *worker,
+				 int lease_s, struct queue_claim *out,
+				 char *err, size_t errlen);
+void queue_claim_free(struct queue_claim *c);
+
+/* Renews the lease. CORE_ERR_CONFLICT when the lease was lost (another
+ * worker took over, or the job ended): the worker must stop working on it.
+ * *cancel_requested receives whether a user asked to cancel. progress_json
+ * (may be NULL) replaces the job's progress document. */
+enum core_status queue_job_heartbeat(struct store_pool *p, long long id,
+				     const char *worker, int lease_s,
+				     const char *progress_json,
+				     int *cancel_requested, char *err,
+				     size_t errlen);
+
+/* Ends a job the worker holds: status succeeded, failed or cancelled, with an
+ * error text for failures. CORE_ERR_CONFLICT when the lease was lost. */
+enum core_status queue_job_finish(struct store_pool *p, long long id,
+				  const char *worker,
+				  enum queue_job_status status,
+				  const char *error, char *err, size_t errlen);
+
+/* Asks for a job to be cancelled: a queued job is cancelled at once, a
+ * running one when its worker next heartbeats. CORE_ERR_NOT_FOUND for an
+ * unknown id; CORE_ERR_CONFLICT when it already ended. */
+enum core_status queue_job_cancel(struct store_pool *p, long long id,
+				  char *err, size_t errlen);
+
+#endif
