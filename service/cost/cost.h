@@ -1,0 +1,152 @@
+/* cost.h - what an architecture costs on a microcontroller: MACs, parameter
+ * counts, int8 flash, and peak SRAM from a memory planner over the int8
+ * inference graph, with a per-op table.
+ *
+ * Layer: above arch and graph, below quant, codegen and search. Includes
+ * core, arch, graph and Jansson.
+ *
+ * Counting rules (tests/fixtures/cost/ holds PyTorch's figures for them,
+ * made by tools/gen_cost_fixtures.py):
+ *   - MACs as PyTorch forward hooks on Conv2d and Linear count them: a conv
+ *     out_elements * (C_in / groups) * k * k (stem, expand, dw, SE FCs,
+ *     project, shortcut), a linear in * out. BN, activations, pooling, adds
+ *     and the SE multiply are not MACs: they are reported apart as
+ *     elementwise work (ADD, MUL: output elements; GAP: input elements).
+ *   - trainable params: every parameter of the PyTorch twin: weights, own
+ *     biases (SE FCs, head.fc), BN gamma and beta (running stats are
+ *     buffers, not parameters).
+ *   - deployed params: BN folded: weights + one bias per output channel of
+ *     every conv and linear.
+ *   - int8 flash: one byte per weight, an int32 bias and a requantization
+ *     pair (int32 multiplier + int32 shift) per output channel of every conv
+ *     and linear, one requantization pair per GAP and MUL and three per ADD
+ *     (each input and the output), a 256-byte table per op whose activation
+ *     is a LUT (graph_act_needs_lut), plus COST_RUNTIME_FLASH_BYTES for the
+ *     kernels and runtime code. Zero points are code immediates.
+ *
+ * Peak SRAM is the size of one arena that holds every int8 tensor (the
+ * graph input and output included) and every kernel's scratch. Tensors that
+ * an op runs in place on share one buffer; each buffer lives from the first
+ * op writing it to the last op reading it (inclusive), scratch only during
+ * its op. Offsets come from greedy first-fit placement (TFLite Micro's
+ * GreedyMemoryPlanner) tried in three orders (size, lifetime length, first
+ * use), keeping the smallest arena; the plan is what generated MCU code uses.
+ */
+#ifndef LMNAS_COST_H
+#define LMNAS_COST_H
+
+#include "arch/arch.h"
+#include "core/core.h"
+#include "graph/graph.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kernels and runtime code in flash: a placeholder until it is calibrated
+ * against arm-none-eabi-size of a generated project (CMSIS-NN s8 kernels plus
+ * the generated invoke code are in this range on Cortex-M4). */
+#define COST_RUNTIME_FLASH_BYTES (24 * 1024)
+#define COST_LUT_BYTES		 256 /* int8 -> int8 activation table */
+#define COST_REQUANT_BYTES	 8   /* int32 multiplier + int32 shift */
+#define COST_BIAS_BYTES		 4   /* int32 */
+/* Every buffer offset and size is a multiple of this (word access on
+ * Cortex-M0 and the int32 scratch of pooling). */
+#define COST_ARENA_ALIGN 4
+
+/* ---- kernel scratch (int8 kernels must need no more than this) ---------- */
+
+/* kxk conv: im2col of two output pixels as int16 (CMSIS-NN arm_convolve_s8):
+ * 2 * k * k * cin * 2 bytes. */
+size_t conv2d_s8_scratch_size(int kernel, int cin);
+/* Depthwise: 0 out of place; in place (graph.h) a ring of (k-1)/2 + 1 input
+ * rows, (p + 1) * w * c bytes, and 0 when k == 1. */
+size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace);
+/* Global average pool: one int32 accumulator per channel (4 * c), so the
+ * NHWC input is read once in order. */
+size_t avgpool_s8_scratch_size(int c);
+/* The scratch of op i of g (1x1 conv, linear, add and mul need none). */
+size_t cost_op_scratch_size(const struct graph *g, int i);
+
+/* ---- memory plan -------------------------------------------------------- */
+
+struct cost_buffer {
+	int tensor;   /* first tensor of an in-place chain; -1 for scratch */
+	int op;	      /* for scratch: the op using it; -1 otherwise */
+	int first_op; /* live from this op ... */
+	int last_op;  /* ... to this one, inclusive */
+	size_t bytes; /* largest tensor of the chain, rounded up to the align */
+	size_t offset; /* in the arena, a multiple of COST_ARENA_ALIGN */
+};
+
+struct cost_plan {
+	int nbuffers;
+	struct cost_buffer *buffers; /* (nbuffers): tensor chains, then
+				      * scratch in op order */
+	int ntensors;
+	int *tensor_buffer; /* (ntensors) tensor id -> buffer index */
+	int nops;
+	int *op_scratch;	/* (nops) op -> scratch buffer index, or -1 */
+	size_t *op_live;	/* (nops) bytes of buffers live at the op,
+				 * its scratch included */
+	size_t arena_bytes;	/* max(offset + bytes): peak SRAM */
+	size_t peak_live_bytes; /* max of op_live: no arena can be smaller */
+	int peak_op;		/* first op where op_live is largest */
+};
+
+/* Plans the arena for g. On success p owns its arrays (cost_plan_free); on
+ * failure p is left empty. */
+enum core_status cost_plan_build(const struct graph *g, struct cost_plan *p,
+				 char *err, size_t errlen);
+void cost_plan_free(struct cost_plan *p);
+
+/* Arena offset of a tensor's data. */
+size_t cost_plan_tensor_offset(const struct cost_plan *p, int tensor);
+
+/* ---- the report --------------------------------------------------------- */
+
+struct cost_op {
+	uint64_t macs;
+	uint64_t elementwise;
+	uint64_t params_trainable;
+	uint64_t params_deployed;
+	uint64_t flash_bytes; /* its weights, biases, requant and LUT */
+	size_t scratch_bytes; /* unaligned, as the kernel asks */
+	size_t live_bytes;    /* = plan.op_live[i] */
+};
+
+struct cost_flash {
+	uint64_t weights, biases, requant, luts, runtime, total;
+};
+
+struct cost_report {
+	struct graph graph; /* int8 inference graph (elem_bytes 1) */
+	struct cost_plan plan;
+	struct cost_op *ops; /* (graph.nops), one row per graph op */
+	uint64_t macs;
+	uint64_t elementwise;
+	uint64_t params_trainable;
+	uint64_t params_deployed;
+	struct cost_flash flash;
+	size_t sram_bytes; /* = plan.arena_bytes */
+};
+
+/* Lowers a to its int8 graph, counts and plans it. a should have passed
+ * arch_validate (graph_build re-checks the ranges it needs). On success r
+ * owns everything (cost_report_free); on failure r is left empty. */
+enum core_status cost_report_build(const struct arch *a, struct cost_report *r,
+				   char *err, size_t errlen);
+void cost_report_free(struct cost_report *r);
+
+/* Human-readable totals and per-op table appended to out. */
+enum core_status cost_report_format_text(const struct cost_report *r,
+					 struct core_buf *out);
+
+/* {"macs", "elementwise", "params": {"trainable", "deployed"}, "flash":
+ *  {...}, "sram": {"arena_bytes", "peak_live_bytes", "peak_op"},
+ *  "ops": [{"name", "kind", "out": [h, w, c], "macs", "params", "flash",
+ *  "scratch", "live", "offset", "inplace"}]}. New reference owned by the
+ * caller; NULL on out-of-memory. */
+json_t *cost_report_to_json(const struct cost_report *r);
+
+#endif
