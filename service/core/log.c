@@ -90,7 +90,7 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 void core_log_write(enum core_log_level level, const char *file, int line,
 		    const char *fmt, ...)
 {
-	char msg[2048], esc[4200], ts[40];
+	char msg[2048], esc[4200], ts[64];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
