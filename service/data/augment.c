@@ -33,8 +33,7 @@ void data_norm_default(enum data_kind kind, float mean[3], float std[3])
 	memcpy(std, c10 ? c10_std : c100_std, sizeof c10_std);
 }
 
-void data_norm_table(float lut[3][256], const float mean[3],
-		     const float std[3])
+void data_norm_table(float lut[3][256], const float mean[3], const float std[3])
 {
 	/* the same float32 operations as ToTensor (x / 255) followed by
 	 * Normalize ((x - mean) / std), so the result is bit-identical */
@@ -142,40 +141,45 @@ static void lin_coeff(int o, int in, int out, int *i0, int *i1, float *l0,
 	*l0 = 1.0f - *l1;
 }
 
-#define RESIZE_CHUNK 256 /* output columns whose taps are kept on the stack */
-
-void data_resize_bilinear(float *out, int oh, int ow, const float *in,
-			  int ih, int iw, int c)
+size_t data_resize_scratch_size(int ih, int ow, int c)
 {
-	int xi0[RESIZE_CHUNK], xi1[RESIZE_CHUNK];
-	float xl0[RESIZE_CHUNK], xl1[RESIZE_CHUNK];
+	return (size_t)ih * ow * c;
+}
 
-	for (int xs = 0; xs < ow; xs += RESIZE_CHUNK) {
-		int xn = ow - xs < RESIZE_CHUNK ? ow - xs : RESIZE_CHUNK;
+/* Separable: rows first, then columns. Row pass t(y, x) = w0 * a + w1 * b for
+ * every input row y; column pass out = h0 * t(y0) + h1 * t(y1). That is
+ * h0 * (w0 a + w1 b) + h1 * (w0 c + w1 d), the same float operations in the
+ * same order as PyTorch's kernel, with (ow * ih) instead of (ow * oh) row
+ * interpolations and a column pass that runs over contiguous memory. */
+void data_resize_bilinear(float *out, int oh, int ow, const float *in, int ih,
+			  int iw, int c, float *scratch)
+{
+	const size_t orow = (size_t)ow * c;
 
-		for (int j = 0; j < xn; j++)
-			lin_coeff(xs + j, iw, ow, &xi0[j], &xi1[j], &xl0[j],
-				  &xl1[j]);
-		for (int y = 0; y < oh; y++) {
-			int y0, y1;
-			float h0, h1;
-			const float *r0, *r1;
-			float *o = out + ((size_t)y * ow + xs) * c;
+	for (int x = 0; x < ow; x++) {
+		int x0, x1;
+		float w0, w1;
 
-			lin_coeff(y, ih, oh, &y0, &y1, &h0, &h1);
-			r0 = in + (size_t)y0 * iw * c;
-			r1 = in + (size_t)y1 * iw * c;
-			for (int j = 0; j < xn; j++, o += c) {
-				const float *a = r0 + (size_t)xi0[j] * c;
-				const float *b = r0 + (size_t)xi1[j] * c;
-				const float *p = r1 + (size_t)xi0[j] * c;
-				const float *q = r1 + (size_t)xi1[j] * c;
-				float w0 = xl0[j], w1 = xl1[j];
+		lin_coeff(x, iw, ow, &x0, &x1, &w0, &w1);
+		for (int y = 0; y < ih; y++) {
+			const float *a = in + ((size_t)y * iw + x0) * c;
+			const float *b = in + ((size_t)y * iw + x1) * c;
+			float *t = scratch + y * orow + (size_t)x * c;
 
-				for (int k = 0; k < c; k++)
-					o[k] = h0 * (w0 * a[k] + w1 * b[k]) +
-					       h1 * (w0 * p[k] + w1 * q[k]);
-			}
+			for (int k = 0; k < c; k++)
+				t[k] = w0 * a[k] + w1 * b[k];
 		}
+	}
+	for (int y = 0; y < oh; y++) {
+		int y0, y1;
+		float h0, h1;
+		const float *r0, *r1;
+		float *o = out + (size_t)y * orow;
+
+		lin_coeff(y, ih, oh, &y0, &y1, &h0, &h1);
+		r0 = scratch + (size_t)y0 * orow;
+		r1 = scratch + (size_t)y1 * orow;
+		for (size_t j = 0; j < orow; j++)
+			o[j] = h0 * r0[j] + h1 * r1[j];
 	}
 }

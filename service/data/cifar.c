@@ -10,18 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CIFAR_MAX_FILES 5
+#define CIFAR_MAX_FILES	    5
 #define CIFAR_CHUNK_RECORDS 256 /* records read per read() batch */
-#define CIFAR100_COARSE 20
-#define DATA_MAX_RECORDS (1 << 22) /* sanity cap of data_set_alloc */
-#define NAMES_MAX_BYTES (64 * 1024)
+#define CIFAR100_COARSE	    20
+#define DATA_MAX_RECORDS    (1 << 22) /* sanity cap of data_set_alloc */
+#define NAMES_MAX_BYTES	    (64 * 1024)
 
 /* What one (kind, split) reads. */
 struct cifar_layout {
 	int label_bytes; /* 1 (label) or 2 (coarse, fine) */
 	int nfiles;
 	const char *files[CIFAR_MAX_FILES];
-	const char *names;        /* class names file */
+	const char *names;	  /* class names file */
 	const char *coarse_names; /* CIFAR-100 only */
 };
 
@@ -29,8 +29,8 @@ static void cifar_layout_get(enum data_kind kind, enum data_split split,
 			     struct cifar_layout *l)
 {
 	static const char *const c10_train[CIFAR_MAX_FILES] = {
-		"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-		"data_batch_4.bin", "data_batch_5.bin"};
+	    "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+	    "data_batch_4.bin", "data_batch_5.bin"};
 
 	memset(l, 0, sizeof *l);
 	if (kind == DATA_KIND_CIFAR10) {
@@ -250,8 +250,8 @@ static enum core_status cifar_file_open(const char *path, size_t rec_bytes,
 	return CORE_OK;
 }
 
-static enum core_status read_full(int fd, void *buf, size_t n,
-				  const char *path, char *err, size_t errlen)
+static enum core_status read_full(int fd, void *buf, size_t n, const char *path,
+				  char *err, size_t errlen)
 {
 	unsigned char *p = buf;
 	size_t got = 0;

@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LOADER_MAX_THREADS 64
-#define LOADER_MAX_PREFETCH 256
-#define LOADER_MAX_BATCH 65536
+#define LOADER_MAX_THREADS    64
+#define LOADER_MAX_PREFETCH   256
+#define LOADER_MAX_BATCH      65536
 #define LOADER_MAX_RING_BYTES (4ull << 30)
 
 enum slot_state { SLOT_FREE = 0, SLOT_FILLING, SLOT_READY, SLOT_IN_USE };
@@ -34,8 +34,9 @@ struct loader_slot {
 struct loader_worker {
 	struct data_loader *ld;
 	pthread_t thread;
-	int32_t *idx;   /* (batch_size) records of the claimed batch */
-	float *scratch; /* (32, 32, 3) source-resolution image */
+	int32_t *idx;	 /* (batch_size) records of the claimed batch */
+	float *scratch;	 /* (32, 32, 3) source-resolution image */
+	float *rscratch; /* (32, R, 3) resize row pass */
 };
 
 struct data_loader {
@@ -44,28 +45,29 @@ struct data_loader {
 	int32_t *base; /* (n) records served, in the caller's order */
 	int32_t *perm; /* (n) current epoch's order */
 	int n;
-	long bpe;        /* batches per epoch */
-	long first;      /* global batch number of sequence 0 */
-	long total;      /* sequences to serve (LONG_MAX: endless) */
+	long bpe;	 /* batches per epoch */
+	long first;	 /* global batch number of sequence 0 */
+	long total;	 /* sequences to serve (LONG_MAX: endless) */
 	long perm_epoch; /* epoch perm holds; -1 before the first */
 	float lut[3][256];
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_ready; /* a slot became READY (consumer waits) */
-	pthread_cond_t cv_free;  /* a slot became FREE (workers wait) */
-	long next_claim;         /* next sequence a worker claims */
-	long next_take;          /* next sequence the consumer takes */
-	int held;                /* slot lent to the consumer, -1: none */
+	pthread_cond_t cv_free;	 /* a slot became FREE (workers wait) */
+	long next_claim;	 /* next sequence a worker claims */
+	long next_take;		 /* next sequence the consumer takes */
+	int held;		 /* slot lent to the consumer, -1: none */
 	int stop;
 
 	int nslots;
 	struct loader_slot *slots;
-	float *xbuf;     /* (nslots, batch, R, R, 3) */
-	int32_t *ybuf;   /* (nslots, batch) */
-	int32_t *rbuf;   /* (nslots, batch) */
-	int32_t *wbuf;   /* (threads, batch) worker index copies */
-	float *sbuf;     /* (threads, 32*32*3) worker scratch */
-	int nworkers;    /* started */
+	float *xbuf;	   /* (nslots, batch, R, R, 3) */
+	int32_t *ybuf;	   /* (nslots, batch) */
+	int32_t *rbuf;	   /* (nslots, batch) */
+	int32_t *wbuf;	   /* (threads, batch) worker index copies */
+	float *sbuf;	   /* (threads, per_worker) worker scratch */
+	size_t per_worker; /* 32*32*3 + data_resize_scratch_size(32, R, 3) */
+	int nworkers;	   /* started */
 	struct loader_worker *workers;
 	int sync_inited; /* mutex and conditions exist */
 };
@@ -90,10 +92,10 @@ void data_loader_cfg_default(struct data_loader_cfg *cfg,
 static enum core_status cfg_check(const struct data_loader_cfg *c, char *err,
 				  size_t errlen)
 {
-#define BAD(...)                                                             \
-	do {                                                                 \
-		core_errf(err, errlen, __VA_ARGS__);                         \
-		return CORE_ERR_INVALID;                                     \
+#define BAD(...)                                                               \
+	do {                                                                   \
+		core_errf(err, errlen, __VA_ARGS__);                           \
+		return CORE_ERR_INVALID;                                       \
 	} while (0)
 	const struct data_set *ds = c->ds;
 
@@ -153,7 +155,7 @@ static void loader_perm_make(struct data_loader *ld, long e)
 /* Prepares batch (epoch, index) of the records idx[0..n) into slot b. */
 static void loader_batch_fill(const struct data_loader *ld,
 			      struct data_batch *b, const int32_t *idx, int n,
-			      float *scratch)
+			      float *scratch, float *rscratch)
 {
 	const struct data_loader_cfg *c = &ld->cfg;
 	const int S = DATA_IMAGE_SIZE, R = c->resolution;
@@ -161,8 +163,8 @@ static void loader_batch_fill(const struct data_loader *ld,
 
 	for (int i = 0; i < n; i++) {
 		int rec = idx[i];
-		const uint8_t *src = ld->ds->pixels +
-				     (size_t)rec * DATA_IMAGE_BYTES;
+		const uint8_t *src =
+		    ld->ds->pixels + (size_t)rec * DATA_IMAGE_BYTES;
 		float *dst = R == S ? b->x + i * img : scratch;
 		struct data_aug a;
 
@@ -179,8 +181,8 @@ static void loader_batch_fill(const struct data_loader *ld,
 						 ld->lut);
 		}
 		if (R != S)
-			data_resize_bilinear(b->x + i * img, R, R, dst, S, S,
-					     3);
+			data_resize_bilinear(b->x + i * img, R, R, dst, S, S, 3,
+					     rscratch);
 		b->y[i] = ld->ds->labels[rec];
 		b->record[i] = rec;
 	}
@@ -221,7 +223,8 @@ static void *loader_worker_main(void *arg)
 		slot->b.index = (int)bi;
 		pthread_mutex_unlock(&ld->mu);
 
-		loader_batch_fill(ld, &slot->b, w->idx, n, w->scratch);
+		loader_batch_fill(ld, &slot->b, w->idx, n, w->scratch,
+				  w->rscratch);
 
 		pthread_mutex_lock(&ld->mu);
 		slot->state = SLOT_READY;
@@ -264,8 +267,10 @@ static enum core_status loader_alloc(struct data_loader *ld, char *err,
 	ld->ybuf = core_malloc(ld->nslots * B * sizeof *ld->ybuf);
 	ld->rbuf = core_malloc(ld->nslots * B * sizeof *ld->rbuf);
 	ld->wbuf = core_malloc((size_t)c->threads * B * sizeof *ld->wbuf);
-	ld->sbuf = core_malloc((size_t)c->threads * DATA_IMAGE_BYTES *
-			       sizeof *ld->sbuf);
+	ld->per_worker = DATA_IMAGE_BYTES +
+			 data_resize_scratch_size(DATA_IMAGE_SIZE, (int)R, 3);
+	ld->sbuf =
+	    core_malloc((size_t)c->threads * ld->per_worker * sizeof *ld->sbuf);
 	ld->workers = core_calloc((size_t)c->threads, sizeof *ld->workers);
 	if (!ld->base || !ld->perm || !ld->slots || !ld->xbuf || !ld->ybuf ||
 	    !ld->rbuf || !ld->wbuf || !ld->sbuf || !ld->workers) {
@@ -360,9 +365,9 @@ enum core_status data_loader_open(const struct data_loader_cfg *cfg,
 	ld->nslots = cfg->prefetch;
 	ld->held = -1;
 	ld->perm_epoch = -1;
-	ld->bpe = cfg->drop_last ? ld->n / cfg->batch_size
-				 : (ld->n + cfg->batch_size - 1) /
-					   cfg->batch_size;
+	ld->bpe = cfg->drop_last
+		      ? ld->n / cfg->batch_size
+		      : (ld->n + cfg->batch_size - 1) / cfg->batch_size;
 	if (ld->bpe == 0) {
 		core_errf(err, errlen,
 			  "loader: %d records make no full batch of %d "
@@ -397,8 +402,8 @@ enum core_status data_loader_open(const struct data_loader_cfg *cfg,
 		int32_t r = cfg->indices ? cfg->indices[i] : i;
 		if (r < 0 || r >= cfg->ds->n) {
 			core_errf(err, errlen,
-				  "loader: indices[%d] = %d is outside 0..%d", i,
-				  (int)r, cfg->ds->n - 1);
+				  "loader: indices[%d] = %d is outside 0..%d",
+				  i, (int)r, cfg->ds->n - 1);
 			st = CORE_ERR_INVALID;
 			goto out;
 		}
@@ -413,7 +418,8 @@ enum core_status data_loader_open(const struct data_loader_cfg *cfg,
 		struct loader_worker *w = &ld->workers[i];
 		w->ld = ld;
 		w->idx = ld->wbuf + (size_t)i * cfg->batch_size;
-		w->scratch = ld->sbuf + (size_t)i * DATA_IMAGE_BYTES;
+		w->scratch = ld->sbuf + (size_t)i * ld->per_worker;
+		w->rscratch = w->scratch + DATA_IMAGE_BYTES;
 		if (pthread_create(&w->thread, NULL, loader_worker_main, w) !=
 		    0) {
 			core_errf(err, errlen,
@@ -467,8 +473,7 @@ long data_loader_batches_per_epoch(const struct data_loader *ld)
 	return ld->bpe;
 }
 
-void data_loader_position(const struct data_loader *ld, int *epoch,
-			  int *batch)
+void data_loader_position(const struct data_loader *ld, int *epoch, int *batch)
 {
 	/* next_take is only written by the consumer thread, the caller */
 	long g = ld->first + ld->next_take;

@@ -15,11 +15,11 @@
 #error "npy.c reads little-endian data in place: port it first"
 #endif
 
-#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC     "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-#define NPY_MAX_DIMS 8
-#define NPY_MAX_DIM 2147483647LL
-#define NPY_CHUNK 65536 /* halves converted per read */
+#define NPY_MAX_DIMS  8
+#define NPY_MAX_DIM   2147483647LL
+#define NPY_CHUNK     65536 /* halves converted per read */
 
 float data_half_to_float(uint16_t h)
 {
@@ -192,8 +192,9 @@ enum core_status data_npy_header_parse(const uint8_t *buf, size_t len,
 		return CORE_ERR_INVALID;
 	}
 	if (hlen > DATA_NPY_MAX_HEADER) {
-		core_errf(err, errlen, "header length %zu exceeds the limit of %d",
-			  hlen, DATA_NPY_MAX_HEADER);
+		core_errf(err, errlen,
+			  "header length %zu exceeds the limit of %d", hlen,
+			  DATA_NPY_MAX_HEADER);
 		return CORE_ERR_INVALID;
 	}
 	if (len - pre < hlen) {
@@ -251,11 +252,10 @@ enum core_status data_npy_header_parse(const uint8_t *buf, size_t len,
 		} else {
 			core_errf(err, errlen, "header dict: %s key '%s'",
 				  strcmp(key, "descr") == 0 ||
-						  strcmp(key, "fortran_order") ==
-							  0 ||
-						  strcmp(key, "shape") == 0
-					  ? "repeated"
-					  : "unknown",
+					  strcmp(key, "fortran_order") == 0 ||
+					  strcmp(key, "shape") == 0
+				      ? "repeated"
+				      : "unknown",
 				  key);
 			return CORE_ERR_INVALID;
 		}
@@ -273,7 +273,7 @@ enum core_status data_npy_header_parse(const uint8_t *buf, size_t len,
 		return hp_fail(&p, "text after the dict");
 	if (!have_descr || !have_fortran || !have_shape) {
 		core_errf(err, errlen, "header dict has no '%s' key",
-			  !have_descr     ? "descr"
+			  !have_descr	  ? "descr"
 			  : !have_fortran ? "fortran_order"
 					  : "shape");
 		return CORE_ERR_INVALID;
@@ -383,14 +383,15 @@ enum core_status data_npy_read_logits(const char *path, int expect_n,
 		goto out;
 	}
 	if ((unsigned long long)sb.st_size > DATA_NPY_MAX_BYTES) {
-		core_errf(err, errlen, "%s: %lld bytes, more than the limit of %llu",
-			  path, (long long)sb.st_size, DATA_NPY_MAX_BYTES);
+		core_errf(err, errlen,
+			  "%s: %lld bytes, more than the limit of %llu", path,
+			  (long long)sb.st_size, DATA_NPY_MAX_BYTES);
 		st = CORE_ERR_INVALID;
 		goto out;
 	}
 	headlen = (size_t)sb.st_size < 12 + DATA_NPY_MAX_HEADER
-			  ? (size_t)sb.st_size
-			  : 12 + DATA_NPY_MAX_HEADER;
+		      ? (size_t)sb.st_size
+		      : 12 + DATA_NPY_MAX_HEADER;
 	head = core_malloc(headlen ? headlen : 1);
 	if (!head) {
 		core_errf(err, errlen, "%s: out of memory", path);
@@ -427,8 +428,9 @@ enum core_status data_npy_read_logits(const char *path, int expect_n,
 		goto out;
 	}
 	if (have > need) {
-		core_errf(err, errlen, "%s: %zu unexpected bytes after the data",
-			  path, have - need);
+		core_errf(err, errlen,
+			  "%s: %zu unexpected bytes after the data", path,
+			  have - need);
 		st = CORE_ERR_INVALID;
 		goto out;
 	}

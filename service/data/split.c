@@ -97,7 +97,8 @@ enum core_status data_split_stratified(const struct data_set *ds,
 			rec[j] = t;
 		}
 		nval = round_count(n * cfg->val_fraction, n);
-		ntrain = round_count((n - nval) * cfg->train_fraction, n - nval);
+		ntrain =
+		    round_count((n - nval) * cfg->train_fraction, n - nval);
 		memcpy(out->val + out->n_val, rec, (size_t)nval * sizeof *rec);
 		out->n_val += nval;
 		memcpy(out->train + out->n_train, rec + nval,

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "data/data.h"
@@ -44,7 +45,7 @@ static void norm_table_and_defaults(void **state)
 
 static uint8_t pixel(int y, int x, int c)
 {
-	return (uint8_t)(1 + y * 7 + x * 3 + c * 101); /* never 0 */
+	return (uint8_t)((1 + y * 7 + x * 3 + c * 101) % 255 + 1); /* 1..255 */
 }
 
 static void fill_image(uint8_t *img)
@@ -77,7 +78,7 @@ static void reference_crop_flip(float *out, const uint8_t *img, int pad,
 			for (int c = 0; c < 3; c++) {
 				int sx = a->flip ? S - 1 - x : x;
 				out[(y * S + x) * 3 + c] =
-					lut[c][crop[(y * S + sx) * 3 + c]];
+				    lut[c][crop[(y * S + sx) * 3 + c]];
 			}
 }
 
@@ -92,7 +93,8 @@ static void crop_flip_matches_padded_window(void **state)
 		for (int dy = 0; dy <= 2 * pad; dy++)
 			for (int dx = 0; dx <= 2 * pad; dx++)
 				for (int flip = 0; flip < 2; flip++) {
-					struct data_aug a = {dy, dx, flip, 0, 0};
+					struct data_aug a = {dy, dx, flip, 0,
+							     0};
 					data_crop_flip_normalize(got, img, S, S,
 								 pad, &a, lut);
 					reference_crop_flip(want, img, pad, &a,
@@ -103,7 +105,8 @@ static void crop_flip_matches_padded_window(void **state)
 
 	/* hand-computed corners, pad 4 */
 	{
-		struct data_aug a = {8, 8, 0, 0, 0}; /* window at bottom-right */
+		struct data_aug a = {8, 8, 0, 0,
+				     0}; /* window at bottom-right */
 		data_crop_flip_normalize(got, img, S, S, 4, &a, lut);
 		assert_true(got[0] == lut[0][pixel(4, 4, 0)]);
 		assert_true(got[((S - 1) * S + S - 1) * 3 + 2] == lut[2][0]);
@@ -195,13 +198,13 @@ static void cutout_clips_like_the_paper(void **state)
 	static const struct {
 		int cy, cx, size, n, y0, y1, x0, x1;
 	} cases[] = {
-		{10, 20, 16, 256, 2, 17, 12, 27}, /* inside: [2,18)x[12,28) */
-		{0, 0, 8, 16, 0, 3, 0, 3},        /* corner: [0,4)x[0,4) */
-		{31, 31, 8, 25, 27, 31, 27, 31},  /* [27,32) x [27,32) */
-		{31, 0, 16, 9 * 8, 23, 31, 0, 7}, /* [23,32) x [0,8) */
-		{5, 5, 5, 16, 3, 6, 3, 6},        /* odd: 5/2 = 2, [3,7) */
-		{16, 16, 32, 1024, 0, 31, 0, 31}, /* whole image */
-		{16, 16, 1, 0, 1000, -1, 1000, -1}, /* 1/2 = 0: nothing */
+	    {10, 20, 16, 256, 2, 17, 12, 27},	/* inside: [2,18)x[12,28) */
+	    {0, 0, 8, 16, 0, 3, 0, 3},		/* corner: [0,4)x[0,4) */
+	    {31, 31, 8, 25, 27, 31, 27, 31},	/* [27,32) x [27,32) */
+	    {31, 0, 16, 9 * 8, 23, 31, 0, 7},	/* [23,32) x [0,8) */
+	    {5, 5, 5, 16, 3, 6, 3, 6},		/* odd: 5/2 = 2, [3,7) */
+	    {16, 16, 32, 1024, 0, 31, 0, 31},	/* whole image */
+	    {16, 16, 1, 0, 1000, -1, 1000, -1}, /* 1/2 = 0: nothing */
 	};
 	float img[S * S * 3];
 
@@ -222,29 +225,29 @@ static void cutout_clips_like_the_paper(void **state)
 	for (int k = 0; k < S * S * 3; k++)
 		img[k] = 1.0f;
 	data_cutout(img, S, S, 3, 3, 3, 0);
-	assert_int_equal(count_zero(img, &(int){0}, &(int){0}, &(int){0},
-				    &(int){0}),
-			 0);
+	assert_int_equal(
+	    count_zero(img, &(int){0}, &(int){0}, &(int){0}, &(int){0}), 0);
 }
 
 static void resize_identity_and_constant(void **state)
 {
-	float in[S * S * 3], out[100 * 100 * 3];
+	float in[S * S * 3], out[100 * 100 * 3], tmp[S * 100 * 3];
 
 	for (int k = 0; k < S * S * 3; k++)
 		in[k] = (float)(k % 97) * 0.37f - 3;
-	data_resize_bilinear(out, S, S, in, S, S, 3);
+	assert_int_equal(data_resize_scratch_size(S, 100, 3), S * 100 * 3);
+	data_resize_bilinear(out, S, S, in, S, S, 3, tmp);
 	assert_memory_equal(out, in, sizeof in);
 	for (int k = 0; k < S * S * 3; k++)
 		in[k] = -1.25f;
-	data_resize_bilinear(out, 100, 77, in, S, S, 3);
+	data_resize_bilinear(out, 100, 77, in, S, S, 3, tmp);
 	for (int k = 0; k < 100 * 77 * 3; k++)
 		assert_true(fabsf(out[k] + 1.25f) < 1e-6f);
 	/* 2x upsampling of a 2x1 ramp, hand-computed: src = (dst+.5)/2 - .5
 	 * -> 0 (clamped), .25, .75, 1.25 -> taps (0,1) or (1,1) */
 	{
-		float r[2] = {0.0f, 4.0f}, o[4];
-		data_resize_bilinear(o, 1, 4, r, 1, 2, 1);
+		float r[2] = {0.0f, 4.0f}, o[4], t[4];
+		data_resize_bilinear(o, 1, 4, r, 1, 2, 1, t);
 		assert_true(o[0] == 0.0f && o[1] == 1.0f && o[2] == 3.0f &&
 			    o[3] == 4.0f);
 	}
@@ -290,10 +293,12 @@ static void bilinear_matches_pytorch(void **state)
 	float mean[3], std[3], lut[3][256], norm[S * S * 3];
 	float *out = malloc(160 * 160 * 3 * sizeof *out);
 	float *want = malloc(160 * 160 * 3 * sizeof *want);
+	float *tmp = malloc(data_resize_scratch_size(S, 160, 3) * sizeof *tmp);
 	double worst = 0;
 
 	assert_non_null(out);
 	assert_non_null(want);
+	assert_non_null(tmp);
 	rd(f, magic, 4);
 	assert_memory_equal(magic, "LMBL", 4);
 	assert_int_equal(rd_i32(f), 1);
@@ -319,13 +324,12 @@ static void bilinear_matches_pytorch(void **state)
 		rd(f, want, (size_t)nrows * ow * 3 * sizeof *want);
 		data_crop_flip_normalize(norm, images + (size_t)img * S * S * 3,
 					 S, S, 0, NULL, lut);
-		data_resize_bilinear(out, oh, ow, norm, S, S, 3);
+		data_resize_bilinear(out, oh, ow, norm, S, S, 3, tmp);
 		for (int r = 0; r < nrows; r++)
 			for (int j = 0; j < ow * 3; j++) {
 				double e = fabs(
-					(double)out[(size_t)rows[r] * ow * 3 +
-						    j] -
-					(double)want[(size_t)r * ow * 3 + j]);
+				    (double)out[(size_t)rows[r] * ow * 3 + j] -
+				    (double)want[(size_t)r * ow * 3 + j]);
 				maxerr = e > maxerr ? e : maxerr;
 			}
 		print_message("bilinear image %d 32->%dx%d (%d rows): max abs "
@@ -344,18 +348,19 @@ static void bilinear_matches_pytorch(void **state)
 	free(images);
 	free(out);
 	free(want);
+	free(tmp);
 	fclose(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(norm_table_and_defaults),
-		cmocka_unit_test(crop_flip_matches_padded_window),
-		cmocka_unit_test(draws_are_seeded_and_in_range),
-		cmocka_unit_test(cutout_clips_like_the_paper),
-		cmocka_unit_test(resize_identity_and_constant),
-		cmocka_unit_test(bilinear_matches_pytorch),
+	    cmocka_unit_test(norm_table_and_defaults),
+	    cmocka_unit_test(crop_flip_matches_padded_window),
+	    cmocka_unit_test(draws_are_seeded_and_in_range),
+	    cmocka_unit_test(cutout_clips_like_the_paper),
+	    cmocka_unit_test(resize_identity_and_constant),
+	    cmocka_unit_test(bilinear_matches_pytorch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "data/data.h"
@@ -248,9 +249,9 @@ static void expect_invalid(enum data_kind kind, enum data_split split,
 	struct data_set ds;
 	char err[CORE_ERR_LEN];
 
-	assert_int_equal(data_cifar_load(tmpdir, kind, split, &ds, err,
-					 sizeof err),
-			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    data_cifar_load(tmpdir, kind, split, &ds, err, sizeof err),
+	    CORE_ERR_INVALID);
 	if (!strstr(err, needle))
 		fail_msg("error '%s' lacks '%s'", err, needle);
 	assert_null(ds.pixels);
@@ -347,19 +348,21 @@ static void bad_name_files(void **state)
 	longname[sizeof longname - 1] = '\0';
 	write_text("names.txt", longname);
 	path_in(path, "names.txt");
-	assert_int_equal(data_label_names_load(path, 1, &names, err, sizeof err),
-			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    data_label_names_load(path, 1, &names, err, sizeof err),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(err, "longer than 63"));
 	assert_null(names);
 	/* CRLF line ends are accepted */
 	write_text("names.txt", "cat\r\ndog\r\n");
-	assert_int_equal(data_label_names_load(path, 2, &names, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    data_label_names_load(path, 2, &names, err, sizeof err), CORE_OK);
 	assert_string_equal(names + DATA_LABEL_NAME_MAX, "dog");
 	core_free(names);
 	path_in(path, "absent.txt");
-	assert_int_equal(data_label_names_load(path, 2, &names, err, sizeof err),
-			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(
+	    data_label_names_load(path, 2, &names, err, sizeof err),
+	    CORE_ERR_NOT_FOUND);
 }
 
 static void allocation_failures_leave_nothing(void **state)
@@ -487,19 +490,18 @@ static void real_cifar100_counts_and_mean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			cifar100_reads_hwc_labels_and_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			cifar10_concatenates_batches_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_labels_name_file_and_record,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_name_files, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			allocation_failures_leave_nothing, setup, teardown),
-		cmocka_unit_test(kinds_splits_and_alloc),
-		cmocka_unit_test(real_cifar100_counts_and_mean),
+	    cmocka_unit_test_setup_teardown(cifar100_reads_hwc_labels_and_names,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		cifar10_concatenates_batches_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_labels_name_file_and_record,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_sizes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_name_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(allocation_failures_leave_nothing,
+					    setup, teardown),
+	    cmocka_unit_test(kinds_splits_and_alloc),
+	    cmocka_unit_test(real_cifar100_counts_and_mean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
