@@ -1,0 +1,87 @@
+/* nn_internal.h - private to service/nn: scalar activation functions shared by
+ * the standalone activation and the fused BN+activation, and the fixed-slice
+ * helpers behind deterministic reductions. Not part of the module's face. */
+#ifndef LMNAS_NN_INTERNAL_H
+#define LMNAS_NN_INTERNAL_H
+
+#include "nn/nn.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* Below this many elements a loop runs on one thread: forking costs more. */
+#define NN_PAR_MIN 16384
+
+/* Slice s of NN_SLICES-or-fewer equal parts of [0, total). total * s cannot
+ * overflow: total <= INT_MAX pixels and s < NN_SLICES. */
+static inline int nn_slices_for(size_t total)
+{
+	return total < NN_SLICES ? (int)total : NN_SLICES;
+}
+
+static inline size_t nn_slice_begin(size_t total, int nslices, int s)
+{
+	return total * (size_t)s / (size_t)nslices;
+}
+
+static inline float nn_sigmoidf(float x)
+{
+	/* exp of a non-positive argument only: no overflow for large |x|. */
+	if (x >= 0.0f) {
+		float e = expf(-x);
+		return 1.0f / (1.0f + e);
+	}
+	float e = expf(x);
+	return e / (1.0f + e);
+}
+
+static inline float nn_act_value(enum nn_act a, float x)
+{
+	switch (a) {
+	case NN_ACT_NONE: return x;
+	/* Written so that a NaN input gives NaN (as in PyTorch): a NaN must
+	 * reach the loss, where the trainer's isfinite() check sees it. */
+	case NN_ACT_RELU: return x < 0.0f ? 0.0f : x;
+	case NN_ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+	case NN_ACT_LEAKYRELU: return x < 0.0f ? NN_LEAKY_SLOPE * x : x;
+	case NN_ACT_SWISH: return x * nn_sigmoidf(x);
+	case NN_ACT_HSWISH: {
+		float t = x + 3.0f;
+		t = t < 0.0f ? 0.0f : (t > 6.0f ? 6.0f : t);
+		return x * t / 6.0f;
+	}
+	case NN_ACT_SIGMOID: return nn_sigmoidf(x);
+	}
+	return x;
+}
+
+/* d act / dx at x, with PyTorch's conventions at the kinks. */
+static inline float nn_act_grad(enum nn_act a, float x)
+{
+	switch (a) {
+	case NN_ACT_NONE: return 1.0f;
+	case NN_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+	case NN_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? 1.0f : 0.0f;
+	case NN_ACT_LEAKYRELU: return x > 0.0f ? 1.0f : NN_LEAKY_SLOPE;
+	case NN_ACT_SWISH: {
+		float s = nn_sigmoidf(x);
+		return s * (1.0f + x * (1.0f - s));
+	}
+	case NN_ACT_HSWISH:
+		/* PyTorch 1.13's vectorised kernel, which handles all but the
+		 * last few elements of a tensor: 1 at x = 3. (Its scalar tail
+		 * loop says x/3 + 1/2 = 1.5 there; we follow the bulk.) */
+		if (x < -3.0f)
+			return 0.0f;
+		if (x < 3.0f)
+			return x / 3.0f + 0.5f;
+		return 1.0f;
+	case NN_ACT_SIGMOID: {
+		float s = nn_sigmoidf(x);
+		return s * (1.0f - s);
+	}
+	}
+	return 1.0f;
+}
+
+#endif
