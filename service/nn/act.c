@@ -3,6 +3,9 @@
 #include "nn/nn.h"
 #include "nn/nn_internal.h"
 
+/* Elements per parallel block. */
+#define ACT_BLOCK 4096
+
 static const char *const act_names[NN_ACT_COUNT] = {
     "none", "relu", "relu6", "leakyrelu", "swish", "hswish", "sigmoid",
 };
@@ -26,53 +29,50 @@ enum core_status nn_act_from_arch(enum arch_act a, enum nn_act *out)
 	return CORE_ERR_INVALID;
 }
 
-/* The loop bodies take the activation as a compile-time constant through
- * always_inline, so each case of the dispatch below is a branch-free,
- * vectorisable loop instead of a switch per element. */
 static inline __attribute__((always_inline)) void
-act_fwd(float *out, const float *x, size_t count, const enum nn_act a)
+act_fwd_block(float *out, const float *x, size_t n, const enum nn_act a)
 {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
-	for (size_t i = 0; i < count; i++)
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
 		out[i] = nn_act_value(a, x[i]);
 }
 
 static inline __attribute__((always_inline)) void
-act_bwd(float *dinp, const float *dout, const float *x, size_t count,
-	const enum nn_act a)
+act_bwd_block(float *dinp, const float *dout, const float *x, size_t n,
+	      const enum nn_act a)
 {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
-	for (size_t i = 0; i < count; i++)
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
 		dinp[i] += dout[i] * nn_act_grad(a, x[i]);
 }
 
 void nn_act_forward(float *out, const float *x, size_t count, enum nn_act a)
 {
-	switch (a) {
-	case NN_ACT_NONE: act_fwd(out, x, count, NN_ACT_NONE); break;
-	case NN_ACT_RELU: act_fwd(out, x, count, NN_ACT_RELU); break;
-	case NN_ACT_RELU6: act_fwd(out, x, count, NN_ACT_RELU6); break;
-	case NN_ACT_LEAKYRELU: act_fwd(out, x, count, NN_ACT_LEAKYRELU); break;
-	case NN_ACT_SWISH: act_fwd(out, x, count, NN_ACT_SWISH); break;
-	case NN_ACT_HSWISH: act_fwd(out, x, count, NN_ACT_HSWISH); break;
-	case NN_ACT_SIGMOID: act_fwd(out, x, count, NN_ACT_SIGMOID); break;
+	const size_t nb = (count + ACT_BLOCK - 1) / ACT_BLOCK;
+
+#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t i0 = b * ACT_BLOCK;
+		size_t n = count - i0 < ACT_BLOCK ? count - i0 : ACT_BLOCK;
+
+#define ACT_FWD(A) act_fwd_block(out + i0, x + i0, n, A)
+		NN_ACT_DISPATCH(a, ACT_FWD);
+#undef ACT_FWD
 	}
 }
 
 void nn_act_backward(float *dinp, const float *dout, const float *x,
 		     size_t count, enum nn_act a)
 {
-	switch (a) {
-	case NN_ACT_NONE: act_bwd(dinp, dout, x, count, NN_ACT_NONE); break;
-	case NN_ACT_RELU: act_bwd(dinp, dout, x, count, NN_ACT_RELU); break;
-	case NN_ACT_RELU6: act_bwd(dinp, dout, x, count, NN_ACT_RELU6); break;
-	case NN_ACT_LEAKYRELU:
-		act_bwd(dinp, dout, x, count, NN_ACT_LEAKYRELU);
-		break;
-	case NN_ACT_SWISH: act_bwd(dinp, dout, x, count, NN_ACT_SWISH); break;
-	case NN_ACT_HSWISH: act_bwd(dinp, dout, x, count, NN_ACT_HSWISH); break;
-	case NN_ACT_SIGMOID:
-		act_bwd(dinp, dout, x, count, NN_ACT_SIGMOID);
-		break;
+	const size_t nb = (count + ACT_BLOCK - 1) / ACT_BLOCK;
+
+#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t i0 = b * ACT_BLOCK;
+		size_t n = count - i0 < ACT_BLOCK ? count - i0 : ACT_BLOCK;
+
+#define ACT_BWD(A) act_bwd_block(dinp + i0, dout + i0, x + i0, n, A)
+		NN_ACT_DISPATCH(a, ACT_BWD);
+#undef ACT_BWD
 	}
 }

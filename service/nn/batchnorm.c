@@ -47,6 +47,7 @@ static void bn_partial_moments(double *part, const float *x, size_t pix, int c,
 		for (size_t p = p0; p < p1; p++) {
 			const float *row = x + p * c;
 
+#pragma omp simd
 			for (int ch = 0; ch < c; ch++) {
 				double v = row[ch];
 
@@ -57,47 +58,37 @@ static void bn_partial_moments(double *part, const float *x, size_t pix, int c,
 	}
 }
 
+/* out rows [p0, p1) = act(z(x)); rows hold c channels, ld floats apart. */
 static inline __attribute__((always_inline)) void
-bn_apply(float *out, const float *x, const float *mean, const float *scale,
-	 const float *beta, size_t pix, int c, const enum nn_act a)
+bn_apply_rows(float *out, const float *x, const float *mean, const float *scale,
+	      const float *beta, size_t p0, size_t p1, int c, size_t ld,
+	      const enum nn_act a)
 {
-#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (size_t p = 0; p < pix; p++) {
-		const float *xr = x + p * c;
-		float *o = out + p * c;
+	for (size_t p = p0; p < p1; p++) {
+		const float *xr = x + p * ld;
+		float *o = out + p * ld;
 
+#pragma omp simd
 		for (int ch = 0; ch < c; ch++)
 			o[ch] = nn_act_value(
 			    a, bn_z(xr[ch], mean[ch], scale[ch], beta[ch]));
 	}
 }
 
-static void bn_apply_act(float *out, const float *x, const float *mean,
-			 const float *scale, const float *beta, size_t pix,
-			 int c, enum nn_act a)
+static void bn_apply(float *out, const float *x, const float *mean,
+		     const float *scale, const float *beta, size_t pix, int c,
+		     size_t ld, enum nn_act a)
 {
-	switch (a) {
-	case NN_ACT_NONE:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_NONE);
-		break;
-	case NN_ACT_RELU:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_RELU);
-		break;
-	case NN_ACT_RELU6:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_RELU6);
-		break;
-	case NN_ACT_LEAKYRELU:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_LEAKYRELU);
-		break;
-	case NN_ACT_SWISH:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_SWISH);
-		break;
-	case NN_ACT_HSWISH:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_HSWISH);
-		break;
-	case NN_ACT_SIGMOID:
-		bn_apply(out, x, mean, scale, beta, pix, c, NN_ACT_SIGMOID);
-		break;
+	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
+
+#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t p0 = b * NN_BLOCK_ROWS;
+		size_t p1 = p0 + NN_BLOCK_ROWS < pix ? p0 + NN_BLOCK_ROWS : pix;
+
+#define BN_APPLY(A) bn_apply_rows(out, x, mean, scale, beta, p0, p1, c, ld, A)
+		NN_ACT_DISPATCH(a, BN_APPLY);
+#undef BN_APPLY
 	}
 }
 
@@ -134,7 +125,7 @@ void nn_bn_act_forward(float *out, float *mean, float *rstd,
 		running_var[ch] = (1.0f - NN_BN_MOMENTUM) * running_var[ch] +
 				  NN_BN_MOMENTUM * (float)unbiased;
 	}
-	bn_apply_act(out, x, mean, scale, beta, pix, c, act);
+	bn_apply(out, x, mean, scale, beta, pix, c, (size_t)c, act);
 }
 
 /* Channels per block of the inference path's per-channel factors, kept on
@@ -150,74 +141,54 @@ void nn_bn_act_forward_eval(float *out, const float *x,
 	const int c = s->c;
 	float scale[BN_EVAL_BLOCK];
 
-	if (c <= BN_EVAL_BLOCK) {
-		for (int ch = 0; ch < c; ch++)
-			scale[ch] =
-			    gamma[ch] / sqrtf(running_var[ch] + NN_BN_EPS);
-		bn_apply_act(out, x, running_mean, scale, beta, pix, c, act);
-		return;
-	}
-	/* Wider tensors: one block of channels at a time. */
+	/* One pass for up to 256 channels, else a block of them at a time. */
 	for (int c0 = 0; c0 < c; c0 += BN_EVAL_BLOCK) {
 		int cb = c - c0 < BN_EVAL_BLOCK ? c - c0 : BN_EVAL_BLOCK;
 
 		for (int ch = 0; ch < cb; ch++)
 			scale[ch] = gamma[c0 + ch] /
 				    sqrtf(running_var[c0 + ch] + NN_BN_EPS);
-#pragma omp parallel for schedule(static) if (pix * (size_t)cb >= NN_PAR_MIN)
-		for (size_t p = 0; p < pix; p++) {
-			const float *xr = x + p * c + c0;
-			float *o = out + p * c + c0;
+		bn_apply(out + c0, x + c0, running_mean + c0, scale, beta + c0,
+			 pix, cb, (size_t)c, act);
+	}
+}
 
-			for (int ch = 0; ch < cb; ch++)
-				o[ch] = nn_act_value(
-				    act, bn_z(xr[ch], running_mean[c0 + ch],
-					      scale[ch], beta[c0 + ch]));
+/* Backward pass 1 over rows [p0, p1): sums of dz and dz * xhat into s1 (C)
+ * and s2 (C), dz = dout * act'(z). */
+static inline __attribute__((always_inline)) void
+bn_bwd_sums_rows(double *s1, double *s2, const float *dout, const float *x,
+		 const float *mean, const float *rstd, const float *scale,
+		 const float *beta, size_t p0, size_t p1, int c,
+		 const enum nn_act a)
+{
+	for (size_t p = p0; p < p1; p++) {
+		const float *xr = x + p * c, *g = dout + p * c;
+
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++) {
+			float z = bn_z(xr[ch], mean[ch], scale[ch], beta[ch]);
+			float dz = g[ch] * nn_act_grad(a, z);
+			float xh = (xr[ch] - mean[ch]) * rstd[ch];
+
+			s1[ch] += dz;
+			s2[ch] += (double)dz * xh;
 		}
 	}
 }
 
-/* Backward pass 1: per-slice sums of dz and dz * xhat, dz = dout * act'(z). */
+/* Backward pass 2 over rows [p0, p1): dinp += k1 * (dz - m1 - xhat * m2). */
 static inline __attribute__((always_inline)) void
-bn_bwd_sums(double *part, const float *dout, const float *x, const float *mean,
-	    const float *rstd, const float *scale, const float *beta,
-	    size_t pix, int c, int ns, const enum nn_act a)
+bn_bwd_input_rows(float *dinp, const float *dout, const float *x,
+		  const float *mean, const float *rstd, const float *scale,
+		  const float *beta, const float *k1, const float *m1,
+		  const float *m2, size_t p0, size_t p1, int c,
+		  const enum nn_act a)
 {
-#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (int sl = 0; sl < ns; sl++) {
-		double *s1 = part + (size_t)sl * 2 * c, *s2 = s1 + c;
-		size_t p0 = nn_slice_begin(pix, ns, sl);
-		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
-
-		memset(s1, 0, 2 * (size_t)c * sizeof(double));
-		for (size_t p = p0; p < p1; p++) {
-			const float *xr = x + p * c, *g = dout + p * c;
-
-			for (int ch = 0; ch < c; ch++) {
-				float z =
-				    bn_z(xr[ch], mean[ch], scale[ch], beta[ch]);
-				float dz = g[ch] * nn_act_grad(a, z);
-				float xh = (xr[ch] - mean[ch]) * rstd[ch];
-
-				s1[ch] += dz;
-				s2[ch] += (double)dz * xh;
-			}
-		}
-	}
-}
-
-/* Backward pass 2: dinp += k1 * (dz - m1 - xhat * m2). */
-static inline __attribute__((always_inline)) void
-bn_bwd_input(float *dinp, const float *dout, const float *x, const float *mean,
-	     const float *rstd, const float *scale, const float *beta,
-	     const float *k1, const float *m1, const float *m2, size_t pix,
-	     int c, const enum nn_act a)
-{
-#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (size_t p = 0; p < pix; p++) {
+	for (size_t p = p0; p < p1; p++) {
 		const float *xr = x + p * c, *g = dout + p * c;
 		float *di = dinp + p * c;
 
+#pragma omp simd
 		for (int ch = 0; ch < c; ch++) {
 			float z = bn_z(xr[ch], mean[ch], scale[ch], beta[ch]);
 			float dz = g[ch] * nn_act_grad(a, z);
@@ -228,22 +199,34 @@ bn_bwd_input(float *dinp, const float *dout, const float *x, const float *mean,
 	}
 }
 
-static inline __attribute__((always_inline)) void
-bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-	    const float *x, const float *mean, const float *rstd,
-	    const float *gamma, const float *beta, const struct nn_shape *s,
-	    void *scratch, const enum nn_act a)
+void nn_bn_act_backward(float *dinp, float *dgamma, float *dbeta,
+			const float *dout, const float *x, const float *mean,
+			const float *rstd, const float *gamma,
+			const float *beta, const struct nn_shape *s,
+			enum nn_act act, void *scratch)
 {
 	const int c = s->c;
 	const size_t pix = (size_t)s->n * s->h * s->w;
 	const int ns = nn_slices_for(pix);
+	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
 	double *part = scratch;
 	float *scale = bn_factors(scratch, c);
 	float *m1 = scale + c, *m2 = m1 + c;
 
 	for (int ch = 0; ch < c; ch++)
 		scale[ch] = rstd[ch] * gamma[ch];
-	bn_bwd_sums(part, dout, x, mean, rstd, scale, beta, pix, c, ns, a);
+#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (int sl = 0; sl < ns; sl++) {
+		double *s1 = part + (size_t)sl * 2 * c, *s2 = s1 + c;
+		size_t p0 = nn_slice_begin(pix, ns, sl);
+		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
+
+		memset(s1, 0, 2 * (size_t)c * sizeof(double));
+#define BN_SUMS(A)                                                             \
+	bn_bwd_sums_rows(s1, s2, dout, x, mean, rstd, scale, beta, p0, p1, c, A)
+		NN_ACT_DISPATCH(act, BN_SUMS);
+#undef BN_SUMS
+	}
 	for (int ch = 0; ch < c; ch++) {
 		double s1 = 0.0, s2 = 0.0;
 
@@ -256,29 +239,18 @@ bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
 		m1[ch] = (float)(s1 / (double)pix);
 		m2[ch] = (float)(s2 / (double)pix);
 	}
-	/* k1 = gamma * rstd is exactly scale. */
-	if (dinp)
-		bn_bwd_input(dinp, dout, x, mean, rstd, scale, beta, scale, m1,
-			     m2, pix, c, a);
-}
+	if (!dinp)
+		return;
+		/* k1 = gamma * rstd is exactly scale. */
+#pragma omp parallel for schedule(static) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t p0 = b * NN_BLOCK_ROWS;
+		size_t p1 = p0 + NN_BLOCK_ROWS < pix ? p0 + NN_BLOCK_ROWS : pix;
 
-void nn_bn_act_backward(float *dinp, float *dgamma, float *dbeta,
-			const float *dout, const float *x, const float *mean,
-			const float *rstd, const float *gamma,
-			const float *beta, const struct nn_shape *s,
-			enum nn_act act, void *scratch)
-{
-#define BN_BWD(A)                                                              \
-	bn_backward(dinp, dgamma, dbeta, dout, x, mean, rstd, gamma, beta, s,  \
-		    scratch, A)
-	switch (act) {
-	case NN_ACT_NONE: BN_BWD(NN_ACT_NONE); break;
-	case NN_ACT_RELU: BN_BWD(NN_ACT_RELU); break;
-	case NN_ACT_RELU6: BN_BWD(NN_ACT_RELU6); break;
-	case NN_ACT_LEAKYRELU: BN_BWD(NN_ACT_LEAKYRELU); break;
-	case NN_ACT_SWISH: BN_BWD(NN_ACT_SWISH); break;
-	case NN_ACT_HSWISH: BN_BWD(NN_ACT_HSWISH); break;
-	case NN_ACT_SIGMOID: BN_BWD(NN_ACT_SIGMOID); break;
+#define BN_DX(A)                                                               \
+	bn_bwd_input_rows(dinp, dout, x, mean, rstd, scale, beta, scale, m1,   \
+			  m2, p0, p1, c, A)
+		NN_ACT_DISPATCH(act, BN_DX);
+#undef BN_DX
 	}
-#undef BN_BWD
 }

@@ -185,6 +185,7 @@ static void conv_col2im_add(float *dinp, const float *dcol,
 					    dcol +
 					    ((q - q0) * d->wo + tx / s) * kkc +
 					    ((size_t)ky * k + kx) * cin;
+#pragma omp simd
 					for (int c = 0; c < cin; c++)
 						dst[c] += src[c];
 				}

@@ -84,6 +84,7 @@ void nn_dwconv_forward(float *out, const float *inp, const float *w,
 			int kx_lo, kx_hi, ix0 = ox * d->stride - d->pad;
 
 			dw_taps(ix0, k, d->w, &kx_lo, &kx_hi);
+#pragma omp simd
 			for (int ch = 0; ch < c; ch++)
 				o[ch] = 0.0f;
 			for (int ky = ky_lo; ky < ky_hi; ky++) {
@@ -97,6 +98,7 @@ void nn_dwconv_forward(float *out, const float *inp, const float *w,
 					    irow + (size_t)(ix0 + kx) * c;
 					const float *wp = wrow + (size_t)kx * c;
 
+#pragma omp simd
 					for (int ch = 0; ch < c; ch++)
 						o[ch] += ip[ch] * wp[ch];
 				}
@@ -142,6 +144,7 @@ static void dw_backward_input(float *dinp, const float *dout, const float *w,
 						continue;
 					g = dout + (orow * d->wo + tx / s) * c;
 					wp = w + ((size_t)ky * k + kx) * c;
+#pragma omp simd
 					for (int ch = 0; ch < c; ch++)
 						dst[ch] += g[ch] * wp[ch];
 				}
@@ -194,6 +197,7 @@ static void dw_backward_weight(float *dw, const float *dout, const float *inp,
 						float *ap =
 						    arow + (size_t)kx * c;
 
+#pragma omp simd
 						for (int ch = 0; ch < c; ch++)
 							ap[ch] +=
 							    g[ch] * ip[ch];

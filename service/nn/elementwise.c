@@ -7,7 +7,7 @@
 
 void nn_add_forward(float *out, const float *a, const float *b, size_t count)
 {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (count >= NN_PAR_MIN)
 	for (size_t i = 0; i < count; i++)
 		out[i] = a[i] + b[i];
 }
@@ -15,12 +15,12 @@ void nn_add_forward(float *out, const float *a, const float *b, size_t count)
 void nn_add_backward(float *da, float *db, const float *dout, size_t count)
 {
 	if (da) {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (count >= NN_PAR_MIN)
 		for (size_t i = 0; i < count; i++)
 			da[i] += dout[i];
 	}
 	if (db) {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (count >= NN_PAR_MIN)
 		for (size_t i = 0; i < count; i++)
 			db[i] += dout[i];
 	}
@@ -46,7 +46,7 @@ void nn_dropout_forward(float *out, float *mask, const float *x, size_t count,
 void nn_dropout_backward(float *dinp, const float *dout, const float *mask,
 			 size_t count)
 {
-#pragma omp parallel for schedule(static) if (count >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (count >= NN_PAR_MIN)
 	for (size_t i = 0; i < count; i++)
 		dinp[i] += dout[i] * mask[i];
 }

@@ -129,7 +129,8 @@ struct nn_conv2d_dims {
 	int ho, wo;	  /* output (N, Ho, Wo, C_out), set by init */
 };
 
-/* Validates and fills d (ho = (h + 2 pad - k) / stride + 1). */
+/* Validates and fills d (ho = (h + 2 pad - k) / stride + 1). On failure d
+ * is zeroed and err says which value is wrong. */
 enum core_status nn_conv2d_dims_init(struct nn_conv2d_dims *d, int n, int h,
 				     int w, int cin, int cout, int k,
 				     int stride, int pad, char *err,
@@ -171,6 +172,7 @@ struct nn_dwconv_dims {
 	int ho, wo;	 /* output (N, Ho, Wo, C), set by init */
 };
 
+/* As nn_conv2d_dims_init (d zeroed on failure). */
 enum core_status nn_dwconv_dims_init(struct nn_dwconv_dims *d, int n, int h,
 				     int w, int c, int k, int stride, int pad,
 				     char *err, size_t errlen);

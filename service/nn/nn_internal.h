@@ -24,6 +24,27 @@ static inline size_t nn_slice_begin(size_t total, int nslices, int s)
 	return total * (size_t)s / (size_t)nslices;
 }
 
+/* Rows (pixels) per parallel block of the element-wise kernels. */
+#define NN_BLOCK_ROWS 64
+
+/* Calls CALL(A) with A the compile-time constant equal to a. OpenMP outlines
+ * a parallel loop's body into its own function before inlining, so a
+ * kernel is specialised per activation by dispatching INSIDE the parallel
+ * loop, once per block, to an always_inline worker: the worker's inner loop
+ * then has no switch and vectorises. */
+#define NN_ACT_DISPATCH(a, CALL)                                               \
+	do {                                                                   \
+		switch (a) {                                                   \
+		case NN_ACT_NONE: CALL(NN_ACT_NONE); break;                    \
+		case NN_ACT_RELU: CALL(NN_ACT_RELU); break;                    \
+		case NN_ACT_RELU6: CALL(NN_ACT_RELU6); break;                  \
+		case NN_ACT_LEAKYRELU: CALL(NN_ACT_LEAKYRELU); break;          \
+		case NN_ACT_SWISH: CALL(NN_ACT_SWISH); break;                  \
+		case NN_ACT_HSWISH: CALL(NN_ACT_HSWISH); break;                \
+		case NN_ACT_SIGMOID: CALL(NN_ACT_SIGMOID); break;              \
+		}                                                              \
+	} while (0)
+
 static inline float nn_sigmoidf(float x)
 {
 	/* exp of a non-positive argument only: no overflow for large |x|. */

@@ -15,6 +15,7 @@ void nn_gap_forward(float *out, const float *x, const struct nn_shape *s)
 		for (int ch = 0; ch < c; ch++)
 			o[ch] = 0.0f;
 		for (size_t p = 0; p < hw; p++)
+#pragma omp simd
 			for (int ch = 0; ch < c; ch++)
 				o[ch] += xn[p * c + ch];
 		for (int ch = 0; ch < c; ch++)
@@ -34,6 +35,7 @@ void nn_gap_backward(float *dinp, const float *dout, const struct nn_shape *s)
 		const float *g = dout + (p / hw) * c;
 		float *d = dinp + p * c;
 
+#pragma omp simd
 		for (int ch = 0; ch < c; ch++)
 			d[ch] += g[ch] * inv;
 	}

@@ -50,6 +50,7 @@ void nn_resize_bilinear_forward(float *out, const float *x,
 			const float *f = r1 + (size_t)tx.i1 * c;
 			float *o = out + (r * wo + (size_t)ox) * c;
 
+#pragma omp simd
 			for (int ch = 0; ch < c; ch++)
 				o[ch] =
 				    ty.l0 * (tx.l0 * a[ch] + tx.l1 * b[ch]) +
@@ -82,6 +83,7 @@ void nn_resize_bilinear_backward(float *dinp, const float *dout,
 				float *e = r1 + (size_t)tx.i0 * c;
 				float *f = r1 + (size_t)tx.i1 * c;
 
+#pragma omp simd
 				for (int ch = 0; ch < c; ch++) {
 					a[ch] += ty.l0 * tx.l0 * g[ch];
 					b[ch] += ty.l0 * tx.l1 * g[ch];

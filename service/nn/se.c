@@ -27,6 +27,7 @@ void nn_se_forward(float *out, float *pooled, float *hidden, float *gate,
 		const float *g = gate + (p / hw) * c, *xr = x + p * c;
 		float *o = out + p * c;
 
+#pragma omp simd
 		for (int ch = 0; ch < c; ch++)
 			o[ch] = xr[ch] * g[ch];
 	}
@@ -62,6 +63,7 @@ void nn_se_backward(float *dinp, float *dw1, float *db1, float *dw2, float *db2,
 		for (int ch = 0; ch < c; ch++)
 			dg[ch] = 0.0f;
 		for (size_t p = (size_t)n * hw; p < (size_t)(n + 1) * hw; p++)
+#pragma omp simd
 			for (int ch = 0; ch < c; ch++)
 				dg[ch] += dout[p * c + ch] * x[p * c + ch];
 		for (int ch = 0; ch < c; ch++)
@@ -88,6 +90,7 @@ void nn_se_backward(float *dinp, float *dw1, float *db1, float *dw2, float *db2,
 		const float *go = dout + p * c;
 		float *di = dinp + p * c;
 
+#pragma omp simd
 		for (int ch = 0; ch < c; ch++)
 			di[ch] += go[ch] * g[ch] + dp[ch] * inv;
 	}
