@@ -47,19 +47,21 @@
  *   Checking. Shapes are checked once, when the model is built, by
  *   nn_shape_check() and the nn_*_dims_init() functions (which return a
  *   status and a reason, so a bad candidate fails its candidate). Kernels
- *   trust checked shapes and only assert() them. Losses take labels, which
- *   are outside data, and return a status.
+ *   trust checked shapes (a few assert() a precondition). Losses take
+ *   labels, which are outside data, and return a status.
  *
- * Worked example, a stem conv then BN+ReLU6 on a batch (error handling cut):
+ * Worked example, a stem conv then BN+ReLU6 on a batch (error handling cut;
+ * one scratch buffer of max(conv, BN) bytes serves both layers):
  *
  *   struct nn_conv2d_dims cd;
  *   nn_conv2d_dims_init(&cd, n, 32, 32, 3, 16, 3, 2, 1, err, sizeof err);
- *   struct nn_shape s = { n, cd.ho, cd.wo, 16 };
- *   size_t sb = nn_conv2d_scratch_size(&cd);   // bytes; also max with the
- *   nn_conv2d_forward(x1, img, w, &cd, scratch, sb);  // BN's scratch size
+ *   struct nn_shape s = {n, cd.ho, cd.wo, 16};
+ *   size_t sb = nn_conv2d_scratch_size(&cd);
+ *   nn_conv2d_forward(x1, img, w, &cd, scratch, sb);
  *   nn_bn_act_forward(y1, mean, rstd, rmean, rvar, x1, gamma, beta, &s,
  *                     NN_ACT_RELU6, scratch);
- *   ... loss, then with dy1 holding dL/dy1 and dx1 zeroed:
+ *   ... the loss; then, dy1 holding dL/dy1 and dx1, dw, dgamma, dbeta
+ *   zeroed at the start of the step:
  *   nn_bn_act_backward(dx1, dgamma, dbeta, dy1, x1, mean, rstd, gamma, beta,
  *                      &s, NN_ACT_RELU6, scratch);
  *   nn_conv2d_backward(NULL, dw, dx1, img, w, &cd, scratch, sb);

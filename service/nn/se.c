@@ -18,7 +18,7 @@ void nn_se_forward(float *out, float *pooled, float *hidden, float *gate,
 	nn_gap_forward(pooled, x, s);
 	nn_linear_forward(hidden, pooled, w1, b1, s->n, c, r);
 	for (size_t i = 0; i < nr; i++)
-		hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
+		hidden[i] = hidden[i] < 0.0f ? 0.0f : hidden[i]; /* NaN stays */
 	nn_linear_forward(gate, hidden, w2, b2, s->n, r, c);
 	for (size_t i = 0; i < nc; i++)
 		gate[i] = nn_sigmoidf(gate[i]);
