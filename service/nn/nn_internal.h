@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Below this many elements a loop runs on one thread: forking costs more. */
 #define NN_PAR_MIN 16384
@@ -45,15 +46,45 @@ static inline size_t nn_slice_begin(size_t total, int nslices, int s)
 		}                                                              \
 	} while (0)
 
+/* expf for x <= 88 that GCC can vectorise (glibc's expf is a call that
+ * blocks it without -ffast-math): Cody-Waite reduction x = n ln2 + r and
+ * Cephes' degree-6 polynomial for exp(r), about 1 ulp. Arguments below -87
+ * give exp(-87) ~ 1.6e-38 instead of smaller; NaN stays NaN (the clamps are
+ * comparisons, and no float is converted to an integer: n comes from the
+ * bits of x*log2(e) + 1.5*2^23, which is exact for |n| <= 2^22). */
+static inline float nn_expf(float x)
+{
+	const float magic = 12582912.0f; /* 1.5 * 2^23, bits 0x4B400000 */
+	union {
+		float f;
+		uint32_t u; /* unsigned: NaN bits wrap instead of overflowing */
+	} t, scale;
+	float n, r, p;
+
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	t.f = x * 1.44269504088896341f + magic; /* round(x / ln 2) + magic */
+	n = t.f - magic;
+	r = x - n * 0.693359375f; /* ln 2 split in two: exact product */
+	r = r - n * -2.12194440e-4f;
+	p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	scale.u = (t.u - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 127] */
+	return p * scale.f;
+}
+
+/* exp of -|x| only, so nothing overflows; branch-free for vectorisation. */
 static inline float nn_sigmoidf(float x)
 {
-	/* exp of a non-positive argument only: no overflow for large |x|. */
-	if (x >= 0.0f) {
-		float e = expf(-x);
-		return 1.0f / (1.0f + e);
-	}
-	float e = expf(x);
-	return e / (1.0f + e);
+	float e = nn_expf(-fabsf(x));
+	float s = 1.0f / (1.0f + e);
+
+	return x >= 0.0f ? s : e * s;
 }
 
 static inline float nn_act_value(enum nn_act a, float x)

@@ -12,6 +12,7 @@
 
 #include "../support/nn_fixture.h"
 #include "nn/nn.h"
+#include "nn/nn_internal.h" /* nn_expf, tested directly */
 
 #include <limits.h>
 #include <math.h>
@@ -358,6 +359,29 @@ static void act_mapping_and_names(void **state)
 	assert_string_equal(nn_act_name((enum nn_act)99), "unknown");
 }
 
+/* The vectorisable expf behind swish and sigmoid, over its whole range. */
+static void expf_accuracy(void **state)
+{
+	double worst = 0.0;
+
+	for (int i = 0; i <= 200000; i++) {
+		float x = -87.0f + 175.0f * (float)i / 200000.0f;
+		double want = exp((double)x);
+
+		worst = fmax(worst, fabs(nn_expf(x) - want) / want);
+	}
+	printf("# nn_expf max relative error on [-87, 88]: %.2e\n", worst);
+	assert_true(worst < 4e-7); /* ~3 ulp */
+	assert_true(nn_expf(0.0f) == 1.0f);
+	assert_true(isnan(nn_expf(NAN)));
+	assert_true(nn_expf(-1000.0f) >= 0.0f && nn_expf(-1000.0f) < 1e-37f);
+	assert_true(isfinite(nn_expf(1000.0f)));
+	assert_true(nn_sigmoidf(100.0f) == 1.0f);
+	assert_true(nn_sigmoidf(-100.0f) >= 0.0f &&
+		    nn_sigmoidf(-100.0f) < 1e-37f);
+	assert_true(fabsf(nn_sigmoidf(0.0f) - 0.5f) == 0.0f);
+}
+
 /* ---- edge shapes and scratch -------------------------------------------- */
 
 static void conv_scratch_sizes(void **state)
@@ -546,6 +570,7 @@ int main(void)
 	    cmocka_unit_test(losses_reject_bad_input),
 	    cmocka_unit_test(losses_are_stable_and_consistent),
 	    cmocka_unit_test(act_mapping_and_names),
+	    cmocka_unit_test(expf_accuracy),
 	    cmocka_unit_test(conv_scratch_sizes),
 	    cmocka_unit_test(bn_single_value_per_channel),
 	    cmocka_unit_test(bn_eval_wide_channels),
