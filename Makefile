@@ -31,6 +31,11 @@ ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-march=x86-64-v3
 ASAN_LDFLAGS := -fsanitize=address,undefined
+# nn kernels: FP operations never trap (lmnas uses no FP exceptions), which
+# lets GCC if-convert and vectorise the activation branches. Unlike
+# -ffast-math this keeps NaN/Inf semantics, so isfinite() checks still work.
+$(BUILD)/release/service/nn/%.o: RELEASE_CFLAGS += -fno-trapping-math
+$(BUILD)/asan/service/nn/%.o: ASAN_CFLAGS += -fno-trapping-math
 
 LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
