@@ -1,0 +1,124 @@
+/* model.h - a trainable float32 network built from an lmnas-arch/1
+ * architecture on the nn layers: its parameter table (PyTorch state_dict
+ * names and order, so weights move between lmnas and tools/arch_torch.py),
+ * one allocation each for parameters, gradients and BN running statistics,
+ * one activation arena sized once for the largest batch, and the forward and
+ * backward passes of the whole network.
+ *
+ * Layer: model sits above nn and arch, below train, quant and search.
+ *
+ * Memory: every tensor the backward pass needs is kept in the arena (conv
+ * inputs, pre-BN values, SE internals, dropout mask); gradients flow through
+ * four rotating buffers of the largest activation size, so gradient memory
+ * does not grow with depth. */
+#ifndef LMNAS_MODEL_H
+#define LMNAS_MODEL_H
+
+#include "arch/arch.h"
+#include "core/core.h"
+#include "nn/nn.h"
+
+enum model_tensor_kind {
+	MODEL_PARAM = 0, /* trainable: in params/grads */
+	MODEL_BUFFER     /* BN running statistics: in bn_stats */
+};
+
+enum model_tensor_layout {
+	MODEL_LAYOUT_PLAIN = 0, /* same order as PyTorch */
+	MODEL_LAYOUT_CONV,      /* ours (Cout,K,K,Cin), PyTorch (Cout,Cin,K,K) */
+	MODEL_LAYOUT_DW,        /* ours (K,K,C), PyTorch (C,1,K,K) */
+};
+
+/* One named tensor of the state_dict. */
+struct model_tensor {
+	char name[64]; /* e.g. "stages.1.0.dw.conv.weight" */
+	enum model_tensor_kind kind;
+	enum model_tensor_layout layout;
+	int ndim;
+	int shape[4]; /* PyTorch's shape */
+	size_t offset; /* floats, into params or bn_stats */
+	size_t count;
+	int decay; /* 1 for conv and linear weights, 0 for BN and biases */
+};
+
+struct model_convbn; /* private */
+struct model_block;  /* private */
+
+struct model {
+	struct arch arch;
+	int max_batch;
+	int training; /* built with gradients and saved activations */
+	int classes;
+
+	float *params; /* (nparams) one allocation */
+	float *grads;  /* (nparams) one allocation, NULL when !training */
+	float *bn_stats; /* (nbuffers) running means and variances */
+	size_t nparams, nbuffers;
+	unsigned char *decay_mask; /* (nparams) 1 where weight decay applies */
+
+	struct model_tensor *tensors; /* state_dict order */
+	int ntensors;
+
+	/* private layout */
+	struct model_convbn *stem; /* NULL without stem */
+	struct model_block *blocks;
+	int nblocks;
+	size_t head_in; /* arena: the last block's output */
+	struct nn_shape head_in_shape;
+	size_t head_pooled, head_dropped, head_mask, head_logits; /* arena */
+	size_t fc_w, fc_b; /* params */
+	int head_c;
+	size_t input_off; /* arena offset of the input copy */
+	size_t max_act;   /* floats of the largest activation tensor */
+
+	float *arena; /* (arena_count) activations */
+	size_t arena_count;
+	float *gbuf[4]; /* (max_act) each, gradient ping-pong, training only */
+	int last_dropout; /* the last forward applied dropout */
+	void *scratch;
+	size_t scratch_bytes;
+};
+
+/* Builds the model for batches of up to max_batch images of the
+ * architecture's resolution and channels. training = 0 builds an
+ * inference-only model (no gradients). Parameters are initialised from seed
+ * (conv: Kaiming normal, fan_out; linear: N(0, 0.01); biases 0; BN 1/0; as
+ * torchvision's MobileNet). *out is owned by the caller (model_free). On
+ * failure nothing is allocated and err says why. */
+enum core_status model_build(const struct arch *a, int max_batch,
+			     int training, uint64_t seed, struct model **out,
+			     char *err, size_t errlen);
+void model_free(struct model *m);
+
+/* Bytes of every allocation of the model (params, grads, buffers, arena,
+ * gradient buffers, scratch): what model_build will allocate. */
+size_t model_memory_bytes(const struct model *m);
+
+/* Forward pass of n <= max_batch images x (n, R, R, C) NHWC. training: BN
+ * uses (and updates the running) batch statistics and dropout draws from
+ * rng; else BN uses running statistics and dropout is the identity.
+ * Returns the logits (n, classes), inside the arena: valid until the next
+ * forward. */
+const float *model_forward(struct model *m, const float *x, int n,
+			   int training, struct core_rng *rng);
+
+/* Backward pass after a training forward of the same n: ADDS the parameter
+ * gradients into m->grads (zero them with model_zero_grads first). dlogits
+ * (n, classes). */
+void model_backward(struct model *m, const float *dlogits, int n);
+
+void model_zero_grads(struct model *m);
+
+/* The named tensor, or NULL. */
+const struct model_tensor *model_tensor_find(const struct model *m,
+					     const char *name);
+/* Pointer to a tensor's data (params or bn_stats, our layout). */
+float *model_tensor_data(struct model *m, const struct model_tensor *t);
+
+/* Copies tensor t to/from PyTorch's layout (count floats). */
+void model_tensor_to_torch(const struct model *m, const struct model_tensor *t,
+			   float *dst);
+void model_tensor_from_torch(struct model *m, const struct model_tensor *t,
+			     const float *src);
+
+#endif
