@@ -108,7 +108,7 @@ void arch_json_printable(const char *s, char *out, size_t outlen)
 
 	if (outlen == 0)
 		return;
-	for (; s[i] && i < keep && n + 1 < outlen; i++) {
+	for (; i < keep && s[i] && n + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
