@@ -8,6 +8,7 @@
 
 #include <cmocka.h> /* after the four above, which it needs */
 
+#include "../support/archtest.h"
 #include "space/space.h"
 
 #include <stdio.h>
@@ -17,16 +18,13 @@
 static struct core_field_errors fe;
 static struct space S;
 
-static const char *q(const char *s)
-{
-	static char buf[8192];
-	size_t n = strlen(s);
-
-	assert_true(n < sizeof buf);
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = s[i] == '\'' ? '"' : s[i];
-	return buf;
-}
+/* Test documents are written with ' for " to stay readable. */
+#define q(s)			  archtest_q(s)
+#define reason(field)		  archtest_reason(&fe, field)
+#define dump_errors()		  archtest_dump(&fe)
+#define assert_error(field, text) archtest_assert_error(&fe, field, text)
+#define assert_only_error(field, text)                                         \
+	archtest_assert_only_error(&fe, field, text)
 
 static enum core_status parse_q(const char *s)
 {
@@ -34,37 +32,6 @@ static enum core_status parse_q(const char *s)
 
 	return space_parse(t, strlen(t), &S, &fe);
 }
-
-static void dump_errors(void)
-{
-	for (int i = 0; i < fe.n; i++)
-		fprintf(stderr, "  # %s: %s\n", fe.e[i].field, fe.e[i].reason);
-}
-
-static const char *reason(const char *field)
-{
-	for (int i = 0; i < fe.n; i++)
-		if (strcmp(fe.e[i].field, field) == 0)
-			return fe.e[i].reason;
-	return NULL;
-}
-
-#define assert_error(field, text)                                              \
-	do {                                                                   \
-		const char *r_ = reason(field);                                \
-		if (!r_ || strcmp(r_, text) != 0)                              \
-			dump_errors();                                         \
-		assert_non_null(r_);                                           \
-		assert_string_equal(r_, text);                                 \
-	} while (0)
-
-#define assert_only_error(field, text)                                         \
-	do {                                                                   \
-		if (fe.n != 1)                                                 \
-			dump_errors();                                         \
-		assert_int_equal(fe.n, 1);                                     \
-		assert_error(field, text);                                     \
-	} while (0)
 
 #define SPACE(rest) "{'format':'lmnas-space/1'" rest "}"
 
