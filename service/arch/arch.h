@@ -58,9 +58,10 @@
  * any JSON number and are rounded to 6 decimal places (arch_real_canonical),
  * so 0.25, 0.250 and 2.5e-1 are the same value. Unknown keys are errors.
  * Cross-field limits: no tensor has more than 2048 channels after expansion
- * (max(C_in, out) * expand for mbconv) and the spatial size never collapses
- * (above); they are checked only when every field is valid on its own, so
- * they never report the consequence of another error.
+ * (an mbconv stage expands C_in * expand in its first block and out * expand
+ * in the others) and the spatial size never collapses (above); they are
+ * checked only when every field is valid on its own, so they never report
+ * the consequence of another error.
  *
  * Field paths in errors: "stages[2].kernel", "input.resolution", "stem.out",
  * "head.classes", "name"; "$" names the document itself (size, nesting,
