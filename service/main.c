@@ -12,6 +12,8 @@ static const struct cmd commands[] = {
 	{"serve", "run the HTTP API and dashboard", cmd_serve},
 	{"migrate", "apply database migrations (--status to list them)",
 	 cmd_migrate},
+	{"space", "search spaces: `space sample` a random member, `space show`",
+	 cmd_space},
 	{"version", "print the version", cmd_version},
 	{"help", "this text; `help config` lists every setting", cmd_help},
 };

@@ -20,6 +20,52 @@
  *   - stem (optional): kxk conv (channels -> out, stride s, pad k/2, no bias)
  *     BN act;
  *   - head: GAP, dropout, linear (-> classes, with bias). BN eps 1e-5.
+ *
+ * Spatial size: every kxk layer pads k/2, so a stride-s layer maps H to
+ * floor((H - 1) / s) + 1 (never 0). The size "collapses" when a stride-2 layer
+ * (stem or a stage's first block) receives a 1x1 map: it has nothing left to
+ * downsample, so the design's reduction is not what it says. arch_validate
+ * rejects that and names the stem or stage that does it.
+ *
+ * The JSON form (`lmnas-arch/1`), with what is required and what defaults:
+ *
+ *   {"format": "lmnas-arch/1",            required, exactly this string
+ *    "name": "label",                     default "", < 128 bytes, no control
+ *                                         characters; not part of the hash
+ *    "input": {"resolution": 160,         required, 8..512
+ *              "channels": 3},            default 3, 1..16
+ *    "stem": null,                        default null (no stem), or
+ *            {"out": 16,                  required, 1..2048
+ *             "kernel": 3,                default 3, odd 1..11
+ *             "stride": 2,                default 2, 1 or 2
+ *             "act": "relu6"},            default "relu6"
+ *    "stages": [                          required, 1..12 entries
+ *      {"block": "mbconv",                required, "dwsep" | "mbconv"
+ *       "out": 48,                        required, 1..2048
+ *       "layers": 2,                      required, 1..16
+ *       "kernel": 5,                      required, odd 1..11
+ *       "stride": 2,                      default 1, 1 or 2
+ *       "expand": 3,                      required for mbconv, 1..8;
+ *                                         default 1 for dwsep (ignored there)
+ *       "se": 0.25,                       default 0, a number in [0, 1]
+ *       "skip": "residual",               default "none", "none" | "residual"
+ *       "act": "leakyrelu"}],             default "relu6"; relu, relu6,
+ *                                         leakyrelu, swish, hswish
+ *    "head": {"dropout": 0.05,            default 0, a number in [0, 1)
+ *             "classes": 100}}            required, 2..10000
+ *
+ * Integers must be JSON integers (16, not 16.0 or "16"); se and dropout take
+ * any JSON number and are rounded to 6 decimal places (arch_real_canonical),
+ * so 0.25, 0.250 and 2.5e-1 are the same value. Unknown keys are errors.
+ * Cross-field limits: no tensor has more than 2048 channels after expansion
+ * (an mbconv stage expands C_in * expand in its first block and out * expand
+ * in the others) and the spatial size never collapses (above); they are
+ * checked only when every field is valid on its own, so they never report
+ * the consequence of another error.
+ *
+ * Field paths in errors: "stages[2].kernel", "input.resolution", "stem.out",
+ * "head.classes", "name"; "$" names the document itself (size, nesting,
+ * syntax, duplicate keys, a root that is not an object).
  */
 #ifndef LMNAS_ARCH_H
 #define LMNAS_ARCH_H
@@ -42,6 +88,9 @@
 #define ARCH_MAX_CLASSES 10000
 #define ARCH_MAX_NAME 128
 #define ARCH_MAX_JSON_BYTES (64 * 1024)
+#define ARCH_MAX_JSON_DEPTH 8 /* nesting of [ and {; the format needs 3 */
+#define ARCH_MIN_CLASSES 2
+#define ARCH_REAL_SCALE 1e6 /* se and dropout keep 6 decimal places */
 
 enum arch_block { ARCH_BLOCK_DWSEP = 0, ARCH_BLOCK_MBCONV };
 enum arch_skip { ARCH_SKIP_NONE = 0, ARCH_SKIP_RESIDUAL };
@@ -92,27 +141,102 @@ enum core_status arch_act_parse(const char *s, enum arch_act *out);
 
 /* Parses and validates an architecture. Every problem found goes into fe with
  * its field path; returns CORE_ERR_INVALID when fe is not empty. Unknown keys
- * are errors (a typo must not silently become a default). */
+ * are errors (a typo must not silently become a default). fe is cleared
+ * first; *out is written only on success. */
 enum core_status arch_from_json(const json_t *j, struct arch *out,
 				struct core_field_errors *fe);
-/* The same from text (at most ARCH_MAX_JSON_BYTES; depth-limited). */
+/* The same from text (at most ARCH_MAX_JSON_BYTES; depth-limited; see
+ * arch_json_load). CORE_ERR_NOMEM when Jansson runs out of memory. */
 enum core_status arch_parse(const char *text, size_t len, struct arch *out,
 			    struct core_field_errors *fe);
 
-/* Semantic validation of a struct arch built in code (the parser calls it). */
+/* Semantic validation of a struct arch built in code (the parser calls it).
+ * fe is cleared first; every problem goes into it (same paths as the
+ * parser). Enum values outside their enum are errors too. */
 enum core_status arch_validate(const struct arch *a,
 			       struct core_field_errors *fe);
 
 /* The canonical JSON object (every field present, fixed key order, defaults
  * filled in). New reference, owned by the caller (json_decref). NULL on
- * out-of-memory. */
+ * out-of-memory. Key order: format, name, input{resolution, channels},
+ * stem (null or {out, kernel, stride, act}), stages[{block, out, layers,
+ * kernel, stride, expand, se, skip, act}], head{dropout, classes}; se and
+ * dropout always reals (canonical, see arch_real_canonical); a stage's
+ * expand is written as stored, also for dwsep. */
 json_t *arch_to_json(const struct arch *a);
 
-/* SHA-256 of the canonical form without "name": the same network gives the
- * same hash whatever the key order, formatting or defaulted fields. */
+/* SHA-256 of the compact canonical form without "name": the same network
+ * gives the same hash whatever the key order, formatting, number spelling or
+ * defaulted fields. Before hashing, fields the network does not depend on
+ * are normalised so that equal networks hash equal: a dwsep stage's expand
+ * counts as 1 (dwsep ignores it), and skip "residual" counts as "none" on a
+ * stage of one layer with stride 2 (no block of it adds its input).
+ * CORE_ERR_INVALID when a fails arch_validate (hex is then ""), CORE_ERR_NOMEM
+ * on allocation failure. */
 enum core_status arch_hash(const struct arch *a, char hex[65]);
 
-/* Width entering stage i (after the stem, or input channels). */
+/* Width entering stage i (after the stem, or input channels), for
+ * 0 <= i <= nstages (i == nstages gives the width entering the head). */
 int arch_stage_in_channels(const struct arch *a, int i);
+
+/* ---- additions beyond the first draft of this header ------------------ */
+
+/* Name -> value for blocks and skips; CORE_ERR_INVALID for an unknown name. */
+enum core_status arch_block_parse(const char *s, enum arch_block *out);
+enum core_status arch_skip_parse(const char *s, enum arch_skip *out);
+
+/* The canonical value of se or dropout: rounded to 6 decimal places, -0 made
+ * 0. Printed with 15 significant digits (ARCH_JSON_REAL_PRECISION) such a
+ * value comes out as its shortest decimal ("0.25", "0.05") and reads back as
+ * the same double. NaN stays NaN. */
+double arch_real_canonical(double x);
+#define ARCH_JSON_REAL_PRECISION 15
+
+/* Spatial sizes: sizes[0] is the size entering stage 0 (after the stem, if
+ * any), sizes[1 + i] the size leaving stage i. Returns the index of
+ * the first stage that strides a 1x1 map (-1 for the stem), or
+ * ARCH_NO_COLLAPSE. sizes has room for ARCH_MAX_STAGES + 1 entries; a must
+ * have valid resolution, strides and nstages. */
+#define ARCH_NO_COLLAPSE (-2)
+int arch_spatial_sizes(const struct arch *a, int sizes[ARCH_MAX_STAGES + 1]);
+
+/* Serialises j into a new NUL-terminated string owned by the caller
+ * (core_free): compact (`{"a":1,"b":[2]}`) or pretty (2-space indent), key
+ * order kept, reals with ARCH_JSON_REAL_PRECISION digits, at most
+ * ARCH_MAX_JSON_BYTES * 4 bytes. CORE_ERR_NOMEM on allocation failure or cap;
+ * *out is NULL then. len may be NULL. */
+enum core_status arch_json_dump(const json_t *j, int pretty, char **out,
+				size_t *len);
+/* The canonical JSON text of a (see arch_to_json), same ownership. */
+enum core_status arch_to_text(const struct arch *a, int pretty, char **out,
+			      size_t *len);
+
+/* Loads outside JSON text defensively, for every lmnas-* format: at most
+ * max_bytes, nesting at most ARCH_MAX_JSON_DEPTH, duplicate keys rejected, no
+ * NUL in strings, nothing after the value, and the root must be an object.
+ * Problems go into fe under the path "$" (with line and column) and give
+ * CORE_ERR_INVALID; Jansson running out of memory gives CORE_ERR_NOMEM
+ * (except where Jansson's lexer itself turns a failed allocation into an
+ * invalid token: that one surfaces as a syntax error at "$"). On
+ * success *out is a new reference owned by the caller, else NULL. fe is not
+ * cleared. */
+enum core_status arch_json_load(const char *text, size_t len,
+				size_t max_bytes, json_t **out,
+				struct core_field_errors *fe);
+
+/* Helpers shared with the other lmnas JSON formats (space):
+ *   arch_json_kind: "object", "array", "string", "integer", "real",
+ *     "boolean" or "null" (for "expected an integer, got string");
+ *   arch_json_printable: copies at most 40 bytes of s into out (outlen >= 48)
+ *     with every byte outside printable ASCII replaced by '?' and "..." when
+ *     cut, so error text quoting outside data stays one line of valid UTF-8;
+ *   arch_json_check_keys: reports "<path>.<key>: unknown field" (or "<key>"
+ *     when path is "") for every key of obj not in the NULL-terminated list
+ *     allowed; returns how many it found. */
+const char *arch_json_kind(const json_t *v);
+void arch_json_printable(const char *s, char *out, size_t outlen);
+int arch_json_check_keys(const json_t *obj, const char *path,
+			 const char *const *allowed,
+			 struct core_field_errors *fe);
 
 #endif

@@ -47,5 +47,6 @@ struct cmd {
 
 int cmd_serve(const struct config *cfg, int argc, char **argv);
 int cmd_migrate(const struct config *cfg, int argc, char **argv);
+int cmd_space(const struct config *cfg, int argc, char **argv);
 
 #endif
