@@ -12,6 +12,8 @@ static const struct cmd commands[] = {
 	{"serve", "run the HTTP API and dashboard", cmd_serve},
 	{"migrate", "apply database migrations (--status to list them)",
 	 cmd_migrate},
+	{"cost", "MACs, params, flash and peak SRAM of an architecture",
+	 cmd_cost},
 	{"space", "search spaces: `space sample` a random member, `space show`",
 	 cmd_space},
 	{"version", "print the version", cmd_version},

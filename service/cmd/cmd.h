@@ -11,6 +11,8 @@
 
 #include "core/core.h"
 
+#include <stdio.h>
+
 struct config {
 	char database_url[1024];
 	char listen_host[256];
@@ -45,8 +47,28 @@ struct cmd {
 	int (*run)(const struct config *cfg, int argc, char **argv);
 };
 
+/* A subcommand's own flag (--name VALUE, --name=VALUE, or a --flag). */
+enum cmd_arg_kind { CMD_ARG_STRING, CMD_ARG_INT, CMD_ARG_U64, CMD_ARG_DOUBLE,
+		    CMD_ARG_FLAG };
+struct cmd_arg {
+	const char *name;
+	enum cmd_arg_kind kind;
+	void *dst; /* const char **, int *, uint64_t *, double *, int * */
+	double min, max; /* ranges for numbers; a flag stores max (or 1) */
+	const char *help;
+};
+
+/* Parses argv[1..] (argv[0] is the subcommand) against a table ended by a
+ * NULL name. Returns 0, or -1 with err naming the option and the reason. */
+int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv,
+		   char *err, size_t errlen);
+void cmd_args_usage(FILE *f, const char *usage, const struct cmd_arg *args);
+
 int cmd_serve(const struct config *cfg, int argc, char **argv);
 int cmd_migrate(const struct config *cfg, int argc, char **argv);
 int cmd_space(const struct config *cfg, int argc, char **argv);
+int cmd_cost(const struct config *cfg, int argc, char **argv);
+int cmd_train(const struct config *cfg, int argc, char **argv);
+int cmd_eval(const struct config *cfg, int argc, char **argv);
 
 #endif
