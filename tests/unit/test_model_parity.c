@@ -181,6 +181,8 @@ static void run_parity(const char *name)
 			want = json_number_value(json_array_get(losses,
 								(size_t)s));
 			worst = fmax(worst, fabs(loss - want) / fabs(want));
+			if (getenv("PARITY_VERBOSE"))
+				printf("# step %d %.7f %.7f\n", s, loss, want);
 			if (fabs(loss - want) / fabs(want) > 1e-3)
 				fail_msg("%s step %d: loss %.7f, PyTorch %.7f",
 					 name, s, loss, want);
