@@ -1,10 +1,122 @@
-/* cmd_serve.c - `lmnas serve` (being built: see issue 2). */
+/* cmd_serve.c - `lmnas serve`: checks the database schema, serves the HTTP API
+ * and the dashboard until SIGINT/SIGTERM, then stops gracefully. */
 #include "cmd.h"
+#include "http/http.h"
+#include "store/store.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Returns 0 to go on, 1 when the database is too new for this binary. */
+static int schema_gate(struct store_pool *pool, const char *url_redacted)
+{
+	struct store_schema_state st;
+	char err[CORE_ERR_LEN];
+
+	if (store_schema_check(pool, &st, err, sizeof err)) {
+		LOG_WARN("database %s cannot be checked now (%s): starting "
+			 "anyway; /readyz answers 503 until it can",
+			 url_redacted, err);
+		return 0;
+	}
+	if (st.unknown) {
+		fprintf(stderr,
+			"lmnas serve: the database carries %d migration(s) "
+			"newer than this binary (database at version %d, "
+			"binary at %d): refusing to start; run a newer lmnas\n",
+			st.unknown, st.db_version, st.binary_version);
+		return 1;
+	}
+	if (st.pending)
+		LOG_WARN("%d migration(s) pending (database at version %d, "
+			 "binary at %d): run `lmnas migrate`; /readyz answers "
+			 "503 until then",
+			 st.pending, st.db_version, st.binary_version);
+	else
+		LOG_INFO("database schema at version %d", st.db_version);
+	return 0;
+}
 
 int cmd_serve(const struct config *cfg, int argc, char **argv)
 {
-	fprintf(stderr, "lmnas serve: not built yet\n");
-	return 1;
+	char err[CORE_ERR_LEN], url[sizeof cfg->database_url + 16];
+	struct store_pool *pool = NULL;
+	struct http_router *router = NULL;
+	struct http_server *srv = NULL;
+	struct http_server_config hc;
+	struct http_app app;
+	struct stat sb;
+	sigset_t sigs;
+	int sig = 0, rc = 1, left;
+	const char *v6;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: lmnas serve (settings: `lmnas help "
+				"config`)\n");
+		return 2;
+	}
+	config_redact_url(cfg->database_url, url, sizeof url);
+	if (store_pool_open(cfg->database_url, cfg->db_pool_size, &pool, err,
+			    sizeof err)) {
+		fprintf(stderr, "lmnas serve: %s\n", err);
+		return 1;
+	}
+	if (schema_gate(pool, url))
+		goto out;
+
+	/* Blocked before the daemon starts so that its threads inherit the
+	 * mask and the signals wait for sigwait() below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (http_router_new(&router, err, sizeof err) ||
+	    http_api_routes_add(router, err, sizeof err)) {
+		fprintf(stderr, "lmnas serve: %s\n", err);
+		goto out;
+	}
+	if (stat(cfg->web_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		LOG_WARN("web directory %s does not exist: no dashboard",
+			 cfg->web_dir);
+	app.pool = pool;
+	http_server_config_defaults(&hc);
+	hc.host = cfg->listen_host;
+	hc.port = cfg->listen_port;
+	hc.threads = cfg->http_threads;
+	hc.max_body_bytes = cfg->max_body_bytes;
+	hc.web_dir = cfg->web_dir;
+	hc.app = &app;
+	if (http_server_start(&hc, router, &srv, err, sizeof err)) {
+		fprintf(stderr, "lmnas serve: %s\n", err);
+		goto out;
+	}
+	v6 = cfg->listen_host[0] != '[' && strchr(cfg->listen_host, ':') ? "["
+									 : NULL;
+	LOG_INFO("lmnas %s serving on http://%s%s%s:%d/ (database %s, %d "
+		 "HTTP threads, %d database connections)",
+		 LMNAS_VERSION, v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+		 http_server_port(srv), url, cfg->http_threads,
+		 cfg->db_pool_size);
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	LOG_INFO("received %s: stopping (in-flight requests get up to %d s)",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_timeout_s);
+	left = http_server_stop(srv, cfg->shutdown_timeout_s);
+	srv = NULL;
+	if (left)
+		LOG_WARN("stopped; %d request(s) were cut short", left);
+	else
+		LOG_INFO("stopped");
+	rc = 0;
+out:
+	http_server_stop(srv, 0);
+	http_router_free(router);
+	store_pool_close(pool);
+	return rc;
 }

@@ -1,0 +1,317 @@
+/* http.h - the HTTP layer of lmnas: a libmicrohttpd server (epoll thread
+ * pool), a router with {param} patterns, JSON request bodies, JSON and
+ * problem+json responses, request ids, an access log, static files, graceful
+ * shutdown, and the API's resources (one file each: health.c, openapi.c).
+ *
+ * Layer: http (above store and queue, below main.c and cmd). Includes core;
+ * resources may include lower modules (store, queue).
+ *
+ * A resource in a nutshell:
+ *
+ *     static void job_get(struct http_request *req, struct http_response *res)
+ *     {
+ *             const char *id = http_request_param(req, "id");
+ *             ...
+ *             if (!found) {
+ *                     http_reply_problem(res, 404, "job_not_found", NULL,
+ *                                        "no job with this id", NULL);
+ *                     return;
+ *             }
+ *             http_reply_json(res, 200, json_pack("{s:s}", "id", id));
+ *     }
+ *
+ *     http_router_add(r, HTTP_GET, "/v1/jobs/{id}", job_get, 0, err, errlen);
+ *
+ * What the server does before a handler runs: it matches the route (404 with
+ * code not_found, 405 with code method_not_allowed and an Allow header), gives
+ * the request an id (the client's X-Request-Id when it is sane, else a random
+ * one; echoed in the response and set as the thread's log context), and for a
+ * route flagged HTTP_ROUTE_BODY requires Content-Type application/json (415),
+ * caps the body (413) and parses it (400 invalid_json with line and column).
+ * Every error is an application/problem+json body with a stable `code`.
+ */
+#ifndef LMNAS_HTTP_H
+#define LMNAS_HTTP_H
+
+#include "core/core.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct store_pool;
+
+/* ---- methods ----------------------------------------------------------- */
+
+/* Bits, so that a route can take several and an Allow header can be built. */
+enum http_method {
+	HTTP_GET = 1u << 0,
+	HTTP_HEAD = 1u << 1, /* served by GET routes; never registered alone */
+	HTTP_POST = 1u << 2,
+	HTTP_PUT = 1u << 3,
+	HTTP_PATCH = 1u << 4,
+	HTTP_DELETE = 1u << 5,
+	HTTP_OPTIONS = 1u << 6
+};
+
+/* The bit of an upper-case method name; 0 for anything else. */
+unsigned http_method_parse(const char *name);
+/* "GET, HEAD, POST" for a set of bits (GET implies HEAD). */
+void http_methods_format(unsigned methods, char *out, size_t outlen);
+
+/* Reason phrase of a status ("Not Found"); "Unknown" for others. */
+const char *http_status_reason(int status);
+
+/* ---- requests and responses -------------------------------------------- */
+
+/* The application state handlers share (owned by whoever starts the server). */
+struct http_app {
+	struct store_pool *pool; /* NULL: no database (readyz says 503) */
+};
+
+#define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
+#define HTTP_PARAMS_MAX	    8
+#define HTTP_REQUEST_ID_MAX 64
+
+/* The result of matching a path against the router. names point into the
+ * router (live as long as it); values are NUL-terminated, percent-decoded
+ * path segments stored in buf. */
+struct http_request;
+struct http_response;
+typedef void (*http_handler_fn)(struct http_request *req,
+				struct http_response *res);
+
+struct http_match {
+	http_handler_fn fn;
+	unsigned flags;	     /* the route's HTTP_ROUTE_* flags */
+	const char *pattern; /* the route's pattern, e.g. "/v1/jobs/{id}" */
+	unsigned allow;	     /* every method the path accepts */
+	int nparams;
+	const char *names[HTTP_PARAMS_MAX];
+	const char *values[HTTP_PARAMS_MAX];
+	char buf[HTTP_PATH_MAX];
+};
+
+/* What a handler sees. Everything is borrowed for the duration of the call. */
+struct http_request {
+	unsigned method;	 /* one HTTP_* bit (0: not a known method) */
+	const char *method_name; /* as sent */
+	const char *path;	 /* percent-decoded, without the query */
+	const char *id;		 /* the request id (X-Request-Id) */
+	json_t *body;		 /* parsed body for HTTP_ROUTE_BODY routes */
+	struct http_app *app;
+	const struct http_match *match;
+	void *conn; /* private: the libmicrohttpd connection (NULL in tests) */
+};
+
+/* A path parameter by name ("id" for "/v1/jobs/{id}"); NULL if absent. */
+const char *http_request_param(const struct http_request *req,
+			       const char *name);
+/* A query-string argument, percent-decoded; NULL if absent. */
+const char *http_request_query(const struct http_request *req, const char *key);
+/* A request header (case-insensitive name); NULL if absent. */
+const char *http_request_header(const struct http_request *req,
+				const char *name);
+
+/* 1 when s is 1..HTTP_REQUEST_ID_MAX characters of [A-Za-z0-9._-]. */
+int http_request_id_valid(const char *s);
+/* The client's id when valid, else 32 random hex characters. */
+void http_request_id_choose(const char *client_id,
+			    char out[HTTP_REQUEST_ID_MAX + 1]);
+
+#define HTTP_HEADERS_MAX 8
+
+/* Filled by a handler through the http_reply_* functions; a handler that
+ * fills nothing produces a 500. The body is owned by the response (core_free)
+ * unless body_static is set. */
+struct http_response {
+	int status;
+	const char *content_type; /* static string */
+	char *body;
+	size_t len;
+	int body_static;
+	int nheaders;
+	struct {
+		char name[64];
+		char value[256];
+	} headers[HTTP_HEADERS_MAX];
+};
+
+/* Each reply replaces whatever body the response held. */
+
+/* Sends json (compact) as application/json, stealing the reference. A NULL
+ * json (a failed json_pack) or a failure to serialize becomes a 500 problem
+ * with code out_of_memory. */
+void http_reply_json(struct http_response *res, int status, json_t *json);
+
+/* Sends an application/problem+json body: type "urn:lmnas:problem:<code>",
+ * title (NULL: the status's reason phrase), status, detail (may be NULL),
+ * code, and, when fe is not NULL and holds entries,
+ * errors: [{field, reason}] (plus errors_dropped when the list overflowed). */
+void http_reply_problem(struct http_response *res, int status, const char *code,
+			const char *title, const char *detail,
+			const struct core_field_errors *fe);
+
+/* Sends a problem object built with http_problem_new (and extended by the
+ * caller), stealing the reference; the status is read from it. */
+void http_reply_problem_json(struct http_response *res, json_t *problem);
+
+/* Sends data that outlives the response (embedded assets), not copied. */
+void http_reply_static(struct http_response *res, int status,
+		       const char *content_type, const void *data, size_t len);
+
+/* Adds a response header (copied). CORE_ERR_INVALID for a name or value
+ * that is too long or holds CR/LF, CORE_ERR_NOMEM when the table is full. */
+enum core_status http_reply_header(struct http_response *res, const char *name,
+				   const char *value);
+
+/* Frees the body; leaves res empty (status 0). */
+void http_response_clear(struct http_response *res);
+
+/* ---- problems ---------------------------------------------------------- */
+
+/* A new problem object (see http_reply_problem); NULL when out of memory.
+ * The caller owns the reference. */
+json_t *http_problem_new(int status, const char *code, const char *title,
+			 const char *detail,
+			 const struct core_field_errors *fe);
+
+/* ---- request bodies ---------------------------------------------------- */
+
+#define HTTP_JSON_MAX_DEPTH 64
+
+/* 1 for "application/json", with optional parameters (charset=utf-8),
+ * case-insensitive. */
+int http_content_type_is_json(const char *content_type);
+
+/* Parses a JSON text of len bytes (any top-level value, duplicate object keys
+ * rejected) nested at most max_depth arrays/objects deep. On failure *line
+ * and *column (1-based) locate the problem and err says what it is. *out is
+ * a new reference owned by the caller; NULL on failure. */
+enum core_status http_json_parse(const char *data, size_t len, int max_depth,
+				 json_t **out, int *line, int *column,
+				 char *err, size_t errlen);
+
+/* ---- router ------------------------------------------------------------ */
+
+enum http_route_flags {
+	HTTP_ROUTE_BODY = 1u << 0 /* takes a JSON request body */
+};
+
+struct http_router; /* opaque */
+
+/* An empty router; *out is owned by the caller (http_router_free). */
+enum core_status http_router_new(struct http_router **out, char *err,
+				 size_t errlen);
+void http_router_free(struct http_router *r);
+
+/* Adds a route. pattern: "/" or "/seg/seg..." where a segment is a literal
+ * of [A-Za-z0-9._~-] or a parameter "{name}" ([a-z_][a-z0-9_]*, unique in the
+ * pattern, at most HTTP_PARAMS_MAX). methods: HTTP_* bits (not HEAD alone).
+ * A method already routed for the same pattern shape is a conflict
+ * (CORE_ERR_CONFLICT). The pattern is copied. */
+enum core_status http_router_add(struct http_router *r, unsigned methods,
+				 const char *pattern, http_handler_fn fn,
+				 unsigned flags, char *err, size_t errlen);
+
+enum http_match_result {
+	HTTP_MATCH_FOUND = 0,
+	HTTP_MATCH_NO_PATH,   /* 404 */
+	HTTP_MATCH_NO_METHOD, /* 405: m->allow lists what the path takes */
+	HTTP_MATCH_TOO_LONG   /* 414 */
+};
+
+/* Matches method (one bit; HEAD matches GET routes; 0 = unknown method) and
+ * a decoded path. Where several patterns match, literal segments win over
+ * parameters, leftmost first ("/v1/jobs/stats" before "/v1/jobs/{id}"). */
+enum http_match_result http_router_match(const struct http_router *r,
+					 unsigned method, const char *path,
+					 struct http_match *m);
+
+/* ---- static files ------------------------------------------------------ */
+
+/* Maps a URL path to a regular file under root: "/" and paths ending in "/"
+ * mean index.html; segments "." and "..", hidden names (".git"), empty
+ * segments, backslashes and control characters are refused
+ * (CORE_ERR_INVALID), as is any file whose real path (symlinks resolved)
+ * leaves root. CORE_ERR_NOT_FOUND when there is no such regular file. On
+ * success out holds the real path and *content_type its media type. */
+enum core_status http_static_resolve(const char *root, const char *url_path,
+				     char *out, size_t outlen,
+				     const char **content_type, char *err,
+				     size_t errlen);
+
+/* Media type for a file name by extension (html, js, css, svg, png, json,
+ * yaml, txt, ico, woff2); application/octet-stream otherwise. */
+const char *http_content_type_for(const char *path);
+
+/* ---- server ------------------------------------------------------------ */
+
+struct http_server_config {
+	const char *host;	  /* numeric address or name, e.g. 127.0.0.1 */
+	int port;		  /* 0: any free port (see http_server_port) */
+	int threads;		  /* epoll worker threads */
+	long max_body_bytes;	  /* larger bodies get 413 */
+	int json_max_depth;	  /* deeper JSON bodies get 400 */
+	int connection_timeout_s; /* idle connections are closed after this */
+	const char *web_dir;  /* static files under "/"; NULL or "" = none */
+	struct http_app *app; /* handed to every handler; may be NULL */
+};
+
+/* Defaults: 127.0.0.1, port 8080, 4 threads, 1 MiB bodies, depth
+ * HTTP_JSON_MAX_DEPTH, 60 s idle timeout, no static files, no app. */
+void http_server_config_defaults(struct http_server_config *c);
+
+struct http_server; /* opaque */
+
+/* Starts listening and serving with the routes of router (borrowed: it must
+ * outlive the server). Strings in cfg are copied. *out is owned by the caller
+ * (http_server_stop). CORE_ERR_IO when the address cannot be bound. */
+enum core_status http_server_start(const struct http_server_config *cfg,
+				   const struct http_router *router,
+				   struct http_server **out, char *err,
+				   size_t errlen);
+
+/* The port the server listens on (useful with port 0). */
+int http_server_port(const struct http_server *s);
+
+/* Requests being handled now (headers received, response not yet sent). */
+int http_server_inflight(struct http_server *s);
+
+/* Graceful stop: stops accepting (new connections are refused), lets
+ * in-flight requests finish for up to timeout_s (responses now carry
+ * Connection: close), then stops the daemon, closing what is left, and frees
+ * s. A handler that is running is never interrupted: the stop waits for it to
+ * return. Returns how many requests were still in flight at the deadline. */
+int http_server_stop(struct http_server *s, double timeout_s);
+
+/* ---- resources --------------------------------------------------------- */
+
+/* GET /healthz (process alive) and GET /readyz (database answers and the
+ * schema is current; 503 database_unavailable, migrations_pending or
+ * migrations_newer otherwise). */
+enum core_status http_health_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+
+/* GET /openapi.yaml and GET /schemas/{file}: the API description embedded
+ * in the binary from api/ (so it always matches the routes it describes). */
+enum core_status http_openapi_routes_add(struct http_router *r, char *err,
+					 size_t errlen);
+
+/* Every API resource (what `lmnas serve` mounts). */
+enum core_status http_api_routes_add(struct http_router *r, char *err,
+				     size_t errlen);
+
+/* The files of api/ built into the binary (generated by
+ * scripts/embed_files.sh), path relative to api/ ("openapi.yaml"). */
+struct http_asset {
+	const char *path;
+	const unsigned char *data; /* NUL-terminated; len excludes the NUL */
+	size_t len;
+};
+extern const struct http_asset http_api_assets[];
+extern const size_t http_api_assets_count;
+
+/* The embedded asset at path, or NULL. */
+const struct http_asset *http_asset_find(const char *path);
+
+#endif

@@ -1,0 +1,60 @@
+/* request.c - what handlers read from a request: path parameters, query
+ * arguments, headers, and the request id rules. */
+#include "http.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+const char *http_request_param(const struct http_request *req, const char *name)
+{
+	const struct http_match *m = req->match;
+
+	for (int i = 0; m && i < m->nparams; i++)
+		if (strcmp(m->names[i], name) == 0)
+			return m->values[i];
+	return NULL;
+}
+
+const char *http_request_query(const struct http_request *req, const char *key)
+{
+	if (!req->conn)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+					   key);
+}
+
+const char *http_request_header(const struct http_request *req,
+				const char *name)
+{
+	if (!req->conn)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int http_request_id_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= HTTP_REQUEST_ID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+void http_request_id_choose(const char *client_id,
+			    char out[HTTP_REQUEST_ID_MAX + 1])
+{
+	if (http_request_id_valid(client_id)) {
+		memcpy(out, client_id, strlen(client_id) + 1);
+		return;
+	}
+	core_random_hex(out, 16);
+}

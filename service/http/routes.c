@@ -1,0 +1,22 @@
+/* routes.c - the API's resource table: every resource file registers its
+ * routes here, so `lmnas serve` and the tests mount the same API. */
+#include "http.h"
+
+typedef enum core_status (*routes_add_fn)(struct http_router *r, char *err,
+					  size_t errlen);
+
+static const routes_add_fn resources[] = {
+    http_health_routes_add,
+    http_openapi_routes_add,
+};
+
+enum core_status http_api_routes_add(struct http_router *r, char *err,
+				     size_t errlen)
+{
+	for (size_t i = 0; i < sizeof resources / sizeof resources[0]; i++) {
+		enum core_status st = resources[i](r, err, errlen);
+		if (st)
+			return st;
+	}
+	return CORE_OK;
+}

@@ -1,0 +1,619 @@
+/* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
+ * (id, route, body), dispatch to handlers and static files, response headers,
+ * the access log, in-flight counting and the graceful stop. */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PATH_MAX 200
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	const struct http_router *router;
+	struct http_server_config cfg; /* host and web_dir point below */
+	char host[256];
+	char web_dir[PATH_MAX];
+	int port;
+	atomic_int stopping;
+	atomic_int starting;
+	char start_error[512]; /* last libmicrohttpd message while starting */
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* signalled when inflight drops to 0 */
+	int inflight;
+};
+
+/* One request, from its headers to its completion notice. */
+struct req_ctx {
+	struct http_request req;
+	struct http_response res;
+	struct http_match match;
+	struct core_buf body;
+	unsigned long long body_seen;
+	double t0;
+	int decided;   /* the response is known (an error found early) */
+	int is_static; /* serve static_file */
+	int status;    /* as queued, for the access log */
+	size_t bytes;
+	char id[HTTP_REQUEST_ID_MAX + 1];
+	char method[16];
+	char log_path[LOG_PATH_MAX + 1];
+	char static_file[PATH_MAX];
+	const char *static_type;
+};
+
+void http_server_config_defaults(struct http_server_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->host = "127.0.0.1";
+	c->port = 8080;
+	c->threads = 4;
+	c->max_body_bytes = 1024L * 1024;
+	c->json_max_depth = HTTP_JSON_MAX_DEPTH;
+	c->connection_timeout_s = 60;
+}
+
+/* ---- request state ----------------------------------------------------- */
+
+static void copy_for_log(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] && n + 1 < cap; n++) {
+		unsigned char c = (unsigned char)s[n];
+		out[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[n] = '\0';
+}
+
+static void decide_problem(struct req_ctx *rc, int status, const char *code,
+			   const char *detail)
+{
+	http_reply_problem(&rc->res, status, code, NULL, detail, NULL);
+	rc->decided = 1;
+}
+
+static void decide_405(struct req_ctx *rc, unsigned allow)
+{
+	char methods[96], detail[HTTP_PATH_MAX + 160];
+
+	http_methods_format(allow, methods, sizeof methods);
+	snprintf(detail, sizeof detail, "%s is not allowed on %s (allowed: %s)",
+		 rc->method, rc->req.path, methods);
+	decide_problem(rc, 405, "method_not_allowed", detail);
+	http_reply_header(&rc->res, "Allow", methods);
+}
+
+static void decide_413(struct req_ctx *rc, long max)
+{
+	char detail[128];
+
+	snprintf(detail, sizeof detail,
+		 "the request body is larger than %ld bytes", max);
+	decide_problem(rc, 413, "body_too_large", detail);
+}
+
+/* The first call for a request: headers are in, the body (if any) is not.
+ * Decides every error that the headers alone reveal. */
+static void request_begin(struct http_server *s, struct req_ctx *rc,
+			  struct MHD_Connection *conn, const char *url,
+			  const char *method)
+{
+	const char *cl, *ct;
+	char detail[HTTP_PATH_MAX + 64], err[CORE_ERR_LEN];
+	enum http_match_result mr;
+
+	rc->t0 = core_now_seconds();
+	snprintf(rc->method, sizeof rc->method, "%s", method);
+	copy_for_log(rc->log_path, sizeof rc->log_path, url);
+	http_request_id_choose(
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
+	    rc->id);
+	core_buf_init(&rc->body, (size_t)s->cfg.max_body_bytes);
+	rc->req.method = http_method_parse(method);
+	rc->req.method_name = rc->method;
+	rc->req.path = url;
+	rc->req.id = rc->id;
+	rc->req.app = s->cfg.app;
+	rc->req.match = &rc->match;
+	rc->req.conn = conn;
+
+	mr = http_router_match(s->router, rc->req.method, url, &rc->match);
+	switch (mr) {
+	case HTTP_MATCH_FOUND: break;
+	case HTTP_MATCH_TOO_LONG:
+		decide_problem(rc, 414, "uri_too_long",
+			       "the path is longer than the server accepts");
+		return;
+	case HTTP_MATCH_NO_METHOD: decide_405(rc, rc->match.allow); return;
+	case HTTP_MATCH_NO_PATH:
+		if (s->web_dir[0] &&
+		    http_static_resolve(s->web_dir, url, rc->static_file,
+					sizeof rc->static_file,
+					&rc->static_type, err,
+					sizeof err) == CORE_OK) {
+			if (rc->req.method & (HTTP_GET | HTTP_HEAD)) {
+				rc->is_static = 1;
+				break;
+			}
+			decide_405(rc, HTTP_GET);
+			return;
+		}
+		snprintf(detail, sizeof detail, "no resource at %s", url);
+		decide_problem(rc, 404, "not_found", detail);
+		return;
+	}
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) >
+		      (unsigned long long)s->cfg.max_body_bytes) {
+		decide_413(rc, s->cfg.max_body_bytes);
+		return;
+	}
+	if (!(rc->match.flags & HTTP_ROUTE_BODY))
+		return;
+	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!http_content_type_is_json(ct)) {
+		snprintf(detail, sizeof detail,
+			 "send the body as application/json (got %.64s)",
+			 ct ? ct : "no Content-Type");
+		decide_problem(rc, 415, "unsupported_media_type", detail);
+	}
+}
+
+/* The body arrives in pieces; only routes that take a body keep it. */
+static enum MHD_Result request_upload(struct http_server *s, struct req_ctx *rc,
+				      const char *data, size_t *size)
+{
+	unsigned long long max = (unsigned long long)s->cfg.max_body_bytes;
+
+	rc->body_seen += *size;
+	if (!rc->decided && rc->body_seen > max) {
+		core_buf_free(&rc->body);
+		decide_413(rc, s->cfg.max_body_bytes);
+	} else if (!rc->decided && (rc->match.flags & HTTP_ROUTE_BODY) &&
+		   !rc->is_static) {
+		if (core_buf_append(&rc->body, data, *size) != CORE_OK)
+			decide_problem(rc, 500, "out_of_memory",
+				       "no memory for the request body");
+	}
+	*size = 0;
+	/* the reply to an oversized body waits for its end (libmicrohttpd
+	 * cannot answer mid-upload); a client that keeps sending far past
+	 * the cap loses the connection instead */
+	if (rc->body_seen > 2 * max + 65536)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/* Runs the handler (or the body parse that precedes it). */
+static void request_dispatch(struct http_server *s, struct req_ctx *rc)
+{
+	json_t *body = NULL;
+	char err[CORE_ERR_LEN];
+	int line = 0, column = 0;
+	enum core_status st;
+
+	if (rc->is_static)
+		return;
+	if (rc->match.flags & HTTP_ROUTE_BODY) {
+		st = http_json_parse(rc->body.data ? rc->body.data : "",
+				     rc->body.len, s->cfg.json_max_depth, &body,
+				     &line, &column, err, sizeof err);
+		core_buf_free(&rc->body);
+		if (st == CORE_ERR_NOMEM) {
+			decide_problem(rc, 500, "out_of_memory",
+				       "no memory to parse the request body");
+			return;
+		}
+		if (st) {
+			json_t *p = http_problem_new(400, "invalid_json", NULL,
+						     err, NULL);
+			if (p) {
+				json_object_set_new(p, "line",
+						    json_integer(line));
+				json_object_set_new(p, "column",
+						    json_integer(column));
+			}
+			http_reply_problem_json(&rc->res, p);
+			return;
+		}
+	}
+	rc->req.body = body;
+	rc->match.fn(&rc->req, &rc->res);
+	rc->req.body = NULL;
+	json_decref(body);
+	if (rc->res.status == 0) {
+		LOG_ERROR("handler for %s %s produced no response", rc->method,
+			  rc->match.pattern);
+		decide_problem(rc, 500, "internal_error",
+			       "the handler produced no response");
+	}
+}
+
+static int add_header(struct MHD_Response *resp, const char *name,
+		      const char *value)
+{
+	if (MHD_add_response_header(resp, name, value) == MHD_YES)
+		return 1;
+	LOG_WARN("could not add response header %s", name);
+	return 0;
+}
+
+static struct MHD_Response *static_response(struct req_ctx *rc)
+{
+	struct MHD_Response *resp;
+	struct stat sb;
+	int fd = open(rc->static_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	resp = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+	if (!resp) {
+		close(fd);
+		return NULL;
+	}
+	rc->bytes = (size_t)sb.st_size;
+	return resp;
+}
+
+static enum MHD_Result request_queue(struct http_server *s, struct req_ctx *rc,
+				     struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp = NULL;
+	const char *ctype, *cache;
+	enum MHD_Result ret;
+	int status;
+
+	if (rc->is_static) {
+		resp = static_response(rc);
+		if (!resp) {
+			rc->is_static = 0;
+			decide_problem(rc, 404, "not_found",
+				       "the file went away");
+		}
+	}
+	if (rc->is_static) {
+		status = 200;
+		ctype = rc->static_type;
+		cache = "no-cache";
+	} else {
+		status = rc->res.status;
+		ctype = rc->res.content_type;
+		cache = "no-store";
+		if (rc->res.body_static)
+			resp = MHD_create_response_from_buffer(
+			    rc->res.len, rc->res.body, MHD_RESPMEM_PERSISTENT);
+		else
+			resp =
+			    MHD_create_response_from_buffer_with_free_callback(
+				rc->res.len, rc->res.body, core_free);
+		if (!resp)
+			return MHD_NO;
+		if (!rc->res.body_static)
+			rc->res.body = NULL; /* the response owns it now */
+		rc->bytes = rc->res.len;
+	}
+	if (ctype)
+		add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	add_header(resp, "X-Request-Id", rc->id);
+	add_header(resp, "X-Content-Type-Options", "nosniff");
+	add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	for (int i = 0; !rc->is_static && i < rc->res.nheaders; i++)
+		add_header(resp, rc->res.headers[i].name,
+			   rc->res.headers[i].value);
+	if (atomic_load(&s->stopping))
+		add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc->status = status;
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- libmicrohttpd callbacks -------------------------------------------- */
+
+static int has_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+	return te != NULL || (cl && strtoull(cl, NULL, 10) > 0);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req_ctx *rc = *con_cls;
+	enum MHD_Result ret;
+
+	if (!rc) {
+		rc = core_calloc(1, sizeof *rc);
+		if (!rc) {
+			LOG_ERROR("out of memory for a request: closing the "
+				  "connection");
+			return MHD_NO;
+		}
+		*con_cls = rc;
+		pthread_mutex_lock(&s->lock);
+		s->inflight++;
+		pthread_mutex_unlock(&s->lock);
+		request_begin(s, rc, conn, url, method);
+		core_log_set_context(rc->id);
+		LOG_DEBUG("%s %s started", rc->method, rc->log_path);
+		core_log_set_context(NULL);
+		/* An error found from the headers is answered now when a body
+		 * follows, so that it is never read (libmicrohttpd then closes
+		 * the connection); without a body it waits for the final call,
+		 * which keeps the connection alive. */
+		if (!rc->decided || !has_body(conn))
+			return MHD_YES;
+		core_log_set_context(rc->id);
+		ret = request_queue(s, rc, conn);
+		core_log_set_context(NULL);
+		return ret;
+	}
+	if (rc->status) { /* already queued: drain */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size)
+		return request_upload(s, rc, upload_data, upload_data_size);
+	core_log_set_context(rc->id);
+	if (!rc->decided)
+		request_dispatch(s, rc);
+	ret = request_queue(s, rc, conn);
+	core_log_set_context(NULL);
+	return ret;
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK: return NULL;
+	case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+	case MHD_REQUEST_TERMINATED_READ_ERROR: return "read error";
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client abort";
+	}
+	return "unknown";
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct req_ctx *rc = *con_cls;
+	const char *why = termination_name(toe);
+
+	if (!rc)
+		return;
+	*con_cls = NULL;
+	core_log_set_context(rc->id);
+	LOG_INFO("%s %s %d %zu bytes %.1f ms%s%s", rc->method, rc->log_path,
+		 rc->status, rc->bytes, (core_now_seconds() - rc->t0) * 1e3,
+		 why ? " aborted: " : "", why ? why : "");
+	core_log_set_context(NULL);
+	http_response_clear(&rc->res);
+	core_buf_free(&rc->body);
+	core_free(rc);
+	pthread_mutex_lock(&s->lock);
+	if (--s->inflight == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *s = cls;
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	/* while starting, the reason goes to the caller's err instead */
+	if (atomic_load(&s->starting))
+		snprintf(s->start_error, sizeof s->start_error, "%s", msg);
+	else
+		LOG_WARN("http: %s", msg);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static enum core_status server_init(struct http_server *s,
+				    const struct http_server_config *cfg,
+				    char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
+	size_t hl;
+
+	s->cfg = *cfg;
+	if (snprintf(s->host, sizeof s->host, "%s",
+		     cfg->host ? cfg->host : "") >= (int)sizeof s->host ||
+	    snprintf(s->web_dir, sizeof s->web_dir, "%s",
+		     cfg->web_dir ? cfg->web_dir : "") >=
+		(int)sizeof s->web_dir) {
+		core_errf(err, errlen, "http: host or web_dir too long");
+		return CORE_ERR_INVALID;
+	}
+	/* "[::1]" (as in a URL) means "::1" */
+	hl = strlen(s->host);
+	if (hl >= 2 && s->host[0] == '[' && s->host[hl - 1] == ']') {
+		memmove(s->host, s->host + 1, hl - 2);
+		s->host[hl - 2] = '\0';
+	}
+	if (!s->host[0]) {
+		core_errf(err, errlen, "http: no listen host");
+		return CORE_ERR_INVALID;
+	}
+	s->cfg.host = s->host;
+	s->cfg.web_dir = s->web_dir;
+	if (cfg->threads < 1 || cfg->max_body_bytes < 1 ||
+	    cfg->json_max_depth < 1 || cfg->port < 0 || cfg->port > 65535 ||
+	    cfg->connection_timeout_s < 0) {
+		core_errf(err, errlen,
+			  "http: bad configuration (threads %d, max body %ld, "
+			  "depth %d, port %d)",
+			  cfg->threads, cfg->max_body_bytes,
+			  cfg->json_max_depth, cfg->port);
+		return CORE_ERR_INVALID;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	return CORE_OK;
+}
+
+enum core_status http_server_start(const struct http_server_config *cfg,
+				   const struct http_router *router,
+				   struct http_server **out, char *err,
+				   size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct http_server *s;
+	const union MHD_DaemonInfo *info;
+	char port[16];
+	unsigned flags;
+	enum core_status st;
+	int gai;
+
+	*out = NULL;
+	s = core_calloc(1, sizeof *s);
+	if (!s) {
+		core_errf(err, errlen, "http: out of memory");
+		return CORE_ERR_NOMEM;
+	}
+	st = server_init(s, cfg, err, errlen);
+	if (st) {
+		core_free(s);
+		return st;
+	}
+	s->router = router;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof port, "%d", cfg->port);
+	gai = getaddrinfo(s->host, port, &hints, &ai);
+	if (gai != 0) {
+		core_errf(err, errlen, "http: cannot resolve '%s': %s", s->host,
+			  gai_strerror(gai));
+		st = CORE_ERR_INVALID;
+		goto fail;
+	}
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	atomic_store(&s->starting, 1);
+	s->daemon = MHD_start_daemon(
+	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+	    ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)cfg->connection_timeout_s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	atomic_store(&s->starting, 0);
+	freeaddrinfo(ai);
+	if (!s->daemon) {
+		core_errf(err, errlen, "http: cannot listen on %s:%d: %s",
+			  s->host, cfg->port,
+			  s->start_error[0] ? s->start_error : "unknown error");
+		st = CORE_ERR_IO;
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	*out = s;
+	return CORE_OK;
+fail:
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	core_free(s);
+	return st;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+int http_server_inflight(struct http_server *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->inflight;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int http_server_stop(struct http_server *s, double timeout_s)
+{
+	struct timespec deadline;
+	MHD_socket fd;
+	int left;
+
+	if (!s)
+		return 0;
+	if (timeout_s < 0)
+		timeout_s = 0;
+	atomic_store(&s->stopping, 1);
+	fd = MHD_quiesce_daemon(s->daemon);
+	/* libmicrohttpd keeps the socket open until MHD_stop_daemon (a worker
+	 * may still look at it), so it would keep queueing connections in the
+	 * backlog; shutdown() takes it out of LISTEN: new clients are refused
+	 * at once instead of waiting for a server that will never answer. */
+	if (fd != MHD_INVALID_SOCKET)
+		shutdown(fd, SHUT_RDWR);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)timeout_s;
+	deadline.tv_nsec +=
+	    (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight > 0)
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	left = s->inflight;
+	pthread_mutex_unlock(&s->lock);
+	if (left)
+		LOG_WARN("http: %d request(s) still in flight after %.1f s: "
+			 "closing them",
+			 left, timeout_s);
+	MHD_stop_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	core_free(s);
+	return left;
+}
