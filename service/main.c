@@ -16,6 +16,9 @@ static const struct cmd commands[] = {
 	 cmd_cost},
 	{"space", "search spaces: `space sample` a random member, `space show`",
 	 cmd_space},
+	{"train", "train an architecture on CIFAR (optionally distilled)",
+	 cmd_train},
+	{"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
 	{"version", "print the version", cmd_version},
 	{"help", "this text; `help config` lists every setting", cmd_help},
 };

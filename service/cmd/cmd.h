@@ -54,7 +54,7 @@ struct cmd_arg {
 	const char *name;
 	enum cmd_arg_kind kind;
 	void *dst; /* const char **, int *, uint64_t *, double *, int * */
-	double min, max; /* ranges for numbers; a flag stores max (or 1) */
+	double min, max; /* ranges for numbers; a flag stores 1 */
 	const char *help;
 };
 
