@@ -3,6 +3,7 @@
  * reopened, never handed out. */
 #include "store.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,16 +80,23 @@ void store_pool_close(struct store_pool *p)
 	core_free(p);
 }
 
-/* A connection is healthy when libpq can read from it without finding it
- * closed. PQconsumeInput never blocks: libpq sockets are non-blocking. */
+/* A pooled connection is idle: the server has nothing to say to it (lmnas
+ * never LISTENs). Anything readable on its socket is a termination notice
+ * (server shutdown, admin kill) or the end of the stream, so such a
+ * connection is replaced rather than handed out. */
 static int conn_healthy(struct store_conn *c)
 {
-	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+	struct pollfd pfd;
+
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		return 0;
-	if (!PQconsumeInput(c->pg))
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0)
 		return 0;
-	return PQstatus(c->pg) == CONNECTION_OK &&
-	       PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+	return 1;
 }
 
 static void first_line(char *s)

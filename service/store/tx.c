@@ -2,6 +2,7 @@
  * retries of serialization failures, deadlocks and broken connections. */
 #include "store.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,6 +37,7 @@ enum core_status store_tx_run(struct store_pool *p, enum store_isolation iso,
 		struct store_conn *c = NULL;
 		enum core_status st;
 		int in_commit = 0, retry;
+		char state[6];
 
 		st = store_conn_acquire(p, 10.0, &c, err, errlen);
 		if (st)
@@ -48,13 +50,15 @@ enum core_status store_tx_run(struct store_pool *p, enum store_isolation iso,
 				st = store_exec_sql(c, "COMMIT", err, errlen);
 			}
 		}
+		/* keep the failure's SQLSTATE: ROLLBACK resets it */
+		snprintf(state, sizeof state, "%s", store_conn_sqlstate(c));
 		if (st && PQstatus(store_conn_pg(c)) == CONNECTION_OK &&
 		    PQtransactionStatus(store_conn_pg(c)) != PQTRANS_IDLE) {
 			char ignored[CORE_ERR_LEN];
 			store_exec_sql(c, "ROLLBACK", ignored, sizeof ignored);
 		}
 		retry = 0;
-		if (st == CORE_ERR_DB && retryable_state(store_conn_sqlstate(c)) &&
+		if (st == CORE_ERR_DB && retryable_state(state) &&
 		    attempt < STORE_TX_RETRIES)
 			retry = 1;
 		/* a broken connection: nothing was committed unless it broke

@@ -1,0 +1,457 @@
+/* test_store_queue.c - the store layer and the job queue against a real
+ * PostgreSQL: migrations (idempotent, concurrent, refusing newer databases),
+ * the pool surviving a server restart, the transaction runner retrying
+ * serialization failures, and queue leases (SKIP LOCKED: no double claims
+ * under concurrency, expiry and reclaim, heartbeat, cancel, finish). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../support/testsupport.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct ts_pg pg;
+static char url[256];
+
+static int group_setup(void **state)
+{
+	if (ts_pg_start(&pg))
+		return -1;
+	ts_pg_url(&pg, NULL, url, sizeof url);
+	return 0;
+}
+
+/* A test that stopped the server and failed midway must not take the
+ * following ones down with it. */
+static int ensure_running(void **state)
+{
+	return pg.running ? 0 : ts_pg_start(&pg);
+}
+
+static int group_teardown(void **state)
+{
+	ts_pg_destroy(&pg);
+	return 0;
+}
+
+static void migrations_apply_once(void **state)
+{
+	struct store_pool *p = NULL;
+	struct store_schema_state s;
+	char err[CORE_ERR_LEN], out[64];
+	int applied = -1;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(store_migrate(p, &applied, err, sizeof err), CORE_OK);
+	assert_int_equal(applied, (int)store_migrations_count);
+	assert_int_equal(store_migrate(p, &applied, err, sizeof err), CORE_OK);
+	assert_int_equal(applied, 0);
+	assert_int_equal(store_schema_check(p, &s, err, sizeof err), CORE_OK);
+	assert_int_equal(s.pending, 0);
+	assert_int_equal(s.unknown, 0);
+	assert_int_equal(s.db_version, s.binary_version);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT count(*) FROM schema_migrations",
+				    out, sizeof out),
+			 0);
+	assert_int_equal(atoi(out), (int)store_migrations_count);
+	store_pool_close(p);
+}
+
+static void *migrate_thread(void *arg)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN];
+	enum core_status st;
+
+	(void)arg;
+	if (store_pool_open(url, 1, &p, err, sizeof err))
+		return (void *)1;
+	st = store_migrate(p, NULL, err, sizeof err);
+	store_pool_close(p);
+	return (void *)(intptr_t)st;
+}
+
+static void concurrent_migrations_apply_each_once(void **state)
+{
+	pthread_t t[4];
+	char out[64];
+
+	/* a fresh database, migrated by four processes' worth of pools */
+	assert_int_equal(ts_pg_exec(&pg, "postgres",
+				    "DROP DATABASE IF EXISTS lmnas", out,
+				    sizeof out),
+			 0);
+	assert_int_equal(ts_pg_exec(&pg, "postgres", "CREATE DATABASE lmnas",
+				    out, sizeof out),
+			 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, migrate_thread,
+						NULL),
+				 0);
+	for (int i = 0; i < 4; i++) {
+		void *rv;
+		pthread_join(t[i], &rv);
+		assert_int_equal((intptr_t)rv, 0);
+	}
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT count(*) FROM schema_migrations",
+				    out, sizeof out),
+			 0);
+	assert_int_equal(atoi(out), (int)store_migrations_count);
+}
+
+static void newer_database_is_refused(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "INSERT INTO schema_migrations (version, "
+				    "name) VALUES (9999, 'future')",
+				    out, sizeof out),
+			 0);
+	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(store_migrate(p, NULL, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_non_null(strstr(err, "newer"));
+	store_pool_close(p);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "DELETE FROM schema_migrations WHERE "
+				    "version = 9999",
+				    out, sizeof out),
+			 0);
+}
+
+static const struct store_stmt stmt_one = {"test_one", "SELECT $1::int + 1",
+					   1};
+
+static void pool_survives_a_restart(void **state)
+{
+	struct store_pool *p = NULL;
+	struct store_conn *c = NULL;
+	char err[CORE_ERR_LEN];
+	const char *params[1] = {"41"};
+	PGresult *r = NULL;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
+	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
+				    sizeof err),
+			 CORE_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "42");
+	PQclear(r);
+	store_conn_release(p, c);
+
+	assert_int_equal(ts_pg_stop(&pg), 0);
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err),
+			 CORE_ERR_UNAVAILABLE);
+	assert_int_equal(ts_pg_start(&pg), 0);
+	/* the broken connection is replaced, not handed out; the statement
+	 * is prepared again on the new connection */
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
+	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
+				    sizeof err),
+			 CORE_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "42");
+	PQclear(r);
+	store_conn_release(p, c);
+	store_pool_close(p);
+}
+
+static void pool_times_out_when_exhausted(void **state)
+{
+	struct store_pool *p = NULL;
+	struct store_conn *c = NULL, *c2 = NULL;
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(store_conn_acquire(p, 1, &c, err, sizeof err), CORE_OK);
+	assert_int_equal(store_conn_acquire(p, 0.2, &c2, err, sizeof err),
+			 CORE_ERR_UNAVAILABLE);
+	assert_non_null(strstr(err, "no free connection"));
+	store_conn_release(p, c);
+	store_pool_close(p);
+	assert_int_equal(store_pool_open(url, 0, &p, err, sizeof err),
+			 CORE_ERR_INVALID);
+}
+
+/* Two serializable transactions that read-then-write the same counter:
+ * one of them must fail with 40001 at least once; the runner retries it. */
+static const struct store_stmt stmt_read = {
+	"test_counter_read", "SELECT v FROM tx_counter WHERE id = 1", 0};
+static const struct store_stmt stmt_write = {
+	"test_counter_write", "UPDATE tx_counter SET v = $1::int WHERE id = 1",
+	1};
+
+struct tx_arg {
+	int runs;
+	pthread_barrier_t *barrier;
+};
+
+static enum core_status incr(struct store_conn *c, void *argp, char *err,
+			     size_t errlen)
+{
+	struct tx_arg *arg = argp;
+	PGresult *r = NULL;
+	char v[16];
+	const char *params[1] = {v};
+	enum core_status st;
+
+	st = store_exec(c, &stmt_read, NULL, NULL, NULL, &r, err, errlen);
+	if (st)
+		return st;
+	snprintf(v, sizeof v, "%d", atoi(PQgetvalue(r, 0, 0)) + 1);
+	PQclear(r);
+	if (arg->runs++ == 0)
+		pthread_barrier_wait(arg->barrier); /* both have read */
+	return store_exec(c, &stmt_write, params, NULL, NULL, NULL, err,
+			  errlen);
+}
+
+struct tx_thread {
+	struct store_pool *p;
+	struct tx_arg arg;
+	enum core_status st;
+};
+
+static void *tx_thread_fn(void *x)
+{
+	struct tx_thread *t = x;
+	char err[CORE_ERR_LEN];
+
+	t->st = store_tx_run(t->p, STORE_SERIALIZABLE, incr, &t->arg, err,
+			     sizeof err);
+	if (t->st)
+		printf("# transaction failed: %s\n", err);
+	return NULL;
+}
+
+static void serialization_failures_are_retried(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+	pthread_barrier_t b;
+	struct tx_thread t[2];
+	pthread_t th[2];
+
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "DROP TABLE IF EXISTS tx_counter; "
+				    "CREATE TABLE tx_counter (id int primary "
+				    "key, v int); INSERT INTO tx_counter "
+				    "VALUES (1, 0)",
+				    out, sizeof out),
+			 0);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	pthread_barrier_init(&b, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		t[i].p = p;
+		t[i].arg.runs = 0;
+		t[i].arg.barrier = &b;
+		pthread_create(&th[i], NULL, tx_thread_fn, &t[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(t[0].st, CORE_OK);
+	assert_int_equal(t[1].st, CORE_OK);
+	/* one ran twice (retried after 40001), and no update was lost */
+	assert_int_equal(t[0].arg.runs + t[1].arg.runs, 3);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT v FROM tx_counter WHERE id = 1",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "2");
+	pthread_barrier_destroy(&b);
+	store_pool_close(p);
+}
+
+static enum core_status fails_with_error(struct store_conn *c, void *arg,
+					 char *err, size_t errlen)
+{
+	(void)arg;
+	return store_exec_sql(c, "INSERT INTO tx_counter VALUES (1, 5)", err,
+			      errlen); /* duplicate key: not retried */
+}
+
+static void other_errors_roll_back(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(store_tx_run(p, STORE_READ_COMMITTED, fails_with_error,
+				      NULL, err, sizeof err),
+			 CORE_ERR_DB);
+	assert_non_null(strstr(err, "23505"));
+	store_pool_close(p);
+}
+
+/* ---- queue ---- */
+
+struct claimer {
+	struct store_pool *p;
+	char worker[32];
+	long long got[64];
+	int n;
+};
+
+static void *claim_all(void *x)
+{
+	struct claimer *c = x;
+	char err[CORE_ERR_LEN];
+	struct queue_claim q;
+
+	for (;;) {
+		enum core_status st =
+			queue_job_claim(c->p, c->worker, 60, &q, err, sizeof err);
+		if (st)
+			break;
+		c->got[c->n++] = q.id;
+		queue_claim_free(&q);
+	}
+	return NULL;
+}
+
+static void queue_never_double_claims(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+	struct claimer cl[4];
+	pthread_t th[4];
+	long long id;
+	int total = 0;
+
+	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
+				    sizeof out),
+			 0);
+	assert_int_equal(store_pool_open(url, 4, &p, err, sizeof err), CORE_OK);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(queue_job_enqueue(p, "j", "{\"a\":1}", &id, err,
+						   sizeof err),
+				 CORE_OK);
+	for (int i = 0; i < 4; i++) {
+		memset(&cl[i], 0, sizeof cl[i]);
+		cl[i].p = p;
+		snprintf(cl[i].worker, sizeof cl[i].worker, "w%d", i);
+		pthread_create(&th[i], NULL, claim_all, &cl[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		total += cl[i].n;
+	}
+	assert_int_equal(total, 40);
+	for (int i = 0; i < 4; i++)
+		for (int a = 0; a < cl[i].n; a++)
+			for (int j = 0; j < 4; j++)
+				for (int b = 0; b < cl[j].n; b++)
+					if (i != j || a != b)
+						assert_true(cl[i].got[a] !=
+							    cl[j].got[b]);
+	store_pool_close(p);
+}
+
+static void queue_lease_lifecycle(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+	struct queue_claim q, q2;
+	long long id, id2;
+	int cancel = -1;
+
+	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
+				    sizeof out),
+			 0);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(queue_job_claim(p, "a", 60, &q, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(queue_job_enqueue(p, "first", "{\"x\":[1,2]}", &id,
+					   err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(queue_job_claim(p, "a", 1, &q, err, sizeof err),
+			 CORE_OK);
+	assert_true(q.id == id);
+	assert_string_equal(q.name, "first");
+	assert_non_null(strstr(q.spec, "\"x\""));
+	assert_int_equal(q.attempts, 1);
+	queue_claim_free(&q);
+	/* while the lease holds nobody else gets it */
+	assert_int_equal(queue_job_claim(p, "b", 60, &q, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(queue_job_heartbeat(p, id, "a", 1, "{\"round\":1}",
+					     &cancel, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(cancel, 0);
+	/* the lease expires: worker b takes over, a has lost it */
+	sleep(2);
+	assert_int_equal(queue_job_claim(p, "b", 60, &q, err, sizeof err),
+			 CORE_OK);
+	assert_true(q.id == id);
+	assert_int_equal(q.attempts, 2);
+	queue_claim_free(&q);
+	assert_int_equal(queue_job_heartbeat(p, id, "a", 60, NULL, &cancel, err,
+					     sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_int_equal(queue_job_finish(p, id, "a", QUEUE_JOB_SUCCEEDED, NULL,
+					  err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	/* cancel reaches b through its heartbeat; b ends the job */
+	assert_int_equal(queue_job_cancel(p, id, err, sizeof err), CORE_OK);
+	assert_int_equal(queue_job_heartbeat(p, id, "b", 60, NULL, &cancel, err,
+					     sizeof err),
+			 CORE_OK);
+	assert_int_equal(cancel, 1);
+	assert_int_equal(queue_job_finish(p, id, "b", QUEUE_JOB_CANCELLED, NULL,
+					  err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(queue_job_cancel(p, id, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_int_equal(queue_job_cancel(p, 999999, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	/* a queued job is cancelled at once and never claimed */
+	assert_int_equal(queue_job_enqueue(p, "second", "{}", &id2, err,
+					   sizeof err),
+			 CORE_OK);
+	assert_int_equal(queue_job_cancel(p, id2, err, sizeof err), CORE_OK);
+	assert_int_equal(queue_job_claim(p, "c", 60, &q2, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT string_agg(status, ',' ORDER BY id)"
+				    " FROM jobs",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "cancelled,cancelled");
+	assert_int_equal(queue_job_finish(p, id2, "c", QUEUE_JOB_QUEUED, NULL,
+					  err, sizeof err),
+			 CORE_ERR_INVALID);
+	/* bad JSON never reaches the table */
+	assert_int_equal(queue_job_enqueue(p, "bad", "{not json", &id, err,
+					   sizeof err),
+			 CORE_ERR_DB);
+	store_pool_close(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(migrations_apply_once, ensure_running),
+		cmocka_unit_test_setup(concurrent_migrations_apply_each_once, ensure_running),
+		cmocka_unit_test_setup(newer_database_is_refused, ensure_running),
+		cmocka_unit_test_setup(pool_survives_a_restart, ensure_running),
+		cmocka_unit_test_setup(pool_times_out_when_exhausted, ensure_running),
+		cmocka_unit_test_setup(serialization_failures_are_retried, ensure_running),
+		cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
+		cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
+		cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
