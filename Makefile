@@ -4,6 +4,7 @@
 #                migrate, serve on 127.0.0.1:8080
 #   make test    install deps, build with ASan+UBSan, run every test
 #   make bench   benchmarks (figures printed, not asserted)
+#   make bench-train  lmnas' training step vs PyTorch's (images/s, RSS)
 #   make lint    clang-format --dry-run --Werror and cppcheck
 #   make clean   remove every build output
 
@@ -49,12 +50,11 @@ BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 REL_OBJ := $(patsubst %.c,$(BUILD)/release/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/asan/%.o,$(SUPPORT_SRC))
-REL_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/release/%.o,$(SUPPORT_SRC))
 UNIT_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/release/tests/%,$(BENCH_SRC))
 
-.PHONY: build deps run test test-build bench lint clean format
+.PHONY: build deps run test test-build bench bench-train lint clean format
 
 deps:
 	@bash scripts/deps.sh
@@ -97,7 +97,8 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/%.o $(ASAN_SUPPORT_OBJ) $(BUILD)/asan
 	@$(if $(Q),echo '  LD      $@',:)
 	$(Q)$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-$(BUILD)/release/tests/%: $(BUILD)/release/tests/%.o $(REL_SUPPORT_OBJ) $(BUILD)/release/liblmnas.a
+# benchmarks link the library only (the test support is not built -O2)
+$(BUILD)/release/tests/%: $(BUILD)/release/tests/%.o $(BUILD)/release/liblmnas.a
 	@$(if $(Q),echo '  LD      $@',:)
 	$(Q)$(CC) -o $@ $^ $(LIBS)
 
@@ -112,7 +113,12 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN)
-	@bash tests/bench/run.sh $(BENCH_BIN)
+	@bash tests/bench/run.sh $(filter-out %/bench_train,$(BENCH_BIN))
+	@BUILD=$(BUILD) bash tests/bench/bench_train.sh
+
+bench-train: deps
+	@$(MAKE) --no-print-directory $(BUILD)/release/tests/bench/bench_train
+	@BUILD=$(BUILD) bash tests/bench/bench_train.sh
 
 lint:
 	clang-format --dry-run --Werror $(LIB_SRC) service/main.c $(wildcard service/*/*.h) \

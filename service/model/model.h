@@ -41,6 +41,28 @@ struct model_tensor {
 	int decay; /* 1 for conv and linear weights, 0 for BN and biases */
 };
 
+/* Layer kinds of the optional per-kind timing of the passes. */
+enum model_prof_kind {
+	MODEL_PROF_CONV = 0,  /* k x k dense convs (the stem): im2col + GEMM */
+	MODEL_PROF_POINTWISE, /* 1x1 convs: one GEMM each */
+	MODEL_PROF_DEPTHWISE,
+	MODEL_PROF_BN_ACT, /* batch norm fused with its activation */
+	MODEL_PROF_SE,
+	MODEL_PROF_ADD,  /* residual adds */
+	MODEL_PROF_HEAD, /* input copy, pool, dropout, fc */
+	MODEL_PROF_ZERO, /* clearing gradient buffers */
+	MODEL_PROF_COUNT
+};
+
+/* Wall seconds per layer kind, ADDED to by every forward and backward while
+ * model.profile points at one (two clock reads per layer; NULL = off). */
+struct model_profile {
+	double fwd[MODEL_PROF_COUNT];
+	double bwd[MODEL_PROF_COUNT];
+};
+
+const char *model_prof_kind_name(enum model_prof_kind k);
+
 struct model_convbn; /* private */
 struct model_block;  /* private */
 
@@ -77,6 +99,7 @@ struct model {
 	int last_dropout; /* the last forward applied dropout */
 	void *scratch;
 	size_t scratch_bytes;
+	struct model_profile *profile; /* NULL, or owned by the caller */
 };
 
 /* Builds the model for batches of up to max_batch images of the

@@ -5,6 +5,44 @@
 
 #include <string.h>
 
+/* ---- optional timing per layer kind (model.profile) ---- */
+
+static const char *const prof_names[MODEL_PROF_COUNT] = {
+	"conv kxk", "conv 1x1", "depthwise", "bn+act",
+	"se",	    "add",	"head",	     "zero grads",
+};
+
+const char *model_prof_kind_name(enum model_prof_kind k)
+{
+	return (unsigned)k < MODEL_PROF_COUNT ? prof_names[k] : "unknown";
+}
+
+static double prof_start(const struct model *m)
+{
+	return m->profile ? core_now_seconds() : 0.0;
+}
+
+/* Adds the time since t0 to kind k and returns the time now. */
+static double prof_add(const struct model *m, int backward,
+		       enum model_prof_kind k, double t0)
+{
+	double now;
+
+	if (!m->profile)
+		return 0.0;
+	now = core_now_seconds();
+	(backward ? m->profile->bwd : m->profile->fwd)[k] += now - t0;
+	return now;
+}
+
+static enum model_prof_kind conv_kind(const struct model_convbn *u)
+{
+	if (u->depthwise)
+		return MODEL_PROF_DEPTHWISE;
+	return u->cd.k == 1 && u->cd.stride == 1 ? MODEL_PROF_POINTWISE
+						 : MODEL_PROF_CONV;
+}
+
 /* ---- conv + BN (+ act) ---- */
 
 static void convbn_forward(struct model *m, const struct model_convbn *u,
@@ -12,6 +50,7 @@ static void convbn_forward(struct model *m, const struct model_convbn *u,
 {
 	float *A = m->arena, *P = m->params, *B = m->bn_stats;
 	struct nn_shape s = u->out_shape;
+	double t = prof_start(m);
 
 	if (u->depthwise) {
 		struct nn_dwconv_dims d = u->dd;
@@ -24,6 +63,7 @@ static void convbn_forward(struct model *m, const struct model_convbn *u,
 				  m->scratch_bytes);
 	}
 	s.n = n;
+	t = prof_add(m, 0, conv_kind(u), t);
 	if (training)
 		nn_bn_act_forward(A + u->out, A + u->mean, A + u->rstd,
 				  B + u->rmean, B + u->rvar, A + u->pre,
@@ -33,6 +73,7 @@ static void convbn_forward(struct model *m, const struct model_convbn *u,
 		nn_bn_act_forward_eval(A + u->out, A + u->pre, B + u->rmean,
 				       B + u->rvar, P + u->gamma, P + u->beta,
 				       &s, u->act);
+	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
 }
 
 /* dinp (the unit's input gradient, may be NULL) += ...; dout = dL/d out;
@@ -43,12 +84,15 @@ static void convbn_backward(struct model *m, const struct model_convbn *u,
 {
 	float *A = m->arena, *P = m->params, *G = m->grads;
 	struct nn_shape s = u->out_shape;
+	double t = prof_start(m);
 
 	s.n = n;
 	memset(tmp, 0, nn_shape_count(&s) * sizeof *tmp);
+	t = prof_add(m, 1, MODEL_PROF_ZERO, t);
 	nn_bn_act_backward(tmp, G + u->gamma, G + u->beta, dout, A + u->pre,
 			   A + u->mean, A + u->rstd, P + u->gamma, P + u->beta,
 			   &s, u->act, m->scratch);
+	t = prof_add(m, 1, MODEL_PROF_BN_ACT, t);
 	if (u->depthwise) {
 		struct nn_dwconv_dims d = u->dd;
 		d.n = n;
@@ -60,6 +104,7 @@ static void convbn_backward(struct model *m, const struct model_convbn *u,
 		nn_conv2d_backward(dinp, G + u->w, tmp, in, P + u->w, &d,
 				   m->scratch, m->scratch_bytes);
 	}
+	prof_add(m, 1, conv_kind(u), t);
 }
 
 static size_t count_n(struct nn_shape s, int n)
@@ -84,21 +129,26 @@ static void block_forward(struct model *m, const struct model_block *b, int n,
 	h = A + b->dw.out;
 	if (b->has_se) {
 		struct nn_shape s = b->mid_shape;
+		double t = prof_start(m);
 		s.n = n;
 		nn_se_forward(A + b->se_out, A + b->se_pooled, A + b->se_hidden,
 			      A + b->se_gate, h, P + b->se_w1, P + b->se_b1,
 			      P + b->se_w2, P + b->se_b2, &s, b->se_r);
+		prof_add(m, 0, MODEL_PROF_SE, t);
 		h = A + b->se_out;
 	}
 	convbn_forward(m, &b->project, h, n, training);
 	if (b->residual) {
 		const float *sc = x;
+		double t;
 		if (b->has_shortcut) {
 			convbn_forward(m, &b->shortcut, x, n, training);
 			sc = A + b->shortcut.out;
 		}
+		t = prof_start(m);
 		nn_add_forward(A + b->out, A + b->out, sc,
 			       count_n(b->out_shape, n));
+		prof_add(m, 0, MODEL_PROF_ADD, t);
 	}
 }
 
@@ -115,28 +165,37 @@ static void block_backward(struct model *m, const struct model_block *b,
 	const float *p_in = b->has_se ? A + b->se_out : A + b->dw.out;
 	size_t mid = count_n(b->mid_shape, n);
 	float *d_dwout, *spare;
+	double tz;
 
 	if (b->residual) {
 		if (b->has_shortcut)
 			convbn_backward(m, &b->shortcut, gin, gout, x, n, t1);
-		else if (gin)
+		else if (gin) {
+			double t = prof_start(m);
 			nn_add_backward(gin, NULL, gout,
 					count_n(b->in_shape, n));
+			prof_add(m, 1, MODEL_PROF_ADD, t);
+		}
 	}
 	/* project: gradient of its input into t2 */
+	tz = prof_start(m);
 	memset(t2, 0, mid * sizeof *t2);
+	prof_add(m, 1, MODEL_PROF_ZERO, tz);
 	convbn_backward(m, &b->project, t2, gout, p_in, n, t1);
 	d_dwout = t2;
 	spare = t1;
 	if (b->has_se) {
 		struct nn_shape s = b->mid_shape;
+		double t = prof_start(m);
 		s.n = n;
 		memset(t1, 0, mid * sizeof *t1);
+		t = prof_add(m, 1, MODEL_PROF_ZERO, t);
 		nn_se_backward(t1, G + b->se_w1, G + b->se_b1, G + b->se_w2,
 			       G + b->se_b2, t2, A + b->dw.out,
 			       A + b->se_pooled, A + b->se_hidden,
 			       A + b->se_gate, P + b->se_w1, P + b->se_w2, &s,
 			       b->se_r, m->scratch);
+		prof_add(m, 1, MODEL_PROF_SE, t);
 		d_dwout = t1;
 		spare = t2;
 	}
@@ -146,7 +205,9 @@ static void block_backward(struct model *m, const struct model_block *b,
 	}
 	/* gout is dead now (project and shortcut have read it): it becomes
 	 * dw's BN temporary, and d_dwout (dead after dw) expand's */
+	tz = prof_start(m);
 	memset(spare, 0, count_n(b->expand.out_shape, n) * sizeof *spare);
+	prof_add(m, 1, MODEL_PROF_ZERO, tz);
 	convbn_backward(m, &b->dw, spare, d_dwout, dw_in, n, gout);
 	convbn_backward(m, &b->expand, gin, spare, x, n, d_dwout);
 }
@@ -163,14 +224,17 @@ const float *model_forward(struct model *m, const float *x, int n,
 			  (size_t)a->resolution * (size_t)a->channels;
 	const float *fc_in;
 	size_t nc = (size_t)n * (size_t)m->head_c;
+	double t = prof_start(m);
 
 	training = training && m->training;
 	memcpy(A + m->input_off, x, in_count * sizeof *x);
+	prof_add(m, 0, MODEL_PROF_HEAD, t);
 	if (m->stem)
 		convbn_forward(m, m->stem, A + m->input_off, n, training);
 	for (int i = 0; i < m->nblocks; i++)
 		block_forward(m, &m->blocks[i], n, training);
 	hs.n = n;
+	t = prof_start(m);
 	nn_gap_forward(A + m->head_pooled, A + m->head_in, &hs);
 	fc_in = A + m->head_pooled;
 	if (training && a->dropout > 0.0) {
@@ -182,6 +246,7 @@ const float *model_forward(struct model *m, const float *x, int n,
 	nn_linear_forward(A + m->head_logits, fc_in, P + m->fc_w, P + m->fc_b,
 			  n, m->head_c, a->classes);
 	m->last_dropout = training && a->dropout > 0.0;
+	prof_add(m, 0, MODEL_PROF_HEAD, t);
 	return A + m->head_logits;
 }
 
@@ -195,6 +260,7 @@ void model_backward(struct model *m, const float *dlogits, int n)
 		m->last_dropout ? A + m->head_dropped : A + m->head_pooled;
 	int o = 0; /* slot of the current output gradient */
 	float *dpool;
+	double t = prof_start(m);
 
 	/* head: fc -> (dropout) -> pool; the pooled gradient in slot 1 */
 	memset(m->gbuf[1], 0, nc * sizeof(float));
@@ -210,14 +276,17 @@ void model_backward(struct model *m, const float *dlogits, int n)
 	hs.n = n;
 	memset(m->gbuf[0], 0, nn_shape_count(&hs) * sizeof(float));
 	nn_gap_backward(m->gbuf[0], dpool, &hs);
+	prof_add(m, 1, MODEL_PROF_HEAD, t);
 
 	for (int i = m->nblocks - 1; i >= 0; i--) {
 		const struct model_block *b = &m->blocks[i];
 		int gi = (o + 1) % 4, t1 = (o + 2) % 4, t2 = (o + 3) % 4;
 		float *gin = NULL;
 		if (i > 0 || m->stem) {
+			t = prof_start(m);
 			gin = m->gbuf[gi];
 			memset(gin, 0, count_n(b->in_shape, n) * sizeof *gin);
+			prof_add(m, 1, MODEL_PROF_ZERO, t);
 		}
 		block_backward(m, b, n, gin, m->gbuf[o], m->gbuf[t1],
 			       m->gbuf[t2]);
