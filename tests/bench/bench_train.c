@@ -174,8 +174,8 @@ static void print_profile(const struct model_profile *p, double t_loss,
 		sum += f + bw;
 		printf("  %-12s %9.2f %9.2f %9.2f %5.1f%%\n",
 		       model_prof_kind_name((enum model_prof_kind)k),
-		       1e3 * f / steps, 1e3 * bw / steps, 1e3 * (f + bw) / steps,
-		       100.0 * (f + bw) / total);
+		       1e3 * f / steps, 1e3 * bw / steps,
+		       1e3 * (f + bw) / steps, 100.0 * (f + bw) / total);
 	}
 	printf("  %-12s %9s %9s %9.2f %5.1f%%\n", "loss", "", "",
 	       1e3 * t_loss / steps, 100.0 * t_loss / total);
@@ -228,7 +228,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nt; i++)
 		b.teacher[i] = (float)(3.0 * normal(&rng));
 	for (int i = 0; i < o.batch; i++)
-		b.labels[i] = (int32_t)core_rng_below(&rng, (uint64_t)a.classes);
+		b.labels[i] =
+		    (int32_t)core_rng_below(&rng, (uint64_t)a.classes);
 
 	for (int s = 0; s < o.warmup; s++)
 		if (step(&b, o.batch, &opt, &rng, &loss, &t_loss, &t_sgd))
@@ -249,8 +250,7 @@ int main(int argc, char **argv)
 	       "step_ms=%.1f cpu_ms=%.1f peak_rss_mib=%.1f model_mib=%.1f\n",
 	       a.name, a.resolution, o.batch, o.threads, o.steps,
 	       (double)o.batch * o.steps / secs, 1e3 * secs / o.steps,
-	       1e3 * cpu / o.steps,
-	       (double)ru.ru_maxrss / 1024.0,
+	       1e3 * cpu / o.steps, (double)ru.ru_maxrss / 1024.0,
 	       (double)model_memory_bytes(b.m) / (1024.0 * 1024.0));
 	if (o.profile)
 		print_profile(&prof, t_loss, t_sgd, secs, o.steps);
