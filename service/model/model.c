@@ -3,6 +3,7 @@
 #include "model_internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ struct builder {
 	size_t nparams, nbuffers, arena;
 	size_t scratch;
 	size_t max_act;
+	int max_c;   /* widest tensor: the partial sums' row */
+	int threads; /* workers the scratch is sized for */
 	int ntensors, cap;
 	char *err;
 	size_t errlen;
@@ -33,6 +36,12 @@ static void note_act(struct builder *b, size_t count)
 {
 	if (count > b->max_act)
 		b->max_act = count;
+}
+
+static void note_c(struct builder *b, int c)
+{
+	if (c > b->max_c)
+		b->max_c = c;
 }
 
 static void note_scratch(struct builder *b, size_t bytes)
@@ -56,7 +65,7 @@ static size_t add_tensor(struct builder *b, const char *prefix,
 	if (b->ntensors == b->cap) {
 		int ncap = b->cap ? 2 * b->cap : 64;
 		struct model_tensor *nt =
-			core_realloc(b->m->tensors, (size_t)ncap * sizeof *nt);
+		    core_realloc(b->m->tensors, (size_t)ncap * sizeof *nt);
 		if (!nt) {
 			core_errf(b->err, b->errlen, "out of memory");
 			b->st = CORE_ERR_NOMEM;
@@ -88,10 +97,12 @@ static size_t add_tensor(struct builder *b, const char *prefix,
 }
 
 /* conv (kxk, 1x1 or depthwise) + BN (+ act) named prefix.conv / prefix.bn,
- * on input (n, h, w, cin). */
+ * on input (n, h, w, cin). dense: the stem, whose output is stored (the
+ * others are read through views). */
 static void add_convbn(struct builder *b, struct model_convbn *u,
 		       const char *prefix, int h, int w, int cin, int cout,
-		       int k, int stride, int depthwise, enum nn_act act)
+		       int k, int stride, int depthwise, int dense,
+		       enum nn_act act)
 {
 	char cname[64], bname[64];
 	size_t count;
@@ -99,7 +110,9 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 	if (b->st)
 		return;
 	memset(u, 0, sizeof *u);
-	u->depthwise = depthwise;
+	u->kind = depthwise			    ? MODEL_CONV_DEPTHWISE
+		  : !dense && k == 1 && stride == 1 ? MODEL_CONV_POINTWISE
+						    : MODEL_CONV_DENSE;
 	u->act = act;
 	snprintf(cname, sizeof cname, "%s.conv", prefix);
 	snprintf(bname, sizeof bname, "%s.bn", prefix);
@@ -111,16 +124,20 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 		u->out_shape = (struct nn_shape){b->n, u->dd.ho, u->dd.wo, cin};
 		u->w = add_tensor(b, cname, "weight", MODEL_PARAM,
 				  MODEL_LAYOUT_DW, 1, 4, cin, 1, k, k);
-		note_scratch(b, nn_dwconv_scratch_size(&u->dd));
+		note_scratch(b, nn_dw_scratch_size(&u->dd, b->threads));
 	} else {
 		b->st = nn_conv2d_dims_init(&u->cd, b->n, h, w, cin, cout, k,
 					    stride, k / 2, b->err, b->errlen);
 		if (b->st)
 			return;
-		u->out_shape = (struct nn_shape){b->n, u->cd.ho, u->cd.wo, cout};
+		u->out_shape =
+		    (struct nn_shape){b->n, u->cd.ho, u->cd.wo, cout};
 		u->w = add_tensor(b, cname, "weight", MODEL_PARAM,
 				  MODEL_LAYOUT_CONV, 1, 4, cout, cin, k, k);
-		note_scratch(b, nn_conv2d_scratch_size(&u->cd));
+		u->pd = (struct nn_pw_dims){(size_t)b->n * h * w, cin, cout};
+		note_scratch(b, u->kind == MODEL_CONV_POINTWISE
+				    ? nn_pw_scratch_size(&u->pd, b->threads)
+				    : nn_conv2d_scratch_size(&u->cd));
 	}
 	b->st = nn_shape_check(&u->out_shape, b->err, b->errlen);
 	if (b->st)
@@ -136,10 +153,16 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 			     MODEL_LAYOUT_PLAIN, 0, 1, cout, 0, 0, 0);
 	count = nn_shape_count(&u->out_shape);
 	u->pre = arena_take(b, count);
-	u->out = arena_take(b, count);
+	if (dense)
+		u->out = arena_take(b, count);
 	u->mean = arena_take(b, (size_t)cout);
 	u->rstd = arena_take(b, (size_t)cout);
+	u->scale = arena_take(b, (size_t)cout);
+	u->m1 = arena_take(b, (size_t)cout);
+	u->m2 = arena_take(b, (size_t)cout);
 	note_act(b, count);
+	note_c(b, cin);
+	note_c(b, cout);
 	note_scratch(b, nn_bn_scratch_size(&u->out_shape));
 }
 
@@ -166,53 +189,54 @@ static void add_block(struct builder *b, struct model_block *blk,
 		c = cin * st->expand;
 		blk->has_expand = 1;
 		snprintf(name, sizeof name, "%s.expand", p);
-		add_convbn(b, &blk->expand, name, h, w, cin, c, 1, 1, 0, act);
+		add_convbn(b, &blk->expand, name, h, w, cin, c, 1, 1, 0, 0,
+			   act);
 	}
 	snprintf(name, sizeof name, "%s.dw", p);
-	add_convbn(b, &blk->dw, name, h, w, c, c, st->kernel, stride, 1, act);
+	add_convbn(b, &blk->dw, name, h, w, c, c, st->kernel, stride, 1, 0,
+		   act);
 	if (b->st)
 		return;
 	blk->mid_shape = blk->dw.out_shape;
 	if (st->se > 0.0) {
 		int r = (int)floor((double)c * st->se);
-		size_t count = nn_shape_count(&blk->mid_shape);
 		blk->has_se = 1;
 		blk->se_r = r < 1 ? 1 : r;
 		snprintf(name, sizeof name, "%s.se.reduce", p);
-		blk->se_w1 = add_tensor(b, name, "weight", MODEL_PARAM,
-					MODEL_LAYOUT_PLAIN, 1, 4, blk->se_r, c,
-					1, 1);
-		blk->se_b1 = add_tensor(b, name, "bias", MODEL_PARAM,
-					MODEL_LAYOUT_PLAIN, 0, 1, blk->se_r, 0,
-					0, 0);
+		blk->se_w1 =
+		    add_tensor(b, name, "weight", MODEL_PARAM,
+			       MODEL_LAYOUT_PLAIN, 1, 4, blk->se_r, c, 1, 1);
+		blk->se_b1 =
+		    add_tensor(b, name, "bias", MODEL_PARAM, MODEL_LAYOUT_PLAIN,
+			       0, 1, blk->se_r, 0, 0, 0);
 		snprintf(name, sizeof name, "%s.se.expand", p);
-		blk->se_w2 = add_tensor(b, name, "weight", MODEL_PARAM,
-					MODEL_LAYOUT_PLAIN, 1, 4, c, blk->se_r,
-					1, 1);
+		blk->se_w2 =
+		    add_tensor(b, name, "weight", MODEL_PARAM,
+			       MODEL_LAYOUT_PLAIN, 1, 4, c, blk->se_r, 1, 1);
 		blk->se_b2 = add_tensor(b, name, "bias", MODEL_PARAM,
 					MODEL_LAYOUT_PLAIN, 0, 1, c, 0, 0, 0);
 		blk->se_pooled = arena_take(b, (size_t)b->n * (size_t)c);
-		blk->se_hidden = arena_take(b, (size_t)b->n * (size_t)blk->se_r);
+		blk->se_hidden =
+		    arena_take(b, (size_t)b->n * (size_t)blk->se_r);
 		blk->se_gate = arena_take(b, (size_t)b->n * (size_t)c);
-		blk->se_out = arena_take(b, count);
 		note_scratch(b, nn_se_scratch_size(&blk->mid_shape, blk->se_r));
 	}
 	snprintf(name, sizeof name, "%s.project", p);
 	add_convbn(b, &blk->project, name, blk->mid_shape.h, blk->mid_shape.w,
-		   c, st->out, 1, 1, 0, NN_ACT_NONE);
+		   c, st->out, 1, 1, 0, 0, NN_ACT_NONE);
 	blk->residual = st->skip == ARCH_SKIP_RESIDUAL && stride == 1;
 	if (blk->residual && cin != st->out) {
 		blk->has_shortcut = 1;
 		snprintf(name, sizeof name, "%s.shortcut", p);
 		add_convbn(b, &blk->shortcut, name, h, w, cin, st->out, 1, 1, 0,
-			   NN_ACT_NONE);
+			   0, NN_ACT_NONE);
 	}
 	if (b->st)
 		return;
 	blk->out_shape = blk->project.out_shape;
-	/* the block output: the residual sum is written over the project
-	 * BN output, which backward does not need (BN backward reads x) */
-	blk->out = blk->project.out;
+	/* the block output, BN(project) [+ input or shortcut]: the next
+	 * block's input, stored */
+	blk->out = arena_take(b, nn_shape_count(&blk->out_shape));
 }
 
 /* Box-Muller normal from the core generator. */
@@ -281,9 +305,9 @@ static enum core_status init_params(struct model *m, uint64_t seed)
 	return CORE_OK;
 }
 
-enum core_status model_build(const struct arch *a, int max_batch,
-			     int training, uint64_t seed, struct model **out,
-			     char *err, size_t errlen)
+enum core_status model_build(const struct arch *a, int max_batch, int training,
+			     uint64_t seed, struct model **out, char *err,
+			     size_t errlen)
 {
 	struct builder b;
 	struct model *m;
@@ -293,7 +317,8 @@ enum core_status model_build(const struct arch *a, int max_batch,
 
 	*out = NULL;
 	if (max_batch < 1 || max_batch > 4096) {
-		core_errf(err, errlen, "batch %d is outside 1..4096", max_batch);
+		core_errf(err, errlen, "batch %d is outside 1..4096",
+			  max_batch);
 		return CORE_ERR_INVALID;
 	}
 	m = core_calloc(1, sizeof *m);
@@ -306,6 +331,9 @@ enum core_status model_build(const struct arch *a, int max_batch,
 	b.n = max_batch;
 	b.err = err;
 	b.errlen = errlen;
+	b.threads = omp_get_max_threads();
+	if (b.threads < 1)
+		b.threads = 1;
 	m->arch = *a;
 	m->max_batch = max_batch;
 	m->training = training;
@@ -335,7 +363,7 @@ enum core_status model_build(const struct arch *a, int max_batch,
 			goto fail;
 		}
 		add_convbn(&b, m->stem, "stem", h, w, c, a->stem.out,
-			   a->stem.kernel, a->stem.stride, 0, act);
+			   a->stem.kernel, a->stem.stride, 0, 1, act);
 		if (b.st)
 			goto fail;
 		h = m->stem->out_shape.h;
@@ -377,10 +405,12 @@ enum core_status model_build(const struct arch *a, int max_batch,
 	m->arena_count = b.arena;
 	m->max_act = (b.max_act + 15) & ~(size_t)15;
 	m->scratch_bytes = b.scratch < 64 ? 64 : b.scratch;
+	m->threads = b.threads;
+	m->sums_count = (size_t)NN_SLICES * 2 * (size_t)b.max_c;
 
 	m->params = core_calloc(m->nparams, sizeof *m->params);
-	m->bn_stats = core_calloc(m->nbuffers ? m->nbuffers : 1,
-				  sizeof *m->bn_stats);
+	m->bn_stats =
+	    core_calloc(m->nbuffers ? m->nbuffers : 1, sizeof *m->bn_stats);
 	m->decay_mask = core_calloc(m->nparams, 1);
 	m->arena = core_malloc(m->arena_count * sizeof *m->arena);
 	m->scratch = core_malloc(m->scratch_bytes);
@@ -389,9 +419,10 @@ enum core_status model_build(const struct arch *a, int max_batch,
 		goto nomem;
 	if (training) {
 		m->grads = core_calloc(m->nparams, sizeof *m->grads);
-		if (!m->grads)
+		m->sums = core_malloc(m->sums_count * sizeof *m->sums);
+		if (!m->grads || !m->sums)
 			goto nomem;
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < MODEL_GBUFS; i++) {
 			m->gbuf[i] = core_malloc(m->max_act * sizeof(float));
 			if (!m->gbuf[i])
 				goto nomem;
@@ -426,7 +457,8 @@ void model_free(struct model *m)
 	core_free(m->stem);
 	core_free(m->blocks);
 	core_free(m->arena);
-	for (int i = 0; i < 4; i++)
+	core_free(m->sums);
+	for (int i = 0; i < MODEL_GBUFS; i++)
 		core_free(m->gbuf[i]);
 	core_free(m->scratch);
 	core_free(m);
@@ -439,7 +471,8 @@ size_t model_memory_bytes(const struct model *m)
 		       m->arena_count * f + m->scratch_bytes;
 
 	if (m->training)
-		total += m->nparams * f + 4 * m->max_act * f;
+		total += m->nparams * f + MODEL_GBUFS * m->max_act * f +
+			 m->sums_count * sizeof(double);
 	return total;
 }
 
@@ -467,7 +500,7 @@ void model_tensor_to_torch(const struct model *m, const struct model_tensor *t,
 			   float *dst)
 {
 	const float *src =
-		(t->kind == MODEL_PARAM ? m->params : m->bn_stats) + t->offset;
+	    (t->kind == MODEL_PARAM ? m->params : m->bn_stats) + t->offset;
 
 	switch (t->layout) {
 	case MODEL_LAYOUT_CONV:

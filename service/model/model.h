@@ -7,10 +7,16 @@
  *
  * Layer: model sits above nn and arch, below train, quant and search.
  *
- * Memory: every tensor the backward pass needs is kept in the arena (conv
- * inputs, pre-BN values, SE internals, dropout mask); gradients flow through
- * four rotating buffers of the largest activation size, so gradient memory
- * does not grow with depth. */
+ * Memory: the arena keeps what the backward pass needs: each conv's pre-BN
+ * output (its BN+activation output is never stored: the next layer reads
+ * it through a view and backward recomputes it, see nn_bn_view), block
+ * outputs, BN statistics, SE internals, the dropout mask. Gradients flow
+ * through MODEL_GBUFS rotating buffers of the largest activation size, so
+ * gradient memory does not grow with depth.
+ *
+ * Threads: the passes use up to `threads` workers (omp_get_max_threads() at
+ * build time, fewer if the OpenMP setting is lower when they run); results
+ * are the same for any number of them. */
 #ifndef LMNAS_MODEL_H
 #define LMNAS_MODEL_H
 
@@ -20,13 +26,13 @@
 
 enum model_tensor_kind {
 	MODEL_PARAM = 0, /* trainable: in params/grads */
-	MODEL_BUFFER     /* BN running statistics: in bn_stats */
+	MODEL_BUFFER	 /* BN running statistics: in bn_stats */
 };
 
 enum model_tensor_layout {
 	MODEL_LAYOUT_PLAIN = 0, /* same order as PyTorch */
-	MODEL_LAYOUT_CONV,      /* ours (Cout,K,K,Cin), PyTorch (Cout,Cin,K,K) */
-	MODEL_LAYOUT_DW,        /* ours (K,K,C), PyTorch (C,1,K,K) */
+	MODEL_LAYOUT_CONV, /* ours (Cout,K,K,Cin), PyTorch (Cout,Cin,K,K) */
+	MODEL_LAYOUT_DW,   /* ours (K,K,C), PyTorch (C,1,K,K) */
 };
 
 /* One named tensor of the state_dict. */
@@ -35,7 +41,7 @@ struct model_tensor {
 	enum model_tensor_kind kind;
 	enum model_tensor_layout layout;
 	int ndim;
-	int shape[4]; /* PyTorch's shape */
+	int shape[4];  /* PyTorch's shape */
 	size_t offset; /* floats, into params or bn_stats */
 	size_t count;
 	int decay; /* 1 for conv and linear weights, 0 for BN and biases */
@@ -48,7 +54,7 @@ enum model_prof_kind {
 	MODEL_PROF_DEPTHWISE,
 	MODEL_PROF_BN_ACT, /* batch norm fused with its activation */
 	MODEL_PROF_SE,
-	MODEL_PROF_ADD,  /* residual adds */
+	MODEL_PROF_ADD,	 /* residual adds */
 	MODEL_PROF_HEAD, /* input copy, pool, dropout, fc */
 	MODEL_PROF_ZERO, /* clearing gradient buffers */
 	MODEL_PROF_COUNT
@@ -63,6 +69,10 @@ struct model_profile {
 
 const char *model_prof_kind_name(enum model_prof_kind k);
 
+/* Gradient buffers of the largest activation: a block's output gradient,
+ * its middle gradient and its input gradient rotate through them. */
+#define MODEL_GBUFS 3
+
 struct model_convbn; /* private */
 struct model_block;  /* private */
 
@@ -72,8 +82,8 @@ struct model {
 	int training; /* built with gradients and saved activations */
 	int classes;
 
-	float *params; /* (nparams) one allocation */
-	float *grads;  /* (nparams) one allocation, NULL when !training */
+	float *params;	 /* (nparams) one allocation */
+	float *grads;	 /* (nparams) one allocation, NULL when !training */
 	float *bn_stats; /* (nbuffers) running means and variances */
 	size_t nparams, nbuffers;
 	unsigned char *decay_mask; /* (nparams) 1 where weight decay applies */
@@ -88,17 +98,21 @@ struct model {
 	size_t head_in; /* arena: the last block's output */
 	struct nn_shape head_in_shape;
 	size_t head_pooled, head_dropped, head_mask, head_logits; /* arena */
-	size_t fc_w, fc_b; /* params */
+	size_t fc_w, fc_b;					  /* params */
 	int head_c;
 	size_t input_off; /* arena offset of the input copy */
-	size_t max_act;   /* floats of the largest activation tensor */
+	size_t max_act;	  /* floats of the largest activation tensor */
 
 	float *arena; /* (arena_count) activations */
 	size_t arena_count;
-	float *gbuf[4]; /* (max_act) each, gradient ping-pong, training only */
+	float *gbuf[MODEL_GBUFS]; /* (max_act) each, gradients, training only */
+	double
+	    *sums; /* (sums_count) per-slice partial sums, (NN_SLICES, 2, C) */
+	size_t sums_count;
 	int last_dropout; /* the last forward applied dropout */
-	void *scratch;
+	void *scratch;	  /* kernel scratch for `threads` workers */
 	size_t scratch_bytes;
+	int threads;		       /* omp_get_max_threads() when built */
 	struct model_profile *profile; /* NULL, or owned by the caller */
 };
 
@@ -108,9 +122,9 @@ struct model {
  * (conv: Kaiming normal, fan_out; linear: N(0, 0.01); biases 0; BN 1/0; as
  * torchvision's MobileNet). *out is owned by the caller (model_free). On
  * failure nothing is allocated and err says why. */
-enum core_status model_build(const struct arch *a, int max_batch,
-			     int training, uint64_t seed, struct model **out,
-			     char *err, size_t errlen);
+enum core_status model_build(const struct arch *a, int max_batch, int training,
+			     uint64_t seed, struct model **out, char *err,
+			     size_t errlen);
 void model_free(struct model *m);
 
 /* Bytes of every allocation of the model (params, grads, buffers, arena,
@@ -122,8 +136,8 @@ size_t model_memory_bytes(const struct model *m);
  * rng; else BN uses running statistics and dropout is the identity.
  * Returns the logits (n, classes), inside the arena: valid until the next
  * forward. */
-const float *model_forward(struct model *m, const float *x, int n,
-			   int training, struct core_rng *rng);
+const float *model_forward(struct model *m, const float *x, int n, int training,
+			   struct core_rng *rng);
 
 /* Backward pass after a training forward of the same n: ADDS the parameter
  * gradients into m->grads (zero them with model_zero_grads first). dlogits

@@ -1,15 +1,17 @@
-/* model_pass.c - the forward and backward passes of a whole model: each
- * unit's forward and backward side by side, blocks walked in order and in
- * reverse. */
+/* model_pass.c - the forward and backward passes of a whole model on the
+ * fused kernels (nn_pw_*, nn_dw_*, BN views): each unit's forward and
+ * backward side by side, blocks walked in order and in reverse; the
+ * optional per-layer-kind timing. */
 #include "model_internal.h"
 
+#include <omp.h>
 #include <string.h>
 
 /* ---- optional timing per layer kind (model.profile) ---- */
 
 static const char *const prof_names[MODEL_PROF_COUNT] = {
-	"conv kxk", "conv 1x1", "depthwise", "bn+act",
-	"se",	    "add",	"head",	     "zero grads",
+    "conv kxk", "conv 1x1", "depthwise", "bn+act",
+    "se",	"add",	    "head",	 "zero grads",
 };
 
 const char *model_prof_kind_name(enum model_prof_kind k)
@@ -35,82 +37,195 @@ static double prof_add(const struct model *m, int backward,
 	return now;
 }
 
-static enum model_prof_kind conv_kind(const struct model_convbn *u)
+/* ---- shapes and views ---- */
+
+/* Workers for the fused kernels: the scratch holds m->threads. */
+static int workers(const struct model *m)
 {
-	if (u->depthwise)
-		return MODEL_PROF_DEPTHWISE;
-	return u->cd.k == 1 && u->cd.stride == 1 ? MODEL_PROF_POINTWISE
-						 : MODEL_PROF_CONV;
+	int t = omp_get_max_threads();
+
+	return t < m->threads ? t : m->threads;
 }
 
-/* ---- conv + BN (+ act) ---- */
-
-static void convbn_forward(struct model *m, const struct model_convbn *u,
-			   const float *in, int n, int training)
+static size_t pix_n(struct nn_shape s, int n)
 {
-	float *A = m->arena, *P = m->params, *B = m->bn_stats;
-	struct nn_shape s = u->out_shape;
-	double t = prof_start(m);
-
-	if (u->depthwise) {
-		struct nn_dwconv_dims d = u->dd;
-		d.n = n;
-		nn_dwconv_forward(A + u->pre, in, P + u->w, &d);
-	} else {
-		struct nn_conv2d_dims d = u->cd;
-		d.n = n;
-		nn_conv2d_forward(A + u->pre, in, P + u->w, &d, m->scratch,
-				  m->scratch_bytes);
-	}
-	s.n = n;
-	t = prof_add(m, 0, conv_kind(u), t);
-	if (training)
-		nn_bn_act_forward(A + u->out, A + u->mean, A + u->rstd,
-				  B + u->rmean, B + u->rvar, A + u->pre,
-				  P + u->gamma, P + u->beta, &s, u->act,
-				  m->scratch);
-	else
-		nn_bn_act_forward_eval(A + u->out, A + u->pre, B + u->rmean,
-				       B + u->rvar, P + u->gamma, P + u->beta,
-				       &s, u->act);
-	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
-}
-
-/* dinp (the unit's input gradient, may be NULL) += ...; dout = dL/d out;
- * tmp (out_shape) is clobbered. */
-static void convbn_backward(struct model *m, const struct model_convbn *u,
-			    float *dinp, const float *dout, const float *in,
-			    int n, float *tmp)
-{
-	float *A = m->arena, *P = m->params, *G = m->grads;
-	struct nn_shape s = u->out_shape;
-	double t = prof_start(m);
-
-	s.n = n;
-	memset(tmp, 0, nn_shape_count(&s) * sizeof *tmp);
-	t = prof_add(m, 1, MODEL_PROF_ZERO, t);
-	nn_bn_act_backward(tmp, G + u->gamma, G + u->beta, dout, A + u->pre,
-			   A + u->mean, A + u->rstd, P + u->gamma, P + u->beta,
-			   &s, u->act, m->scratch);
-	t = prof_add(m, 1, MODEL_PROF_BN_ACT, t);
-	if (u->depthwise) {
-		struct nn_dwconv_dims d = u->dd;
-		d.n = n;
-		nn_dwconv_backward(dinp, G + u->w, tmp, in, P + u->w, &d,
-				   m->scratch);
-	} else {
-		struct nn_conv2d_dims d = u->cd;
-		d.n = n;
-		nn_conv2d_backward(dinp, G + u->w, tmp, in, P + u->w, &d,
-				   m->scratch, m->scratch_bytes);
-	}
-	prof_add(m, 1, conv_kind(u), t);
+	return (size_t)n * (size_t)s.h * (size_t)s.w;
 }
 
 static size_t count_n(struct nn_shape s, int n)
 {
+	return pix_n(s, n) * (size_t)s.c;
+}
+
+static struct nn_pw_dims pw_dims(const struct model_convbn *u, int n)
+{
+	struct nn_pw_dims d = u->pd;
+
+	d.m = pix_n(u->out_shape, n);
+	return d;
+}
+
+static struct nn_dwconv_dims dw_dims(const struct model_convbn *u, int n)
+{
+	struct nn_dwconv_dims d = u->dd;
+
+	d.n = n;
+	return d;
+}
+
+/* act(BN(pre)) of unit u, times gate (N, C) when not NULL. */
+static struct nn_bn_view unit_view(const struct model *m,
+				   const struct model_convbn *u,
+				   const float *gate)
+{
+	const float *A = m->arena;
+	struct nn_bn_view v = {A + u->mean,
+			       A + u->rstd,
+			       A + u->scale,
+			       m->params + u->beta,
+			       u->act,
+			       gate,
+			       (size_t)u->out_shape.h * (size_t)u->out_shape.w};
+
+	return v;
+}
+
+static struct nn_bn_grad unit_grad(const struct model *m,
+				   const struct model_convbn *u)
+{
+	struct nn_bn_grad g;
+
+	g.v = unit_view(m, u, NULL);
+	g.m1 = m->arena + u->m1;
+	g.m2 = m->arena + u->m2;
+	return g;
+}
+
+/* After a unit's conv: its BN statistics from ns slices of partial sums
+ * (training), or the running ones (inference), as its view's factors. */
+static void unit_finish(struct model *m, const struct model_convbn *u, int ns,
+			int n, int training)
+{
+	float *A = m->arena, *B = m->bn_stats, *P = m->params;
+	int c = u->out_shape.c;
+	double t = prof_start(m);
+
+	if (training) {
+		nn_bn_stats_finish(A + u->mean, A + u->rstd, A + u->scale,
+				   B + u->rmean, B + u->rvar, P + u->gamma,
+				   m->sums, ns, pix_n(u->out_shape, n), c);
+	} else {
+		memcpy(A + u->mean, B + u->rmean, (size_t)c * sizeof(float));
+		nn_bn_eval_scale(A + u->scale, B + u->rvar, P + u->gamma, c);
+	}
+	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
+}
+
+/* BN-backward sums of unit u for dout (the gradient of its view) into its
+ * dgamma, dbeta, m1, m2. */
+static void unit_grad_sums(struct model *m, const struct model_convbn *u,
+			   const float *dout, int n)
+{
+	float *A = m->arena, *G = m->grads;
+	struct nn_bn_view v = unit_view(m, u, NULL);
+	size_t pix = pix_n(u->out_shape, n);
+	double t = prof_start(m);
+
+	nn_bn_grad_sums(m->sums, dout, A + u->pre, &v, pix, u->out_shape.c);
+	nn_bn_grad_finish(G + u->gamma, G + u->beta, A + u->m1, A + u->m2,
+			  m->sums, nn_bn_grad_slices(pix), pix, u->out_shape.c);
+	prof_add(m, 1, MODEL_PROF_BN_ACT, t);
+}
+
+/* The same from ns slices of sums a fused kernel left in m->sums. */
+static void unit_grad_finish(struct model *m, const struct model_convbn *u,
+			     int ns, int n)
+{
+	float *A = m->arena, *G = m->grads;
+	double t = prof_start(m);
+
+	nn_bn_grad_finish(G + u->gamma, G + u->beta, A + u->m1, A + u->m2,
+			  m->sums, ns, pix_n(u->out_shape, n), u->out_shape.c);
+	prof_add(m, 1, MODEL_PROF_BN_ACT, t);
+}
+
+/* ---- units ---- */
+
+/* Pointwise unit u on in (seen through vin, or as it is). */
+static void pw_forward(struct model *m, const struct model_convbn *u,
+		       const float *in, const struct nn_bn_view *vin, int n,
+		       int training)
+{
+	struct nn_pw_dims d = pw_dims(u, n);
+	double t = prof_start(m);
+
+	nn_pw_forward(m->arena + u->pre, training ? m->sums : NULL, in, vin,
+		      m->params + u->w, &d, workers(m), m->scratch);
+	prof_add(m, 0, MODEL_PROF_POINTWISE, t);
+	unit_finish(m, u, nn_pw_slices(&d), n, training);
+}
+
+static void dw_forward(struct model *m, const struct model_convbn *u,
+		       const float *in, const struct nn_bn_view *vin, int n,
+		       int training)
+{
+	struct nn_dwconv_dims d = dw_dims(u, n);
+	double t = prof_start(m);
+
+	nn_dw_forward(m->arena + u->pre, training ? m->sums : NULL, in, vin,
+		      m->params + u->w, &d, workers(m), m->scratch);
+	prof_add(m, 0, MODEL_PROF_DEPTHWISE, t);
+	unit_finish(m, u, nn_dw_slices(&d), n, training);
+}
+
+/* The stem: a dense conv, then BN + act into its stored output. */
+static void stem_forward(struct model *m, const struct model_convbn *u,
+			 const float *in, int n, int training)
+{
+	float *A = m->arena, *P = m->params, *B = m->bn_stats;
+	struct nn_conv2d_dims d = u->cd;
+	struct nn_shape s = u->out_shape;
+	double t = prof_start(m);
+
+	d.n = n;
 	s.n = n;
-	return nn_shape_count(&s);
+	nn_conv2d_forward(A + u->pre, in, P + u->w, &d, m->scratch,
+			  m->scratch_bytes);
+	t = prof_add(m, 0, MODEL_PROF_CONV, t);
+	if (training) {
+		nn_bn_act_forward(A + u->out, A + u->mean, A + u->rstd,
+				  B + u->rmean, B + u->rvar, A + u->pre,
+				  P + u->gamma, P + u->beta, &s, u->act,
+				  m->scratch);
+		for (int ch = 0; ch < s.c; ch++)
+			A[u->scale + ch] = A[u->rstd + ch] * P[u->gamma + ch];
+	} else {
+		nn_bn_act_forward_eval(A + u->out, A + u->pre, B + u->rmean,
+				       B + u->rvar, P + u->gamma, P + u->beta,
+				       &s, u->act);
+	}
+	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
+}
+
+/* gin (N, H, W, C_in) of the stem is not needed: weight gradient only.
+ * dout (the gradient of the stem's output) is clobbered. */
+static void stem_backward(struct model *m, const struct model_convbn *u,
+			  float *dout, const float *in, int n)
+{
+	float *A = m->arena, *P = m->params, *G = m->grads;
+	struct nn_conv2d_dims d = u->cd;
+	struct nn_bn_grad g = unit_grad(m, u);
+	double t;
+
+	d.n = n;
+	unit_grad_sums(m, u, dout, n);
+	t = prof_start(m);
+	nn_bn_grad_apply(dout, dout, A + u->pre, &g, pix_n(u->out_shape, n),
+			 u->out_shape.c);
+	t = prof_add(m, 1, MODEL_PROF_BN_ACT, t);
+	nn_conv2d_backward(NULL, G + u->w, dout, in, P + u->w, &d, m->scratch,
+			   m->scratch_bytes);
+	prof_add(m, 1, MODEL_PROF_CONV, t);
 }
 
 /* ---- a block ---- */
@@ -119,103 +234,144 @@ static void block_forward(struct model *m, const struct model_block *b, int n,
 			  int training)
 {
 	float *A = m->arena, *P = m->params;
-	const float *x = A + b->in, *h = x;
+	const float *x = A + b->in, *dw_in = x;
+	struct nn_bn_view vexp, vdw, vproj, vshort;
+	const struct nn_bn_view *vdw_in = NULL;
+	double t;
 
 	if (b->has_expand) {
-		convbn_forward(m, &b->expand, x, n, training);
-		h = A + b->expand.out;
+		pw_forward(m, &b->expand, x, NULL, n, training);
+		vexp = unit_view(m, &b->expand, NULL);
+		dw_in = A + b->expand.pre;
+		vdw_in = &vexp;
 	}
-	convbn_forward(m, &b->dw, h, n, training);
-	h = A + b->dw.out;
+	dw_forward(m, &b->dw, dw_in, vdw_in, n, training);
+	vdw = unit_view(m, &b->dw, NULL);
 	if (b->has_se) {
 		struct nn_shape s = b->mid_shape;
-		double t = prof_start(m);
 		s.n = n;
-		nn_se_forward(A + b->se_out, A + b->se_pooled, A + b->se_hidden,
-			      A + b->se_gate, h, P + b->se_w1, P + b->se_b1,
-			      P + b->se_w2, P + b->se_b2, &s, b->se_r);
-		prof_add(m, 0, MODEL_PROF_SE, t);
-		h = A + b->se_out;
-	}
-	convbn_forward(m, &b->project, h, n, training);
-	if (b->residual) {
-		const float *sc = x;
-		double t;
-		if (b->has_shortcut) {
-			convbn_forward(m, &b->shortcut, x, n, training);
-			sc = A + b->shortcut.out;
-		}
 		t = prof_start(m);
-		nn_add_forward(A + b->out, A + b->out, sc,
-			       count_n(b->out_shape, n));
-		prof_add(m, 0, MODEL_PROF_ADD, t);
+		nn_se_forward_view(A + b->se_pooled, A + b->se_hidden,
+				   A + b->se_gate, A + b->dw.pre, &vdw,
+				   P + b->se_w1, P + b->se_b1, P + b->se_w2,
+				   P + b->se_b2, &s, b->se_r);
+		prof_add(m, 0, MODEL_PROF_SE, t);
+		vdw.gate = A + b->se_gate;
 	}
+	pw_forward(m, &b->project, A + b->dw.pre, &vdw, n, training);
+	vproj = unit_view(m, &b->project, NULL);
+	if (b->has_shortcut) {
+		pw_forward(m, &b->shortcut, x, NULL, n, training);
+		vshort = unit_view(m, &b->shortcut, NULL);
+	}
+	t = prof_start(m);
+	nn_bn_view_apply(A + b->out, A + b->project.pre, &vproj,
+			 !b->residual	   ? NULL
+			 : b->has_shortcut ? A + b->shortcut.pre
+					   : x,
+			 b->has_shortcut ? &vshort : NULL,
+			 pix_n(b->out_shape, n), b->out_shape.c);
+	prof_add(m, 0, MODEL_PROF_ADD, t);
 }
 
-/* gin (block input gradient, NULL for the network input) += ...;
- * gout = dL/d block output, clobbered once read; t1, t2 are free buffers of
- * max_act floats. */
-static void block_backward(struct model *m, const struct model_block *b,
-			   int n, float *gin, float *gout, float *t1,
-			   float *t2)
+/* gin (block input gradient, NULL for the network input) is written;
+ * gout = dL/d block output, clobbered once read; mid a free buffer; all
+ * of max_act floats. */
+static void block_backward(struct model *m, const struct model_block *b, int n,
+			   float *gin, float *gout, float *mid)
 {
 	float *A = m->arena, *P = m->params, *G = m->grads;
 	const float *x = A + b->in;
-	const float *dw_in = b->has_expand ? A + b->expand.out : x;
-	const float *p_in = b->has_se ? A + b->se_out : A + b->dw.out;
-	size_t mid = count_n(b->mid_shape, n);
-	float *d_dwout, *spare;
-	double tz;
+	struct nn_pw_dims dproj = pw_dims(&b->project, n);
+	struct nn_dwconv_dims ddw = dw_dims(&b->dw, n);
+	struct nn_bn_grad gproj, gdw;
+	struct nn_bn_view vdw, vexp;
+	int gin_set = 0; /* gin holds a first contribution */
+	double t;
 
-	if (b->residual) {
-		if (b->has_shortcut)
-			convbn_backward(m, &b->shortcut, gin, gout, x, n, t1);
-		else if (gin) {
-			double t = prof_start(m);
-			nn_add_backward(gin, NULL, gout,
-					count_n(b->in_shape, n));
-			prof_add(m, 1, MODEL_PROF_ADD, t);
-		}
+	/* BN-backward sums of what reads gout: the project (and shortcut) */
+	unit_grad_sums(m, &b->project, gout, n);
+	if (b->has_shortcut)
+		unit_grad_sums(m, &b->shortcut, gout, n);
+	if (b->residual && b->has_shortcut) {
+		struct nn_pw_dims d = pw_dims(&b->shortcut, n);
+		struct nn_bn_grad g = unit_grad(m, &b->shortcut);
+		t = prof_start(m);
+		nn_pw_backward(gin, 0, NULL, G + b->shortcut.w, gout,
+			       A + b->shortcut.pre, &g, x, NULL,
+			       P + b->shortcut.w, &d, workers(m), m->scratch);
+		prof_add(m, 1, MODEL_PROF_POINTWISE, t);
+		gin_set = gin != NULL;
+	} else if (b->residual && gin) {
+		t = prof_start(m);
+		memcpy(gin, gout, count_n(b->in_shape, n) * sizeof *gin);
+		prof_add(m, 1, MODEL_PROF_ADD, t);
+		gin_set = 1;
 	}
-	/* project: gradient of its input into t2 */
-	tz = prof_start(m);
-	memset(t2, 0, mid * sizeof *t2);
-	prof_add(m, 1, MODEL_PROF_ZERO, tz);
-	convbn_backward(m, &b->project, t2, gout, p_in, n, t1);
-	d_dwout = t2;
-	spare = t1;
+
+	/* project: the gradient of its input (dw's view, gated) into mid,
+	 * and without SE the dw BN's backward sums on the way */
+	gproj = unit_grad(m, &b->project);
+	vdw = unit_view(m, &b->dw, b->has_se ? A + b->se_gate : NULL);
+	t = prof_start(m);
+	nn_pw_backward(mid, 0, b->has_se ? NULL : m->sums, G + b->project.w,
+		       gout, A + b->project.pre, &gproj, A + b->dw.pre, &vdw,
+		       P + b->project.w, &dproj, workers(m), m->scratch);
+	prof_add(m, 1, MODEL_PROF_POINTWISE, t);
 	if (b->has_se) {
 		struct nn_shape s = b->mid_shape;
-		double t = prof_start(m);
 		s.n = n;
-		memset(t1, 0, mid * sizeof *t1);
-		t = prof_add(m, 1, MODEL_PROF_ZERO, t);
-		nn_se_backward(t1, G + b->se_w1, G + b->se_b1, G + b->se_w2,
-			       G + b->se_b2, t2, A + b->dw.out,
-			       A + b->se_pooled, A + b->se_hidden,
-			       A + b->se_gate, P + b->se_w1, P + b->se_w2, &s,
-			       b->se_r, m->scratch);
+		vdw.gate = NULL;
+		t = prof_start(m);
+		nn_se_backward_view(mid, m->sums, G + b->se_w1, G + b->se_b1,
+				    G + b->se_w2, G + b->se_b2, A + b->dw.pre,
+				    &vdw, A + b->se_pooled, A + b->se_hidden,
+				    A + b->se_gate, P + b->se_w1, P + b->se_w2,
+				    &s, b->se_r, m->scratch);
 		prof_add(m, 1, MODEL_PROF_SE, t);
-		d_dwout = t1;
-		spare = t2;
+		unit_grad_finish(m, &b->dw,
+				 nn_bn_grad_slices(pix_n(b->mid_shape, n)), n);
+	} else {
+		unit_grad_finish(m, &b->dw, nn_pw_slices(&dproj), n);
 	}
+	/* dw's BN backward in place: mid = dL/d dw.pre */
+	gdw = unit_grad(m, &b->dw);
+	t = prof_start(m);
+	nn_bn_grad_apply(mid, mid, A + b->dw.pre, &gdw, pix_n(b->mid_shape, n),
+			 b->mid_shape.c);
+	prof_add(m, 1, MODEL_PROF_BN_ACT, t);
+
 	if (!b->has_expand) {
-		convbn_backward(m, &b->dw, gin, d_dwout, dw_in, n, spare);
+		/* dwsep: the dw reads the block input directly */
+		t = prof_start(m);
+		nn_dw_backward(gin, gin_set, NULL, G + b->dw.w, mid, x, NULL,
+			       P + b->dw.w, &ddw, workers(m), m->scratch);
+		prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
 		return;
 	}
-	/* gout is dead now (project and shortcut have read it): it becomes
-	 * dw's BN temporary, and d_dwout (dead after dw) expand's */
-	tz = prof_start(m);
-	memset(spare, 0, count_n(b->expand.out_shape, n) * sizeof *spare);
-	prof_add(m, 1, MODEL_PROF_ZERO, tz);
-	convbn_backward(m, &b->dw, spare, d_dwout, dw_in, n, gout);
-	convbn_backward(m, &b->expand, gin, spare, x, n, d_dwout);
+	/* gout is dead (project and shortcut have read it): the gradient of
+	 * the expand's output goes there, with the expand BN's sums */
+	vexp = unit_view(m, &b->expand, NULL);
+	t = prof_start(m);
+	nn_dw_backward(gout, 0, m->sums, G + b->dw.w, mid, A + b->expand.pre,
+		       &vexp, P + b->dw.w, &ddw, workers(m), m->scratch);
+	prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
+	unit_grad_finish(m, &b->expand, nn_dw_slices(&ddw), n);
+	{
+		struct nn_pw_dims d = pw_dims(&b->expand, n);
+		struct nn_bn_grad g = unit_grad(m, &b->expand);
+		t = prof_start(m);
+		nn_pw_backward(gin, gin_set, NULL, G + b->expand.w, gout,
+			       A + b->expand.pre, &g, x, NULL, P + b->expand.w,
+			       &d, workers(m), m->scratch);
+		prof_add(m, 1, MODEL_PROF_POINTWISE, t);
+	}
 }
 
 /* ---- the whole model ---- */
 
-const float *model_forward(struct model *m, const float *x, int n,
-			   int training, struct core_rng *rng)
+const float *model_forward(struct model *m, const float *x, int n, int training,
+			   struct core_rng *rng)
 {
 	float *A = m->arena, *P = m->params;
 	const struct arch *a = &m->arch;
@@ -230,7 +386,7 @@ const float *model_forward(struct model *m, const float *x, int n,
 	memcpy(A + m->input_off, x, in_count * sizeof *x);
 	prof_add(m, 0, MODEL_PROF_HEAD, t);
 	if (m->stem)
-		convbn_forward(m, m->stem, A + m->input_off, n, training);
+		stem_forward(m, m->stem, A + m->input_off, n, training);
 	for (int i = 0; i < m->nblocks; i++)
 		block_forward(m, &m->blocks[i], n, training);
 	hs.n = n;
@@ -257,12 +413,12 @@ void model_backward(struct model *m, const float *dlogits, int n)
 	struct nn_shape hs = m->head_in_shape;
 	size_t nc = (size_t)n * (size_t)m->head_c;
 	const float *fc_in =
-		m->last_dropout ? A + m->head_dropped : A + m->head_pooled;
-	int o = 0; /* slot of the current output gradient */
+	    m->last_dropout ? A + m->head_dropped : A + m->head_pooled;
+	int o = 0; /* buffer of the current output gradient */
 	float *dpool;
 	double t = prof_start(m);
 
-	/* head: fc -> (dropout) -> pool; the pooled gradient in slot 1 */
+	/* head: fc -> (dropout) -> pool; the pooled gradient in buffer 1 */
 	memset(m->gbuf[1], 0, nc * sizeof(float));
 	nn_linear_backward(m->gbuf[1], G + m->fc_w, G + m->fc_b, dlogits, fc_in,
 			   P + m->fc_w, n, m->head_c, a->classes);
@@ -280,19 +436,12 @@ void model_backward(struct model *m, const float *dlogits, int n)
 
 	for (int i = m->nblocks - 1; i >= 0; i--) {
 		const struct model_block *b = &m->blocks[i];
-		int gi = (o + 1) % 4, t1 = (o + 2) % 4, t2 = (o + 3) % 4;
-		float *gin = NULL;
-		if (i > 0 || m->stem) {
-			t = prof_start(m);
-			gin = m->gbuf[gi];
-			memset(gin, 0, count_n(b->in_shape, n) * sizeof *gin);
-			prof_add(m, 1, MODEL_PROF_ZERO, t);
-		}
-		block_backward(m, b, n, gin, m->gbuf[o], m->gbuf[t1],
-			       m->gbuf[t2]);
+		int gi = (o + 1) % MODEL_GBUFS, mid = (o + 2) % MODEL_GBUFS;
+
+		block_backward(m, b, n, i > 0 || m->stem ? m->gbuf[gi] : NULL,
+			       m->gbuf[o], m->gbuf[mid]);
 		o = gi;
 	}
 	if (m->stem)
-		convbn_backward(m, m->stem, NULL, m->gbuf[o],
-				A + m->input_off, n, m->gbuf[(o + 1) % 4]);
+		stem_backward(m, m->stem, m->gbuf[o], A + m->input_off, n);
 }

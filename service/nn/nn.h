@@ -294,6 +294,150 @@ void nn_resize_bilinear_forward(float *out, const float *x,
 void nn_resize_bilinear_backward(float *dinp, const float *dout,
 				 const struct nn_shape *in, int ho, int wo);
 
+/* ---- fused training kernels (the model's fast path) ----------------------
+ * In a net of depthwise and 1x1 convolutions most of the time goes into
+ * moving activations through memory, not into arithmetic. These kernels
+ * never store a BN+activation output: the next layer reads the pre-BN tensor
+ * through a view that applies BN, the activation and an optional SE gate on
+ * the fly, and backward recomputes it the same way. Each kernel also takes,
+ * while the data is in cache, the per-channel sums the next step needs (BN
+ * statistics of what forward wrote; BN-backward sums of what backward wrote).
+ *
+ * Partial sums. Per-channel sums are taken in double into `part`, (ns, 2, C)
+ * doubles: slice s holds sum_a (C) then sum_b (C) over its fixed share of
+ * the pixels. ns depends on the shapes only (never on the thread count), and
+ * nn_bn_stats_finish / nn_bn_grad_finish add the slices in order, so every
+ * result here is the same for any thread count (the GEMMs run one thread per
+ * slice with the same blocking).
+ *
+ * Threads. nthreads workers (1..; the caller's scratch holds that many
+ * per-thread workspaces) take slices dynamically, so a worker that loses its
+ * CPU to another process does not hold the others up. BLAS runs
+ * single-threaded inside them.
+ *
+ * Backward writes or adds. Kernels here take `add`: 0 overwrites the input
+ * gradient (the first writer of a buffer: no zeroing pass), 1 adds into it.
+ * Parameter gradients are always added. */
+
+/* x seen as v(x) = act((x - mean) * scale + beta) [* gate[image][c]]: the
+ * same arithmetic as nn_bn_act_forward's output (bit for bit) when mean,
+ * scale = rstd * gamma and beta are the batch ones. */
+struct nn_bn_view {
+	const float *mean; /* (C) batch (training) or running (eval) mean */
+	const float *rstd; /* (C) 1 / sqrt(var + eps), for backward sums */
+	const float
+	    *scale;	   /* (C) rstd * gamma (eval: gamma / sqrt(rv + eps)) */
+	const float *beta; /* (C) */
+	enum nn_act act;
+	const float *gate; /* (N, C) SE gate multiplying the result, or NULL */
+	size_t hw;	   /* pixels per image, for the gate */
+};
+
+/* The backward of x -> v(x) (no gate) given the batch statistics and
+ * m1 = mean(dz), m2 = mean(dz * xhat), dz = dout * act'(z):
+ * dpre = scale * (dz - m1 - xhat * m2), xhat = (x - mean) * rstd. */
+struct nn_bn_grad {
+	struct nn_bn_view v;
+	const float *m1, *m2; /* (C) from nn_bn_grad_finish */
+};
+
+/* Training BN statistics from forward partial sums (sum x, sum x^2) over
+ * pix pixels: mean, rstd, scale = rstd * gamma (C each), and the running
+ * statistics moved as nn_bn_act_forward moves them. */
+void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
+			float *running_mean, float *running_var,
+			const float *gamma, const double *part, int ns,
+			size_t pix, int c);
+/* Inference scale (C) = gamma / sqrt(running_var + eps). */
+void nn_bn_eval_scale(float *scale, const float *running_var,
+		      const float *gamma, int c);
+
+/* out (pix, C) = v(x) + (add_view ? add_view(add) : add), add may be NULL;
+ * gates broadcast per image of v->hw pixels. */
+void nn_bn_view_apply(float *out, const float *x, const struct nn_bn_view *v,
+		      const float *add, const struct nn_bn_view *add_view,
+		      size_t pix, int c);
+
+/* Slices of nn_bn_grad_sums over pix pixels: nn_slices_for(pix). */
+int nn_bn_grad_slices(size_t pix);
+/* BN-backward partial sums (sum dz, sum dz * xhat) of dout (pix, C), the
+ * gradient of v(x), v without gate: part (nn_bn_grad_slices(pix), 2, C). */
+void nn_bn_grad_sums(double *part, const float *dout, const float *x,
+		     const struct nn_bn_view *v, size_t pix, int c);
+/* dbeta (C) += sum dz; dgamma (C) += sum dz * xhat; m1, m2 (C) = the sums
+ * / pix, from ns slices of partial sums. */
+void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
+		       const double *part, int ns, size_t pix, int c);
+/* dpre (pix, C) = the BN backward of dout (pix, C) (see nn_bn_grad); dpre
+ * may alias dout (written, not added). */
+void nn_bn_grad_apply(float *dpre, const float *dout, const float *x,
+		      const struct nn_bn_grad *g, size_t pix, int c);
+
+/* 1x1 convolution over m pixel rows: out (M, C_out) = v(inp) (M, C_in) x
+ * w^T, w (C_out, C_in). */
+struct nn_pw_dims {
+	size_t m; /* N*H*W; fits in an int (nn_shape_check) */
+	int cin, cout;
+};
+
+/* Slices of the pixel rows (also the forward statistics' ns). */
+int nn_pw_slices(const struct nn_pw_dims *d);
+/* Scratch in bytes for forward and backward with nthreads workers. */
+size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int nthreads);
+
+/* out (M, C_out) = v(inp) x w^T (v NULL: inp as it is); stats (ns, 2,
+ * C_out) partial sums of out and out^2 for its BN, or NULL. */
+void nn_pw_forward(float *out, double *stats, const float *inp,
+		   const struct nn_bn_view *v, const float *w,
+		   const struct nn_pw_dims *d, int nthreads, void *scratch);
+/* The backward of out = conv(v(inp)) followed by the output's BN+act g:
+ * dpre = g's backward of dout (g NULL: dout is already dL/d out) is formed
+ * chunk by chunk in cache and never stored; dw (C_out, C_in) += dpre^T
+ * v(inp); dinp (M, C_in) = or += (add) dpre w, may be NULL. in_sums, when
+ * not NULL (dinp set, v without gate), receives the BN-backward partial sums
+ * (ns, 2, C_in) of dinp with respect to v's BN. dout (M, C_out), pre (M,
+ * C_out) the output's pre-BN values. */
+void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
+		    const float *dout, const float *pre,
+		    const struct nn_bn_grad *g, const float *inp,
+		    const struct nn_bn_view *v, const float *w,
+		    const struct nn_pw_dims *d, int nthreads, void *scratch);
+
+/* Depthwise convolution reading its input through a view (NULL: as it is).
+ * Slices are groups of whole images: nn_dw_slices(d) = min(N, NN_SLICES). */
+int nn_dw_slices(const struct nn_dwconv_dims *d);
+size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int nthreads);
+/* out (N, Ho, Wo, C) = dwconv(v(inp)); stats (ns, 2, C) or NULL. */
+void nn_dw_forward(float *out, double *stats, const float *inp,
+		   const struct nn_bn_view *v, const float *w,
+		   const struct nn_dwconv_dims *d, int nthreads, void *scratch);
+/* dpre (N, Ho, Wo, C) = dL/d out; dw (K, K, C) +=; dinp (N, H, W, C) = or
+ * += (add) the gradient of v(inp), may be NULL; in_sums (ns, 2, C) as in
+ * nn_pw_backward (dinp set, v without gate), or NULL. */
+void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
+		    const float *dpre, const float *inp,
+		    const struct nn_bn_view *v, const float *w,
+		    const struct nn_dwconv_dims *d, int nthreads,
+		    void *scratch);
+
+/* Squeeze-excitation on v(x) (v without gate; s the shape of x): pooled
+ * (N, C), hidden (N, R), gate (N, C) as in nn_se_forward; the scaled
+ * output v(x) * gate is not formed (read it through v with the gate). */
+void nn_se_forward_view(float *pooled, float *hidden, float *gate,
+			const float *x, const struct nn_bn_view *v,
+			const float *w1, const float *b1, const float *w2,
+			const float *b2, const struct nn_shape *s, int r);
+/* dx (N, H, W, C): on entry dL/d(v(x) * gate), on return dL/d v(x) (in
+ * place); dw1, db1, dw2, db2 +=; in_sums (nn_bn_grad_slices(N*H*W), 2, C)
+ * BN-backward partial sums of the result, or NULL. Scratch:
+ * nn_se_scratch_size(). */
+void nn_se_backward_view(float *dx, double *in_sums, float *dw1, float *db1,
+			 float *dw2, float *db2, const float *x,
+			 const struct nn_bn_view *v, const float *pooled,
+			 const float *hidden, const float *gate,
+			 const float *w1, const float *w2,
+			 const struct nn_shape *s, int r, void *scratch);
+
 /* ---- losses --------------------------------------------------------------
  * Both start the backward pass, so they WRITE dlogits (they do not add).
  * Log-sum-exp in double; mean over the batch. dlogits may be NULL

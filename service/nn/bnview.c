@@ -1,0 +1,237 @@
+/* bnview.c - batch norm seen through views, for the fused kernels: rows
+ * through a view, statistics and backward sums from partial sums, the
+ * standalone view passes (apply with a residual, backward sums, backward
+ * apply). */
+#include "nn/nn.h"
+#include "nn/nn_internal.h"
+#include "nn/nn_view.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+/* Channels per stack block in nn_bn_view_apply's second view. */
+#define VIEW_TMP 256
+
+void nn_view_rows(float *dst, size_t ld_dst, const float *src, size_t ld_src,
+		  const struct nn_bn_view *v, int c0, int c, size_t r0,
+		  size_t rows)
+{
+	const float *mean = v->mean + c0, *scale = v->scale + c0;
+	const float *beta = v->beta + c0;
+	const size_t hw = v->hw ? v->hw : 1;
+
+	assert(!v->gate || c0 == 0);
+	/* the gate's row stride is the tensor's channel count, which a view
+	 * used with a gate covers whole: c0 == 0 */
+#define VIEW_ROWS(A)                                                           \
+	for (size_t i = 0; i < rows; i++) {                                    \
+		const float *g =                                               \
+		    v->gate ? v->gate + ((r0 + i) / hw) * (size_t)c : NULL;    \
+		nn_view_row(dst + i * ld_dst, src + i * ld_src, mean, scale,   \
+			    beta, g, c, A);                                    \
+	}
+	NN_ACT_DISPATCH(v->act, VIEW_ROWS);
+#undef VIEW_ROWS
+}
+
+static inline __attribute__((always_inline)) void
+grad_sums_rows(double *s1, double *s2, const float *d, size_t ld_d,
+	       const float *x, size_t ld_x, const float *mean,
+	       const float *rstd, const float *scale, const float *beta, int c,
+	       size_t rows, const enum nn_act a)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *dr = d + r * ld_d, *xr = x + r * ld_x;
+
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++) {
+			float z =
+			    nn_view_z(xr[ch], mean[ch], scale[ch], beta[ch]);
+			float dz = dr[ch] * nn_act_grad(a, z);
+			float xh = (xr[ch] - mean[ch]) * rstd[ch];
+
+			s1[ch] += dz;
+			s2[ch] += (double)dz * xh;
+		}
+	}
+}
+
+void nn_view_grad_sums(double *s1, double *s2, const float *d, size_t ld_d,
+		       const float *x, size_t ld_x, const struct nn_bn_view *v,
+		       int c0, int c, size_t rows)
+{
+#define GRAD_SUMS(A)                                                           \
+	grad_sums_rows(s1, s2, d, ld_d, x, ld_x, v->mean + c0, v->rstd + c0,   \
+		       v->scale + c0, v->beta + c0, c, rows, A)
+	NN_ACT_DISPATCH(v->act, GRAD_SUMS);
+#undef GRAD_SUMS
+}
+
+void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
+			float *running_mean, float *running_var,
+			const float *gamma, const double *part, int ns,
+			size_t pix, int c)
+{
+	for (int ch = 0; ch < c; ch++) {
+		double s1 = 0.0, s2 = 0.0, m, var, unbiased;
+
+		for (int sl = 0; sl < ns; sl++) {
+			s1 += part[(size_t)sl * 2 * c + ch];
+			s2 += part[(size_t)sl * 2 * c + c + ch];
+		}
+		m = s1 / (double)pix;
+		var = s2 / (double)pix - m * m;
+		if (var < 0.0)
+			var = 0.0;
+		unbiased =
+		    pix > 1 ? var * (double)pix / (double)(pix - 1) : var;
+		mean[ch] = (float)m;
+		rstd[ch] = (float)(1.0 / sqrt(var + (double)NN_BN_EPS));
+		scale[ch] = rstd[ch] * gamma[ch];
+		running_mean[ch] = (1.0f - NN_BN_MOMENTUM) * running_mean[ch] +
+				   NN_BN_MOMENTUM * (float)m;
+		running_var[ch] = (1.0f - NN_BN_MOMENTUM) * running_var[ch] +
+				  NN_BN_MOMENTUM * (float)unbiased;
+	}
+}
+
+void nn_bn_eval_scale(float *scale, const float *running_var,
+		      const float *gamma, int c)
+{
+	/* as nn_bn_act_forward_eval */
+	for (int ch = 0; ch < c; ch++)
+		scale[ch] = gamma[ch] / sqrtf(running_var[ch] + NN_BN_EPS);
+}
+
+void nn_bn_view_apply(float *out, const float *x, const struct nn_bn_view *v,
+		      const float *add, const struct nn_bn_view *add_view,
+		      size_t pix, int c)
+{
+	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
+
+#pragma omp parallel for schedule(dynamic, 4) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t p0 = b * NN_BLOCK_ROWS;
+		size_t rows =
+		    pix - p0 < NN_BLOCK_ROWS ? pix - p0 : NN_BLOCK_ROWS;
+		float tmp[VIEW_TMP];
+
+		nn_view_rows(out + p0 * c, (size_t)c, x + p0 * c, (size_t)c, v,
+			     0, c, p0, rows);
+		if (!add)
+			continue;
+		for (size_t i = 0; i < rows; i++) {
+			float *o = out + (p0 + i) * c;
+			const float *ar = add + (p0 + i) * c;
+
+			if (!add_view) {
+#pragma omp simd
+				for (int ch = 0; ch < c; ch++)
+					o[ch] += ar[ch];
+				continue;
+			}
+			for (int c0 = 0; c0 < c; c0 += VIEW_TMP) {
+				int cb = c - c0 < VIEW_TMP ? c - c0 : VIEW_TMP;
+				struct nn_bn_view av = *add_view;
+
+				/* a gated add view is not needed by lmnas */
+				av.gate = NULL;
+				nn_view_rows(tmp, 0, ar + c0, 0, &av, c0, cb, 0,
+					     1);
+#pragma omp simd
+				for (int ch = 0; ch < cb; ch++)
+					o[c0 + ch] += tmp[ch];
+			}
+		}
+	}
+}
+
+int nn_bn_grad_slices(size_t pix)
+{
+	return nn_slices_for(pix);
+}
+
+void nn_bn_grad_sums(double *part, const float *dout, const float *x,
+		     const struct nn_bn_view *v, size_t pix, int c)
+{
+	const int ns = nn_slices_for(pix);
+
+#pragma omp parallel for schedule(dynamic, 1) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (int sl = 0; sl < ns; sl++) {
+		double *s1 = part + (size_t)sl * 2 * c, *s2 = s1 + c;
+		size_t p0 = nn_slice_begin(pix, ns, sl);
+		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
+
+		memset(s1, 0, 2 * (size_t)c * sizeof(double));
+		nn_view_grad_sums(s1, s2, dout + p0 * c, (size_t)c, x + p0 * c,
+				  (size_t)c, v, 0, c, p1 - p0);
+	}
+}
+
+void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
+		       const double *part, int ns, size_t pix, int c)
+{
+	for (int ch = 0; ch < c; ch++) {
+		double s1 = 0.0, s2 = 0.0;
+
+		for (int sl = 0; sl < ns; sl++) {
+			s1 += part[(size_t)sl * 2 * c + ch];
+			s2 += part[(size_t)sl * 2 * c + c + ch];
+		}
+		dbeta[ch] += (float)s1;
+		dgamma[ch] += (float)s2;
+		m1[ch] = (float)(s1 / (double)pix);
+		m2[ch] = (float)(s2 / (double)pix);
+	}
+}
+
+static inline __attribute__((always_inline)) void
+grad_apply_rows(float *dp, const float *d, const float *x, const float *mean,
+		const float *rstd, const float *scale, const float *beta,
+		const float *m1, const float *m2, int c, size_t rows,
+		const enum nn_act a)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *dr = d + r * c, *xr = x + r * c;
+		float *o = dp + r * c;
+
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++) {
+			float z =
+			    nn_view_z(xr[ch], mean[ch], scale[ch], beta[ch]);
+			float dz = dr[ch] * nn_act_grad(a, z);
+			float xh = (xr[ch] - mean[ch]) * rstd[ch];
+
+			o[ch] = scale[ch] * (dz - m1[ch] - xh * m2[ch]);
+		}
+	}
+}
+
+void nn_view_grad_rows(float *dp, const float *d, const float *x,
+		       const struct nn_bn_grad *g, int c, size_t rows)
+{
+	const struct nn_bn_view *v = &g->v;
+
+#define GRAD_APPLY(A)                                                          \
+	grad_apply_rows(dp, d, x, v->mean, v->rstd, v->scale, v->beta, g->m1,  \
+			g->m2, c, rows, A)
+	NN_ACT_DISPATCH(v->act, GRAD_APPLY);
+#undef GRAD_APPLY
+}
+
+void nn_bn_grad_apply(float *dpre, const float *dout, const float *x,
+		      const struct nn_bn_grad *g, size_t pix, int c)
+{
+	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
+
+#pragma omp parallel for schedule(dynamic, 4) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (size_t b = 0; b < nb; b++) {
+		size_t p0 = b * NN_BLOCK_ROWS;
+		size_t rows =
+		    pix - p0 < NN_BLOCK_ROWS ? pix - p0 : NN_BLOCK_ROWS;
+
+		nn_view_grad_rows(dpre + p0 * c, dout + p0 * c, x + p0 * c, g,
+				  c, rows);
+	}
+}

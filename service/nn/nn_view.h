@@ -1,0 +1,98 @@
+/* nn_view.h - private to service/nn: the row helpers of the fused kernels
+ * (a BN view applied to a row of channels, BN-backward sums of a row), the
+ * 8-float vector type of the depthwise kernels, and slice bookkeeping. */
+#ifndef LMNAS_NN_VIEW_H
+#define LMNAS_NN_VIEW_H
+
+#include "nn/nn.h"
+#include "nn/nn_internal.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* Eight floats: one AVX register on x86-64-v3, lowered by the compiler
+ * elsewhere. The unaligned variant loads and stores anywhere. */
+typedef float nn_v8 __attribute__((vector_size(32)));
+typedef float nn_v8u __attribute__((vector_size(32), aligned(4)));
+
+static inline nn_v8 nn_v8_load(const float *p)
+{
+	return *(const nn_v8u *)(const void *)p;
+}
+
+static inline void nn_v8_store(float *p, nn_v8 v)
+{
+	*(nn_v8u *)(void *)p = v;
+}
+
+/* Whole 8-float groups covering c channels. */
+static inline int nn_round8(int c)
+{
+	return (c + 7) & ~7;
+}
+
+/* The pre-activation of BN, the same expression as batchnorm.c's, so that a
+ * view and nn_bn_act_forward decide the activation's kinks alike. */
+static inline float nn_view_z(float x, float mean, float scale, float beta)
+{
+	return (x - mean) * scale + beta;
+}
+
+/* dst[ch] = v(src[ch]) for ch < c, gate row g (C) or NULL. A compile-time
+ * activation: call through NN_ACT_DISPATCH. */
+static inline __attribute__((always_inline)) void
+nn_view_row(float *dst, const float *src, const float *mean, const float *scale,
+	    const float *beta, const float *g, int c, const enum nn_act a)
+{
+	if (g) {
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++)
+			dst[ch] =
+			    nn_act_value(a, nn_view_z(src[ch], mean[ch],
+						      scale[ch], beta[ch])) *
+			    g[ch];
+	} else {
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++)
+			dst[ch] =
+			    nn_act_value(a, nn_view_z(src[ch], mean[ch],
+						      scale[ch], beta[ch]));
+	}
+}
+
+/* rows rows of c channels (row stride ld_src / ld_dst floats) through the
+ * view, channel offset c0 into the view's per-channel arrays; gate rows
+ * follow the image of each row (row index r0 + i, hw rows per image). */
+void nn_view_rows(float *dst, size_t ld_dst, const float *src, size_t ld_src,
+		  const struct nn_bn_view *v, int c0, int c, size_t r0,
+		  size_t rows);
+
+/* s1[ch] += dz, s2[ch] += dz * xhat over rows rows of c channels: dz =
+ * d * act'(z) of the view's BN at x. */
+void nn_view_grad_sums(double *s1, double *s2, const float *d, size_t ld_d,
+		       const float *x, size_t ld_x, const struct nn_bn_view *v,
+		       int c0, int c, size_t rows);
+
+/* dp = the BN backward of d at x (see nn_bn_grad), rows rows of c
+ * channels, contiguous; dp may alias d. */
+void nn_view_grad_rows(float *dp, const float *d, const float *x,
+		       const struct nn_bn_grad *g, int c, size_t rows);
+
+/* s1[ch] += x, s2[ch] += x * x over rows rows of c channels. */
+static inline void nn_moments_rows(double *s1, double *s2, const float *x,
+				   size_t ld, int c, size_t rows)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *row = x + r * ld;
+
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++) {
+			double v = row[ch];
+
+			s1[ch] += v;
+			s2[ch] += v * v;
+		}
+	}
+}
+
+#endif

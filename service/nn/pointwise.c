@@ -1,0 +1,186 @@
+/* pointwise.c - the fused 1x1 convolution of the model's fast path: the
+ * input read through a BN view and the output's statistics (forward), the
+ * output's BN backward, both GEMMs and the input's BN-backward sums
+ * (backward), chunk by chunk in cache, one worker per slice of pixel rows. */
+#include "nn/nn.h"
+#include "nn/nn_internal.h"
+#include "nn/nn_view.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+/* Least rows per slice: below this a slice's GEMMs get too short. */
+#define PW_SLICE_ROWS 256
+/* Bytes of one chunk's buffers (input rows and output-gradient rows): what
+ * stays in a core's L2 between the GEMM and the pass that uses its result. */
+#define PW_CHUNK_BYTES ((size_t)160 << 10)
+/* Cap on the floats of the per-slice weight-gradient partials. */
+#define PW_PART_MAX ((size_t)4 << 20)
+
+int nn_pw_slices(const struct nn_pw_dims *d)
+{
+	size_t s = d->m / PW_SLICE_ROWS;
+	size_t wc = (size_t)d->cin * (size_t)d->cout;
+	size_t smax = PW_PART_MAX / (wc ? wc : 1);
+
+	if (s > NN_SLICES)
+		s = NN_SLICES;
+	if (s > smax)
+		s = smax;
+	return s < 1 ? 1 : (int)s;
+}
+
+/* Rows per chunk. */
+static size_t pw_chunk(const struct nn_pw_dims *d)
+{
+	size_t rows = PW_CHUNK_BYTES /
+		      (((size_t)d->cin + (size_t)d->cout) * sizeof(float));
+
+	if (rows < 16)
+		rows = 16;
+	if (rows > 1024)
+		rows = 1024;
+	return rows;
+}
+
+static size_t round16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+/* Floats of one worker's buffers: input rows (chunk, C_in) and output
+ * gradient rows (chunk, C_out). */
+static size_t pw_worker_floats(const struct nn_pw_dims *d)
+{
+	size_t ch = pw_chunk(d);
+
+	return round16(ch * (size_t)d->cin) + round16(ch * (size_t)d->cout);
+}
+
+size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int nthreads)
+{
+	size_t part = (size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout;
+
+	return (round16(part) + (size_t)nthreads * pw_worker_floats(d)) *
+	       sizeof(float);
+}
+
+static float *pw_worker(void *scratch, const struct nn_pw_dims *d, int tid)
+{
+	size_t part = (size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout;
+
+	return (float *)scratch + round16(part) +
+	       (size_t)tid * pw_worker_floats(d);
+}
+
+static int pw_threads(int nthreads, int slices)
+{
+	if (nthreads > slices)
+		nthreads = slices;
+	return nthreads < 1 ? 1 : nthreads;
+}
+
+void nn_pw_forward(float *out, double *stats, const float *inp,
+		   const struct nn_bn_view *v, const float *w,
+		   const struct nn_pw_dims *d, int nthreads, void *scratch)
+{
+	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
+	const size_t chunk = pw_chunk(d);
+
+#pragma omp parallel for schedule(dynamic, 1)                                  \
+    num_threads(pw_threads(nthreads, ns)) if (ns > 1)
+	for (int sl = 0; sl < ns; sl++) {
+		float *buf = pw_worker(scratch, d, omp_get_thread_num());
+		size_t r0 = nn_slice_begin(d->m, ns, sl);
+		size_t r1 = nn_slice_begin(d->m, ns, sl + 1);
+		double *s1 = stats ? stats + (size_t)sl * 2 * cout : NULL;
+
+		if (s1)
+			memset(s1, 0, 2 * (size_t)cout * sizeof(double));
+		for (size_t r = r0; r < r1; r += chunk) {
+			size_t rows = r1 - r < chunk ? r1 - r : chunk;
+			const float *a = inp + r * cin;
+			float *o = out + r * cout;
+
+			if (v) {
+				nn_view_rows(buf, (size_t)cin, a, (size_t)cin,
+					     v, 0, cin, r, rows);
+				a = buf;
+			}
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+				    (int)rows, cout, cin, 1.0f, a, cin, w, cin,
+				    0.0f, o, cout);
+			if (s1)
+				nn_moments_rows(s1, s1 + cout, o, (size_t)cout,
+						cout, rows);
+		}
+	}
+}
+
+void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
+		    const float *dout, const float *pre,
+		    const struct nn_bn_grad *g, const float *inp,
+		    const struct nn_bn_view *v, const float *w,
+		    const struct nn_pw_dims *d, int nthreads, void *scratch)
+{
+	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
+	const size_t chunk = pw_chunk(d), wc = (size_t)cin * cout;
+	float *part = scratch;
+
+	assert(!in_sums || (dinp && v && !v->gate));
+#pragma omp parallel for schedule(dynamic, 1)                                  \
+    num_threads(pw_threads(nthreads, ns)) if (ns > 1)
+	for (int sl = 0; sl < ns; sl++) {
+		float *abuf = pw_worker(scratch, d, omp_get_thread_num());
+		float *dbuf = abuf + round16(chunk * (size_t)cin);
+		float *dwp = part + (size_t)sl * wc;
+		size_t r0 = nn_slice_begin(d->m, ns, sl);
+		size_t r1 = nn_slice_begin(d->m, ns, sl + 1);
+		double *s1 = in_sums ? in_sums + (size_t)sl * 2 * cin : NULL;
+
+		if (s1)
+			memset(s1, 0, 2 * (size_t)cin * sizeof(double));
+		for (size_t r = r0; r < r1; r += chunk) {
+			size_t rows = r1 - r < chunk ? r1 - r : chunk;
+			const float *a = inp + r * cin;
+			const float *dp = dout + r * cout;
+
+			if (g) {
+				nn_view_grad_rows(dbuf, dp, pre + r * cout, g,
+						  cout, rows);
+				dp = dbuf;
+			}
+			if (v) {
+				nn_view_rows(abuf, (size_t)cin, a, (size_t)cin,
+					     v, 0, cin, r, rows);
+				a = abuf;
+			}
+			/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a */
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+				    cout, cin, (int)rows, 1.0f, dp, cout, a,
+				    cin, r == r0 ? 0.0f : 1.0f, dwp, cin);
+			if (!dinp)
+				continue;
+			/* dinp rows (rows, C_in) (+)= dp (rows, C_out) w */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+				    (int)rows, cin, cout, 1.0f, dp, cout, w,
+				    cin, add ? 1.0f : 0.0f, dinp + r * cin,
+				    cin);
+			if (s1)
+				nn_view_grad_sums(s1, s1 + cin, dinp + r * cin,
+						  (size_t)cin, inp + r * cin,
+						  (size_t)cin, v, 0, cin, rows);
+		}
+	}
+	/* the slices' partials in slice order */
+#pragma omp parallel for schedule(static) if (wc * (size_t)ns >= NN_PAR_MIN)
+	for (size_t j = 0; j < wc; j++) {
+		float sum = 0.0f;
+
+		for (int sl = 0; sl < ns; sl++)
+			sum += part[(size_t)sl * wc + j];
+		dw[j] += sum;
+	}
+}

@@ -1,0 +1,729 @@
+/* test_nn_fused.c - the fused kernels of the model's fast path (BN views,
+ * the fused 1x1 and depthwise convolutions, SE on a view) against the
+ * reference layers they replace (which test_nn_layers checks against
+ * PyTorch): every activation, with and without an SE gate, strides 1 and 2,
+ * kernels 1 to 5, channel counts that are not multiples of 8 or span several
+ * channel blocks, several slices and chunks; set and add modes; the same
+ * bits for 1 and 2 threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "nn/nn.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *frand(size_t n, struct core_rng *r, float lo, float hi)
+{
+	float *p = core_malloc(n * sizeof(float));
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (float)(lo + (hi - lo) * core_rng_uniform(r));
+	return p;
+}
+
+static float *fzero(size_t n)
+{
+	float *p = core_calloc(n ? n : 1, sizeof(float));
+
+	assert_non_null(p);
+	return p;
+}
+
+static void *scratch_of(size_t bytes)
+{
+	void *p = core_malloc(bytes ? bytes : 1);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* max |got - want| / max(1, |want|) <= tol, else fail naming what. */
+static void close_enough(const char *what, const float *got, const float *want,
+			 size_t n, double tol)
+{
+	double worst = 0.0;
+	size_t at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs((double)got[i] - want[i]) /
+			   fmax(1.0, fabs((double)want[i]));
+		if (!(e <= worst)) {
+			worst = e;
+			at = i;
+		}
+	}
+	if (!(worst <= tol))
+		fail_msg("%s: max rel err %.3g at %zu (got %.8g, want %.8g)",
+			 what, worst, at, got[at], want[at]);
+}
+
+/* A pre-BN tensor x (pix, C) and its training BN + activation computed by
+ * the reference layer: y = act(bn(x)), and the view that reproduces it. */
+struct bnref {
+	struct nn_shape s;
+	enum nn_act act;
+	float *x, *y, *gamma, *beta, *mean, *rstd, *scale, *rm, *rv;
+	struct nn_bn_view v;
+};
+
+static void bnref_make(struct bnref *b, struct nn_shape s, enum nn_act act,
+		       struct core_rng *r)
+{
+	size_t n = nn_shape_count(&s);
+	void *scr = scratch_of(nn_bn_scratch_size(&s));
+	int c = s.c;
+
+	memset(b, 0, sizeof *b);
+	b->s = s;
+	b->act = act;
+	b->x = frand(n, r, -2.0f, 3.0f);
+	b->y = fzero(n);
+	b->gamma = frand((size_t)c, r, 0.5f, 1.5f);
+	b->beta = frand((size_t)c, r, -0.5f, 0.5f);
+	b->mean = fzero((size_t)c);
+	b->rstd = fzero((size_t)c);
+	b->scale = fzero((size_t)c);
+	b->rm = fzero((size_t)c);
+	b->rv = fzero((size_t)c);
+	nn_bn_act_forward(b->y, b->mean, b->rstd, b->rm, b->rv, b->x, b->gamma,
+			  b->beta, &s, act, scr);
+	for (int ch = 0; ch < c; ch++)
+		b->scale[ch] = b->rstd[ch] * b->gamma[ch];
+	b->v = (struct nn_bn_view){b->mean,
+				   b->rstd,
+				   b->scale,
+				   b->beta,
+				   act,
+				   NULL,
+				   (size_t)s.h * (size_t)s.w};
+	core_free(scr);
+}
+
+static void bnref_free(struct bnref *b)
+{
+	core_free(b->x);
+	core_free(b->y);
+	core_free(b->gamma);
+	core_free(b->beta);
+	core_free(b->mean);
+	core_free(b->rstd);
+	core_free(b->scale);
+	core_free(b->rm);
+	core_free(b->rv);
+}
+
+/* Reference BN backward: dgamma, dbeta (C) of the BN at b for a gradient d
+ * of y, and dpre (pix, C). */
+static void bnref_backward(const struct bnref *b, const float *d, float *dpre,
+			   float *dgamma, float *dbeta)
+{
+	struct nn_shape s = b->s;
+	void *scr = scratch_of(nn_bn_scratch_size(&s));
+
+	memset(dpre, 0, nn_shape_count(&s) * sizeof(float));
+	nn_bn_act_backward(dpre, dgamma, dbeta, d, b->x, b->mean, b->rstd,
+			   b->gamma, b->beta, &s, b->act, scr);
+	core_free(scr);
+}
+
+/* The fused path's sums finished into dgamma, dbeta, m1, m2. */
+static void finish_sums(const double *part, int ns, size_t pix, int c,
+			float *dgamma, float *dbeta, float *m1, float *m2)
+{
+	memset(dgamma, 0, (size_t)c * sizeof(float));
+	memset(dbeta, 0, (size_t)c * sizeof(float));
+	nn_bn_grad_finish(dgamma, dbeta, m1, m2, part, ns, pix, c);
+}
+
+/* ---- views ------------------------------------------------------------- */
+
+static void view_apply_matches_bn_act(void **state)
+{
+	struct core_rng r;
+	struct nn_shape s = {3, 5, 7, 13};
+	size_t n = nn_shape_count(&s);
+
+	core_rng_seed(&r, 1);
+	for (int a = 0; a < NN_ACT_COUNT; a++) {
+		struct bnref b, sc;
+		float *out = fzero(n), *want = fzero(n);
+		float *res = frand(n, &r, -1.0f, 1.0f);
+		char what[64];
+
+		bnref_make(&b, s, (enum nn_act)a, &r);
+		bnref_make(&sc, s, NN_ACT_NONE, &r);
+		/* exactly the reference output */
+		nn_bn_view_apply(out, b.x, &b.v, NULL, NULL, n / s.c, s.c);
+		snprintf(what, sizeof what, "view %s", nn_act_name(b.act));
+		close_enough(what, out, b.y, n, 0.0);
+		/* plus a residual */
+		for (size_t i = 0; i < n; i++)
+			want[i] = b.y[i] + res[i];
+		nn_bn_view_apply(out, b.x, &b.v, res, NULL, n / s.c, s.c);
+		close_enough("view + residual", out, want, n, 0.0);
+		/* plus a shortcut seen through its own view */
+		for (size_t i = 0; i < n; i++)
+			want[i] = b.y[i] + sc.y[i];
+		nn_bn_view_apply(out, b.x, &b.v, sc.x, &sc.v, n / s.c, s.c);
+		close_enough("view + shortcut view", out, want, n, 0.0);
+		bnref_free(&b);
+		bnref_free(&sc);
+		core_free(out);
+		core_free(want);
+		core_free(res);
+	}
+}
+
+static void grad_sums_and_apply_match_bn_backward(void **state)
+{
+	struct core_rng r;
+	struct nn_shape s = {4, 9, 9, 21};
+	size_t n = nn_shape_count(&s), pix = n / s.c;
+	int ns = nn_bn_grad_slices(pix);
+
+	core_rng_seed(&r, 2);
+	for (int a = 0; a < NN_ACT_COUNT; a++) {
+		struct bnref b;
+		float *d = frand(n, &r, -1.0f, 1.0f), *dpre = fzero(n);
+		float *want = fzero(n), *dg = fzero(21), *db = fzero(21);
+		float *dgw = fzero(21), *dbw = fzero(21);
+		float *m1 = fzero(21), *m2 = fzero(21);
+		double *part = core_calloc((size_t)ns * 2 * 21, sizeof(double));
+		struct nn_bn_grad g;
+
+		assert_non_null(part);
+		bnref_make(&b, s, (enum nn_act)a, &r);
+		bnref_backward(&b, d, want, dgw, dbw);
+		nn_bn_grad_sums(part, d, b.x, &b.v, pix, s.c);
+		finish_sums(part, ns, pix, s.c, dg, db, m1, m2);
+		close_enough("dgamma", dg, dgw, 21, 1e-5);
+		close_enough("dbeta", db, dbw, 21, 1e-5);
+		g.v = b.v;
+		g.m1 = m1;
+		g.m2 = m2;
+		nn_bn_grad_apply(dpre, d, b.x, &g, pix, s.c);
+		close_enough("dpre", dpre, want, n, 1e-5);
+		/* in place */
+		nn_bn_grad_apply(d, d, b.x, &g, pix, s.c);
+		close_enough("dpre in place", d, want, n, 0.0);
+		bnref_free(&b);
+		core_free(d);
+		core_free(dpre);
+		core_free(want);
+		core_free(dg);
+		core_free(db);
+		core_free(dgw);
+		core_free(dbw);
+		core_free(m1);
+		core_free(m2);
+		core_free(part);
+	}
+}
+
+/* ---- 1x1 convolution --------------------------------------------------- */
+
+struct pw_case {
+	int n, h, w, cin, cout;
+	enum nn_act in_act, out_act;
+	int gate;
+};
+
+/* Input (the previous unit's pre-BN x through its view, optionally gated)
+ * and output BN; compares forward, statistics, backward and input sums with
+ * the reference layers. */
+static void run_pw_case(const struct pw_case *pc, int threads)
+{
+	struct core_rng r;
+	struct nn_shape sin = {pc->n, pc->h, pc->w, pc->cin};
+	struct nn_shape sout = {pc->n, pc->h, pc->w, pc->cout};
+	struct nn_pw_dims d = {(size_t)pc->n * pc->h * pc->w, pc->cin,
+			       pc->cout};
+	struct nn_conv2d_dims cd;
+	struct bnref in, outbn;
+	char err[CORE_ERR_LEN];
+	size_t m = d.m, nin = m * pc->cin, nout = m * pc->cout;
+	size_t nw = (size_t)pc->cin * pc->cout;
+	int ns = nn_pw_slices(&d);
+	float *gate = NULL, *a, *w, *out, *want, *dout, *dpre, *dinp, *dinpw;
+	float *dw, *dww, *dg, *db, *dgw, *dbw, *m1, *m2;
+	double *stats, *insums;
+	void *scr = scratch_of(nn_pw_scratch_size(&d, threads));
+
+	core_rng_seed(&r, 3);
+	assert_int_equal(nn_conv2d_dims_init(&cd, pc->n, pc->h, pc->w, pc->cin,
+					     pc->cout, 1, 1, 0, err,
+					     sizeof err),
+			 CORE_OK);
+	bnref_make(&in, sin, pc->in_act, &r);
+	a = fzero(nin);
+	memcpy(a, in.y, nin * sizeof *a);
+	if (pc->gate) {
+		gate = frand((size_t)pc->n * pc->cin, &r, 0.1f, 1.0f);
+		in.v.gate = gate;
+		for (size_t p = 0; p < m; p++)
+			for (int ch = 0; ch < pc->cin; ch++)
+				a[p * pc->cin + ch] *=
+				    gate[(p / in.v.hw) * pc->cin + ch];
+	}
+	w = frand(nw, &r, -0.5f, 0.5f);
+	out = fzero(nout);
+	want = fzero(nout);
+	stats = core_calloc((size_t)ns * 2 * pc->cout, sizeof(double));
+	insums = core_calloc((size_t)ns * 2 * pc->cin, sizeof(double));
+	assert_non_null(stats);
+	assert_non_null(insums);
+
+	/* forward and the output's statistics */
+	nn_conv2d_forward(want, a, w, &cd, NULL, 0);
+	nn_pw_forward(out, stats, in.x, &in.v, w, &d, threads, scr);
+	close_enough("pw forward", out, want, nout, 1e-5);
+	bnref_make(&outbn, sout, pc->out_act, &r);
+	memcpy(outbn.x, out, nout * sizeof *out);
+	{
+		float *mean = fzero(pc->cout), *rstd = fzero(pc->cout);
+		float *scale = fzero(pc->cout), *rm = fzero(pc->cout);
+		float *rv = fzero(pc->cout);
+		void *bs = scratch_of(nn_bn_scratch_size(&sout));
+
+		nn_bn_stats_finish(mean, rstd, scale, rm, rv, outbn.gamma,
+				   stats, ns, m, pc->cout);
+		/* the reference statistics of the same tensor */
+		memset(outbn.rm, 0, pc->cout * sizeof(float));
+		memset(outbn.rv, 0, pc->cout * sizeof(float));
+		nn_bn_act_forward(outbn.y, outbn.mean, outbn.rstd, outbn.rm,
+				  outbn.rv, outbn.x, outbn.gamma, outbn.beta,
+				  &sout, outbn.act, bs);
+		close_enough("pw stats mean", mean, outbn.mean, pc->cout, 1e-6);
+		close_enough("pw stats rstd", rstd, outbn.rstd, pc->cout, 1e-5);
+		close_enough("pw running var", rv, outbn.rv, pc->cout, 1e-6);
+		for (int ch = 0; ch < pc->cout; ch++)
+			outbn.scale[ch] = outbn.rstd[ch] * outbn.gamma[ch];
+		core_free(mean);
+		core_free(rstd);
+		core_free(scale);
+		core_free(rm);
+		core_free(rv);
+		core_free(bs);
+	}
+
+	/* backward through the output BN and the conv */
+	dout = frand(nout, &r, -1.0f, 1.0f);
+	dpre = fzero(nout);
+	dinp = fzero(nin);
+	dinpw = fzero(nin);
+	dw = fzero(nw);
+	dww = fzero(nw);
+	dg = fzero(pc->cout);
+	db = fzero(pc->cout);
+	dgw = fzero(pc->cout);
+	dbw = fzero(pc->cout);
+	m1 = fzero(pc->cout);
+	m2 = fzero(pc->cout);
+	bnref_backward(&outbn, dout, dpre, dgw, dbw);
+	nn_conv2d_backward(dinpw, dww, dpre, a, w, &cd, NULL, 0);
+	{
+		double *part =
+		    core_calloc((size_t)nn_bn_grad_slices(m) * 2 * pc->cout,
+				sizeof(double));
+		struct nn_bn_grad g;
+
+		assert_non_null(part);
+		nn_bn_grad_sums(part, dout, out, &outbn.v, m, pc->cout);
+		finish_sums(part, nn_bn_grad_slices(m), m, pc->cout, dg, db, m1,
+			    m2);
+		close_enough("pw out dgamma", dg, dgw, pc->cout, 1e-5);
+		close_enough("pw out dbeta", db, dbw, pc->cout, 1e-5);
+		g.v = outbn.v;
+		g.m1 = m1;
+		g.m2 = m2;
+		memset(dinp, 0xff, nin * sizeof *dinp); /* set, not add */
+		nn_pw_backward(dinp, 0, pc->gate ? NULL : insums, dw, dout, out,
+			       &g, in.x, &in.v, w, &d, threads, scr);
+		close_enough("pw dinp", dinp, dinpw, nin, 1e-5);
+		close_enough("pw dw", dw, dww, nw, 1e-4);
+		/* add mode doubles the input gradient */
+		nn_pw_backward(dinp, 1, NULL, dw, dout, out, &g, in.x, &in.v, w,
+			       &d, threads, scr);
+		for (size_t i = 0; i < nin; i++)
+			dinpw[i] *= 2.0f;
+		close_enough("pw dinp add", dinp, dinpw, nin, 1e-5);
+		core_free(part);
+	}
+	if (!pc->gate) {
+		/* the input BN's backward sums, against its reference */
+		float *idg = fzero(pc->cin), *idb = fzero(pc->cin);
+		float *idgw = fzero(pc->cin), *idbw = fzero(pc->cin);
+		float *im1 = fzero(pc->cin), *im2 = fzero(pc->cin);
+		float *tmp = fzero(nin);
+
+		for (size_t i = 0; i < nin; i++)
+			dinpw[i] *= 0.5f;
+		bnref_backward(&in, dinpw, tmp, idgw, idbw);
+		finish_sums(insums, ns, m, pc->cin, idg, idb, im1, im2);
+		close_enough("pw in-sums dgamma", idg, idgw, pc->cin, 1e-4);
+		close_enough("pw in-sums dbeta", idb, idbw, pc->cin, 1e-4);
+		core_free(idg);
+		core_free(idb);
+		core_free(idgw);
+		core_free(idbw);
+		core_free(im1);
+		core_free(im2);
+		core_free(tmp);
+	}
+
+	bnref_free(&in);
+	bnref_free(&outbn);
+	core_free(gate);
+	core_free(a);
+	core_free(w);
+	core_free(out);
+	core_free(want);
+	core_free(stats);
+	core_free(insums);
+	core_free(dout);
+	core_free(dpre);
+	core_free(dinp);
+	core_free(dinpw);
+	core_free(dw);
+	core_free(dww);
+	core_free(dg);
+	core_free(db);
+	core_free(dgw);
+	core_free(dbw);
+	core_free(m1);
+	core_free(m2);
+	core_free(scr);
+}
+
+static void pw_matches_reference(void **state)
+{
+	static const struct pw_case cases[] = {
+	    /* one slice, one chunk */
+	    {2, 3, 5, 6, 10, NN_ACT_RELU6, NN_ACT_NONE, 0},
+	    /* several slices and chunks per slice, odd widths */
+	    {4, 12, 12, 200, 117, NN_ACT_SWISH, NN_ACT_RELU, 0},
+	    {4, 12, 12, 72, 24, NN_ACT_HSWISH, NN_ACT_NONE, 1},
+	    {3, 9, 11, 37, 29, NN_ACT_LEAKYRELU, NN_ACT_SWISH, 0},
+	    {2, 8, 8, 16, 16, NN_ACT_SIGMOID, NN_ACT_HSWISH, 1},
+	    {2, 8, 8, 16, 16, NN_ACT_NONE, NN_ACT_RELU6, 0},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		for (int t = 1; t <= 2; t++)
+			run_pw_case(&cases[i], t);
+}
+
+/* ---- depthwise --------------------------------------------------------- */
+
+struct dw_case {
+	int n, h, w, c, k, stride;
+	enum nn_act in_act;
+	int view;
+};
+
+static void run_dw_case(const struct dw_case *dc, int threads)
+{
+	struct core_rng r;
+	struct nn_dwconv_dims d;
+	struct nn_shape sin = {dc->n, dc->h, dc->w, dc->c};
+	struct bnref in;
+	char err[CORE_ERR_LEN], what[96];
+	size_t nin, nout, nw;
+	int ns;
+	float *a, *w, *out, *want, *dpre, *dinp, *dinpw, *dw, *dww;
+	double *stats, *insums;
+	void *scr, *rscr;
+	const struct nn_bn_view *v;
+
+	core_rng_seed(&r, 4);
+	assert_int_equal(nn_dwconv_dims_init(&d, dc->n, dc->h, dc->w, dc->c,
+					     dc->k, dc->stride, dc->k / 2, err,
+					     sizeof err),
+			 CORE_OK);
+	snprintf(what, sizeof what, "dw n%d %dx%d c%d k%d s%d %s%s", dc->n,
+		 dc->h, dc->w, dc->c, dc->k, dc->stride,
+		 nn_act_name(dc->in_act), dc->view ? " view" : "");
+	ns = nn_dw_slices(&d);
+	nin = nn_shape_count(&sin);
+	nout = (size_t)d.n * d.ho * d.wo * d.c;
+	nw = (size_t)d.k * d.k * d.c;
+	scr = scratch_of(nn_dw_scratch_size(&d, threads));
+	rscr = scratch_of(nn_dwconv_scratch_size(&d));
+	bnref_make(&in, sin, dc->in_act, &r);
+	a = dc->view ? in.y : in.x; /* what the conv reads */
+	v = dc->view ? &in.v : NULL;
+	w = frand(nw, &r, -0.5f, 0.5f);
+	out = fzero(nout);
+	want = fzero(nout);
+	stats = core_calloc((size_t)ns * 2 * d.c, sizeof(double));
+	insums = core_calloc((size_t)ns * 2 * d.c, sizeof(double));
+	assert_non_null(stats);
+	assert_non_null(insums);
+
+	nn_dwconv_forward(want, a, w, &d);
+	nn_dw_forward(out, stats, in.x, v, w, &d, threads, scr);
+	close_enough(what, out, want, nout, 1e-5);
+	{
+		/* statistics against a plain sum in double */
+		for (int ch = 0; ch < d.c; ch++) {
+			double s1 = 0.0, s2 = 0.0, f1 = 0.0, f2 = 0.0;
+
+			for (size_t p = 0; p < nout / d.c; p++) {
+				s1 += want[p * d.c + ch];
+				s2 += (double)want[p * d.c + ch] *
+				      want[p * d.c + ch];
+			}
+			for (int sl = 0; sl < ns; sl++) {
+				f1 += stats[(size_t)sl * 2 * d.c + ch];
+				f2 += stats[(size_t)sl * 2 * d.c + d.c + ch];
+			}
+			assert_true(fabs(f1 - s1) <=
+				    1e-4 * fmax(1.0, fabs(s1)));
+			assert_true(fabs(f2 - s2) <=
+				    1e-4 * fmax(1.0, fabs(s2)));
+		}
+	}
+
+	dpre = frand(nout, &r, -1.0f, 1.0f);
+	dinp = fzero(nin);
+	dinpw = fzero(nin);
+	dw = fzero(nw);
+	dww = fzero(nw);
+	nn_dwconv_backward(dinpw, dww, dpre, a, w, &d, rscr);
+	memset(dinp, 0xff, nin * sizeof *dinp); /* set, not add */
+	nn_dw_backward(dinp, 0, v ? insums : NULL, dw, dpre, in.x, v, w, &d,
+		       threads, scr);
+	close_enough("dw dinp", dinp, dinpw, nin, 1e-5);
+	close_enough("dw dw", dw, dww, nw, 1e-4);
+	if (v) {
+		float *idg = fzero(d.c), *idb = fzero(d.c);
+		float *idgw = fzero(d.c), *idbw = fzero(d.c);
+		float *im1 = fzero(d.c), *im2 = fzero(d.c), *tmp = fzero(nin);
+
+		bnref_backward(&in, dinpw, tmp, idgw, idbw);
+		finish_sums(insums, ns, nin / d.c, d.c, idg, idb, im1, im2);
+		close_enough("dw in-sums dgamma", idg, idgw, d.c, 1e-4);
+		close_enough("dw in-sums dbeta", idb, idbw, d.c, 1e-4);
+		core_free(idg);
+		core_free(idb);
+		core_free(idgw);
+		core_free(idbw);
+		core_free(im1);
+		core_free(im2);
+		core_free(tmp);
+	}
+	/* add mode, and no weight gradient */
+	nn_dw_backward(dinp, 1, NULL, NULL, dpre, in.x, v, w, &d, threads, scr);
+	for (size_t i = 0; i < nin; i++)
+		dinpw[i] *= 2.0f;
+	close_enough("dw dinp add", dinp, dinpw, nin, 1e-5);
+	/* no input gradient: the weight gradient alone */
+	memset(dw, 0, nw * sizeof *dw);
+	nn_dw_backward(NULL, 0, NULL, dw, dpre, in.x, v, w, &d, threads, scr);
+	close_enough("dw dw alone", dw, dww, nw, 1e-4);
+
+	bnref_free(&in);
+	core_free(w);
+	core_free(out);
+	core_free(want);
+	core_free(stats);
+	core_free(insums);
+	core_free(dpre);
+	core_free(dinp);
+	core_free(dinpw);
+	core_free(dw);
+	core_free(dww);
+	core_free(scr);
+	core_free(rscr);
+}
+
+static void dw_matches_reference(void **state)
+{
+	static const struct dw_case cases[] = {
+	    {2, 7, 9, 13, 3, 1, NN_ACT_RELU6, 1},
+	    {3, 10, 8, 70, 3, 2, NN_ACT_SWISH, 1},
+	    {2, 9, 9, 24, 5, 2, NN_ACT_HSWISH, 1},
+	    {2, 6, 6, 8, 5, 1, NN_ACT_NONE, 0},
+	    {2, 5, 6, 16, 1, 2, NN_ACT_RELU, 1},
+	    {1, 4, 4, 3, 3, 2, NN_ACT_LEAKYRELU, 0},
+	    {2, 11, 11, 129, 7, 1, NN_ACT_SIGMOID, 1},
+	    {40, 3, 3, 8, 3, 1, NN_ACT_RELU, 1}, /* more images than slices */
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		for (int t = 1; t <= 2; t++)
+			run_dw_case(&cases[i], t);
+}
+
+/* ---- squeeze-excitation on a view --------------------------------------- */
+
+static void se_view_matches_reference(void **state)
+{
+	struct core_rng r;
+	struct nn_shape s = {3, 6, 5, 20};
+	const int c = 20, rr = 5;
+	size_t n = nn_shape_count(&s), pix = n / c;
+	int ns = nn_bn_grad_slices(pix);
+
+	core_rng_seed(&r, 5);
+	for (int a = 0; a < NN_ACT_COUNT; a++) {
+		struct bnref in;
+		float *w1 = frand((size_t)rr * c, &r, -0.5f, 0.5f);
+		float *b1 = frand((size_t)rr, &r, -0.2f, 0.2f);
+		float *w2 = frand((size_t)c * rr, &r, -0.5f, 0.5f);
+		float *b2 = frand((size_t)c, &r, -0.2f, 0.2f);
+		float *pooled = fzero(3 * c), *hidden = fzero(3 * rr);
+		float *gate = fzero(3 * c), *pw = fzero(3 * c);
+		float *hw = fzero(3 * rr), *gw = fzero(3 * c), *outw = fzero(n);
+		float *dout = frand(n, &r, -1.0f, 1.0f), *dx = fzero(n);
+		float *dxw = fzero(n), *g1 = fzero(4 * 100),
+		      *g2 = fzero(4 * 100);
+		double *part = core_calloc((size_t)ns * 2 * c, sizeof(double));
+		void *scr = scratch_of(nn_se_scratch_size(&s, rr));
+
+		assert_non_null(part);
+		bnref_make(&in, s, (enum nn_act)a, &r);
+		nn_se_forward(outw, pw, hw, gw, in.y, w1, b1, w2, b2, &s, rr);
+		nn_se_forward_view(pooled, hidden, gate, in.x, &in.v, w1, b1,
+				   w2, b2, &s, rr);
+		close_enough("se pooled", pooled, pw, 3 * c, 1e-6);
+		close_enough("se gate", gate, gw, 3 * c, 1e-6);
+		/* g1, g2: dw1 (R, C), db1 (R), dw2 (C, R), db2 (C) */
+		nn_se_backward(dxw, g1, g1 + 100, g1 + 200, g1 + 300, dout,
+			       in.y, pw, hw, gw, w1, w2, &s, rr, scr);
+		memcpy(dx, dout, n * sizeof *dx);
+		nn_se_backward_view(dx, part, g2, g2 + 100, g2 + 200, g2 + 300,
+				    in.x, &in.v, pooled, hidden, gate, w1, w2,
+				    &s, rr, scr);
+		close_enough("se dx", dx, dxw, n, 1e-5);
+		close_enough("se param grads", g2, g1, 400, 1e-5);
+		{
+			float *idg = fzero(c), *idb = fzero(c);
+			float *idgw = fzero(c), *idbw = fzero(c);
+			float *im1 = fzero(c), *im2 = fzero(c), *tmp = fzero(n);
+
+			bnref_backward(&in, dxw, tmp, idgw, idbw);
+			finish_sums(part, ns, pix, c, idg, idb, im1, im2);
+			close_enough("se in-sums dgamma", idg, idgw, c, 1e-5);
+			close_enough("se in-sums dbeta", idb, idbw, c, 1e-5);
+			core_free(idg);
+			core_free(idb);
+			core_free(idgw);
+			core_free(idbw);
+			core_free(im1);
+			core_free(im2);
+			core_free(tmp);
+		}
+		bnref_free(&in);
+		core_free(w1);
+		core_free(b1);
+		core_free(w2);
+		core_free(b2);
+		core_free(pooled);
+		core_free(hidden);
+		core_free(gate);
+		core_free(pw);
+		core_free(hw);
+		core_free(gw);
+		core_free(outw);
+		core_free(dout);
+		core_free(dx);
+		core_free(dxw);
+		core_free(g1);
+		core_free(g2);
+		core_free(part);
+		core_free(scr);
+	}
+}
+
+/* ---- the same bits for any thread count ---------------------------------- */
+
+static float *fused_outputs(int threads, size_t *len)
+{
+	struct core_rng r;
+	struct nn_pw_dims pd = {4 * 16 * 16, 24, 40};
+	struct nn_dwconv_dims dd;
+	struct nn_shape s = {4, 16, 16, 24};
+	struct bnref in;
+	char err[CORE_ERR_LEN];
+	size_t nin = nn_shape_count(&s), nout = pd.m * 40, pos = 0, nwd;
+	float *res, *w, *wd, *dout;
+	double *stats = core_calloc(NN_SLICES * 2 * 40, sizeof(double));
+	size_t sb;
+	void *scr;
+
+	assert_non_null(stats);
+	assert_int_equal(
+	    nn_dwconv_dims_init(&dd, 4, 16, 16, 24, 5, 2, 2, err, sizeof err),
+	    CORE_OK);
+	sb = nn_pw_scratch_size(&pd, threads);
+	if (nn_dw_scratch_size(&dd, threads) > sb)
+		sb = nn_dw_scratch_size(&dd, threads);
+	scr = scratch_of(sb);
+	core_rng_seed(&r, 6);
+	bnref_make(&in, s, NN_ACT_SWISH, &r);
+	w = frand(24 * 40, &r, -0.5f, 0.5f);
+	nwd = 25 * 24;
+	wd = frand(nwd, &r, -0.5f, 0.5f);
+	dout = frand(nout, &r, -1.0f, 1.0f);
+	*len = nout + NN_SLICES * 2 * 40 + nin + 24 * 40 + nin + nwd +
+	       (size_t)dd.n * dd.ho * dd.wo * 24;
+	res = fzero(*len);
+	nn_pw_forward(res + pos, stats, in.x, &in.v, w, &pd, threads, scr);
+	pos += nout;
+	for (int i = 0; i < NN_SLICES * 2 * 40; i++)
+		res[pos++] = (float)stats[i];
+	nn_pw_backward(res + pos, 0, NULL, res + pos + nin, dout, NULL, NULL,
+		       in.x, &in.v, w, &pd, threads, scr);
+	pos += nin + 24 * 40;
+	nn_dw_backward(res + pos, 0, NULL, res + pos + nin, dout, in.x, &in.v,
+		       wd, &dd, threads, scr);
+	pos += nin + nwd;
+	nn_dw_forward(res + pos, NULL, in.x, &in.v, wd, &dd, threads, scr);
+	bnref_free(&in);
+	core_free(w);
+	core_free(wd);
+	core_free(dout);
+	core_free(stats);
+	core_free(scr);
+	return res;
+}
+
+static void same_bits_for_any_thread_count(void **state)
+{
+	size_t n1, n2;
+	int saved = omp_get_max_threads();
+	float *a, *b;
+
+	omp_set_num_threads(1);
+	a = fused_outputs(1, &n1);
+	omp_set_num_threads(2);
+	b = fused_outputs(2, &n2);
+	omp_set_num_threads(saved);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a, b, n1 * sizeof *a);
+	core_free(a);
+	core_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(view_apply_matches_bn_act),
+	    cmocka_unit_test(grad_sums_and_apply_match_bn_backward),
+	    cmocka_unit_test(pw_matches_reference),
+	    cmocka_unit_test(dw_matches_reference),
+	    cmocka_unit_test(se_view_matches_reference),
+	    cmocka_unit_test(same_bits_for_any_thread_count),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
