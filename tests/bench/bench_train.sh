@@ -5,8 +5,9 @@
 # (lmnas, torch, lmnas, torch, ...), each in its own process so that the
 # peak RSS is per process. Prints every run, then per architecture the median
 # images/s of each, the ratio lmnas/PyTorch of the medians, the median CPU
-# time per step of each (less disturbed than wall time when other work
-# shares the machine) and the peak RSS of each (median). The last lmnas run of each architecture also prints its
+# time per step of each, the images/s of each one's fastest step over all
+# rounds (best_*: the least disturbed by other work on the machine) and the
+# peak RSS of each (median). The last lmnas run of each architecture also prints its
 # per-layer-kind profile. Called by `make bench-train` and `make bench`.
 #
 # Environment: BUILD (build dir, default build), BENCH_ROUNDS (runs of each
@@ -53,8 +54,8 @@ status=0
 summary=()
 for c in "${CASES[@]}"; do
 	read -r name arch batch <<<"$c"
-	ours_ips=() ours_rss=() ours_cpu=() torch_ips=() torch_rss=()
-	torch_cpu=()
+	ours_ips=() ours_rss=() ours_cpu=() ours_best=() torch_ips=()
+	torch_rss=() torch_cpu=() torch_best=()
 	for ((r = 1; r <= ROUNDS; r++)); do
 		prof=()
 		((r == ROUNDS)) && prof=(--profile)
@@ -71,6 +72,7 @@ for c in "${CASES[@]}"; do
 		ours_ips+=("$(field img_s "$line")")
 		ours_rss+=("$(field peak_rss_mib "$line")")
 		ours_cpu+=("$(field cpu_ms "$line")")
+		ours_best+=("$(field best_ms "$line")")
 		((torch)) || continue
 		out=$("$PYTHON" tools/bench_train_torch.py "$arch" \
 			--batch "$batch" --threads "$THREADS" \
@@ -85,28 +87,37 @@ for c in "${CASES[@]}"; do
 		torch_ips+=("$(field img_s "$out")")
 		torch_rss+=("$(field peak_rss_mib "$out")")
 		torch_cpu+=("$(field cpu_ms "$out")")
+		torch_best+=("$(field best_ms "$out")")
 	done
 	oi=$(printf '%s\n' "${ours_ips[@]}" | median)
 	orss=$(printf '%s\n' "${ours_rss[@]}" | median)
 	ocpu=$(printf '%s\n' "${ours_cpu[@]}" | median)
-	ti=nan trss=nan tcpu=nan ratio=nan rssratio=nan
+	obest=$(printf '%s\n' "${ours_best[@]}" | sort -g | head -1 |
+		awk -v n="$batch" '{printf "%.1f", n * 1000 / $1}')
+	ti=nan trss=nan tcpu=nan tbest=nan ratio=nan rssratio=nan bratio=nan
 	if ((torch)) && ((${#torch_ips[@]})); then
 		ti=$(printf '%s\n' "${torch_ips[@]}" | median)
 		trss=$(printf '%s\n' "${torch_rss[@]}" | median)
 		tcpu=$(printf '%s\n' "${torch_cpu[@]}" | median)
+		tbest=$(printf '%s\n' "${torch_best[@]}" | sort -g | head -1 |
+			awk -v n="$batch" '{printf "%.1f", n * 1000 / $1}')
+		bratio=$(awk -v a="$obest" -v b="$tbest" \
+			'BEGIN{printf "%.2f", a/b}')
 		ratio=$(awk -v a="$oi" -v b="$ti" 'BEGIN{printf "%.2f", a/b}')
 		rssratio=$(awk -v a="$orss" -v b="$trss" \
 			'BEGIN{printf "%.2f", b/a}')
 	fi
-	summary+=("$(printf '%-9s %5s %4s %9s %9s %6s %9s %9s %9s %9s %6s' \
+	summary+=("$(printf '%-8s %5s %4s %9s %9s %6s %9s %9s %6s %9s %9s %9s %9s %6s' \
 		"$name" "$batch" "$(field res "$line")" "$oi" "$ti" "$ratio" \
-		"$ocpu" "$tcpu" "$orss" "$trss" "$rssratio")")
+		"$obest" "$tbest" "$bratio" "$ocpu" "$tcpu" "$orss" "$trss" \
+		"$rssratio")")
 done
 echo
-echo "medians of $ROUNDS runs each (images/s: higher is better; CPU ms per" \
-	"step and peak RSS MiB: lower is better; rss_x = PyTorch RSS / lmnas RSS)"
-printf '%-9s %5s %4s %9s %9s %6s %9s %9s %9s %9s %6s\n' case batch res \
-	lmnas_ips torch_ips ratio lmnas_cpu torch_cpu lmnas_rss torch_rss \
-	rss_x
+echo "medians of $ROUNDS runs each (images/s: higher is better; best_*:" \
+	"images/s of the fastest step of all runs; CPU ms per step and peak RSS" \
+	"MiB: lower is better; rss_x = PyTorch RSS / lmnas RSS)"
+printf '%-8s %5s %4s %9s %9s %6s %9s %9s %6s %9s %9s %9s %9s %6s\n' \
+	case batch res lmnas_ips torch_ips ratio best_lmn best_trch ratio \
+	lmnas_cpu torch_cpu lmnas_rss torch_rss rss_x
 printf '%s\n' "${summary[@]}"
 exit $status
