@@ -114,6 +114,20 @@ static void dw_ctx_block(struct dw_ctx *x, const float *w, size_t img, int c0,
 		x->tag[i] = x->dtag[i] = INT_MIN;
 }
 
+/* dst[0, cbn) = src[0, cbn), dst[cbn, cbp) = 0: one pixel's channels,
+ * inline (a call per pixel would cost more than the copy). */
+static inline void dw_copy(float *dst, const float *src, int cbn, int cbp)
+{
+	int l = 0;
+
+	for (; l + 8 <= cbn; l += 8)
+		nn_v8_store(dst + l, nn_v8_load(src + l));
+	for (; l < cbn; l++)
+		dst[l] = src[l];
+	for (; l < cbp; l++)
+		dst[l] = 0.0f;
+}
+
 static int dw_slot(const struct dw_ctx *x, int iy)
 {
 	return (iy + x->d->pad) % x->d->k;
@@ -144,11 +158,10 @@ static const float *dw_in_row(struct dw_ctx *x, int iy)
 			     (x->img * d->h + (size_t)iy) * d->w, (size_t)d->w);
 	} else {
 		for (int ix = 0; ix < d->w; ix++)
-			memcpy(row + (size_t)(ix + d->pad) * cbp,
-			       src + (size_t)ix * d->c,
-			       (size_t)cbn * sizeof(float));
+			dw_copy(row + (size_t)(ix + d->pad) * cbp,
+				src + (size_t)ix * d->c, cbn, cbp);
 	}
-	if (cbn < cbp)
+	if (x->v && cbn < cbp)
 		for (int ix = 0; ix < d->w; ix++)
 			memset(row + (size_t)(ix + d->pad) * cbp + cbn, 0,
 			       (size_t)(cbp - cbn) * sizeof(float));
@@ -295,13 +308,14 @@ static void dw_flush(struct dw_ctx *x, float *dinp, int add, double *s1,
 
 		if (!have) {
 			if (!add)
-				memset(o, 0, (size_t)cbn * sizeof(float));
+				for (int l = 0; l < cbn; l++)
+					o[l] = 0.0f;
 		} else if (add) {
 #pragma omp simd
 			for (int l = 0; l < cbn; l++)
 				o[l] += r[l];
 		} else {
-			memcpy(o, r, (size_t)cbn * sizeof(float));
+			dw_copy(o, r, cbn, cbn);
 		}
 	}
 	if (s1)
@@ -327,9 +341,7 @@ static void dw_bwd_row(struct dw_ctx *x, float *dwp, const float *dpre, int oy,
 	for (int ox = 0; ox < wo; ox++) {
 		float *dst = x->grow + (size_t)ox * cbp;
 
-		memcpy(dst, g + (size_t)ox * d->c,
-		       (size_t)x->cbn * sizeof(float));
-		memset(dst + x->cbn, 0, (size_t)(cbp - x->cbn) * sizeof(float));
+		dw_copy(dst, g + (size_t)ox * d->c, x->cbn, cbp);
 	}
 	for (int ky = 0; ky < k; ky++) {
 		int iy = oy * s - d->pad + ky;

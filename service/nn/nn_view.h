@@ -78,21 +78,9 @@ void nn_view_grad_sums(double *s1, double *s2, const float *d, size_t ld_d,
 void nn_view_grad_rows(float *dp, const float *d, const float *x,
 		       const struct nn_bn_grad *g, int c, size_t rows);
 
-/* s1[ch] += x, s2[ch] += x * x over rows rows of c channels. */
-static inline void nn_moments_rows(double *s1, double *s2, const float *x,
-				   size_t ld, int c, size_t rows)
-{
-	for (size_t r = 0; r < rows; r++) {
-		const float *row = x + r * ld;
-
-#pragma omp simd
-		for (int ch = 0; ch < c; ch++) {
-			double v = row[ch];
-
-			s1[ch] += v;
-			s2[ch] += v * v;
-		}
-	}
-}
+/* s1[ch] += x, s2[ch] += x * x over rows rows of c channels (row stride
+ * ld floats). */
+void nn_moments_rows(double *s1, double *s2, const float *x, size_t ld, int c,
+		     size_t rows);
 
 #endif
