@@ -37,9 +37,11 @@ ASAN_LDFLAGS := -fsanitize=address,undefined
 # -ffast-math this keeps NaN/Inf semantics, so isfinite() checks still work.
 $(BUILD)/release/service/nn/%.o: RELEASE_CFLAGS += -fno-trapping-math
 $(BUILD)/asan/service/nn/%.o: ASAN_CFLAGS += -fno-trapping-math
-# the fused depthwise kernel writes a * b + c on vectors and wants FMAs
-$(BUILD)/release/service/nn/dwfused.o: RELEASE_CFLAGS += -ffp-contract=fast
-$(BUILD)/asan/service/nn/dwfused.o: ASAN_CFLAGS += -ffp-contract=fast
+# the fused kernels (nn_view.h) let a * b + c become one FMA: their vector
+# loops and the activations' polynomials halve their arithmetic
+NN_FUSED := bnview dwfused pointwise se_view
+$(NN_FUSED:%=$(BUILD)/release/service/nn/%.o): RELEASE_CFLAGS += -ffp-contract=fast
+$(NN_FUSED:%=$(BUILD)/asan/service/nn/%.o): ASAN_CFLAGS += -ffp-contract=fast
 
 LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))

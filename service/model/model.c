@@ -163,7 +163,6 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 	note_act(b, count);
 	note_c(b, cin);
 	note_c(b, cout);
-	note_scratch(b, nn_bn_scratch_size(&u->out_shape));
 }
 
 static void add_block(struct builder *b, struct model_block *blk,

@@ -178,32 +178,30 @@ static void dw_forward(struct model *m, const struct model_convbn *u,
 	unit_finish(m, u, nn_dw_slices(&d), n, training);
 }
 
-/* The stem: a dense conv, then BN + act into its stored output. */
+/* The stem: a dense conv, then BN + act into its stored output, through
+ * the same view arithmetic as every other unit (so that forward and
+ * backward decide the activation's kinks alike). */
 static void stem_forward(struct model *m, const struct model_convbn *u,
 			 const float *in, int n, int training)
 {
-	float *A = m->arena, *P = m->params, *B = m->bn_stats;
+	float *A = m->arena, *P = m->params;
 	struct nn_conv2d_dims d = u->cd;
-	struct nn_shape s = u->out_shape;
+	struct nn_bn_view v;
+	size_t pix = pix_n(u->out_shape, n);
 	double t = prof_start(m);
 
 	d.n = n;
-	s.n = n;
 	nn_conv2d_forward(A + u->pre, in, P + u->w, &d, m->scratch,
 			  m->scratch_bytes);
 	t = prof_add(m, 0, MODEL_PROF_CONV, t);
-	if (training) {
-		nn_bn_act_forward(A + u->out, A + u->mean, A + u->rstd,
-				  B + u->rmean, B + u->rvar, A + u->pre,
-				  P + u->gamma, P + u->beta, &s, u->act,
-				  m->scratch);
-		for (int ch = 0; ch < s.c; ch++)
-			A[u->scale + ch] = A[u->rstd + ch] * P[u->gamma + ch];
-	} else {
-		nn_bn_act_forward_eval(A + u->out, A + u->pre, B + u->rmean,
-				       B + u->rvar, P + u->gamma, P + u->beta,
-				       &s, u->act);
-	}
+	if (training)
+		nn_bn_moments(m->sums, A + u->pre, pix, u->out_shape.c);
+	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
+	unit_finish(m, u, nn_bn_grad_slices(pix), n, training);
+	t = prof_start(m);
+	v = unit_view(m, u, NULL);
+	nn_bn_view_apply(A + u->out, A + u->pre, &v, NULL, NULL, pix,
+			 u->out_shape.c);
 	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
 }
 

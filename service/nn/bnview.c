@@ -151,6 +151,21 @@ void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
 	}
 }
 
+void nn_bn_moments(double *part, const float *x, size_t pix, int c)
+{
+	const int ns = nn_slices_for(pix);
+
+#pragma omp parallel for schedule(dynamic, 1) if (pix * (size_t)c >= NN_PAR_MIN)
+	for (int sl = 0; sl < ns; sl++) {
+		double *s1 = part + (size_t)sl * 2 * c;
+		size_t p0 = nn_slice_begin(pix, ns, sl);
+		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
+
+		memset(s1, 0, 2 * (size_t)c * sizeof(double));
+		nn_moments_rows(s1, s1 + c, x + p0 * c, (size_t)c, c, p1 - p0);
+	}
+}
+
 void nn_bn_eval_scale(float *scale, const float *running_var,
 		      const float *gamma, int c)
 {

@@ -1,23 +1,25 @@
-/* dwfused.c - the fused depthwise convolution of the model's fast path:
- * input rows read through a BN view into a small ring of zero-padded rows
- * (so the inner loops have no borders), 8 channels x 4 output pixels held in
- * registers, the output's statistics (forward); weight and input gradients
- * in one pass over the output rows, with the input's BN-backward sums taken
- * as each input row is finished (backward). Work is split by images, and
- * within an image by blocks of channels that keep the rings in cache.
- * Built with -ffp-contract=fast (Makefile): a * b + c becomes one FMA. */
+/* dwfused.c - the fused depthwise convolution of the model's fast path. Rows
+ * are staged in small rings of zero-padded rows (so no inner loop has a
+ * border case): forward reads its input through a BN view and takes the
+ * output's statistics; backward computes the weight gradient per output
+ * row and the input gradient as a gather, one input row at a time, split by
+ * stride phase so that every multiply is a real one, and takes the input's
+ * BN-backward sums as each row is finished. One kernel, 8 output pixels x 8
+ * channels held in registers, serves the forward and the input gradient.
+ * Work is split by images, and within an image by blocks of 64 channels
+ * that keep the rings in cache. Built with -ffp-contract=fast (Makefile): a
+ * * b + c on vectors becomes one FMA. */
 #include "nn/nn.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_view.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <omp.h>
 #include <string.h>
 
-/* Channels per block: rings of k rows x (W + 2 pad) pixels x 64 floats. */
+/* Channels per block. */
 #define DW_CB 64
-/* Pixels past a ring row's end that an 8-pixel block may read (unused). */
-#define DW_SLACK 16
 
 int nn_dw_slices(const struct nn_dwconv_dims *d)
 {
@@ -37,21 +39,32 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-static size_t dw_row_floats(const struct nn_dwconv_dims *d)
+/* Pixels past a ring row's end that an 8-pixel block may read. */
+static int dw_slack(const struct nn_dwconv_dims *d)
 {
-	return round16((size_t)(d->w + 2 * d->pad + DW_SLACK) *
+	return 8 * d->stride + 8;
+}
+
+/* Input ring rows: pixel ix at (ix + pad). */
+static size_t dw_in_floats(const struct nn_dwconv_dims *d)
+{
+	return round16((size_t)(d->w + 2 * d->pad + dw_slack(d)) *
 		       (size_t)dw_cb(d));
 }
 
-/* One worker: input ring, gradient ring (k rows each), the output-gradient
- * row (Wo + slack pixels), the weight block (k*k taps). */
+/* Gradient ring rows: pixel ox at (ox + k). */
+static size_t dw_g_floats(const struct nn_dwconv_dims *d)
+{
+	return round16((size_t)(d->wo + 2 * d->k + dw_slack(d)) *
+		       (size_t)dw_cb(d));
+}
+
+/* One worker: input and gradient rings of k rows, the weight block and its
+ * phase-ordered copy. */
 static size_t dw_worker_floats(const struct nn_dwconv_dims *d)
 {
-	size_t cb = (size_t)dw_cb(d);
-
-	return 2 * (size_t)d->k * dw_row_floats(d) +
-	       round16((size_t)(d->wo + DW_SLACK) * cb) +
-	       round16((size_t)d->k * d->k * cb);
+	return (size_t)d->k * (dw_in_floats(d) + dw_g_floats(d)) +
+	       2 * round16((size_t)d->k * d->k * dw_cb(d));
 }
 
 static size_t dw_part_floats(const struct nn_dwconv_dims *d)
@@ -68,50 +81,94 @@ size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int nthreads)
 /* What a worker is doing: one image, one block of channels. */
 struct dw_ctx {
 	const struct nn_dwconv_dims *d;
-	const float *inp;
+	const float *inp, *dpre;
 	const struct nn_bn_view *v;
 	size_t img;
 	int c0, cbn, cbp; /* first channel, channels, padded to 8 */
-	size_t rowf;	  /* floats per ring row */
-	float *ring, *dring, *grow, *wbuf;
-	int tag[256], dtag[256]; /* input row held by each slot (k <= 255) */
+	size_t inf, gf;	  /* floats per ring row */
+	float *ring, *gring, *wbuf, *wph;
+	int tag[256], gtag[256]; /* row held by each slot (k <= 255) */
 };
 
 static void dw_ctx_init(struct dw_ctx *x, const struct nn_dwconv_dims *d,
 			const float *inp, const struct nn_bn_view *v,
-			float *worker)
+			const float *dpre, void *scratch)
 {
+	float *worker = (float *)scratch + dw_part_floats(d) +
+			(size_t)omp_get_thread_num() * dw_worker_floats(d);
+
 	memset(x, 0, sizeof *x);
 	x->d = d;
 	x->inp = inp;
 	x->v = v;
-	x->rowf = dw_row_floats(d);
+	x->dpre = dpre;
+	x->inf = dw_in_floats(d);
+	x->gf = dw_g_floats(d);
 	x->ring = worker;
-	x->dring = x->ring + (size_t)d->k * x->rowf;
-	x->grow = x->dring + (size_t)d->k * x->rowf;
-	x->wbuf = x->grow + round16((size_t)(d->wo + DW_SLACK) * dw_cb(d));
+	x->gring = x->ring + (size_t)d->k * x->inf;
+	x->wbuf = x->gring + (size_t)d->k * x->gf;
+	x->wph = x->wbuf + round16((size_t)d->k * d->k * dw_cb(d));
 }
 
-/* Starts image img, channels [c0, c0 + cbn): the weight block, empty
- * rings. */
-static void dw_ctx_block(struct dw_ctx *x, const float *w, size_t img, int c0,
-			 int cbn)
+/* Taps of one stride phase: k indices i with i mod s == a. */
+static int dw_phase_taps(int k, int s, int a)
 {
-	const int kk = x->d->k * x->d->k;
+	return a < k ? (k - 1 - a) / s + 1 : 0;
+}
+
+/* Offset (in taps) of phase (a, b)'s block in the phase-ordered weights. */
+static int dw_phase_off(int k, int s, int a, int b)
+{
+	int before_a = 0, before_b = 0;
+
+	for (int i = 0; i < a; i++)
+		before_a += dw_phase_taps(k, s, i);
+	for (int i = 0; i < b; i++)
+		before_b += dw_phase_taps(k, s, i);
+	return before_a * k + dw_phase_taps(k, s, a) * before_b;
+}
+
+/* Starts image img, channels [c0, c0 + cbn): the weight block (and, for
+ * backward, its phase blocks: phase (a, b) holds the taps ky = a + s i,
+ * kx = b + s j in reverse order), empty rings. */
+static void dw_ctx_block(struct dw_ctx *x, const float *w, size_t img, int c0,
+			 int cbn, int phases)
+{
+	const int k = x->d->k, s = x->d->stride;
 
 	x->img = img;
 	x->c0 = c0;
 	x->cbn = cbn;
 	x->cbp = nn_round8(cbn);
-	for (int t = 0; t < kk; t++) {
+	for (int t = 0; t < k * k; t++) {
 		float *dst = x->wbuf + (size_t)t * x->cbp;
 
 		memcpy(dst, w + (size_t)t * x->d->c + c0,
 		       (size_t)cbn * sizeof(float));
 		memset(dst + cbn, 0, (size_t)(x->cbp - cbn) * sizeof(float));
 	}
-	for (int i = 0; i < x->d->k; i++)
-		x->tag[i] = x->dtag[i] = INT_MIN;
+	for (int a = 0; phases && a < s && a < k; a++) {
+		for (int b = 0; b < s && b < k; b++) {
+			int ny = dw_phase_taps(k, s, a);
+			int nx = dw_phase_taps(k, s, b);
+			float *dst =
+			    x->wph + (size_t)dw_phase_off(k, s, a, b) * x->cbp;
+
+			for (int i = 0; i < ny; i++)
+				for (int j = 0; j < nx; j++) {
+					int ky = a + s * (ny - 1 - i);
+					int kx = b + s * (nx - 1 - j);
+
+					memcpy(dst + ((size_t)i * nx + j) *
+							 x->cbp,
+					       x->wbuf + ((size_t)ky * k + kx) *
+							     x->cbp,
+					       (size_t)x->cbp * sizeof(float));
+				}
+		}
+	}
+	for (int i = 0; i < k; i++)
+		x->tag[i] = x->gtag[i] = INT_MIN;
 }
 
 /* dst[0, cbn) = src[0, cbn), dst[cbn, cbp) = 0: one pixel's channels,
@@ -128,101 +185,169 @@ static inline void dw_copy(float *dst, const float *src, int cbn, int cbp)
 		dst[l] = 0.0f;
 }
 
-static int dw_slot(const struct dw_ctx *x, int iy)
+static int dw_mod(int i, int k)
 {
-	return (iy + x->d->pad) % x->d->k;
+	int r = i % k;
+
+	return r < 0 ? r + k : r;
 }
 
-/* The padded input row iy (v applied), loaded into its ring slot. */
+/* The padded input row iy (v applied) in its ring slot. */
 static const float *dw_in_row(struct dw_ctx *x, int iy)
 {
 	const struct nn_dwconv_dims *d = x->d;
-	const int s = dw_slot(x, iy), cbp = x->cbp, cbn = x->cbn;
-	float *row = x->ring + (size_t)s * x->rowf;
+	const int s = dw_mod(iy, d->k), cbp = x->cbp, cbn = x->cbn;
+	float *row = x->ring + (size_t)s * x->inf;
 	const float *src;
 
 	if (x->tag[s] == iy)
 		return row;
 	x->tag[s] = iy;
 	if (iy < 0 || iy >= d->h) {
-		memset(row, 0, x->rowf * sizeof(float));
+		memset(row, 0, x->inf * sizeof(float));
 		return row;
 	}
 	memset(row, 0, (size_t)d->pad * cbp * sizeof(float));
 	memset(row + (size_t)(d->w + d->pad) * cbp, 0,
-	       (size_t)(d->pad + DW_SLACK) * cbp * sizeof(float));
+	       (x->inf - (size_t)(d->w + d->pad) * cbp) * sizeof(float));
 	src = x->inp + ((x->img * d->h + (size_t)iy) * d->w) * d->c + x->c0;
 	if (x->v) {
 		nn_view_rows(row + (size_t)d->pad * cbp, (size_t)cbp, src,
 			     (size_t)d->c, x->v, x->c0, cbn,
 			     (x->img * d->h + (size_t)iy) * d->w, (size_t)d->w);
+		if (cbn < cbp)
+			for (int ix = 0; ix < d->w; ix++)
+				memset(row + (size_t)(ix + d->pad) * cbp + cbn,
+				       0, (size_t)(cbp - cbn) * sizeof(float));
 	} else {
 		for (int ix = 0; ix < d->w; ix++)
 			dw_copy(row + (size_t)(ix + d->pad) * cbp,
 				src + (size_t)ix * d->c, cbn, cbp);
 	}
-	if (x->v && cbn < cbp)
-		for (int ix = 0; ix < d->w; ix++)
-			memset(row + (size_t)(ix + d->pad) * cbp + cbn, 0,
-			       (size_t)(cbp - cbn) * sizeof(float));
 	return row;
 }
 
-/* Stores lanes [0, n) of v at p (n <= 8). */
-static inline void dw_store(float *p, nn_v8 v, int n)
+/* The padded output-gradient row oy (zeros outside [0, Ho)) in its ring
+ * slot: pixel ox at (ox + k). */
+static const float *dw_g_row(struct dw_ctx *x, int oy)
+{
+	const struct nn_dwconv_dims *d = x->d;
+	const int s = dw_mod(oy, d->k), cbp = x->cbp, k = d->k;
+	float *row = x->gring + (size_t)s * x->gf;
+	const float *src;
+
+	if (x->gtag[s] == oy)
+		return row;
+	x->gtag[s] = oy;
+	if (oy < 0 || oy >= d->ho) {
+		memset(row, 0, x->gf * sizeof(float));
+		return row;
+	}
+	memset(row, 0, (size_t)k * cbp * sizeof(float));
+	memset(row + (size_t)(d->wo + k) * cbp, 0,
+	       (x->gf - (size_t)(d->wo + k) * cbp) * sizeof(float));
+	src = x->dpre + ((x->img * d->ho + (size_t)oy) * d->wo) * d->c + x->c0;
+	for (int ox = 0; ox < d->wo; ox++)
+		dw_copy(row + (size_t)(ox + k) * cbp, src + (size_t)ox * d->c,
+			x->cbn, cbp);
+	return row;
+}
+
+/* Stores (or adds) lanes [0, n) of v at p (n <= 8). */
+static inline void dw_store(float *p, nn_v8 v, int n, int add)
 {
 	if (n >= 8) {
-		nn_v8_store(p, v);
+		nn_v8_store(p, add ? nn_v8_load(p) + v : v);
 		return;
 	}
 	for (int l = 0; l < n; l++)
-		p[l] = v[l];
+		p[l] = add ? p[l] + v[l] : v[l];
 }
 
-/* Output row oy of the current block into out (stride C per pixel): 8
- * output pixels x 8 channels per step, eight independent FMA chains. */
-static void dw_fwd_row(struct dw_ctx *x, float *out, int oy)
+/* One row of a correlation: output pixel j < n (at orow + j * ostride) =
+ * sum over nrows rows i and ntx taps t of rows[i][j * step + t * cbp] *
+ * wb[i][t], per channel; 8 pixels x 8 channels per step, eight independent
+ * FMA chains, pixels outer so that a block's inputs stay in L1 while every
+ * group of 8 channels reads them. Inlined with a constant ntx (the tap
+ * loop unrolled) for the common kernel widths. */
+static inline __attribute__((always_inline)) void
+dw_row_kernel_t(const float *const *rows, int nrows, const float *wb,
+		const int ntx, size_t step, int cbp, int cbn, int n,
+		float *orow, size_t ostride, int add)
 {
-	const struct nn_dwconv_dims *d = x->d;
-	const int k = d->k, s = d->stride, cbp = x->cbp, wo = d->wo;
-	const size_t ps = (size_t)s * cbp; /* floats between output pixels */
-	const float *rows[256];
-	float *orow = out + ((x->img * d->ho + (size_t)oy) * wo) * d->c + x->c0;
+	for (int ox = 0; ox < n; ox += 8) {
+		float *o = orow + (size_t)ox * ostride;
 
-	for (int ky = 0; ky < k; ky++)
-		rows[ky] = dw_in_row(x, oy * s - d->pad + ky);
-	for (int c8 = 0; c8 < cbp; c8 += 8) {
-		const int lanes = x->cbn - c8;
+		for (int c8 = 0; c8 < cbp; c8 += 8) {
+			const int lanes = cbn - c8;
+			/* named, not an array: they stay in registers */
+			nn_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			nn_v8 a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
 
-		for (int ox = 0; ox < wo; ox += 8) {
-			nn_v8 a[8] = {{0}};
-
-			for (int ky = 0; ky < k; ky++) {
+			for (int i = 0; i < nrows; i++) {
 				const float *ip =
-				    rows[ky] + (size_t)ox * ps + c8;
+				    rows[i] + (size_t)ox * step + c8;
 				const float *wp =
-				    x->wbuf + (size_t)ky * k * cbp + c8;
+				    wb + (size_t)i * ntx * cbp + c8;
 
-				for (int kx = 0; kx < k; kx++) {
-					nn_v8 wv = nn_v8_load(wp);
+				for (int t = 0; t < ntx; t++) {
+					nn_v8 wv = nn_v8_load(wp + t * cbp);
+					const float *q = ip + t * cbp;
 
-					a[0] += nn_v8_load(ip) * wv;
-					a[1] += nn_v8_load(ip + ps) * wv;
-					a[2] += nn_v8_load(ip + 2 * ps) * wv;
-					a[3] += nn_v8_load(ip + 3 * ps) * wv;
-					a[4] += nn_v8_load(ip + 4 * ps) * wv;
-					a[5] += nn_v8_load(ip + 5 * ps) * wv;
-					a[6] += nn_v8_load(ip + 6 * ps) * wv;
-					a[7] += nn_v8_load(ip + 7 * ps) * wv;
-					ip += cbp;
-					wp += cbp;
+					a0 += nn_v8_load(q) * wv;
+					a1 += nn_v8_load(q + step) * wv;
+					a2 += nn_v8_load(q + 2 * step) * wv;
+					a3 += nn_v8_load(q + 3 * step) * wv;
+					a4 += nn_v8_load(q + 4 * step) * wv;
+					a5 += nn_v8_load(q + 5 * step) * wv;
+					a6 += nn_v8_load(q + 6 * step) * wv;
+					a7 += nn_v8_load(q + 7 * step) * wv;
 				}
 			}
-			for (int j = 0; j < 8 && ox + j < wo; j++)
-				dw_store(orow + (size_t)(ox + j) * d->c + c8,
-					 a[j], lanes);
+			dw_store(o + c8, a0, lanes, add);
+			if (ox + 8 <= n) {
+				dw_store(o + ostride + c8, a1, lanes, add);
+				dw_store(o + 2 * ostride + c8, a2, lanes, add);
+				dw_store(o + 3 * ostride + c8, a3, lanes, add);
+				dw_store(o + 4 * ostride + c8, a4, lanes, add);
+				dw_store(o + 5 * ostride + c8, a5, lanes, add);
+				dw_store(o + 6 * ostride + c8, a6, lanes, add);
+				dw_store(o + 7 * ostride + c8, a7, lanes, add);
+				continue;
+			}
+			if (ox + 1 < n)
+				dw_store(o + ostride + c8, a1, lanes, add);
+			if (ox + 2 < n)
+				dw_store(o + 2 * ostride + c8, a2, lanes, add);
+			if (ox + 3 < n)
+				dw_store(o + 3 * ostride + c8, a3, lanes, add);
+			if (ox + 4 < n)
+				dw_store(o + 4 * ostride + c8, a4, lanes, add);
+			if (ox + 5 < n)
+				dw_store(o + 5 * ostride + c8, a5, lanes, add);
+			if (ox + 6 < n)
+				dw_store(o + 6 * ostride + c8, a6, lanes, add);
 		}
 	}
+}
+
+static void dw_row_kernel(const float *const *rows, int nrows, const float *wb,
+			  int ntx, size_t step, int cbp, int cbn, int n,
+			  float *orow, size_t ostride, int add)
+{
+#define DW_ROW(T)                                                              \
+	dw_row_kernel_t(rows, nrows, wb, T, step, cbp, cbn, n, orow, ostride,  \
+			add)
+	switch (ntx) {
+	case 1: DW_ROW(1); break;
+	case 2: DW_ROW(2); break;
+	case 3: DW_ROW(3); break;
+	case 4: DW_ROW(4); break;
+	case 5: DW_ROW(5); break;
+	case 7: DW_ROW(7); break;
+	default: DW_ROW(ntx); break;
+	}
+#undef DW_ROW
 }
 
 static int dw_threads(int nthreads, int slices)
@@ -245,29 +370,35 @@ void nn_dw_forward(float *out, double *stats, const float *inp,
 		size_t n0 = nn_slice_begin((size_t)d->n, ns, sl);
 		size_t n1 = nn_slice_begin((size_t)d->n, ns, sl + 1);
 		double *s1 = stats ? stats + (size_t)sl * 2 * c : NULL;
+		const float *rows[256];
 
-		dw_ctx_init(&x, d, inp, v,
-			    (float *)scratch + dw_part_floats(d) +
-				(size_t)omp_get_thread_num() *
-				    dw_worker_floats(d));
+		dw_ctx_init(&x, d, inp, v, NULL, scratch);
 		if (s1)
 			memset(s1, 0, 2 * (size_t)c * sizeof(double));
 		for (size_t img = n0; img < n1; img++) {
 			for (int c0 = 0; c0 < c; c0 += cb) {
 				int cbn = c - c0 < cb ? c - c0 : cb;
 
-				dw_ctx_block(&x, w, img, c0, cbn);
+				dw_ctx_block(&x, w, img, c0, cbn, 0);
 				for (int oy = 0; oy < d->ho; oy++) {
-					dw_fwd_row(&x, out, oy);
+					float *orow =
+					    out +
+					    ((img * d->ho + (size_t)oy) *
+					     d->wo) *
+						c +
+					    c0;
+
+					for (int ky = 0; ky < d->k; ky++)
+						rows[ky] = dw_in_row(
+						    &x, oy * d->stride -
+							    d->pad + ky);
+					dw_row_kernel(rows, d->k, x.wbuf, d->k,
+						      (size_t)d->stride * x.cbp,
+						      x.cbp, cbn, d->wo, orow,
+						      (size_t)c, 0);
 					if (s1)
 						nn_moments_rows(
-						    s1 + c0, s1 + c + c0,
-						    out +
-							((img * d->ho +
-							  (size_t)oy) *
-							 d->wo) *
-							    c +
-							c0,
+						    s1 + c0, s1 + c + c0, orow,
 						    (size_t)c, cbn,
 						    (size_t)d->wo);
 				}
@@ -276,141 +407,86 @@ void nn_dw_forward(float *out, double *stats, const float *inp,
 	}
 }
 
-/* The gradient ring's slot for input row iy, zeroed when iy first comes. */
-static float *dw_d_row(struct dw_ctx *x, int iy)
-{
-	const int s = dw_slot(x, iy);
-	float *row = x->dring + (size_t)s * x->rowf;
-
-	if (x->dtag[s] != iy) {
-		x->dtag[s] = iy;
-		memset(row, 0, x->rowf * sizeof(float));
-	}
-	return row;
-}
-
-/* Input row iy is complete: into dinp (set or add), and its BN-backward
- * sums. A row no output pixel read has a zero gradient. */
-static void dw_flush(struct dw_ctx *x, float *dinp, int add, double *s1,
-		     double *s2, int iy)
+/* Weight-gradient partial dwp (K, K, C) += output row oy's share. */
+static void dw_bwd_weight_row(struct dw_ctx *x, float *dwp, int oy)
 {
 	const struct nn_dwconv_dims *d = x->d;
-	const int s = dw_slot(x, iy), cbp = x->cbp, cbn = x->cbn;
-	const int have = x->dtag[s] == iy;
-	const float *row =
-	    x->dring + (size_t)s * x->rowf + (size_t)d->pad * cbp;
-	const size_t p0 = (x->img * d->h + (size_t)iy) * d->w;
-	float *dst = dinp + p0 * d->c + x->c0;
-
-	for (int ix = 0; ix < d->w; ix++) {
-		float *o = dst + (size_t)ix * d->c;
-		const float *r = row + (size_t)ix * cbp;
-
-		if (!have) {
-			if (!add)
-				for (int l = 0; l < cbn; l++)
-					o[l] = 0.0f;
-		} else if (add) {
-#pragma omp simd
-			for (int l = 0; l < cbn; l++)
-				o[l] += r[l];
-		} else {
-			dw_copy(o, r, cbn, cbn);
-		}
-	}
-	if (s1)
-		nn_view_grad_sums(s1 + x->c0, s2 + x->c0, dst, (size_t)d->c,
-				  x->inp + p0 * d->c + x->c0, (size_t)d->c,
-				  x->v, x->c0, cbn, (size_t)d->w);
-}
-
-/* Gradients of output row oy: weight partial dwp (K, K, C) and the
- * gradient ring. */
-static void dw_bwd_row(struct dw_ctx *x, float *dwp, const float *dpre, int oy,
-		       int need_w, int need_in)
-{
-	const struct nn_dwconv_dims *d = x->d;
-	const int k = d->k, s = d->stride, cbp = x->cbp, wo = d->wo;
-	const size_t ps = (size_t)s * cbp;
-	const float *g =
-	    dpre + ((x->img * d->ho + (size_t)oy) * wo) * d->c + x->c0;
+	const int k = d->k, cbp = x->cbp, wo = d->wo;
+	const size_t ps = (size_t)d->stride * cbp;
+	const float *g = dw_g_row(x, oy) + (size_t)k * cbp;
 	const float *rows[256];
-	float *drows[256];
 
-	/* the output gradient row, padded to whole 8-float groups */
-	for (int ox = 0; ox < wo; ox++) {
-		float *dst = x->grow + (size_t)ox * cbp;
-
-		dw_copy(dst, g + (size_t)ox * d->c, x->cbn, cbp);
-	}
-	for (int ky = 0; ky < k; ky++) {
-		int iy = oy * s - d->pad + ky;
-
-		rows[ky] = need_w ? dw_in_row(x, iy) : NULL;
-		drows[ky] = need_in ? dw_d_row(x, iy) : NULL;
-	}
+	for (int ky = 0; ky < k; ky++)
+		rows[ky] = dw_in_row(x, oy * d->stride - d->pad + ky);
 	for (int c8 = 0; c8 < cbp; c8 += 8) {
 		const int lanes = x->cbn - c8;
 
 		for (int ky = 0; ky < k; ky++) {
 			for (int kx = 0; kx < k; kx++) {
-				const size_t t = (size_t)ky * k + kx;
-				const nn_v8 wv =
-				    nn_v8_load(x->wbuf + t * cbp + c8);
-				const size_t off = (size_t)kx * cbp + c8;
-				const float *gp = x->grow + c8;
-				nn_v8 aw = {0};
+				const float *ip =
+				    rows[ky] + (size_t)kx * cbp + c8;
+				const float *gp = g + c8;
+				float *wd = dwp + ((size_t)ky * k + kx) * d->c +
+					    x->c0 + c8;
+				nn_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+				int ox = 0;
 
-				if (need_w) {
-					const float *ip = rows[ky] + off;
-					float *wd = dwp + t * d->c + x->c0 + c8;
-					nn_v8 a1 = {0}, a2 = {0}, a3 = {0};
-					int ox = 0;
-
-					/* four chains: one FMA's latency is
-					 * not the loop's speed */
-					for (; ox + 4 <= wo; ox += 4) {
-						aw += nn_v8_load(gp) *
-						      nn_v8_load(ip);
-						a1 += nn_v8_load(gp + cbp) *
-						      nn_v8_load(ip + ps);
-						a2 += nn_v8_load(gp + 2 * cbp) *
-						      nn_v8_load(ip + 2 * ps);
-						a3 += nn_v8_load(gp + 3 * cbp) *
-						      nn_v8_load(ip + 3 * ps);
-						gp += 4 * cbp;
-						ip += 4 * ps;
-					}
-					for (; ox < wo; ox++) {
-						aw += nn_v8_load(gp) *
-						      nn_v8_load(ip);
-						gp += cbp;
-						ip += ps;
-					}
-					aw += (a1 + a2) + a3;
-					gp = x->grow + c8;
-					if (lanes >= 8)
-						nn_v8_store(wd, nn_v8_load(wd) +
-								    aw);
-					else
-						for (int l = 0; l < lanes; l++)
-							wd[l] += aw[l];
+				/* four chains: one FMA's latency is not the
+				 * loop's speed */
+				for (; ox + 4 <= wo; ox += 4) {
+					a0 += nn_v8_load(gp) * nn_v8_load(ip);
+					a1 += nn_v8_load(gp + cbp) *
+					      nn_v8_load(ip + ps);
+					a2 += nn_v8_load(gp + 2 * cbp) *
+					      nn_v8_load(ip + 2 * ps);
+					a3 += nn_v8_load(gp + 3 * cbp) *
+					      nn_v8_load(ip + 3 * ps);
+					gp += 4 * cbp;
+					ip += 4 * ps;
 				}
-				if (need_in) {
-					float *dp = drows[ky] + off;
-
-					for (int ox = 0; ox < wo; ox++) {
-						nn_v8_store(dp,
-							    nn_v8_load(dp) +
-								nn_v8_load(gp) *
-								    wv);
-						gp += cbp;
-						dp += ps;
-					}
+				for (; ox < wo; ox++) {
+					a0 += nn_v8_load(gp) * nn_v8_load(ip);
+					gp += cbp;
+					ip += ps;
 				}
+				dw_store(wd, (a0 + a1) + (a2 + a3), lanes, 1);
 			}
 		}
 	}
+}
+
+/* Input-gradient row iy (a gather over the gradient ring, one stride phase
+ * of the row's pixels at a time) into dinp (set or add), then its
+ * BN-backward sums. */
+static void dw_bwd_input_row(struct dw_ctx *x, float *dinp, int add, double *s1,
+			     double *s2, int iy)
+{
+	const struct nn_dwconv_dims *d = x->d;
+	const int k = d->k, s = d->stride, p = d->pad, cbp = x->cbp;
+	const int a = (iy + p) % s, top = (iy + p) / s;
+	const int ny = dw_phase_taps(k, s, a);
+	const size_t p0 = (x->img * d->h + (size_t)iy) * d->w;
+	float *drow = dinp + p0 * d->c + x->c0;
+	const float *grows[256], *rows[256];
+
+	for (int i = 0; i < ny; i++)
+		grows[i] = dw_g_row(x, top - ny + 1 + i);
+	for (int r = 0; r < s && r < d->w; r++) {
+		const int b = (r + p) % s, nx = dw_phase_taps(k, s, b);
+		const int off = (r + p - b) / s - nx + 1 + k; /* >= 1 */
+		const int nm = (d->w - r + s - 1) / s;
+
+		for (int i = 0; i < ny; i++)
+			rows[i] = grows[i] + (size_t)off * cbp;
+		dw_row_kernel(rows, nx ? ny : 0,
+			      x->wph + (size_t)dw_phase_off(k, s, a, b) * cbp,
+			      nx, (size_t)cbp, cbp, x->cbn, nm,
+			      drow + (size_t)r * d->c, (size_t)s * d->c, add);
+	}
+	if (s1)
+		nn_view_grad_sums(s1 + x->c0, s2 + x->c0, drow, (size_t)d->c,
+				  x->inp + p0 * d->c + x->c0, (size_t)d->c,
+				  x->v, x->c0, x->cbn, (size_t)d->w);
 }
 
 void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
@@ -422,6 +498,7 @@ void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
 	const size_t kkc = (size_t)d->k * d->k * c;
 	float *part = scratch;
 
+	assert(!in_sums || (dinp && v && !v->gate));
 #pragma omp parallel for schedule(dynamic, 1)                                  \
     num_threads(dw_threads(nthreads, ns)) if (ns > 1)
 	for (int sl = 0; sl < ns; sl++) {
@@ -431,41 +508,37 @@ void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
 		double *s1 = in_sums ? in_sums + (size_t)sl * 2 * c : NULL;
 		float *dwp = part + (size_t)sl * kkc;
 
-		dw_ctx_init(&x, d, inp, v,
-			    (float *)scratch + dw_part_floats(d) +
-				(size_t)omp_get_thread_num() *
-				    dw_worker_floats(d));
+		dw_ctx_init(&x, d, inp, v, dpre, scratch);
 		if (s1)
 			memset(s1, 0, 2 * (size_t)c * sizeof(double));
 		memset(dwp, 0, kkc * sizeof(float));
 		for (size_t img = n0; img < n1; img++) {
 			for (int c0 = 0; c0 < c; c0 += cb) {
 				int cbn = c - c0 < cb ? c - c0 : cb;
-				int next = 0; /* next input row to finish */
+				int iy = 0; /* next input-gradient row */
 
-				dw_ctx_block(&x, w, img, c0, cbn);
+				dw_ctx_block(&x, w, img, c0, cbn, dinp != NULL);
 				for (int oy = 0; oy < d->ho; oy++) {
-					int done =
-					    (oy + 1) * d->stride - d->pad;
-
-					dw_bwd_row(&x, dwp, dpre, oy,
-						   dw != NULL, dinp != NULL);
-					for (;
-					     dinp && next < d->h && next < done;
-					     next++)
-						dw_flush(&x, dinp, add, s1,
-							 s1 ? s1 + c : NULL,
-							 next);
+					if (dw)
+						dw_bwd_weight_row(&x, dwp, oy);
+					/* rows whose last gradient row is in */
+					for (; dinp && iy < d->h &&
+					       (iy + d->pad) / d->stride <= oy;
+					     iy++)
+						dw_bwd_input_row(
+						    &x, dinp, add, s1,
+						    s1 ? s1 + c : NULL, iy);
 				}
-				for (; dinp && next < d->h; next++)
-					dw_flush(&x, dinp, add, s1,
-						 s1 ? s1 + c : NULL, next);
+				for (; dinp && iy < d->h; iy++)
+					dw_bwd_input_row(&x, dinp, add, s1,
+							 s1 ? s1 + c : NULL,
+							 iy);
 			}
 		}
 	}
 	if (!dw)
 		return;
-#pragma omp parallel for schedule(static) if (kkc * (size_t)ns >= NN_PAR_MIN)
+#pragma omp parallel for schedule(static) if (kkc * (size_t)ns >= (1u << 20))
 	for (size_t j = 0; j < kkc; j++) {
 		float sum = 0.0f;
 

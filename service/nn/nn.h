@@ -319,9 +319,9 @@ void nn_resize_bilinear_backward(float *dinp, const float *dout,
  * gradient (the first writer of a buffer: no zeroing pass), 1 adds into it.
  * Parameter gradients are always added. */
 
-/* x seen as v(x) = act((x - mean) * scale + beta) [* gate[image][c]]: the
- * same arithmetic as nn_bn_act_forward's output (bit for bit) when mean,
- * scale = rstd * gamma and beta are the batch ones. */
+/* x seen as v(x) = act((x - mean) * scale + beta) [* gate[image][c]]:
+ * nn_bn_act_forward's output up to rounding (z is one fused multiply-add
+ * here) when mean, scale = rstd * gamma and beta are the batch ones. */
 struct nn_bn_view {
 	const float *mean; /* (C) batch (training) or running (eval) mean */
 	const float *rstd; /* (C) 1 / sqrt(var + eps), for backward sums */
@@ -348,6 +348,9 @@ void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
 			float *running_mean, float *running_var,
 			const float *gamma, const double *part, int ns,
 			size_t pix, int c);
+/* Forward partial sums (sum x, sum x^2) of x (pix, C) for
+ * nn_bn_stats_finish: part (nn_bn_grad_slices(pix), 2, C). */
+void nn_bn_moments(double *part, const float *x, size_t pix, int c);
 /* Inference scale (C) = gamma / sqrt(running_var + eps). */
 void nn_bn_eval_scale(float *scale, const float *running_var,
 		      const float *gamma, int c);

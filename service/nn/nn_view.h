@@ -7,6 +7,7 @@
 #include "nn/nn.h"
 #include "nn/nn_internal.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -31,11 +32,13 @@ static inline int nn_round8(int c)
 	return (c + 7) & ~7;
 }
 
-/* The pre-activation of BN, the same expression as batchnorm.c's, so that a
- * view and nn_bn_act_forward decide the activation's kinks alike. */
+/* The pre-activation of BN behind a view. One fused multiply-add, written
+ * out: every fused kernel, forward and backward, computes z with exactly
+ * this rounding whatever the compiler contracts elsewhere, so they all
+ * decide the activation's kinks (ReLU at 0, ...) alike. */
 static inline float nn_view_z(float x, float mean, float scale, float beta)
 {
-	return (x - mean) * scale + beta;
+	return fmaf(x - mean, scale, beta);
 }
 
 /* dst[ch] = v(src[ch]) for ch < c, gate row g (C) or NULL. A compile-time
