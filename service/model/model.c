@@ -135,9 +135,10 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 		u->w = add_tensor(b, cname, "weight", MODEL_PARAM,
 				  MODEL_LAYOUT_CONV, 1, 4, cout, cin, k, k);
 		u->pd = (struct nn_pw_dims){(size_t)b->n * h * w, cin, cout};
-		note_scratch(b, u->kind == MODEL_CONV_POINTWISE
-				    ? nn_pw_scratch_size(&u->pd, b->threads)
-				    : nn_conv2d_scratch_size(&u->cd));
+		note_scratch(
+		    b, u->kind == MODEL_CONV_POINTWISE
+			   ? nn_pw_scratch_size(&u->pd, b->threads)
+			   : nn_conv2d_fused_scratch_size(&u->cd, b->threads));
 	}
 	b->st = nn_shape_check(&u->out_shape, b->err, b->errlen);
 	if (b->st)

@@ -191,13 +191,10 @@ static void stem_forward(struct model *m, const struct model_convbn *u,
 	double t = prof_start(m);
 
 	d.n = n;
-	nn_conv2d_forward(A + u->pre, in, P + u->w, &d, m->scratch,
-			  m->scratch_bytes);
-	t = prof_add(m, 0, MODEL_PROF_CONV, t);
-	if (training)
-		nn_bn_moments(m->sums, A + u->pre, pix, u->out_shape.c);
-	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
-	unit_finish(m, u, nn_bn_grad_slices(pix), n, training);
+	nn_conv2d_forward_fused(A + u->pre, training ? m->sums : NULL, in,
+				P + u->w, &d, workers(m), m->scratch);
+	prof_add(m, 0, MODEL_PROF_CONV, t);
+	unit_finish(m, u, nn_conv2d_fused_slices(&d), n, training);
 	t = prof_start(m);
 	v = unit_view(m, u, NULL);
 	nn_bn_view_apply(A + u->out, A + u->pre, &v, NULL, NULL, pix,
@@ -205,24 +202,22 @@ static void stem_forward(struct model *m, const struct model_convbn *u,
 	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
 }
 
-/* gin (N, H, W, C_in) of the stem is not needed: weight gradient only.
- * dout (the gradient of the stem's output) is clobbered. */
+/* The stem's backward: its weight gradient (the network input needs no
+ * gradient), dout the gradient of its output. */
 static void stem_backward(struct model *m, const struct model_convbn *u,
-			  float *dout, const float *in, int n)
+			  const float *dout, const float *in, int n)
 {
-	float *A = m->arena, *P = m->params, *G = m->grads;
+	float *A = m->arena, *G = m->grads;
 	struct nn_conv2d_dims d = u->cd;
-	struct nn_bn_grad g = unit_grad(m, u);
+	struct nn_bn_grad g;
 	double t;
 
 	d.n = n;
 	unit_grad_sums(m, u, dout, n);
+	g = unit_grad(m, u);
 	t = prof_start(m);
-	nn_bn_grad_apply(dout, dout, A + u->pre, &g, pix_n(u->out_shape, n),
-			 u->out_shape.c);
-	t = prof_add(m, 1, MODEL_PROF_BN_ACT, t);
-	nn_conv2d_backward(NULL, G + u->w, dout, in, P + u->w, &d, m->scratch,
-			   m->scratch_bytes);
+	nn_conv2d_backward_fused(G + u->w, dout, A + u->pre, &g, in, &d,
+				 workers(m), m->scratch);
 	prof_add(m, 1, MODEL_PROF_CONV, t);
 }
 

@@ -406,6 +406,22 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 		    const struct nn_bn_view *v, const float *w,
 		    const struct nn_pw_dims *d, int nthreads, void *scratch);
 
+/* A k x k convolution (groups 1: the stem) run as the fused 1x1 kernel over
+ * im2col chunks formed in cache (no im2col matrix in memory): out (N, Ho,
+ * Wo, C_out), stats (nn_conv2d_fused_slices(d), 2, C_out) or NULL; backward
+ * gives the weight gradient only (dw +=; the network input needs none),
+ * through the output's BN+act g as nn_pw_backward. */
+int nn_conv2d_fused_slices(const struct nn_conv2d_dims *d);
+size_t nn_conv2d_fused_scratch_size(const struct nn_conv2d_dims *d,
+				    int nthreads);
+void nn_conv2d_forward_fused(float *out, double *stats, const float *inp,
+			     const float *w, const struct nn_conv2d_dims *d,
+			     int nthreads, void *scratch);
+void nn_conv2d_backward_fused(float *dw, const float *dout, const float *pre,
+			      const struct nn_bn_grad *g, const float *inp,
+			      const struct nn_conv2d_dims *d, int nthreads,
+			      void *scratch);
+
 /* Depthwise convolution reading its input through a view (NULL: as it is).
  * Slices are groups of whole images: nn_dw_slices(d) = min(N, NN_SLICES). */
 int nn_dw_slices(const struct nn_dwconv_dims *d);

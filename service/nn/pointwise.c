@@ -1,7 +1,8 @@
 /* pointwise.c - the fused 1x1 convolution of the model's fast path: the
  * input read through a BN view and the output's statistics (forward), the
  * output's BN backward, both GEMMs and the input's BN-backward sums
- * (backward), chunk by chunk in cache, one worker per slice of pixel rows. */
+ * (backward), chunk by chunk in cache, one worker per slice of pixel rows;
+ * and the same for a k x k convolution (the stem) over im2col chunks. */
 #include "nn/nn.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_view.h"
@@ -82,9 +83,79 @@ static int pw_threads(int nthreads, int slices)
 	return nthreads < 1 ? 1 : nthreads;
 }
 
-void nn_pw_forward(float *out, double *stats, const float *inp,
-		   const struct nn_bn_view *v, const float *w,
-		   const struct nn_pw_dims *d, int nthreads, void *scratch)
+/* Where a chunk's input rows come from: the tensor as it is, through a
+ * view, or (cd) the im2col rows of a k x k convolution. */
+struct pw_src {
+	const float *inp;
+	const struct nn_bn_view *v;
+	const struct nn_conv2d_dims *cd;
+};
+
+/* Rows [q0, q0 + rows) of the im2col matrix of cd: one row per output
+ * pixel, columns (ky, kx, ci) as a weight row; taps outside the image are
+ * zeros. */
+static void pw_im2col(float *col, const float *inp,
+		      const struct nn_conv2d_dims *d, size_t q0, size_t rows)
+{
+	const int k = d->k, cin = d->cin;
+	const size_t kkc = (size_t)k * k * cin, hw = (size_t)d->ho * d->wo;
+	const size_t kc = (size_t)k * cin;
+
+	for (size_t i = 0; i < rows; i++) {
+		size_t q = q0 + i, n = q / hw;
+		int oy = (int)(q % hw / (size_t)d->wo);
+		int ox = (int)(q % (size_t)d->wo);
+		int ix0 = ox * d->stride - d->pad;
+		/* the taps inside the image form one run of input pixels */
+		int lo = ix0 < 0 ? -ix0 : 0;
+		int hi = d->w - ix0 < k ? d->w - ix0 : k;
+		float *dst = col + i * kkc;
+
+		for (int ky = 0; ky < k; ky++, dst += kc) {
+			int iy = oy * d->stride - d->pad + ky;
+			size_t a = (size_t)lo * cin, b = (size_t)hi * cin;
+			const float *src;
+
+			if (iy < 0 || iy >= d->h || hi <= lo) {
+				for (size_t j = 0; j < kc; j++)
+					dst[j] = 0.0f;
+				continue;
+			}
+			src = inp +
+			      ((n * d->h + (size_t)iy) * d->w +
+			       (size_t)(ix0 + lo)) *
+				  cin -
+			      a;
+			for (size_t j = 0; j < a; j++)
+				dst[j] = 0.0f;
+			for (size_t j = a; j < b; j++)
+				dst[j] = src[j];
+			for (size_t j = b; j < kc; j++)
+				dst[j] = 0.0f;
+		}
+	}
+}
+
+/* The chunk's input rows (rows x d->cin), in buf when they must be formed. */
+static const float *pw_src_rows(const struct pw_src *s,
+				const struct nn_pw_dims *d, size_t r,
+				size_t rows, float *buf)
+{
+	if (s->cd) {
+		pw_im2col(buf, s->inp, s->cd, r, rows);
+		return buf;
+	}
+	if (s->v) {
+		nn_view_rows(buf, (size_t)d->cin, s->inp + r * d->cin,
+			     (size_t)d->cin, s->v, 0, d->cin, r, rows);
+		return buf;
+	}
+	return s->inp + r * d->cin;
+}
+
+static void pw_fwd(float *out, double *stats, const struct pw_src *src,
+		   const float *w, const struct nn_pw_dims *d, int nthreads,
+		   void *scratch)
 {
 	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
 	const size_t chunk = pw_chunk(d);
@@ -101,14 +172,9 @@ void nn_pw_forward(float *out, double *stats, const float *inp,
 			memset(s1, 0, 2 * (size_t)cout * sizeof(double));
 		for (size_t r = r0; r < r1; r += chunk) {
 			size_t rows = r1 - r < chunk ? r1 - r : chunk;
-			const float *a = inp + r * cin;
+			const float *a = pw_src_rows(src, d, r, rows, buf);
 			float *o = out + r * cout;
 
-			if (v) {
-				nn_view_rows(buf, (size_t)cin, a, (size_t)cin,
-					     v, 0, cin, r, rows);
-				a = buf;
-			}
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
 				    (int)rows, cout, cin, 1.0f, a, cin, w, cin,
 				    0.0f, o, cout);
@@ -119,17 +185,16 @@ void nn_pw_forward(float *out, double *stats, const float *inp,
 	}
 }
 
-void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
-		    const float *dout, const float *pre,
-		    const struct nn_bn_grad *g, const float *inp,
-		    const struct nn_bn_view *v, const float *w,
-		    const struct nn_pw_dims *d, int nthreads, void *scratch)
+static void pw_bwd(float *dinp, int add, double *in_sums, float *dw,
+		   const float *dout, const float *pre,
+		   const struct nn_bn_grad *g, const struct pw_src *src,
+		   const float *w, const struct nn_pw_dims *d, int nthreads,
+		   void *scratch)
 {
 	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
 	const size_t chunk = pw_chunk(d), wc = (size_t)cin * cout;
 	float *part = scratch;
 
-	assert(!in_sums || (dinp && v && !v->gate));
 #pragma omp parallel for schedule(dynamic, 1)                                  \
     num_threads(pw_threads(nthreads, ns)) if (ns > 1)
 	for (int sl = 0; sl < ns; sl++) {
@@ -144,19 +209,15 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 			memset(s1, 0, 2 * (size_t)cin * sizeof(double));
 		for (size_t r = r0; r < r1; r += chunk) {
 			size_t rows = r1 - r < chunk ? r1 - r : chunk;
-			const float *a = inp + r * cin;
 			const float *dp = dout + r * cout;
+			const float *a;
 
 			if (g) {
 				nn_view_grad_rows(dbuf, dp, pre + r * cout, g,
 						  cout, rows);
 				dp = dbuf;
 			}
-			if (v) {
-				nn_view_rows(abuf, (size_t)cin, a, (size_t)cin,
-					     v, 0, cin, r, rows);
-				a = abuf;
-			}
+			a = pw_src_rows(src, d, r, rows, abuf);
 			/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a */
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
 				    cout, cin, (int)rows, 1.0f, dp, cout, a,
@@ -169,13 +230,15 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 				    cin, add ? 1.0f : 0.0f, dinp + r * cin,
 				    cin);
 			if (s1)
-				nn_view_grad_sums(s1, s1 + cin, dinp + r * cin,
-						  (size_t)cin, inp + r * cin,
-						  (size_t)cin, v, 0, cin, rows);
+				nn_view_grad_sums(
+				    s1, s1 + cin, dinp + r * cin, (size_t)cin,
+				    src->inp + r * cin, (size_t)cin, src->v, 0,
+				    cin, rows);
 		}
 	}
-	/* the slices' partials in slice order */
-#pragma omp parallel for schedule(static) if (wc * (size_t)ns >= NN_PAR_MIN)
+	/* the slices' partials in slice order (a parallel loop only when it
+	 * is worth a fork and a barrier) */
+#pragma omp parallel for schedule(static) if (wc * (size_t)ns >= (1u << 20))
 	for (size_t j = 0; j < wc; j++) {
 		float sum = 0.0f;
 
@@ -183,4 +246,72 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 			sum += part[(size_t)sl * wc + j];
 		dw[j] += sum;
 	}
+}
+
+void nn_pw_forward(float *out, double *stats, const float *inp,
+		   const struct nn_bn_view *v, const float *w,
+		   const struct nn_pw_dims *d, int nthreads, void *scratch)
+{
+	struct pw_src src = {inp, v, NULL};
+
+	pw_fwd(out, stats, &src, w, d, nthreads, scratch);
+}
+
+void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
+		    const float *dout, const float *pre,
+		    const struct nn_bn_grad *g, const float *inp,
+		    const struct nn_bn_view *v, const float *w,
+		    const struct nn_pw_dims *d, int nthreads, void *scratch)
+{
+	struct pw_src src = {inp, v, NULL};
+
+	assert(!in_sums || (dinp && v && !v->gate));
+	pw_bwd(dinp, add, in_sums, dw, dout, pre, g, &src, w, d, nthreads,
+	       scratch);
+}
+
+/* The k x k convolution as the 1x1 kernel over its im2col rows. */
+static struct nn_pw_dims conv_pw_dims(const struct nn_conv2d_dims *d)
+{
+	struct nn_pw_dims p = {(size_t)d->n * d->ho * d->wo,
+			       d->k * d->k * d->cin, d->cout};
+
+	return p;
+}
+
+int nn_conv2d_fused_slices(const struct nn_conv2d_dims *d)
+{
+	struct nn_pw_dims p = conv_pw_dims(d);
+
+	return nn_pw_slices(&p);
+}
+
+size_t nn_conv2d_fused_scratch_size(const struct nn_conv2d_dims *d,
+				    int nthreads)
+{
+	struct nn_pw_dims p = conv_pw_dims(d);
+
+	return nn_pw_scratch_size(&p, nthreads);
+}
+
+void nn_conv2d_forward_fused(float *out, double *stats, const float *inp,
+			     const float *w, const struct nn_conv2d_dims *d,
+			     int nthreads, void *scratch)
+{
+	struct nn_pw_dims p = conv_pw_dims(d);
+	struct pw_src src = {inp, NULL, d};
+
+	pw_fwd(out, stats, &src, w, &p, nthreads, scratch);
+}
+
+void nn_conv2d_backward_fused(float *dw, const float *dout, const float *pre,
+			      const struct nn_bn_grad *g, const float *inp,
+			      const struct nn_conv2d_dims *d, int nthreads,
+			      void *scratch)
+{
+	struct nn_pw_dims p = conv_pw_dims(d);
+	struct pw_src src = {inp, NULL, d};
+
+	pw_bwd(NULL, 0, NULL, dw, dout, pre, g, &src, NULL, &p, nthreads,
+	       scratch);
 }

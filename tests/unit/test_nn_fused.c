@@ -1,7 +1,8 @@
 /* test_nn_fused.c - the fused kernels of the model's fast path (BN views,
  * the fused 1x1 and depthwise convolutions, SE on a view) against the
  * reference layers they replace (which test_nn_layers checks against
- * PyTorch): every activation, with and without an SE gate, strides 1 and 2,
+ * PyTorch), the stem's k x k convolution over im2col chunks: every
+ * activation, with and without an SE gate, strides 1 and 2,
  * kernels 1 to 5, channel counts that are not multiples of 8 or span several
  * channel blocks, several slices and chunks; set and add modes; the same
  * bits for 1 and 2 threads. */
@@ -422,6 +423,127 @@ static void pw_matches_reference(void **state)
 			run_pw_case(&cases[i], t);
 }
 
+/* ---- k x k convolution over im2col chunks ------------------------------ */
+
+static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
+			   enum nn_act act, int threads)
+{
+	struct core_rng r;
+	struct nn_conv2d_dims d;
+	struct bnref outbn;
+	char err[CORE_ERR_LEN];
+	size_t nin, nout, nw, sb;
+	int ns;
+	float *x, *w, *out, *want, *dout, *dpre, *dw, *dww, *dg, *db, *m1, *m2;
+	float *dgw, *dbw;
+	double *stats, *part;
+	void *scr, *rscr;
+	struct nn_bn_grad g;
+
+	core_rng_seed(&r, 8);
+	assert_int_equal(nn_conv2d_dims_init(&d, n, hw, hw, cin, cout, k,
+					     stride, k / 2, err, sizeof err),
+			 CORE_OK);
+	ns = nn_conv2d_fused_slices(&d);
+	nin = (size_t)n * hw * hw * cin;
+	nout = (size_t)n * d.ho * d.wo * cout;
+	nw = (size_t)cout * k * k * cin;
+	sb = nn_conv2d_scratch_size(&d);
+	scr = scratch_of(nn_conv2d_fused_scratch_size(&d, threads));
+	rscr = scratch_of(sb);
+	x = frand(nin, &r, -1.0f, 1.0f);
+	w = frand(nw, &r, -0.5f, 0.5f);
+	out = fzero(nout);
+	want = fzero(nout);
+	stats = core_calloc((size_t)ns * 2 * cout, sizeof(double));
+	assert_non_null(stats);
+
+	nn_conv2d_forward(want, x, w, &d, rscr, sb);
+	nn_conv2d_forward_fused(out, stats, x, w, &d, threads, scr);
+	close_enough("dense forward", out, want, nout, 1e-5);
+	{
+		struct nn_shape so = {n, d.ho, d.wo, cout};
+		float *mean = fzero(cout), *rstd = fzero(cout);
+		float *scale = fzero(cout), *rm = fzero(cout),
+		      *rv = fzero(cout);
+
+		bnref_make(&outbn, so, act, &r);
+		memcpy(outbn.x, out, nout * sizeof *out);
+		{
+			void *bs = scratch_of(nn_bn_scratch_size(&so));
+			nn_bn_act_forward(
+			    outbn.y, outbn.mean, outbn.rstd, outbn.rm, outbn.rv,
+			    outbn.x, outbn.gamma, outbn.beta, &so, act, bs);
+			core_free(bs);
+		}
+		nn_bn_stats_finish(mean, rstd, scale, rm, rv, outbn.gamma,
+				   stats, ns, nout / cout, cout);
+		close_enough("dense stats mean", mean, outbn.mean, cout, 1e-6);
+		close_enough("dense stats rstd", rstd, outbn.rstd, cout, 1e-5);
+		for (int ch = 0; ch < cout; ch++)
+			outbn.scale[ch] = outbn.rstd[ch] * outbn.gamma[ch];
+		core_free(mean);
+		core_free(rstd);
+		core_free(scale);
+		core_free(rm);
+		core_free(rv);
+	}
+	/* the weight gradient through the output BN */
+	dout = frand(nout, &r, -1.0f, 1.0f);
+	dpre = fzero(nout);
+	dw = fzero(nw);
+	dww = fzero(nw);
+	dg = fzero(cout);
+	db = fzero(cout);
+	dgw = fzero(cout);
+	dbw = fzero(cout);
+	m1 = fzero(cout);
+	m2 = fzero(cout);
+	part = core_calloc((size_t)nn_bn_grad_slices(nout / cout) * 2 * cout,
+			   sizeof(double));
+	assert_non_null(part);
+	bnref_backward(&outbn, dout, dpre, dgw, dbw);
+	nn_conv2d_backward(NULL, dww, dpre, x, w, &d, rscr, sb);
+	nn_bn_grad_sums(part, dout, out, &outbn.v, nout / cout, cout);
+	finish_sums(part, nn_bn_grad_slices(nout / cout), nout / cout, cout, dg,
+		    db, m1, m2);
+	g.v = outbn.v;
+	g.m1 = m1;
+	g.m2 = m2;
+	nn_conv2d_backward_fused(dw, dout, out, &g, x, &d, threads, scr);
+	close_enough("dense dw", dw, dww, nw, 1e-4);
+
+	bnref_free(&outbn);
+	core_free(x);
+	core_free(w);
+	core_free(out);
+	core_free(want);
+	core_free(stats);
+	core_free(part);
+	core_free(dout);
+	core_free(dpre);
+	core_free(dw);
+	core_free(dww);
+	core_free(dg);
+	core_free(db);
+	core_free(dgw);
+	core_free(dbw);
+	core_free(m1);
+	core_free(m2);
+	core_free(scr);
+	core_free(rscr);
+}
+
+static void dense_matches_reference(void **state)
+{
+	for (int t = 1; t <= 2; t++) {
+		run_dense_case(3, 11, 3, 10, 3, 2, NN_ACT_RELU6, t);
+		run_dense_case(4, 24, 3, 16, 3, 1, NN_ACT_SWISH, t);
+		run_dense_case(2, 9, 4, 9, 5, 1, NN_ACT_HSWISH, t);
+		run_dense_case(2, 7, 5, 6, 1, 2, NN_ACT_NONE, t);
+	}
+}
+
 /* ---- depthwise --------------------------------------------------------- */
 
 struct dw_case {
@@ -721,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(view_apply_matches_bn_act),
 	    cmocka_unit_test(grad_sums_and_apply_match_bn_backward),
 	    cmocka_unit_test(pw_matches_reference),
+	    cmocka_unit_test(dense_matches_reference),
 	    cmocka_unit_test(dw_matches_reference),
 	    cmocka_unit_test(se_view_matches_reference),
 	    cmocka_unit_test(same_bits_for_any_thread_count),
