@@ -405,7 +405,9 @@ enum core_status model_build(const struct arch *a, int max_batch, int training,
 	m->arena_count = b.arena;
 	m->max_act = (b.max_act + 15) & ~(size_t)15;
 	m->scratch_bytes = b.scratch < 64 ? 64 : b.scratch;
-	m->threads = b.threads;
+	b.st = nn_pool_create(b.threads, &m->pool, err, errlen);
+	if (b.st)
+		goto fail;
 	m->sums_count = (size_t)NN_SLICES * 2 * (size_t)b.max_c;
 
 	m->params = core_calloc(m->nparams, sizeof *m->params);
@@ -461,6 +463,7 @@ void model_free(struct model *m)
 	for (int i = 0; i < MODEL_GBUFS; i++)
 		core_free(m->gbuf[i]);
 	core_free(m->scratch);
+	nn_pool_free(m->pool);
 	core_free(m);
 }
 

@@ -14,9 +14,10 @@
  * through MODEL_GBUFS rotating buffers of the largest activation size, so
  * gradient memory does not grow with depth.
  *
- * Threads: the passes use up to `threads` workers (omp_get_max_threads() at
- * build time, fewer if the OpenMP setting is lower when they run); results
- * are the same for any number of them. */
+ * Threads: each pass runs as one worker-pool session (nn_pool_session) of
+ * up to omp_get_max_threads() at build time workers (fewer if the OpenMP
+ * setting is lower when it runs); results are the same for any number of
+ * them. */
 #ifndef LMNAS_MODEL_H
 #define LMNAS_MODEL_H
 
@@ -110,9 +111,9 @@ struct model {
 	    *sums; /* (sums_count) per-slice partial sums, (NN_SLICES, 2, C) */
 	size_t sums_count;
 	int last_dropout; /* the last forward applied dropout */
-	void *scratch;	  /* kernel scratch for `threads` workers */
+	void *scratch;	  /* kernel scratch for the pool's workers */
 	size_t scratch_bytes;
-	int threads;		       /* omp_get_max_threads() when built */
+	struct nn_pool *pool; /* omp_get_max_threads() workers when built */
 	struct model_profile *profile; /* NULL, or owned by the caller */
 };
 

@@ -39,14 +39,6 @@ static double prof_add(const struct model *m, int backward,
 
 /* ---- shapes and views ---- */
 
-/* Workers for the fused kernels: the scratch holds m->threads. */
-static int workers(const struct model *m)
-{
-	int t = omp_get_max_threads();
-
-	return t < m->threads ? t : m->threads;
-}
-
 static size_t pix_n(struct nn_shape s, int n)
 {
 	return (size_t)n * (size_t)s.h * (size_t)s.w;
@@ -131,7 +123,8 @@ static void unit_grad_sums(struct model *m, const struct model_convbn *u,
 	size_t pix = pix_n(u->out_shape, n);
 	double t = prof_start(m);
 
-	nn_bn_grad_sums(m->sums, dout, A + u->pre, &v, pix, u->out_shape.c);
+	nn_bn_grad_sums(m->sums, dout, A + u->pre, &v, pix, u->out_shape.c,
+			m->pool);
 	nn_bn_grad_finish(G + u->gamma, G + u->beta, A + u->m1, A + u->m2,
 			  m->sums, nn_bn_grad_slices(pix), pix, u->out_shape.c);
 	prof_add(m, 1, MODEL_PROF_BN_ACT, t);
@@ -160,7 +153,7 @@ static void pw_forward(struct model *m, const struct model_convbn *u,
 	double t = prof_start(m);
 
 	nn_pw_forward(m->arena + u->pre, training ? m->sums : NULL, in, vin,
-		      m->params + u->w, &d, workers(m), m->scratch);
+		      m->params + u->w, &d, m->pool, m->scratch);
 	prof_add(m, 0, MODEL_PROF_POINTWISE, t);
 	unit_finish(m, u, nn_pw_slices(&d), n, training);
 }
@@ -173,7 +166,7 @@ static void dw_forward(struct model *m, const struct model_convbn *u,
 	double t = prof_start(m);
 
 	nn_dw_forward(m->arena + u->pre, training ? m->sums : NULL, in, vin,
-		      m->params + u->w, &d, workers(m), m->scratch);
+		      m->params + u->w, &d, m->pool, m->scratch);
 	prof_add(m, 0, MODEL_PROF_DEPTHWISE, t);
 	unit_finish(m, u, nn_dw_slices(&d), n, training);
 }
@@ -192,13 +185,13 @@ static void stem_forward(struct model *m, const struct model_convbn *u,
 
 	d.n = n;
 	nn_conv2d_forward_fused(A + u->pre, training ? m->sums : NULL, in,
-				P + u->w, &d, workers(m), m->scratch);
+				P + u->w, &d, m->pool, m->scratch);
 	prof_add(m, 0, MODEL_PROF_CONV, t);
 	unit_finish(m, u, nn_conv2d_fused_slices(&d), n, training);
 	t = prof_start(m);
 	v = unit_view(m, u, NULL);
 	nn_bn_view_apply(A + u->out, A + u->pre, &v, NULL, NULL, pix,
-			 u->out_shape.c);
+			 u->out_shape.c, m->pool);
 	prof_add(m, 0, MODEL_PROF_BN_ACT, t);
 }
 
@@ -217,7 +210,7 @@ static void stem_backward(struct model *m, const struct model_convbn *u,
 	g = unit_grad(m, u);
 	t = prof_start(m);
 	nn_conv2d_backward_fused(G + u->w, dout, A + u->pre, &g, in, &d,
-				 workers(m), m->scratch);
+				 m->pool, m->scratch);
 	prof_add(m, 1, MODEL_PROF_CONV, t);
 }
 
@@ -247,7 +240,7 @@ static void block_forward(struct model *m, const struct model_block *b, int n,
 		nn_se_forward_view(A + b->se_pooled, A + b->se_hidden,
 				   A + b->se_gate, A + b->dw.pre, &vdw,
 				   P + b->se_w1, P + b->se_b1, P + b->se_w2,
-				   P + b->se_b2, &s, b->se_r);
+				   P + b->se_b2, &s, b->se_r, m->pool);
 		prof_add(m, 0, MODEL_PROF_SE, t);
 		vdw.gate = A + b->se_gate;
 	}
@@ -263,7 +256,7 @@ static void block_forward(struct model *m, const struct model_block *b, int n,
 			 : b->has_shortcut ? A + b->shortcut.pre
 					   : x,
 			 b->has_shortcut ? &vshort : NULL,
-			 pix_n(b->out_shape, n), b->out_shape.c);
+			 pix_n(b->out_shape, n), b->out_shape.c, m->pool);
 	prof_add(m, 0, MODEL_PROF_ADD, t);
 }
 
@@ -292,7 +285,7 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 		t = prof_start(m);
 		nn_pw_backward(gin, 0, NULL, G + b->shortcut.w, gout,
 			       A + b->shortcut.pre, &g, x, NULL,
-			       P + b->shortcut.w, &d, workers(m), m->scratch);
+			       P + b->shortcut.w, &d, m->pool, m->scratch);
 		prof_add(m, 1, MODEL_PROF_POINTWISE, t);
 		gin_set = gin != NULL;
 	} else if (b->residual && gin) {
@@ -309,7 +302,7 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 	t = prof_start(m);
 	nn_pw_backward(mid, 0, b->has_se ? NULL : m->sums, G + b->project.w,
 		       gout, A + b->project.pre, &gproj, A + b->dw.pre, &vdw,
-		       P + b->project.w, &dproj, workers(m), m->scratch);
+		       P + b->project.w, &dproj, m->pool, m->scratch);
 	prof_add(m, 1, MODEL_PROF_POINTWISE, t);
 	if (b->has_se) {
 		struct nn_shape s = b->mid_shape;
@@ -320,25 +313,22 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 				    G + b->se_w2, G + b->se_b2, A + b->dw.pre,
 				    &vdw, A + b->se_pooled, A + b->se_hidden,
 				    A + b->se_gate, P + b->se_w1, P + b->se_w2,
-				    &s, b->se_r, m->scratch);
+				    &s, b->se_r, m->scratch, m->pool);
 		prof_add(m, 1, MODEL_PROF_SE, t);
 		unit_grad_finish(m, &b->dw,
 				 nn_bn_grad_slices(pix_n(b->mid_shape, n)), n);
 	} else {
 		unit_grad_finish(m, &b->dw, nn_pw_slices(&dproj), n);
 	}
-	/* dw's BN backward in place: mid = dL/d dw.pre */
+	/* mid = dL/d dw's output; the dw kernel applies dw's BN backward as
+	 * it stages the rows */
 	gdw = unit_grad(m, &b->dw);
-	t = prof_start(m);
-	nn_bn_grad_apply(mid, mid, A + b->dw.pre, &gdw, pix_n(b->mid_shape, n),
-			 b->mid_shape.c);
-	prof_add(m, 1, MODEL_PROF_BN_ACT, t);
-
 	if (!b->has_expand) {
 		/* dwsep: the dw reads the block input directly */
 		t = prof_start(m);
-		nn_dw_backward(gin, gin_set, NULL, G + b->dw.w, mid, x, NULL,
-			       P + b->dw.w, &ddw, workers(m), m->scratch);
+		nn_dw_backward(gin, gin_set, NULL, G + b->dw.w, mid,
+			       A + b->dw.pre, &gdw, x, NULL, P + b->dw.w, &ddw,
+			       m->pool, m->scratch);
 		prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
 		return;
 	}
@@ -346,8 +336,9 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 	 * the expand's output goes there, with the expand BN's sums */
 	vexp = unit_view(m, &b->expand, NULL);
 	t = prof_start(m);
-	nn_dw_backward(gout, 0, m->sums, G + b->dw.w, mid, A + b->expand.pre,
-		       &vexp, P + b->dw.w, &ddw, workers(m), m->scratch);
+	nn_dw_backward(gout, 0, m->sums, G + b->dw.w, mid, A + b->dw.pre, &gdw,
+		       A + b->expand.pre, &vexp, P + b->dw.w, &ddw, m->pool,
+		       m->scratch);
 	prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
 	unit_grad_finish(m, &b->expand, nn_dw_slices(&ddw), n);
 	{
@@ -356,15 +347,23 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 		t = prof_start(m);
 		nn_pw_backward(gin, gin_set, NULL, G + b->expand.w, gout,
 			       A + b->expand.pre, &g, x, NULL, P + b->expand.w,
-			       &d, workers(m), m->scratch);
+			       &d, m->pool, m->scratch);
 		prof_add(m, 1, MODEL_PROF_POINTWISE, t);
 	}
 }
 
 /* ---- the whole model ---- */
 
-const float *model_forward(struct model *m, const float *x, int n, int training,
-			   struct core_rng *rng)
+/* A pass's arguments, for its pool session. */
+struct pass_args {
+	struct model *m;
+	const float *x, *dlogits;
+	int n, training;
+	struct core_rng *rng;
+};
+
+static void forward_pass(struct model *m, const float *x, int n, int training,
+			 struct core_rng *rng)
 {
 	float *A = m->arena, *P = m->params;
 	const struct arch *a = &m->arch;
@@ -396,10 +395,27 @@ const float *model_forward(struct model *m, const float *x, int n, int training,
 			  n, m->head_c, a->classes);
 	m->last_dropout = training && a->dropout > 0.0;
 	prof_add(m, 0, MODEL_PROF_HEAD, t);
-	return A + m->head_logits;
 }
 
-void model_backward(struct model *m, const float *dlogits, int n)
+static void forward_session(void *ctx)
+{
+	struct pass_args *p = ctx;
+
+	forward_pass(p->m, p->x, p->n, p->training, p->rng);
+}
+
+const float *model_forward(struct model *m, const float *x, int n, int training,
+			   struct core_rng *rng)
+{
+	struct pass_args p = {m, x, NULL, n, training, rng};
+
+	/* one parallel region for the whole pass: its kernels hand their
+	 * tasks to the pool's workers */
+	nn_pool_session(m->pool, forward_session, &p);
+	return m->arena + m->head_logits;
+}
+
+static void backward_pass(struct model *m, const float *dlogits, int n)
 {
 	float *A = m->arena, *P = m->params, *G = m->grads;
 	const struct arch *a = &m->arch;
@@ -437,4 +453,18 @@ void model_backward(struct model *m, const float *dlogits, int n)
 	}
 	if (m->stem)
 		stem_backward(m, m->stem, m->gbuf[o], A + m->input_off, n);
+}
+
+static void backward_session(void *ctx)
+{
+	struct pass_args *p = ctx;
+
+	backward_pass(p->m, p->dlogits, p->n);
+}
+
+void model_backward(struct model *m, const float *dlogits, int n)
+{
+	struct pass_args p = {m, NULL, dlogits, n, 0, NULL};
+
+	nn_pool_session(m->pool, backward_session, &p);
 }

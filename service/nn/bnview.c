@@ -151,19 +151,44 @@ void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
 	}
 }
 
-void nn_bn_moments(double *part, const float *x, size_t pix, int c)
+/* The standalone passes' work: nn_slices_for(pix) fixed slices of the
+ * pixels (fixed for the sums' determinism), one pool task each. */
+struct pass {
+	float *out;
+	const float *x, *add, *d;
+	double *part;
+	const struct nn_bn_view *v, *add_view;
+	const struct nn_bn_grad *g;
+	size_t pix;
+	int c, ns;
+};
+
+/* Small passes run on the caller: a task list costs more than they do. */
+static struct nn_pool *pass_pool(struct nn_pool *pool, size_t pix, int c)
 {
-	const int ns = nn_slices_for(pix);
+	return pix * (size_t)c >= NN_PAR_MIN ? pool : NULL;
+}
 
-#pragma omp parallel for schedule(dynamic, 1) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (int sl = 0; sl < ns; sl++) {
-		double *s1 = part + (size_t)sl * 2 * c;
-		size_t p0 = nn_slice_begin(pix, ns, sl);
-		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
+static void moments_task(void *ctx, int sl, int worker)
+{
+	const struct pass *q = ctx;
+	const int c = q->c;
+	double *s1 = q->part + (size_t)sl * 2 * c;
+	size_t p0 = nn_slice_begin(q->pix, q->ns, sl);
+	size_t p1 = nn_slice_begin(q->pix, q->ns, sl + 1);
 
-		memset(s1, 0, 2 * (size_t)c * sizeof(double));
-		nn_moments_rows(s1, s1 + c, x + p0 * c, (size_t)c, c, p1 - p0);
-	}
+	(void)worker;
+	memset(s1, 0, 2 * (size_t)c * sizeof(double));
+	nn_moments_rows(s1, s1 + c, q->x + p0 * c, (size_t)c, c, p1 - p0);
+}
+
+void nn_bn_moments(double *part, const float *x, size_t pix, int c,
+		   struct nn_pool *pool)
+{
+	struct pass q = {.x = x, .part = part, .pix = pix, .c = c};
+
+	q.ns = nn_slices_for(pix);
+	nn_pool_run(pass_pool(pool, pix, c), q.ns, moments_task, &q);
 }
 
 void nn_bn_eval_scale(float *scale, const float *running_var,
@@ -174,47 +199,57 @@ void nn_bn_eval_scale(float *scale, const float *running_var,
 		scale[ch] = gamma[ch] / sqrtf(running_var[ch] + NN_BN_EPS);
 }
 
-void nn_bn_view_apply(float *out, const float *x, const struct nn_bn_view *v,
-		      const float *add, const struct nn_bn_view *add_view,
-		      size_t pix, int c)
+static void apply_task(void *ctx, int sl, int worker)
 {
-	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
+	const struct pass *q = ctx;
+	const int c = q->c;
+	size_t p0 = nn_slice_begin(q->pix, q->ns, sl);
+	size_t p1 = nn_slice_begin(q->pix, q->ns, sl + 1);
+	float tmp[VIEW_TMP];
 
-#pragma omp parallel for schedule(dynamic, 4) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (size_t b = 0; b < nb; b++) {
-		size_t p0 = b * NN_BLOCK_ROWS;
-		size_t rows =
-		    pix - p0 < NN_BLOCK_ROWS ? pix - p0 : NN_BLOCK_ROWS;
-		float tmp[VIEW_TMP];
+	(void)worker;
+	nn_view_rows(q->out + p0 * c, (size_t)c, q->x + p0 * c, (size_t)c, q->v,
+		     0, c, p0, p1 - p0);
+	if (!q->add)
+		return;
+	for (size_t p = p0; p < p1; p++) {
+		float *o = q->out + p * c;
+		const float *ar = q->add + p * c;
 
-		nn_view_rows(out + p0 * c, (size_t)c, x + p0 * c, (size_t)c, v,
-			     0, c, p0, rows);
-		if (!add)
+		if (!q->add_view) {
+#pragma omp simd
+			for (int ch = 0; ch < c; ch++)
+				o[ch] += ar[ch];
 			continue;
-		for (size_t i = 0; i < rows; i++) {
-			float *o = out + (p0 + i) * c;
-			const float *ar = add + (p0 + i) * c;
+		}
+		for (int c0 = 0; c0 < c; c0 += VIEW_TMP) {
+			int cb = c - c0 < VIEW_TMP ? c - c0 : VIEW_TMP;
+			struct nn_bn_view av = *q->add_view;
 
-			if (!add_view) {
+			/* a gated add view is not needed by lmnas */
+			av.gate = NULL;
+			nn_view_rows(tmp, 0, ar + c0, 0, &av, c0, cb, 0, 1);
 #pragma omp simd
-				for (int ch = 0; ch < c; ch++)
-					o[ch] += ar[ch];
-				continue;
-			}
-			for (int c0 = 0; c0 < c; c0 += VIEW_TMP) {
-				int cb = c - c0 < VIEW_TMP ? c - c0 : VIEW_TMP;
-				struct nn_bn_view av = *add_view;
-
-				/* a gated add view is not needed by lmnas */
-				av.gate = NULL;
-				nn_view_rows(tmp, 0, ar + c0, 0, &av, c0, cb, 0,
-					     1);
-#pragma omp simd
-				for (int ch = 0; ch < cb; ch++)
-					o[c0 + ch] += tmp[ch];
-			}
+			for (int ch = 0; ch < cb; ch++)
+				o[c0 + ch] += tmp[ch];
 		}
 	}
+}
+
+void nn_bn_view_apply(float *out, const float *x, const struct nn_bn_view *v,
+		      const float *add, const struct nn_bn_view *add_view,
+		      size_t pix, int c, struct nn_pool *pool)
+{
+	struct pass q = {.out = out,
+			 .x = x,
+			 .add = add,
+			 .v = v,
+			 .add_view = add_view,
+			 .pix = pix,
+			 .c = c};
+
+	q.ns = nn_slices_for(pix);
+	nn_pool_run(pass_pool(pool, pix, c), q.ns, apply_task, &q);
 }
 
 int nn_bn_grad_slices(size_t pix)
@@ -222,21 +257,29 @@ int nn_bn_grad_slices(size_t pix)
 	return nn_slices_for(pix);
 }
 
-void nn_bn_grad_sums(double *part, const float *dout, const float *x,
-		     const struct nn_bn_view *v, size_t pix, int c)
+static void grad_sums_task(void *ctx, int sl, int worker)
 {
-	const int ns = nn_slices_for(pix);
+	const struct pass *q = ctx;
+	const int c = q->c;
+	double *s1 = q->part + (size_t)sl * 2 * c;
+	size_t p0 = nn_slice_begin(q->pix, q->ns, sl);
+	size_t p1 = nn_slice_begin(q->pix, q->ns, sl + 1);
 
-#pragma omp parallel for schedule(dynamic, 1) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (int sl = 0; sl < ns; sl++) {
-		double *s1 = part + (size_t)sl * 2 * c, *s2 = s1 + c;
-		size_t p0 = nn_slice_begin(pix, ns, sl);
-		size_t p1 = nn_slice_begin(pix, ns, sl + 1);
+	(void)worker;
+	memset(s1, 0, 2 * (size_t)c * sizeof(double));
+	nn_view_grad_sums(s1, s1 + c, q->d + p0 * c, (size_t)c, q->x + p0 * c,
+			  (size_t)c, q->v, 0, c, p1 - p0);
+}
 
-		memset(s1, 0, 2 * (size_t)c * sizeof(double));
-		nn_view_grad_sums(s1, s2, dout + p0 * c, (size_t)c, x + p0 * c,
-				  (size_t)c, v, 0, c, p1 - p0);
-	}
+void nn_bn_grad_sums(double *part, const float *dout, const float *x,
+		     const struct nn_bn_view *v, size_t pix, int c,
+		     struct nn_pool *pool)
+{
+	struct pass q = {
+	    .x = x, .d = dout, .part = part, .v = v, .pix = pix, .c = c};
+
+	q.ns = nn_slices_for(pix);
+	nn_pool_run(pass_pool(pool, pix, c), q.ns, grad_sums_task, &q);
 }
 
 void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
@@ -257,14 +300,15 @@ void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
 }
 
 static inline __attribute__((always_inline)) void
-grad_apply_rows(float *dp, const float *d, const float *x, const float *mean,
+grad_apply_rows(float *dp, size_t ld_dp, const float *d, size_t ld_d,
+		const float *x, size_t ld_x, const float *mean,
 		const float *rstd, const float *scale, const float *beta,
 		const float *m1, const float *m2, int c, size_t rows,
 		const enum nn_act a)
 {
 	for (size_t r = 0; r < rows; r++) {
-		const float *dr = d + r * c, *xr = x + r * c;
-		float *o = dp + r * c;
+		const float *dr = d + r * ld_d, *xr = x + r * ld_x;
+		float *o = dp + r * ld_dp;
 
 #pragma omp simd
 		for (int ch = 0; ch < c; ch++) {
@@ -278,30 +322,39 @@ grad_apply_rows(float *dp, const float *d, const float *x, const float *mean,
 	}
 }
 
-void nn_view_grad_rows(float *dp, const float *d, const float *x,
-		       const struct nn_bn_grad *g, int c, size_t rows)
+void nn_view_grad_rows(float *dp, size_t ld_dp, const float *d, size_t ld_d,
+		       const float *x, size_t ld_x, const struct nn_bn_grad *g,
+		       int c0, int c, size_t rows)
 {
 	const struct nn_bn_view *v = &g->v;
 
 #define GRAD_APPLY(A)                                                          \
-	grad_apply_rows(dp, d, x, v->mean, v->rstd, v->scale, v->beta, g->m1,  \
-			g->m2, c, rows, A)
+	grad_apply_rows(dp, ld_dp, d, ld_d, x, ld_x, v->mean + c0,             \
+			v->rstd + c0, v->scale + c0, v->beta + c0, g->m1 + c0, \
+			g->m2 + c0, c, rows, A)
 	NN_ACT_DISPATCH(v->act, GRAD_APPLY);
 #undef GRAD_APPLY
 }
 
-void nn_bn_grad_apply(float *dpre, const float *dout, const float *x,
-		      const struct nn_bn_grad *g, size_t pix, int c)
+static void grad_apply_task(void *ctx, int sl, int worker)
 {
-	const size_t nb = (pix + NN_BLOCK_ROWS - 1) / NN_BLOCK_ROWS;
+	const struct pass *q = ctx;
+	const int c = q->c;
+	size_t p0 = nn_slice_begin(q->pix, q->ns, sl);
+	size_t p1 = nn_slice_begin(q->pix, q->ns, sl + 1);
 
-#pragma omp parallel for schedule(dynamic, 4) if (pix * (size_t)c >= NN_PAR_MIN)
-	for (size_t b = 0; b < nb; b++) {
-		size_t p0 = b * NN_BLOCK_ROWS;
-		size_t rows =
-		    pix - p0 < NN_BLOCK_ROWS ? pix - p0 : NN_BLOCK_ROWS;
+	(void)worker;
+	nn_view_grad_rows(q->out + p0 * c, (size_t)c, q->d + p0 * c, (size_t)c,
+			  q->x + p0 * c, (size_t)c, q->g, 0, c, p1 - p0);
+}
 
-		nn_view_grad_rows(dpre + p0 * c, dout + p0 * c, x + p0 * c, g,
-				  c, rows);
-	}
+void nn_bn_grad_apply(float *dpre, const float *dout, const float *x,
+		      const struct nn_bn_grad *g, size_t pix, int c,
+		      struct nn_pool *pool)
+{
+	struct pass q = {
+	    .out = dpre, .x = x, .d = dout, .g = g, .pix = pix, .c = c};
+
+	q.ns = nn_slices_for(pix);
+	nn_pool_run(pass_pool(pool, pix, c), q.ns, grad_apply_task, &q);
 }

@@ -15,7 +15,6 @@
 
 #include <assert.h>
 #include <limits.h>
-#include <omp.h>
 #include <string.h>
 
 /* Channels per block. */
@@ -72,17 +71,18 @@ static size_t dw_part_floats(const struct nn_dwconv_dims *d)
 	return round16((size_t)nn_dw_slices(d) * d->k * d->k * d->c);
 }
 
-size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int nthreads)
+size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int workers)
 {
-	return (dw_part_floats(d) + (size_t)nthreads * dw_worker_floats(d)) *
+	return (dw_part_floats(d) + (size_t)workers * dw_worker_floats(d)) *
 	       sizeof(float);
 }
 
 /* What a worker is doing: one image, one block of channels. */
 struct dw_ctx {
 	const struct nn_dwconv_dims *d;
-	const float *inp, *dpre;
+	const float *inp, *dout, *pre;
 	const struct nn_bn_view *v;
+	const struct nn_bn_grad *g; /* dout's BN backward, or NULL */
 	size_t img;
 	int c0, cbn, cbp; /* first channel, channels, padded to 8 */
 	size_t inf, gf;	  /* floats per ring row */
@@ -92,19 +92,22 @@ struct dw_ctx {
 
 static void dw_ctx_init(struct dw_ctx *x, const struct nn_dwconv_dims *d,
 			const float *inp, const struct nn_bn_view *v,
-			const float *dpre, void *scratch)
+			const float *dout, const float *pre,
+			const struct nn_bn_grad *g, void *scratch, int worker)
 {
-	float *worker = (float *)scratch + dw_part_floats(d) +
-			(size_t)omp_get_thread_num() * dw_worker_floats(d);
+	float *wk = (float *)scratch + dw_part_floats(d) +
+		    (size_t)worker * dw_worker_floats(d);
 
 	memset(x, 0, sizeof *x);
 	x->d = d;
 	x->inp = inp;
 	x->v = v;
-	x->dpre = dpre;
+	x->dout = dout;
+	x->pre = pre;
+	x->g = g;
 	x->inf = dw_in_floats(d);
 	x->gf = dw_g_floats(d);
-	x->ring = worker;
+	x->ring = wk;
 	x->gring = x->ring + (size_t)d->k * x->inf;
 	x->wbuf = x->gring + (size_t)d->k * x->gf;
 	x->wph = x->wbuf + round16((size_t)d->k * d->k * dw_cb(d));
@@ -227,8 +230,9 @@ static const float *dw_in_row(struct dw_ctx *x, int iy)
 	return row;
 }
 
-/* The padded output-gradient row oy (zeros outside [0, Ho)) in its ring
- * slot: pixel ox at (ox + k). */
+/* The padded gradient row oy of the conv's output (zeros outside [0, Ho))
+ * in its ring slot, pixel ox at (ox + k): dout's row, or its BN backward
+ * through g, formed here so that it never goes through memory. */
 static const float *dw_g_row(struct dw_ctx *x, int oy)
 {
 	const struct nn_dwconv_dims *d = x->d;
@@ -246,7 +250,19 @@ static const float *dw_g_row(struct dw_ctx *x, int oy)
 	memset(row, 0, (size_t)k * cbp * sizeof(float));
 	memset(row + (size_t)(d->wo + k) * cbp, 0,
 	       (x->gf - (size_t)(d->wo + k) * cbp) * sizeof(float));
-	src = x->dpre + ((x->img * d->ho + (size_t)oy) * d->wo) * d->c + x->c0;
+	src = x->dout + ((x->img * d->ho + (size_t)oy) * d->wo) * d->c + x->c0;
+	if (x->g) {
+		nn_view_grad_rows(
+		    row + (size_t)k * cbp, (size_t)cbp, src, (size_t)d->c,
+		    x->pre + ((x->img * d->ho + (size_t)oy) * d->wo) * d->c +
+			x->c0,
+		    (size_t)d->c, x->g, x->c0, x->cbn, (size_t)d->wo);
+		if (x->cbn < cbp)
+			for (int ox = 0; ox < d->wo; ox++)
+				memset(row + (size_t)(ox + k) * cbp + x->cbn, 0,
+				       (size_t)(cbp - x->cbn) * sizeof(float));
+		return row;
+	}
 	for (int ox = 0; ox < d->wo; ox++)
 		dw_copy(row + (size_t)(ox + k) * cbp, src + (size_t)ox * d->c,
 			x->cbn, cbp);
@@ -350,61 +366,73 @@ static void dw_row_kernel(const float *const *rows, int nrows, const float *wb,
 #undef DW_ROW
 }
 
-static int dw_threads(int nthreads, int slices)
+/* One call's work: a slice of whole images per pool task. */
+struct dw_job {
+	float *out, *dinp, *part;
+	double *stats, *in_sums;
+	const float *inp, *dout, *pre, *w;
+	const struct nn_bn_view *v;
+	const struct nn_bn_grad *g;
+	const struct nn_dwconv_dims *d;
+	void *scratch;
+	int ns, add, need_w;
+};
+
+static void dw_fwd_task(void *ctx, int sl, int worker)
 {
-	if (nthreads > slices)
-		nthreads = slices;
-	return nthreads < 1 ? 1 : nthreads;
+	const struct dw_job *j = ctx;
+	const struct nn_dwconv_dims *d = j->d;
+	const int cb = dw_cb(d), c = d->c;
+	struct dw_ctx x;
+	size_t n0 = nn_slice_begin((size_t)d->n, j->ns, sl);
+	size_t n1 = nn_slice_begin((size_t)d->n, j->ns, sl + 1);
+	double *s1 = j->stats ? j->stats + (size_t)sl * 2 * c : NULL;
+	const float *rows[256];
+
+	dw_ctx_init(&x, d, j->inp, j->v, NULL, NULL, NULL, j->scratch, worker);
+	if (s1)
+		memset(s1, 0, 2 * (size_t)c * sizeof(double));
+	for (size_t img = n0; img < n1; img++) {
+		for (int c0 = 0; c0 < c; c0 += cb) {
+			int cbn = c - c0 < cb ? c - c0 : cb;
+
+			dw_ctx_block(&x, j->w, img, c0, cbn, 0);
+			for (int oy = 0; oy < d->ho; oy++) {
+				float *orow =
+				    j->out +
+				    ((img * d->ho + (size_t)oy) * d->wo) * c +
+				    c0;
+
+				for (int ky = 0; ky < d->k; ky++)
+					rows[ky] = dw_in_row(
+					    &x, oy * d->stride - d->pad + ky);
+				dw_row_kernel(rows, d->k, x.wbuf, d->k,
+					      (size_t)d->stride * x.cbp, x.cbp,
+					      cbn, d->wo, orow, (size_t)c, 0);
+				if (s1)
+					nn_moments_rows(s1 + c0, s1 + c + c0,
+							orow, (size_t)c, cbn,
+							(size_t)d->wo);
+			}
+		}
+	}
 }
 
 void nn_dw_forward(float *out, double *stats, const float *inp,
 		   const struct nn_bn_view *v, const float *w,
-		   const struct nn_dwconv_dims *d, int nthreads, void *scratch)
+		   const struct nn_dwconv_dims *d, struct nn_pool *pool,
+		   void *scratch)
 {
-	const int ns = nn_dw_slices(d), cb = dw_cb(d), c = d->c;
+	struct dw_job j = {.out = out,
+			   .stats = stats,
+			   .inp = inp,
+			   .w = w,
+			   .v = v,
+			   .d = d,
+			   .scratch = scratch,
+			   .ns = nn_dw_slices(d)};
 
-#pragma omp parallel for schedule(dynamic, 1)                                  \
-    num_threads(dw_threads(nthreads, ns)) if (ns > 1)
-	for (int sl = 0; sl < ns; sl++) {
-		struct dw_ctx x;
-		size_t n0 = nn_slice_begin((size_t)d->n, ns, sl);
-		size_t n1 = nn_slice_begin((size_t)d->n, ns, sl + 1);
-		double *s1 = stats ? stats + (size_t)sl * 2 * c : NULL;
-		const float *rows[256];
-
-		dw_ctx_init(&x, d, inp, v, NULL, scratch);
-		if (s1)
-			memset(s1, 0, 2 * (size_t)c * sizeof(double));
-		for (size_t img = n0; img < n1; img++) {
-			for (int c0 = 0; c0 < c; c0 += cb) {
-				int cbn = c - c0 < cb ? c - c0 : cb;
-
-				dw_ctx_block(&x, w, img, c0, cbn, 0);
-				for (int oy = 0; oy < d->ho; oy++) {
-					float *orow =
-					    out +
-					    ((img * d->ho + (size_t)oy) *
-					     d->wo) *
-						c +
-					    c0;
-
-					for (int ky = 0; ky < d->k; ky++)
-						rows[ky] = dw_in_row(
-						    &x, oy * d->stride -
-							    d->pad + ky);
-					dw_row_kernel(rows, d->k, x.wbuf, d->k,
-						      (size_t)d->stride * x.cbp,
-						      x.cbp, cbn, d->wo, orow,
-						      (size_t)c, 0);
-					if (s1)
-						nn_moments_rows(
-						    s1 + c0, s1 + c + c0, orow,
-						    (size_t)c, cbn,
-						    (size_t)d->wo);
-				}
-			}
-		}
-	}
+	nn_pool_run(pool, j.ns, dw_fwd_task, &j);
 }
 
 /* Weight-gradient partial dwp (K, K, C) += output row oy's share. */
@@ -489,61 +517,80 @@ static void dw_bwd_input_row(struct dw_ctx *x, float *dinp, int add, double *s1,
 				  x->v, x->c0, x->cbn, (size_t)d->w);
 }
 
-void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
-		    const float *dpre, const float *inp,
-		    const struct nn_bn_view *v, const float *w,
-		    const struct nn_dwconv_dims *d, int nthreads, void *scratch)
+static void dw_bwd_task(void *ctx, int sl, int worker)
 {
-	const int ns = nn_dw_slices(d), cb = dw_cb(d), c = d->c;
+	const struct dw_job *j = ctx;
+	const struct nn_dwconv_dims *d = j->d;
+	const int cb = dw_cb(d), c = d->c;
 	const size_t kkc = (size_t)d->k * d->k * c;
-	float *part = scratch;
+	struct dw_ctx x;
+	size_t n0 = nn_slice_begin((size_t)d->n, j->ns, sl);
+	size_t n1 = nn_slice_begin((size_t)d->n, j->ns, sl + 1);
+	double *s1 = j->in_sums ? j->in_sums + (size_t)sl * 2 * c : NULL;
+	float *dwp = j->part + (size_t)sl * kkc;
 
-	assert(!in_sums || (dinp && v && !v->gate));
-#pragma omp parallel for schedule(dynamic, 1)                                  \
-    num_threads(dw_threads(nthreads, ns)) if (ns > 1)
-	for (int sl = 0; sl < ns; sl++) {
-		struct dw_ctx x;
-		size_t n0 = nn_slice_begin((size_t)d->n, ns, sl);
-		size_t n1 = nn_slice_begin((size_t)d->n, ns, sl + 1);
-		double *s1 = in_sums ? in_sums + (size_t)sl * 2 * c : NULL;
-		float *dwp = part + (size_t)sl * kkc;
+	dw_ctx_init(&x, d, j->inp, j->v, j->dout, j->pre, j->g, j->scratch,
+		    worker);
+	if (s1)
+		memset(s1, 0, 2 * (size_t)c * sizeof(double));
+	memset(dwp, 0, kkc * sizeof(float));
+	for (size_t img = n0; img < n1; img++) {
+		for (int c0 = 0; c0 < c; c0 += cb) {
+			int cbn = c - c0 < cb ? c - c0 : cb;
+			int iy = 0; /* next input-gradient row */
 
-		dw_ctx_init(&x, d, inp, v, dpre, scratch);
-		if (s1)
-			memset(s1, 0, 2 * (size_t)c * sizeof(double));
-		memset(dwp, 0, kkc * sizeof(float));
-		for (size_t img = n0; img < n1; img++) {
-			for (int c0 = 0; c0 < c; c0 += cb) {
-				int cbn = c - c0 < cb ? c - c0 : cb;
-				int iy = 0; /* next input-gradient row */
-
-				dw_ctx_block(&x, w, img, c0, cbn, dinp != NULL);
-				for (int oy = 0; oy < d->ho; oy++) {
-					if (dw)
-						dw_bwd_weight_row(&x, dwp, oy);
-					/* rows whose last gradient row is in */
-					for (; dinp && iy < d->h &&
-					       (iy + d->pad) / d->stride <= oy;
-					     iy++)
-						dw_bwd_input_row(
-						    &x, dinp, add, s1,
-						    s1 ? s1 + c : NULL, iy);
-				}
-				for (; dinp && iy < d->h; iy++)
-					dw_bwd_input_row(&x, dinp, add, s1,
-							 s1 ? s1 + c : NULL,
+			dw_ctx_block(&x, j->w, img, c0, cbn, j->dinp != NULL);
+			for (int oy = 0; oy < d->ho; oy++) {
+				if (j->need_w)
+					dw_bwd_weight_row(&x, dwp, oy);
+				/* rows whose last gradient row is in */
+				for (; j->dinp && iy < d->h &&
+				       (iy + d->pad) / d->stride <= oy;
+				     iy++)
+					dw_bwd_input_row(&x, j->dinp, j->add,
+							 s1, s1 ? s1 + c : NULL,
 							 iy);
 			}
+			for (; j->dinp && iy < d->h; iy++)
+				dw_bwd_input_row(&x, j->dinp, j->add, s1,
+						 s1 ? s1 + c : NULL, iy);
 		}
 	}
+}
+
+void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
+		    const float *dout, const float *pre,
+		    const struct nn_bn_grad *g, const float *inp,
+		    const struct nn_bn_view *v, const float *w,
+		    const struct nn_dwconv_dims *d, struct nn_pool *pool,
+		    void *scratch)
+{
+	const size_t kkc = (size_t)d->k * d->k * d->c;
+	struct dw_job j = {.dinp = dinp,
+			   .part = scratch,
+			   .in_sums = in_sums,
+			   .inp = inp,
+			   .dout = dout,
+			   .pre = pre,
+			   .w = w,
+			   .v = v,
+			   .g = g,
+			   .d = d,
+			   .scratch = scratch,
+			   .ns = nn_dw_slices(d),
+			   .add = add,
+			   .need_w = dw != NULL};
+
+	assert(!in_sums || (dinp && v && !v->gate));
+	nn_pool_run(pool, j.ns, dw_bwd_task, &j);
 	if (!dw)
 		return;
-#pragma omp parallel for schedule(static) if (kkc * (size_t)ns >= (1u << 20))
-	for (size_t j = 0; j < kkc; j++) {
+	/* the slices' partials in slice order */
+	for (size_t k = 0; k < kkc; k++) {
 		float sum = 0.0f;
 
-		for (int sl = 0; sl < ns; sl++)
-			sum += part[(size_t)sl * kkc + j];
-		dw[j] += sum;
+		for (int sl = 0; sl < j.ns; sl++)
+			sum += j.part[(size_t)sl * kkc + k];
+		dw[k] += sum;
 	}
 }

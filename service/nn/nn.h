@@ -310,14 +310,42 @@ void nn_resize_bilinear_backward(float *dinp, const float *dout,
  * result here is the same for any thread count (the GEMMs run one thread per
  * slice with the same blocking).
  *
- * Threads. nthreads workers (1..; the caller's scratch holds that many
- * per-thread workspaces) take slices dynamically, so a worker that loses its
- * CPU to another process does not hold the others up. BLAS runs
- * single-threaded inside them.
+ * Threads. The kernels cut their work into tasks (slices) that a worker
+ * pool (below) runs; pool NULL runs them in order on the caller. The
+ * caller's scratch holds one workspace per pool worker. BLAS runs
+ * single-threaded inside the tasks.
  *
  * Backward writes or adds. Kernels here take `add`: 0 overwrites the input
  * gradient (the first writer of a buffer: no zeroing pass), 1 adds into it.
  * Parameter gradients are always added. */
+
+/* Worker pool. A session is one OpenMP parallel region around a whole pass
+ * (fn runs on the calling thread, the other threads wait for task lists);
+ * inside it every nn_pool_run spreads a task list over the workers, which
+ * claim tasks one by one from an atomic counter. A list is finished when
+ * its tasks are, not when every thread has reached a barrier, so a worker
+ * that lost its CPU to another process holds nobody up unless it holds a
+ * task; idle workers spin briefly, then sleep. Tasks must not depend on
+ * which worker runs them (the worker index only picks a scratch area). */
+struct nn_pool; /* opaque */
+typedef void (*nn_pool_task_fn)(void *ctx, int task, int worker);
+
+/* A pool of workers threads (1..1024). *out is owned by the caller
+ * (nn_pool_free); nothing is allocated on failure. */
+enum core_status nn_pool_create(int workers, struct nn_pool **out, char *err,
+				size_t errlen);
+void nn_pool_free(struct nn_pool *p);
+/* Workers (1 for NULL): the workspaces a kernel's scratch must hold. */
+int nn_pool_workers(const struct nn_pool *p);
+/* Runs fn(ctx) with the pool's workers serving it: min(workers,
+ * omp_get_max_threads()) threads (directly, without threads, for NULL, one
+ * thread or inside another parallel region). */
+void nn_pool_session(struct nn_pool *p, void (*fn)(void *ctx), void *ctx);
+/* task(ctx, i, worker) for every i in [0, ntasks), worker in [0, workers);
+ * returns when all are done. Outside a session, or for NULL, in order on
+ * the caller (worker 0). */
+void nn_pool_run(struct nn_pool *p, int ntasks, nn_pool_task_fn task,
+		 void *ctx);
 
 /* x seen as v(x) = act((x - mean) * scale + beta) [* gate[image][c]]:
  * nn_bn_act_forward's output up to rounding (z is one fused multiply-add
@@ -350,7 +378,8 @@ void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
 			size_t pix, int c);
 /* Forward partial sums (sum x, sum x^2) of x (pix, C) for
  * nn_bn_stats_finish: part (nn_bn_grad_slices(pix), 2, C). */
-void nn_bn_moments(double *part, const float *x, size_t pix, int c);
+void nn_bn_moments(double *part, const float *x, size_t pix, int c,
+		   struct nn_pool *pool);
 /* Inference scale (C) = gamma / sqrt(running_var + eps). */
 void nn_bn_eval_scale(float *scale, const float *running_var,
 		      const float *gamma, int c);
@@ -359,14 +388,15 @@ void nn_bn_eval_scale(float *scale, const float *running_var,
  * gates broadcast per image of v->hw pixels. */
 void nn_bn_view_apply(float *out, const float *x, const struct nn_bn_view *v,
 		      const float *add, const struct nn_bn_view *add_view,
-		      size_t pix, int c);
+		      size_t pix, int c, struct nn_pool *pool);
 
 /* Slices of nn_bn_grad_sums over pix pixels: nn_slices_for(pix). */
 int nn_bn_grad_slices(size_t pix);
 /* BN-backward partial sums (sum dz, sum dz * xhat) of dout (pix, C), the
  * gradient of v(x), v without gate: part (nn_bn_grad_slices(pix), 2, C). */
 void nn_bn_grad_sums(double *part, const float *dout, const float *x,
-		     const struct nn_bn_view *v, size_t pix, int c);
+		     const struct nn_bn_view *v, size_t pix, int c,
+		     struct nn_pool *pool);
 /* dbeta (C) += sum dz; dgamma (C) += sum dz * xhat; m1, m2 (C) = the sums
  * / pix, from ns slices of partial sums. */
 void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
@@ -374,7 +404,8 @@ void nn_bn_grad_finish(float *dgamma, float *dbeta, float *m1, float *m2,
 /* dpre (pix, C) = the BN backward of dout (pix, C) (see nn_bn_grad); dpre
  * may alias dout (written, not added). */
 void nn_bn_grad_apply(float *dpre, const float *dout, const float *x,
-		      const struct nn_bn_grad *g, size_t pix, int c);
+		      const struct nn_bn_grad *g, size_t pix, int c,
+		      struct nn_pool *pool);
 
 /* 1x1 convolution over m pixel rows: out (M, C_out) = v(inp) (M, C_in) x
  * w^T, w (C_out, C_in). */
@@ -385,14 +416,15 @@ struct nn_pw_dims {
 
 /* Slices of the pixel rows (also the forward statistics' ns). */
 int nn_pw_slices(const struct nn_pw_dims *d);
-/* Scratch in bytes for forward and backward with nthreads workers. */
-size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int nthreads);
+/* Scratch in bytes for forward and backward with workers workers. */
+size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int workers);
 
 /* out (M, C_out) = v(inp) x w^T (v NULL: inp as it is); stats (ns, 2,
  * C_out) partial sums of out and out^2 for its BN, or NULL. */
 void nn_pw_forward(float *out, double *stats, const float *inp,
 		   const struct nn_bn_view *v, const float *w,
-		   const struct nn_pw_dims *d, int nthreads, void *scratch);
+		   const struct nn_pw_dims *d, struct nn_pool *pool,
+		   void *scratch);
 /* The backward of out = conv(v(inp)) followed by the output's BN+act g:
  * dpre = g's backward of dout (g NULL: dout is already dL/d out) is formed
  * chunk by chunk in cache and never stored; dw (C_out, C_in) += dpre^T
@@ -404,7 +436,8 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 		    const float *dout, const float *pre,
 		    const struct nn_bn_grad *g, const float *inp,
 		    const struct nn_bn_view *v, const float *w,
-		    const struct nn_pw_dims *d, int nthreads, void *scratch);
+		    const struct nn_pw_dims *d, struct nn_pool *pool,
+		    void *scratch);
 
 /* A k x k convolution (groups 1: the stem) run as the fused 1x1 kernel over
  * im2col chunks formed in cache (no im2col matrix in memory): out (N, Ho,
@@ -413,30 +446,35 @@ void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
  * through the output's BN+act g as nn_pw_backward. */
 int nn_conv2d_fused_slices(const struct nn_conv2d_dims *d);
 size_t nn_conv2d_fused_scratch_size(const struct nn_conv2d_dims *d,
-				    int nthreads);
+				    int workers);
 void nn_conv2d_forward_fused(float *out, double *stats, const float *inp,
 			     const float *w, const struct nn_conv2d_dims *d,
-			     int nthreads, void *scratch);
+			     struct nn_pool *pool, void *scratch);
 void nn_conv2d_backward_fused(float *dw, const float *dout, const float *pre,
 			      const struct nn_bn_grad *g, const float *inp,
-			      const struct nn_conv2d_dims *d, int nthreads,
-			      void *scratch);
+			      const struct nn_conv2d_dims *d,
+			      struct nn_pool *pool, void *scratch);
 
 /* Depthwise convolution reading its input through a view (NULL: as it is).
  * Slices are groups of whole images: nn_dw_slices(d) = min(N, NN_SLICES). */
 int nn_dw_slices(const struct nn_dwconv_dims *d);
-size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int nthreads);
+size_t nn_dw_scratch_size(const struct nn_dwconv_dims *d, int workers);
 /* out (N, Ho, Wo, C) = dwconv(v(inp)); stats (ns, 2, C) or NULL. */
 void nn_dw_forward(float *out, double *stats, const float *inp,
 		   const struct nn_bn_view *v, const float *w,
-		   const struct nn_dwconv_dims *d, int nthreads, void *scratch);
-/* dpre (N, Ho, Wo, C) = dL/d out; dw (K, K, C) +=; dinp (N, H, W, C) = or
- * += (add) the gradient of v(inp), may be NULL; in_sums (ns, 2, C) as in
+		   const struct nn_dwconv_dims *d, struct nn_pool *pool,
+		   void *scratch);
+/* The backward of out = dwconv(v(inp)) followed by the output's BN+act g:
+ * dout (N, Ho, Wo, C) = dL/d act(bn(out)) and pre (N, Ho, Wo, C) = out,
+ * whose BN backward is formed row by row in cache (g NULL: dout is already
+ * dL/d out, pre unused); dw (K, K, C) +=; dinp (N, H, W, C) = or += (add)
+ * the gradient of v(inp), may be NULL; in_sums (ns, 2, C) as in
  * nn_pw_backward (dinp set, v without gate), or NULL. */
 void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
-		    const float *dpre, const float *inp,
+		    const float *dout, const float *pre,
+		    const struct nn_bn_grad *g, const float *inp,
 		    const struct nn_bn_view *v, const float *w,
-		    const struct nn_dwconv_dims *d, int nthreads,
+		    const struct nn_dwconv_dims *d, struct nn_pool *pool,
 		    void *scratch);
 
 /* Squeeze-excitation on v(x) (v without gate; s the shape of x): pooled
@@ -445,7 +483,8 @@ void nn_dw_backward(float *dinp, int add, double *in_sums, float *dw,
 void nn_se_forward_view(float *pooled, float *hidden, float *gate,
 			const float *x, const struct nn_bn_view *v,
 			const float *w1, const float *b1, const float *w2,
-			const float *b2, const struct nn_shape *s, int r);
+			const float *b2, const struct nn_shape *s, int r,
+			struct nn_pool *pool);
 /* dx (N, H, W, C): on entry dL/d(v(x) * gate), on return dL/d v(x) (in
  * place); dw1, db1, dw2, db2 +=; in_sums (nn_bn_grad_slices(N*H*W), 2, C)
  * BN-backward partial sums of the result, or NULL. Scratch:
@@ -455,7 +494,8 @@ void nn_se_backward_view(float *dx, double *in_sums, float *dw1, float *db1,
 			 const struct nn_bn_view *v, const float *pooled,
 			 const float *hidden, const float *gate,
 			 const float *w1, const float *w2,
-			 const struct nn_shape *s, int r, void *scratch);
+			 const struct nn_shape *s, int r, void *scratch,
+			 struct nn_pool *pool);
 
 /* ---- losses --------------------------------------------------------------
  * Both start the backward pass, so they WRITE dlogits (they do not add).

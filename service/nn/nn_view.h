@@ -76,10 +76,11 @@ void nn_view_grad_sums(double *s1, double *s2, const float *d, size_t ld_d,
 		       const float *x, size_t ld_x, const struct nn_bn_view *v,
 		       int c0, int c, size_t rows);
 
-/* dp = the BN backward of d at x (see nn_bn_grad), rows rows of c
- * channels, contiguous; dp may alias d. */
-void nn_view_grad_rows(float *dp, const float *d, const float *x,
-		       const struct nn_bn_grad *g, int c, size_t rows);
+/* dp = the BN backward of d at x (see nn_bn_grad), rows rows of c channels
+ * from channel c0 of g's arrays, row strides ld_*; dp may alias d. */
+void nn_view_grad_rows(float *dp, size_t ld_dp, const float *d, size_t ld_d,
+		       const float *x, size_t ld_x, const struct nn_bn_grad *g,
+		       int c0, int c, size_t rows);
 
 /* s1[ch] += x, s2[ch] += x * x over rows rows of c channels (row stride
  * ld floats). */

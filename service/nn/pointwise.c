@@ -9,7 +9,6 @@
 
 #include <assert.h>
 #include <cblas.h>
-#include <omp.h>
 #include <string.h>
 
 /* Least rows per slice: below this a slice's GEMMs get too short. */
@@ -60,11 +59,11 @@ static size_t pw_worker_floats(const struct nn_pw_dims *d)
 	return round16(ch * (size_t)d->cin) + round16(ch * (size_t)d->cout);
 }
 
-size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int nthreads)
+size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int workers)
 {
 	size_t part = (size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout;
 
-	return (round16(part) + (size_t)nthreads * pw_worker_floats(d)) *
+	return (round16(part) + (size_t)workers * pw_worker_floats(d)) *
 	       sizeof(float);
 }
 
@@ -74,13 +73,6 @@ static float *pw_worker(void *scratch, const struct nn_pw_dims *d, int tid)
 
 	return (float *)scratch + round16(part) +
 	       (size_t)tid * pw_worker_floats(d);
-}
-
-static int pw_threads(int nthreads, int slices)
-{
-	if (nthreads > slices)
-		nthreads = slices;
-	return nthreads < 1 ? 1 : nthreads;
 }
 
 /* Where a chunk's input rows come from: the tensor as it is, through a
@@ -153,121 +145,157 @@ static const float *pw_src_rows(const struct pw_src *s,
 	return s->inp + r * d->cin;
 }
 
-static void pw_fwd(float *out, double *stats, const struct pw_src *src,
-		   const float *w, const struct nn_pw_dims *d, int nthreads,
-		   void *scratch)
+/* One call's work: a slice of pixel rows per pool task. */
+struct pw_job {
+	float *out, *dinp, *part;
+	double *stats, *in_sums;
+	const float *dout, *pre, *w;
+	const struct nn_bn_grad *g;
+	const struct pw_src *src;
+	const struct nn_pw_dims *d;
+	void *scratch;
+	int ns, add;
+	size_t chunk;
+};
+
+static void pw_fwd_task(void *ctx, int sl, int worker)
 {
-	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
-	const size_t chunk = pw_chunk(d);
+	const struct pw_job *j = ctx;
+	const struct nn_pw_dims *d = j->d;
+	const int cin = d->cin, cout = d->cout;
+	float *buf = pw_worker(j->scratch, d, worker);
+	size_t r0 = nn_slice_begin(d->m, j->ns, sl);
+	size_t r1 = nn_slice_begin(d->m, j->ns, sl + 1);
+	double *s1 = j->stats ? j->stats + (size_t)sl * 2 * cout : NULL;
 
-#pragma omp parallel for schedule(dynamic, 1)                                  \
-    num_threads(pw_threads(nthreads, ns)) if (ns > 1)
-	for (int sl = 0; sl < ns; sl++) {
-		float *buf = pw_worker(scratch, d, omp_get_thread_num());
-		size_t r0 = nn_slice_begin(d->m, ns, sl);
-		size_t r1 = nn_slice_begin(d->m, ns, sl + 1);
-		double *s1 = stats ? stats + (size_t)sl * 2 * cout : NULL;
+	if (s1)
+		memset(s1, 0, 2 * (size_t)cout * sizeof(double));
+	for (size_t r = r0; r < r1; r += j->chunk) {
+		size_t rows = r1 - r < j->chunk ? r1 - r : j->chunk;
+		const float *a = pw_src_rows(j->src, d, r, rows, buf);
+		float *o = j->out + r * cout;
 
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows,
+			    cout, cin, 1.0f, a, cin, j->w, cin, 0.0f, o, cout);
 		if (s1)
-			memset(s1, 0, 2 * (size_t)cout * sizeof(double));
-		for (size_t r = r0; r < r1; r += chunk) {
-			size_t rows = r1 - r < chunk ? r1 - r : chunk;
-			const float *a = pw_src_rows(src, d, r, rows, buf);
-			float *o = out + r * cout;
+			nn_moments_rows(s1, s1 + cout, o, (size_t)cout, cout,
+					rows);
+	}
+}
 
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-				    (int)rows, cout, cin, 1.0f, a, cin, w, cin,
-				    0.0f, o, cout);
-			if (s1)
-				nn_moments_rows(s1, s1 + cout, o, (size_t)cout,
-						cout, rows);
+static void pw_fwd(float *out, double *stats, const struct pw_src *src,
+		   const float *w, const struct nn_pw_dims *d,
+		   struct nn_pool *pool, void *scratch)
+{
+	struct pw_job j = {.out = out,
+			   .stats = stats,
+			   .w = w,
+			   .src = src,
+			   .d = d,
+			   .scratch = scratch,
+			   .ns = nn_pw_slices(d),
+			   .chunk = pw_chunk(d)};
+
+	nn_pool_run(pool, j.ns, pw_fwd_task, &j);
+}
+
+static void pw_bwd_task(void *ctx, int sl, int worker)
+{
+	const struct pw_job *j = ctx;
+	const struct nn_pw_dims *d = j->d;
+	const int cin = d->cin, cout = d->cout;
+	const size_t chunk = j->chunk;
+	float *abuf = pw_worker(j->scratch, d, worker);
+	float *dbuf = abuf + round16(chunk * (size_t)cin);
+	float *dwp = j->part + (size_t)sl * cin * cout;
+	size_t r0 = nn_slice_begin(d->m, j->ns, sl);
+	size_t r1 = nn_slice_begin(d->m, j->ns, sl + 1);
+	double *s1 = j->in_sums ? j->in_sums + (size_t)sl * 2 * cin : NULL;
+
+	if (s1)
+		memset(s1, 0, 2 * (size_t)cin * sizeof(double));
+	for (size_t r = r0; r < r1; r += chunk) {
+		size_t rows = r1 - r < chunk ? r1 - r : chunk;
+		const float *dp = j->dout + r * cout;
+		const float *a;
+
+		if (j->g) {
+			nn_view_grad_rows(dbuf, (size_t)cout, dp, (size_t)cout,
+					  j->pre + r * cout, (size_t)cout, j->g,
+					  0, cout, rows);
+			dp = dbuf;
 		}
+		a = pw_src_rows(j->src, d, r, rows, abuf);
+		/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin,
+			    (int)rows, 1.0f, dp, cout, a, cin,
+			    r == r0 ? 0.0f : 1.0f, dwp, cin);
+		if (!j->dinp)
+			continue;
+		/* dinp rows (rows, C_in) (+)= dp (rows, C_out) w */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			    (int)rows, cin, cout, 1.0f, dp, cout, j->w, cin,
+			    j->add ? 1.0f : 0.0f, j->dinp + r * cin, cin);
+		if (s1)
+			nn_view_grad_sums(s1, s1 + cin, j->dinp + r * cin,
+					  (size_t)cin, j->src->inp + r * cin,
+					  (size_t)cin, j->src->v, 0, cin, rows);
 	}
 }
 
 static void pw_bwd(float *dinp, int add, double *in_sums, float *dw,
 		   const float *dout, const float *pre,
 		   const struct nn_bn_grad *g, const struct pw_src *src,
-		   const float *w, const struct nn_pw_dims *d, int nthreads,
-		   void *scratch)
+		   const float *w, const struct nn_pw_dims *d,
+		   struct nn_pool *pool, void *scratch)
 {
-	const int ns = nn_pw_slices(d), cin = d->cin, cout = d->cout;
-	const size_t chunk = pw_chunk(d), wc = (size_t)cin * cout;
-	float *part = scratch;
+	const size_t wc = (size_t)d->cin * d->cout;
+	struct pw_job j = {.dinp = dinp,
+			   .part = scratch,
+			   .in_sums = in_sums,
+			   .dout = dout,
+			   .pre = pre,
+			   .w = w,
+			   .g = g,
+			   .src = src,
+			   .d = d,
+			   .scratch = scratch,
+			   .ns = nn_pw_slices(d),
+			   .add = add,
+			   .chunk = pw_chunk(d)};
 
-#pragma omp parallel for schedule(dynamic, 1)                                  \
-    num_threads(pw_threads(nthreads, ns)) if (ns > 1)
-	for (int sl = 0; sl < ns; sl++) {
-		float *abuf = pw_worker(scratch, d, omp_get_thread_num());
-		float *dbuf = abuf + round16(chunk * (size_t)cin);
-		float *dwp = part + (size_t)sl * wc;
-		size_t r0 = nn_slice_begin(d->m, ns, sl);
-		size_t r1 = nn_slice_begin(d->m, ns, sl + 1);
-		double *s1 = in_sums ? in_sums + (size_t)sl * 2 * cin : NULL;
-
-		if (s1)
-			memset(s1, 0, 2 * (size_t)cin * sizeof(double));
-		for (size_t r = r0; r < r1; r += chunk) {
-			size_t rows = r1 - r < chunk ? r1 - r : chunk;
-			const float *dp = dout + r * cout;
-			const float *a;
-
-			if (g) {
-				nn_view_grad_rows(dbuf, dp, pre + r * cout, g,
-						  cout, rows);
-				dp = dbuf;
-			}
-			a = pw_src_rows(src, d, r, rows, abuf);
-			/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-				    cout, cin, (int)rows, 1.0f, dp, cout, a,
-				    cin, r == r0 ? 0.0f : 1.0f, dwp, cin);
-			if (!dinp)
-				continue;
-			/* dinp rows (rows, C_in) (+)= dp (rows, C_out) w */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-				    (int)rows, cin, cout, 1.0f, dp, cout, w,
-				    cin, add ? 1.0f : 0.0f, dinp + r * cin,
-				    cin);
-			if (s1)
-				nn_view_grad_sums(
-				    s1, s1 + cin, dinp + r * cin, (size_t)cin,
-				    src->inp + r * cin, (size_t)cin, src->v, 0,
-				    cin, rows);
-		}
-	}
-	/* the slices' partials in slice order (a parallel loop only when it
-	 * is worth a fork and a barrier) */
-#pragma omp parallel for schedule(static) if (wc * (size_t)ns >= (1u << 20))
-	for (size_t j = 0; j < wc; j++) {
+	nn_pool_run(pool, j.ns, pw_bwd_task, &j);
+	/* the slices' partials in slice order */
+	for (size_t k = 0; k < wc; k++) {
 		float sum = 0.0f;
 
-		for (int sl = 0; sl < ns; sl++)
-			sum += part[(size_t)sl * wc + j];
-		dw[j] += sum;
+		for (int sl = 0; sl < j.ns; sl++)
+			sum += j.part[(size_t)sl * wc + k];
+		dw[k] += sum;
 	}
 }
 
 void nn_pw_forward(float *out, double *stats, const float *inp,
 		   const struct nn_bn_view *v, const float *w,
-		   const struct nn_pw_dims *d, int nthreads, void *scratch)
+		   const struct nn_pw_dims *d, struct nn_pool *pool,
+		   void *scratch)
 {
 	struct pw_src src = {inp, v, NULL};
 
-	pw_fwd(out, stats, &src, w, d, nthreads, scratch);
+	pw_fwd(out, stats, &src, w, d, pool, scratch);
 }
 
 void nn_pw_backward(float *dinp, int add, double *in_sums, float *dw,
 		    const float *dout, const float *pre,
 		    const struct nn_bn_grad *g, const float *inp,
 		    const struct nn_bn_view *v, const float *w,
-		    const struct nn_pw_dims *d, int nthreads, void *scratch)
+		    const struct nn_pw_dims *d, struct nn_pool *pool,
+		    void *scratch)
 {
 	struct pw_src src = {inp, v, NULL};
 
 	assert(!in_sums || (dinp && v && !v->gate));
-	pw_bwd(dinp, add, in_sums, dw, dout, pre, g, &src, w, d, nthreads,
-	       scratch);
+	pw_bwd(dinp, add, in_sums, dw, dout, pre, g, &src, w, d, pool, scratch);
 }
 
 /* The k x k convolution as the 1x1 kernel over its im2col rows. */
@@ -286,32 +314,30 @@ int nn_conv2d_fused_slices(const struct nn_conv2d_dims *d)
 	return nn_pw_slices(&p);
 }
 
-size_t nn_conv2d_fused_scratch_size(const struct nn_conv2d_dims *d,
-				    int nthreads)
+size_t nn_conv2d_fused_scratch_size(const struct nn_conv2d_dims *d, int workers)
 {
 	struct nn_pw_dims p = conv_pw_dims(d);
 
-	return nn_pw_scratch_size(&p, nthreads);
+	return nn_pw_scratch_size(&p, workers);
 }
 
 void nn_conv2d_forward_fused(float *out, double *stats, const float *inp,
 			     const float *w, const struct nn_conv2d_dims *d,
-			     int nthreads, void *scratch)
+			     struct nn_pool *pool, void *scratch)
 {
 	struct nn_pw_dims p = conv_pw_dims(d);
 	struct pw_src src = {inp, NULL, d};
 
-	pw_fwd(out, stats, &src, w, &p, nthreads, scratch);
+	pw_fwd(out, stats, &src, w, &p, pool, scratch);
 }
 
 void nn_conv2d_backward_fused(float *dw, const float *dout, const float *pre,
 			      const struct nn_bn_grad *g, const float *inp,
-			      const struct nn_conv2d_dims *d, int nthreads,
-			      void *scratch)
+			      const struct nn_conv2d_dims *d,
+			      struct nn_pool *pool, void *scratch)
 {
 	struct nn_pw_dims p = conv_pw_dims(d);
 	struct pw_src src = {inp, NULL, d};
 
-	pw_bwd(NULL, 0, NULL, dw, dout, pre, g, &src, NULL, &p, nthreads,
-	       scratch);
+	pw_bwd(NULL, 0, NULL, dw, dout, pre, g, &src, NULL, &p, pool, scratch);
 }

@@ -163,18 +163,20 @@ static void view_apply_matches_bn_act(void **state)
 		bnref_make(&b, s, (enum nn_act)a, &r);
 		bnref_make(&sc, s, NN_ACT_NONE, &r);
 		/* the reference output (z is one FMA in a view) */
-		nn_bn_view_apply(out, b.x, &b.v, NULL, NULL, n / s.c, s.c);
+		nn_bn_view_apply(out, b.x, &b.v, NULL, NULL, n / s.c, s.c,
+				 NULL);
 		snprintf(what, sizeof what, "view %s", nn_act_name(b.act));
 		close_enough(what, out, b.y, n, 1e-6);
 		/* plus a residual */
 		for (size_t i = 0; i < n; i++)
 			want[i] = b.y[i] + res[i];
-		nn_bn_view_apply(out, b.x, &b.v, res, NULL, n / s.c, s.c);
+		nn_bn_view_apply(out, b.x, &b.v, res, NULL, n / s.c, s.c, NULL);
 		close_enough("view + residual", out, want, n, 1e-6);
 		/* plus a shortcut seen through its own view */
 		for (size_t i = 0; i < n; i++)
 			want[i] = b.y[i] + sc.y[i];
-		nn_bn_view_apply(out, b.x, &b.v, sc.x, &sc.v, n / s.c, s.c);
+		nn_bn_view_apply(out, b.x, &b.v, sc.x, &sc.v, n / s.c, s.c,
+				 NULL);
 		close_enough("view + shortcut view", out, want, n, 1e-6);
 		bnref_free(&b);
 		bnref_free(&sc);
@@ -204,17 +206,17 @@ static void grad_sums_and_apply_match_bn_backward(void **state)
 		assert_non_null(part);
 		bnref_make(&b, s, (enum nn_act)a, &r);
 		bnref_backward(&b, d, want, dgw, dbw);
-		nn_bn_grad_sums(part, d, b.x, &b.v, pix, s.c);
+		nn_bn_grad_sums(part, d, b.x, &b.v, pix, s.c, NULL);
 		finish_sums(part, ns, pix, s.c, dg, db, m1, m2);
 		close_enough("dgamma", dg, dgw, 21, 1e-5);
 		close_enough("dbeta", db, dbw, 21, 1e-5);
 		g.v = b.v;
 		g.m1 = m1;
 		g.m2 = m2;
-		nn_bn_grad_apply(dpre, d, b.x, &g, pix, s.c);
+		nn_bn_grad_apply(dpre, d, b.x, &g, pix, s.c, NULL);
 		close_enough("dpre", dpre, want, n, 1e-5);
 		/* in place: the same bits */
-		nn_bn_grad_apply(d, d, b.x, &g, pix, s.c);
+		nn_bn_grad_apply(d, d, b.x, &g, pix, s.c, NULL);
 		close_enough("dpre in place", d, dpre, n, 0.0);
 		bnref_free(&b);
 		core_free(d);
@@ -241,7 +243,7 @@ struct pw_case {
 /* Input (the previous unit's pre-BN x through its view, optionally gated)
  * and output BN; compares forward, statistics, backward and input sums with
  * the reference layers. */
-static void run_pw_case(const struct pw_case *pc, int threads)
+static void run_pw_case(const struct pw_case *pc)
 {
 	struct core_rng r;
 	struct nn_shape sin = {pc->n, pc->h, pc->w, pc->cin};
@@ -257,7 +259,7 @@ static void run_pw_case(const struct pw_case *pc, int threads)
 	float *gate = NULL, *a, *w, *out, *want, *dout, *dpre, *dinp, *dinpw;
 	float *dw, *dww, *dg, *db, *dgw, *dbw, *m1, *m2;
 	double *stats, *insums;
-	void *scr = scratch_of(nn_pw_scratch_size(&d, threads));
+	void *scr = scratch_of(nn_pw_scratch_size(&d, 1));
 
 	core_rng_seed(&r, 3);
 	assert_int_equal(nn_conv2d_dims_init(&cd, pc->n, pc->h, pc->w, pc->cin,
@@ -285,7 +287,7 @@ static void run_pw_case(const struct pw_case *pc, int threads)
 
 	/* forward and the output's statistics */
 	nn_conv2d_forward(want, a, w, &cd, NULL, 0);
-	nn_pw_forward(out, stats, in.x, &in.v, w, &d, threads, scr);
+	nn_pw_forward(out, stats, in.x, &in.v, w, &d, NULL, scr);
 	close_enough("pw forward", out, want, nout, 1e-5);
 	bnref_make(&outbn, sout, pc->out_act, &r);
 	memcpy(outbn.x, out, nout * sizeof *out);
@@ -338,7 +340,7 @@ static void run_pw_case(const struct pw_case *pc, int threads)
 		struct nn_bn_grad g;
 
 		assert_non_null(part);
-		nn_bn_grad_sums(part, dout, out, &outbn.v, m, pc->cout);
+		nn_bn_grad_sums(part, dout, out, &outbn.v, m, pc->cout, NULL);
 		finish_sums(part, nn_bn_grad_slices(m), m, pc->cout, dg, db, m1,
 			    m2);
 		close_enough("pw out dgamma", dg, dgw, pc->cout, 1e-5);
@@ -348,12 +350,12 @@ static void run_pw_case(const struct pw_case *pc, int threads)
 		g.m2 = m2;
 		memset(dinp, 0xff, nin * sizeof *dinp); /* set, not add */
 		nn_pw_backward(dinp, 0, pc->gate ? NULL : insums, dw, dout, out,
-			       &g, in.x, &in.v, w, &d, threads, scr);
+			       &g, in.x, &in.v, w, &d, NULL, scr);
 		close_enough("pw dinp", dinp, dinpw, nin, 1e-5);
 		close_enough("pw dw", dw, dww, nw, 1e-4);
 		/* add mode doubles the input gradient */
 		nn_pw_backward(dinp, 1, NULL, dw, dout, out, &g, in.x, &in.v, w,
-			       &d, threads, scr);
+			       &d, NULL, scr);
 		for (size_t i = 0; i < nin; i++)
 			dinpw[i] *= 2.0f;
 		close_enough("pw dinp add", dinp, dinpw, nin, 1e-5);
@@ -419,14 +421,13 @@ static void pw_matches_reference(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		for (int t = 1; t <= 2; t++)
-			run_pw_case(&cases[i], t);
+		run_pw_case(&cases[i]);
 }
 
 /* ---- k x k convolution over im2col chunks ------------------------------ */
 
 static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
-			   enum nn_act act, int threads)
+			   enum nn_act act)
 {
 	struct core_rng r;
 	struct nn_conv2d_dims d;
@@ -449,7 +450,7 @@ static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
 	nout = (size_t)n * d.ho * d.wo * cout;
 	nw = (size_t)cout * k * k * cin;
 	sb = nn_conv2d_scratch_size(&d);
-	scr = scratch_of(nn_conv2d_fused_scratch_size(&d, threads));
+	scr = scratch_of(nn_conv2d_fused_scratch_size(&d, 1));
 	rscr = scratch_of(sb);
 	x = frand(nin, &r, -1.0f, 1.0f);
 	w = frand(nw, &r, -0.5f, 0.5f);
@@ -459,7 +460,7 @@ static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
 	assert_non_null(stats);
 
 	nn_conv2d_forward(want, x, w, &d, rscr, sb);
-	nn_conv2d_forward_fused(out, stats, x, w, &d, threads, scr);
+	nn_conv2d_forward_fused(out, stats, x, w, &d, NULL, scr);
 	close_enough("dense forward", out, want, nout, 1e-5);
 	{
 		struct nn_shape so = {n, d.ho, d.wo, cout};
@@ -504,13 +505,13 @@ static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
 	assert_non_null(part);
 	bnref_backward(&outbn, dout, dpre, dgw, dbw);
 	nn_conv2d_backward(NULL, dww, dpre, x, w, &d, rscr, sb);
-	nn_bn_grad_sums(part, dout, out, &outbn.v, nout / cout, cout);
+	nn_bn_grad_sums(part, dout, out, &outbn.v, nout / cout, cout, NULL);
 	finish_sums(part, nn_bn_grad_slices(nout / cout), nout / cout, cout, dg,
 		    db, m1, m2);
 	g.v = outbn.v;
 	g.m1 = m1;
 	g.m2 = m2;
-	nn_conv2d_backward_fused(dw, dout, out, &g, x, &d, threads, scr);
+	nn_conv2d_backward_fused(dw, dout, out, &g, x, &d, NULL, scr);
 	close_enough("dense dw", dw, dww, nw, 1e-4);
 
 	bnref_free(&outbn);
@@ -536,12 +537,10 @@ static void run_dense_case(int n, int hw, int cin, int cout, int k, int stride,
 
 static void dense_matches_reference(void **state)
 {
-	for (int t = 1; t <= 2; t++) {
-		run_dense_case(3, 11, 3, 10, 3, 2, NN_ACT_RELU6, t);
-		run_dense_case(4, 24, 3, 16, 3, 1, NN_ACT_SWISH, t);
-		run_dense_case(2, 9, 4, 9, 5, 1, NN_ACT_HSWISH, t);
-		run_dense_case(2, 7, 5, 6, 1, 2, NN_ACT_NONE, t);
-	}
+	run_dense_case(3, 11, 3, 10, 3, 2, NN_ACT_RELU6);
+	run_dense_case(4, 24, 3, 16, 3, 1, NN_ACT_SWISH);
+	run_dense_case(2, 9, 4, 9, 5, 1, NN_ACT_HSWISH);
+	run_dense_case(2, 7, 5, 6, 1, 2, NN_ACT_NONE);
 }
 
 /* ---- depthwise --------------------------------------------------------- */
@@ -552,7 +551,7 @@ struct dw_case {
 	int view;
 };
 
-static void run_dw_case(const struct dw_case *dc, int threads)
+static void run_dw_case(const struct dw_case *dc)
 {
 	struct core_rng r;
 	struct nn_dwconv_dims d;
@@ -578,7 +577,7 @@ static void run_dw_case(const struct dw_case *dc, int threads)
 	nin = nn_shape_count(&sin);
 	nout = (size_t)d.n * d.ho * d.wo * d.c;
 	nw = (size_t)d.k * d.k * d.c;
-	scr = scratch_of(nn_dw_scratch_size(&d, threads));
+	scr = scratch_of(nn_dw_scratch_size(&d, 1));
 	rscr = scratch_of(nn_dwconv_scratch_size(&d));
 	bnref_make(&in, sin, dc->in_act, &r);
 	a = dc->view ? in.y : in.x; /* what the conv reads */
@@ -592,7 +591,7 @@ static void run_dw_case(const struct dw_case *dc, int threads)
 	assert_non_null(insums);
 
 	nn_dwconv_forward(want, a, w, &d);
-	nn_dw_forward(out, stats, in.x, v, w, &d, threads, scr);
+	nn_dw_forward(out, stats, in.x, v, w, &d, NULL, scr);
 	close_enough(what, out, want, nout, 1e-5);
 	{
 		/* statistics against a plain sum in double */
@@ -622,8 +621,8 @@ static void run_dw_case(const struct dw_case *dc, int threads)
 	dww = fzero(nw);
 	nn_dwconv_backward(dinpw, dww, dpre, a, w, &d, rscr);
 	memset(dinp, 0xff, nin * sizeof *dinp); /* set, not add */
-	nn_dw_backward(dinp, 0, v ? insums : NULL, dw, dpre, in.x, v, w, &d,
-		       threads, scr);
+	nn_dw_backward(dinp, 0, v ? insums : NULL, dw, dpre, NULL, NULL, in.x,
+		       v, w, &d, NULL, scr);
 	close_enough("dw dinp", dinp, dinpw, nin, 1e-5);
 	close_enough("dw dw", dw, dww, nw, 1e-4);
 	if (v) {
@@ -644,14 +643,53 @@ static void run_dw_case(const struct dw_case *dc, int threads)
 		core_free(tmp);
 	}
 	/* add mode, and no weight gradient */
-	nn_dw_backward(dinp, 1, NULL, NULL, dpre, in.x, v, w, &d, threads, scr);
+	nn_dw_backward(dinp, 1, NULL, NULL, dpre, NULL, NULL, in.x, v, w, &d,
+		       NULL, scr);
 	for (size_t i = 0; i < nin; i++)
 		dinpw[i] *= 2.0f;
 	close_enough("dw dinp add", dinp, dinpw, nin, 1e-5);
 	/* no input gradient: the weight gradient alone */
 	memset(dw, 0, nw * sizeof *dw);
-	nn_dw_backward(NULL, 0, NULL, dw, dpre, in.x, v, w, &d, threads, scr);
+	nn_dw_backward(NULL, 0, NULL, dw, dpre, NULL, NULL, in.x, v, w, &d,
+		       NULL, scr);
 	close_enough("dw dw alone", dw, dww, nw, 1e-4);
+	{
+		/* through the output's BN: dpre is the BN backward of dout */
+		struct nn_shape so = {d.n, d.ho, d.wo, d.c};
+		struct bnref ob;
+		float *dout = frand(nout, &r, -1.0f, 1.0f);
+		float *dg = fzero(d.c), *db = fzero(d.c);
+		float *m1 = fzero(d.c), *m2 = fzero(d.c);
+		double *part =
+		    core_calloc((size_t)nn_bn_grad_slices(nout / d.c) * 2 * d.c,
+				sizeof(double));
+		struct nn_bn_grad g;
+
+		assert_non_null(part);
+		bnref_make(&ob, so, NN_ACT_RELU6, &r);
+		bnref_backward(&ob, dout, dpre, dg, db);
+		memset(dinpw, 0, nin * sizeof *dinpw);
+		memset(dww, 0, nw * sizeof *dww);
+		nn_dwconv_backward(dinpw, dww, dpre, a, w, &d, rscr);
+		nn_bn_grad_sums(part, dout, ob.x, &ob.v, nout / d.c, d.c, NULL);
+		finish_sums(part, nn_bn_grad_slices(nout / d.c), nout / d.c,
+			    d.c, dg, db, m1, m2);
+		g.v = ob.v;
+		g.m1 = m1;
+		g.m2 = m2;
+		memset(dw, 0, nw * sizeof *dw);
+		nn_dw_backward(dinp, 0, NULL, dw, dout, ob.x, &g, in.x, v, w,
+			       &d, NULL, scr);
+		close_enough("dw dinp through BN", dinp, dinpw, nin, 1e-5);
+		close_enough("dw dw through BN", dw, dww, nw, 1e-4);
+		bnref_free(&ob);
+		core_free(dout);
+		core_free(dg);
+		core_free(db);
+		core_free(m1);
+		core_free(m2);
+		core_free(part);
+	}
 
 	bnref_free(&in);
 	core_free(w);
@@ -682,8 +720,7 @@ static void dw_matches_reference(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		for (int t = 1; t <= 2; t++)
-			run_dw_case(&cases[i], t);
+		run_dw_case(&cases[i]);
 }
 
 /* ---- squeeze-excitation on a view --------------------------------------- */
@@ -716,7 +753,7 @@ static void se_view_matches_reference(void **state)
 		bnref_make(&in, s, (enum nn_act)a, &r);
 		nn_se_forward(outw, pw, hw, gw, in.y, w1, b1, w2, b2, &s, rr);
 		nn_se_forward_view(pooled, hidden, gate, in.x, &in.v, w1, b1,
-				   w2, b2, &s, rr);
+				   w2, b2, &s, rr, NULL);
 		close_enough("se pooled", pooled, pw, 3 * c, 1e-6);
 		close_enough("se gate", gate, gw, 3 * c, 1e-6);
 		/* g1, g2: dw1 (R, C), db1 (R), dw2 (C, R), db2 (C) */
@@ -725,7 +762,7 @@ static void se_view_matches_reference(void **state)
 		memcpy(dx, dout, n * sizeof *dx);
 		nn_se_backward_view(dx, part, g2, g2 + 100, g2 + 200, g2 + 300,
 				    in.x, &in.v, pooled, hidden, gate, w1, w2,
-				    &s, rr, scr);
+				    &s, rr, scr, NULL);
 		close_enough("se dx", dx, dxw, n, 1e-5);
 		close_enough("se param grads", g2, g1, 400, 1e-5);
 		{
@@ -767,70 +804,197 @@ static void se_view_matches_reference(void **state)
 	}
 }
 
+/* ---- the worker pool ------------------------------------------------------
+ */
+
+struct count_ctx {
+	int *hits;   /* per task */
+	int *worker; /* per task: the worker that ran it */
+	int workers;
+};
+
+static void count_task(void *ctx, int task, int worker)
+{
+	struct count_ctx *c = ctx;
+
+	c->hits[task]++;
+	c->worker[task] = worker;
+}
+
+struct count_run {
+	struct nn_pool *pool;
+	struct count_ctx c;
+	int lists, ntasks;
+};
+
+static void count_session(void *ctx)
+{
+	struct count_run *r = ctx;
+
+	/* many lists back to back: generations must not mix */
+	for (int l = 0; l < r->lists; l++)
+		nn_pool_run(r->pool, r->ntasks, count_task, &r->c);
+}
+
+static void pool_runs_every_task_once(void **state)
+{
+	struct nn_pool *p = NULL;
+	char err[CORE_ERR_LEN];
+	int hits[257], worker[257];
+	struct count_run r = {
+	    .c = {hits, worker, 2}, .lists = 500, .ntasks = 257};
+
+	assert_int_equal(nn_pool_create(0, &p, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_null(p);
+	core_alloc_fail_after(0);
+	assert_int_equal(nn_pool_create(2, &p, err, sizeof err),
+			 CORE_ERR_NOMEM);
+	core_alloc_fail_after(-1);
+	assert_null(p);
+	assert_int_equal(nn_pool_create(2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(nn_pool_workers(p), 2);
+	assert_int_equal(nn_pool_workers(NULL), 1);
+	r.pool = p;
+	memset(hits, 0, sizeof hits);
+	nn_pool_session(p, count_session, &r);
+	for (int i = 0; i < 257; i++) {
+		assert_int_equal(hits[i], 500);
+		assert_true(worker[i] >= 0 && worker[i] < 2);
+	}
+	/* outside a session, and without a pool: in order on the caller */
+	memset(hits, 0, sizeof hits);
+	nn_pool_run(p, 257, count_task, &r.c);
+	nn_pool_run(NULL, 257, count_task, &r.c);
+	for (int i = 0; i < 257; i++) {
+		assert_int_equal(hits[i], 2);
+		assert_int_equal(worker[i], 0);
+	}
+	nn_pool_free(p);
+	nn_pool_free(NULL);
+}
+
 /* ---- the same bits for any thread count ---------------------------------- */
 
-static float *fused_outputs(int threads, size_t *len)
-{
-	struct core_rng r;
-	struct nn_pw_dims pd = {4 * 16 * 16, 24, 40};
-	struct nn_dwconv_dims dd;
-	struct nn_shape s = {4, 16, 16, 24};
+/* Every fused kernel on one input set, results in one buffer. */
+struct fused_run {
+	struct nn_pool *pool;
 	struct bnref in;
-	char err[CORE_ERR_LEN];
-	size_t nin = nn_shape_count(&s), nout = pd.m * 40, pos = 0, nwd;
-	float *res, *w, *wd, *dout;
-	double *stats = core_calloc(NN_SLICES * 2 * 40, sizeof(double));
-	size_t sb;
+	struct nn_pw_dims pd;
+	struct nn_dwconv_dims dd;
+	struct nn_shape s;
+	float *res, *w, *wd, *dout, *w1, *b1, *w2, *b2, *dx;
+	double *stats;
 	void *scr;
+	size_t len;
+};
 
-	assert_non_null(stats);
-	assert_int_equal(
-	    nn_dwconv_dims_init(&dd, 4, 16, 16, 24, 5, 2, 2, err, sizeof err),
-	    CORE_OK);
-	sb = nn_pw_scratch_size(&pd, threads);
-	if (nn_dw_scratch_size(&dd, threads) > sb)
-		sb = nn_dw_scratch_size(&dd, threads);
-	scr = scratch_of(sb);
-	core_rng_seed(&r, 6);
-	bnref_make(&in, s, NN_ACT_SWISH, &r);
-	w = frand(24 * 40, &r, -0.5f, 0.5f);
-	nwd = 25 * 24;
-	wd = frand(nwd, &r, -0.5f, 0.5f);
-	dout = frand(nout, &r, -1.0f, 1.0f);
-	*len = nout + NN_SLICES * 2 * 40 + nin + 24 * 40 + nin + nwd +
-	       (size_t)dd.n * dd.ho * dd.wo * 24;
-	res = fzero(*len);
-	nn_pw_forward(res + pos, stats, in.x, &in.v, w, &pd, threads, scr);
+static void fused_session(void *ctx)
+{
+	struct fused_run *f = ctx;
+	struct nn_pool *p = f->pool;
+	size_t nin = nn_shape_count(&f->s), nout = f->pd.m * 40, pos = 0;
+	float *res = f->res;
+
+	nn_pw_forward(res + pos, f->stats, f->in.x, &f->in.v, f->w, &f->pd, p,
+		      f->scr);
 	pos += nout;
 	for (int i = 0; i < NN_SLICES * 2 * 40; i++)
-		res[pos++] = (float)stats[i];
-	nn_pw_backward(res + pos, 0, NULL, res + pos + nin, dout, NULL, NULL,
-		       in.x, &in.v, w, &pd, threads, scr);
+		res[pos++] = (float)f->stats[i];
+	nn_pw_backward(res + pos, 0, f->stats, res + pos + nin, f->dout, NULL,
+		       NULL, f->in.x, &f->in.v, f->w, &f->pd, p, f->scr);
 	pos += nin + 24 * 40;
-	nn_dw_backward(res + pos, 0, NULL, res + pos + nin, dout, in.x, &in.v,
-		       wd, &dd, threads, scr);
-	pos += nin + nwd;
-	nn_dw_forward(res + pos, NULL, in.x, &in.v, wd, &dd, threads, scr);
-	bnref_free(&in);
-	core_free(w);
-	core_free(wd);
-	core_free(dout);
-	core_free(stats);
-	core_free(scr);
-	return res;
+	for (int i = 0; i < NN_SLICES * 2 * 24; i++)
+		res[pos++] = (float)f->stats[i];
+	nn_dw_backward(res + pos, 0, f->stats, res + pos + nin, f->dout, NULL,
+		       NULL, f->in.x, &f->in.v, f->wd, &f->dd, p, f->scr);
+	pos += nin + 25 * 24;
+	for (int i = 0; i < 4 * 2 * 24; i++)
+		res[pos++] = (float)f->stats[i];
+	nn_dw_forward(res + pos, f->stats, f->in.x, &f->in.v, f->wd, &f->dd, p,
+		      f->scr);
+	pos += (size_t)f->dd.n * f->dd.ho * f->dd.wo * 24;
+	nn_bn_view_apply(res + pos, f->in.x, &f->in.v, f->dout, NULL, nin / 24,
+			 24, p);
+	pos += nin;
+	nn_bn_grad_sums(f->stats, f->dout, f->in.x, &f->in.v, nin / 24, 24, p);
+	for (int i = 0; i < NN_SLICES * 2 * 24; i++)
+		res[pos++] = (float)f->stats[i];
+	nn_se_forward_view(res + pos, res + pos + 96, res + pos + 120, f->in.x,
+			   &f->in.v, f->w1, f->b1, f->w2, f->b2, &f->s, 6, p);
+	memcpy(f->dx, f->dout, nin * sizeof *f->dx);
+	nn_se_backward_view(f->dx, f->stats, res + pos + 216,
+			    res + pos + 216 + 144, res + pos + 216 + 150,
+			    res + pos + 216 + 294, f->in.x, &f->in.v, res + pos,
+			    res + pos + 96, res + pos + 120, f->w1, f->w2,
+			    &f->s, 6, f->scr, p);
+	pos += 216 + 318;
+	memcpy(res + pos, f->dx, nin * sizeof *f->dx);
+	pos += nin;
+	f->len = pos;
+}
+
+static float *fused_outputs(int workers, size_t *len)
+{
+	struct core_rng r;
+	struct fused_run f;
+	char err[CORE_ERR_LEN];
+	size_t nin, nout, sb;
+
+	memset(&f, 0, sizeof f);
+	f.pd = (struct nn_pw_dims){4 * 16 * 16, 24, 40};
+	f.s = (struct nn_shape){4, 16, 16, 24};
+	nin = nn_shape_count(&f.s);
+	nout = f.pd.m * 40;
+	assert_int_equal(nn_pool_create(workers, &f.pool, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(
+	    nn_dwconv_dims_init(&f.dd, 4, 16, 16, 24, 5, 2, 2, err, sizeof err),
+	    CORE_OK);
+	sb = nn_pw_scratch_size(&f.pd, workers);
+	if (nn_dw_scratch_size(&f.dd, workers) > sb)
+		sb = nn_dw_scratch_size(&f.dd, workers);
+	if (nn_se_scratch_size(&f.s, 6) > sb)
+		sb = nn_se_scratch_size(&f.s, 6);
+	f.scr = scratch_of(sb);
+	f.stats = core_calloc(NN_SLICES * 2 * 40, sizeof(double));
+	assert_non_null(f.stats);
+	core_rng_seed(&r, 6);
+	bnref_make(&f.in, f.s, NN_ACT_SWISH, &r);
+	f.w = frand(24 * 40, &r, -0.5f, 0.5f);
+	f.wd = frand(25 * 24, &r, -0.5f, 0.5f);
+	f.dout = frand(nout, &r, -1.0f, 1.0f);
+	f.w1 = frand(6 * 24, &r, -0.5f, 0.5f);
+	f.b1 = frand(6, &r, -0.2f, 0.2f);
+	f.w2 = frand(24 * 6, &r, -0.5f, 0.5f);
+	f.b2 = frand(24, &r, -0.2f, 0.2f);
+	f.dx = fzero(nin);
+	f.res = fzero(8 * nout);
+	nn_pool_session(f.pool, fused_session, &f);
+	*len = f.len;
+	assert_true(f.len <= 8 * nout);
+	bnref_free(&f.in);
+	core_free(f.w);
+	core_free(f.wd);
+	core_free(f.dout);
+	core_free(f.w1);
+	core_free(f.b1);
+	core_free(f.w2);
+	core_free(f.b2);
+	core_free(f.dx);
+	core_free(f.stats);
+	core_free(f.scr);
+	nn_pool_free(f.pool);
+	return f.res;
 }
 
 static void same_bits_for_any_thread_count(void **state)
 {
 	size_t n1, n2;
-	int saved = omp_get_max_threads();
 	float *a, *b;
 
-	omp_set_num_threads(1);
 	a = fused_outputs(1, &n1);
-	omp_set_num_threads(2);
 	b = fused_outputs(2, &n2);
-	omp_set_num_threads(saved);
 	assert_int_equal(n1, n2);
 	assert_memory_equal(a, b, n1 * sizeof *a);
 	core_free(a);
@@ -846,6 +1010,7 @@ int main(void)
 	    cmocka_unit_test(dense_matches_reference),
 	    cmocka_unit_test(dw_matches_reference),
 	    cmocka_unit_test(se_view_matches_reference),
+	    cmocka_unit_test(pool_runs_every_task_once),
 	    cmocka_unit_test(same_bits_for_any_thread_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
