@@ -82,32 +82,71 @@ grad_sums_rows(double *s1, double *s2, const float *d, size_t ld_d,
 	}
 }
 
+/* Adds the 8 lanes of f1 and f2 to s1[0, n), s2[0, n) (n <= 8). */
+static inline void sums_add(double *s1, double *s2, nn_v8 f1, nn_v8 f2, int n)
+{
+	for (int l = 0; l < n; l++) {
+		s1[l] += f1[l];
+		s2[l] += f2[l];
+	}
+}
+
 void nn_moments_rows(double *s1, double *s2, const float *x, size_t ld, int c,
 		     size_t rows)
 {
-	float f1[SUM_CH], f2[SUM_CH];
+	/* 32 channels at a time, their sums in eight registers while the
+	 * rows stream by (summing into arrays would store every element) */
+	int c0 = 0;
 
-	for (int c0 = 0; c0 < c; c0 += SUM_CH) {
-		const int cb = c - c0 < SUM_CH ? c - c0 : SUM_CH;
+	for (; c0 + 32 <= c; c0 += 32) {
+		for (size_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {
+			size_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;
+			nn_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			nn_v8 q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+
+			for (size_t r = r0; r < r1; r++) {
+				const float *row = x + r * ld + c0;
+				nn_v8 x0 = nn_v8_load(row);
+				nn_v8 x1 = nn_v8_load(row + 8);
+				nn_v8 x2 = nn_v8_load(row + 16);
+				nn_v8 x3 = nn_v8_load(row + 24);
+
+				a0 += x0;
+				a1 += x1;
+				a2 += x2;
+				a3 += x3;
+				q0 += x0 * x0;
+				q1 += x1 * x1;
+				q2 += x2 * x2;
+				q3 += x3 * x3;
+			}
+			sums_add(s1 + c0, s2 + c0, a0, q0, 8);
+			sums_add(s1 + c0 + 8, s2 + c0 + 8, a1, q1, 8);
+			sums_add(s1 + c0 + 16, s2 + c0 + 16, a2, q2, 8);
+			sums_add(s1 + c0 + 24, s2 + c0 + 24, a3, q3, 8);
+		}
+	}
+	for (; c0 < c; c0 += 8) {
+		const int n = c - c0 < 8 ? c - c0 : 8;
 
 		for (size_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {
 			size_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;
+			nn_v8 a0 = {0}, q0 = {0};
 
-			for (int ch = 0; ch < cb; ch++)
-				f1[ch] = f2[ch] = 0.0f;
 			for (size_t r = r0; r < r1; r++) {
 				const float *row = x + r * ld + c0;
+				nn_v8 x0 = {0};
 
-#pragma omp simd
-				for (int ch = 0; ch < cb; ch++) {
-					f1[ch] += row[ch];
-					f2[ch] += row[ch] * row[ch];
+				if (n == 8) {
+					x0 = nn_v8_load(row);
+				} else {
+					for (int l = 0; l < n; l++)
+						x0[l] = row[l];
 				}
+				a0 += x0;
+				q0 += x0 * x0;
 			}
-			for (int ch = 0; ch < cb; ch++) {
-				s1[c0 + ch] += f1[ch];
-				s2[c0 + ch] += f2[ch];
-			}
+			sums_add(s1 + c0, s2 + c0, a0, q0, n);
 		}
 	}
 }

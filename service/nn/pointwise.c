@@ -59,19 +59,22 @@ static size_t pw_worker_floats(const struct nn_pw_dims *d)
 	return round16(ch * (size_t)d->cin) + round16(ch * (size_t)d->cout);
 }
 
+/* Scratch: the slices' weight-gradient partials (forward: the transposed
+ * weights), then one workspace per worker. */
+static size_t pw_head_floats(const struct nn_pw_dims *d)
+{
+	return round16((size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout);
+}
+
 size_t nn_pw_scratch_size(const struct nn_pw_dims *d, int workers)
 {
-	size_t part = (size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout;
-
-	return (round16(part) + (size_t)workers * pw_worker_floats(d)) *
+	return (pw_head_floats(d) + (size_t)workers * pw_worker_floats(d)) *
 	       sizeof(float);
 }
 
 static float *pw_worker(void *scratch, const struct nn_pw_dims *d, int tid)
 {
-	size_t part = (size_t)nn_pw_slices(d) * (size_t)d->cin * d->cout;
-
-	return (float *)scratch + round16(part) +
+	return (float *)scratch + pw_head_floats(d) +
 	       (size_t)tid * pw_worker_floats(d);
 }
 
@@ -175,8 +178,11 @@ static void pw_fwd_task(void *ctx, int sl, int worker)
 		const float *a = pw_src_rows(j->src, d, r, rows, buf);
 		float *o = j->out + r * cout;
 
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows,
-			    cout, cin, 1.0f, a, cin, j->w, cin, 0.0f, o, cout);
+		/* out rows (rows, C_out) = a (rows, C_in) w^T (C_in, C_out):
+		 * OpenBLAS' small-matrix path is much faster on NN than NT */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			    (int)rows, cout, cin, 1.0f, a, cin, j->w, cout,
+			    0.0f, o, cout);
 		if (s1)
 			nn_moments_rows(s1, s1 + cout, o, (size_t)cout, cout,
 					rows);
@@ -187,15 +193,19 @@ static void pw_fwd(float *out, double *stats, const struct pw_src *src,
 		   const float *w, const struct nn_pw_dims *d,
 		   struct nn_pool *pool, void *scratch)
 {
+	float *wt = scratch; /* (C_in, C_out) */
 	struct pw_job j = {.out = out,
 			   .stats = stats,
-			   .w = w,
+			   .w = wt,
 			   .src = src,
 			   .d = d,
 			   .scratch = scratch,
 			   .ns = nn_pw_slices(d),
 			   .chunk = pw_chunk(d)};
 
+	for (int o = 0; o < d->cout; o++)
+		for (int i = 0; i < d->cin; i++)
+			wt[(size_t)i * d->cout + o] = w[(size_t)o * d->cin + i];
 	nn_pool_run(pool, j.ns, pw_fwd_task, &j);
 }
 
@@ -226,10 +236,17 @@ static void pw_bwd_task(void *ctx, int sl, int worker)
 			dp = dbuf;
 		}
 		a = pw_src_rows(j->src, d, r, rows, abuf);
-		/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin,
-			    (int)rows, 1.0f, dp, cout, a, cin,
-			    r == r0 ? 0.0f : 1.0f, dwp, cin);
+		/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a, or its
+		 * transpose a^T dp when C_in < C_out: the smaller width as
+		 * the GEMM's M is the faster shape here */
+		if (cin < cout)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+				    cin, cout, (int)rows, 1.0f, a, cin, dp,
+				    cout, r == r0 ? 0.0f : 1.0f, dwp, cout);
+		else
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+				    cout, cin, (int)rows, 1.0f, dp, cout, a,
+				    cin, r == r0 ? 0.0f : 1.0f, dwp, cin);
 		if (!j->dinp)
 			continue;
 		/* dinp rows (rows, C_in) (+)= dp (rows, C_out) w */
@@ -266,12 +283,16 @@ static void pw_bwd(float *dinp, int add, double *in_sums, float *dw,
 
 	nn_pool_run(pool, j.ns, pw_bwd_task, &j);
 	/* the slices' partials in slice order */
-	for (size_t k = 0; k < wc; k++) {
-		float sum = 0.0f;
+	for (int o = 0; o < d->cout; o++) {
+		for (int i = 0; i < d->cin; i++) {
+			size_t k = d->cin < d->cout ? (size_t)i * d->cout + o
+						    : (size_t)o * d->cin + i;
+			float sum = 0.0f;
 
-		for (int sl = 0; sl < j.ns; sl++)
-			sum += j.part[(size_t)sl * wc + k];
-		dw[k] += sum;
+			for (int sl = 0; sl < j.ns; sl++)
+				sum += j.part[(size_t)sl * wc + k];
+			dw[(size_t)o * d->cin + i] += sum;
+		}
 	}
 }
 
