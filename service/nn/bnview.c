@@ -162,6 +162,135 @@ void nn_view_grad_sums(double *s1, double *s2, const float *d, size_t ld_d,
 #undef GRAD_SUMS
 }
 
+static inline __attribute__((always_inline)) void
+rows_sums(float *dst, size_t ld_dst, const float *src, size_t ld_src,
+	  const float *mean, const float *rstd, const float *scale,
+	  const float *beta, int c, size_t rows, const float *d, size_t ld_d,
+	  double *s1, double *s2, const enum nn_act a)
+{
+	float f1[SUM_CH], f2[SUM_CH];
+
+	for (int c0 = 0; c0 < c; c0 += SUM_CH) {
+		const int cb = c - c0 < SUM_CH ? c - c0 : SUM_CH;
+		const float *mn = mean + c0, *rs = rstd + c0;
+		const float *sc = scale + c0, *bt = beta + c0;
+
+		for (size_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {
+			size_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;
+
+			for (int ch = 0; ch < cb; ch++)
+				f1[ch] = f2[ch] = 0.0f;
+			for (size_t r = r0; r < r1; r++) {
+				const float *xr = src + r * ld_src + c0;
+				const float *dr = d + r * ld_d + c0;
+				float *o = dst + r * ld_dst + c0;
+
+#pragma omp simd
+				for (int ch = 0; ch < cb; ch++) {
+					float z = nn_view_z(xr[ch], mn[ch],
+							    sc[ch], bt[ch]);
+					float gr;
+					float val = nn_act_both(a, z, &gr);
+					float dz = dr[ch] * gr;
+					float xh = (xr[ch] - mn[ch]) * rs[ch];
+
+					o[ch] = val;
+					f1[ch] += dz;
+					f2[ch] += dz * xh;
+				}
+			}
+			for (int ch = 0; ch < cb; ch++) {
+				s1[c0 + ch] += f1[ch];
+				s2[c0 + ch] += f2[ch];
+			}
+		}
+	}
+}
+
+void nn_view_rows_sums(float *dst, size_t ld_dst, const float *src,
+		       size_t ld_src, const struct nn_bn_view *v, int c0, int c,
+		       size_t rows, const float *d, size_t ld_d, double *s1,
+		       double *s2)
+{
+	assert(!v->gate);
+#define ROWS_SUMS(A)                                                           \
+	rows_sums(dst, ld_dst, src, ld_src, v->mean + c0, v->rstd + c0,        \
+		  v->scale + c0, v->beta + c0, c, rows, d, ld_d, s1, s2, A)
+	NN_ACT_DISPATCH(v->act, ROWS_SUMS);
+#undef ROWS_SUMS
+}
+
+static inline __attribute__((always_inline)) void
+rows_stash(float *dst, float *slope, float *xhat, size_t ld_dst,
+	   const float *src, size_t ld_src, const float *mean,
+	   const float *rstd, const float *scale, const float *beta, int c,
+	   size_t rows, const enum nn_act a)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *xr = src + r * ld_src;
+		float *o = dst + r * ld_dst, *g = slope + r * ld_dst;
+		float *h = xhat + r * ld_dst;
+
+#pragma omp simd
+		for (int ch = 0; ch < c; ch++) {
+			float z =
+			    nn_view_z(xr[ch], mean[ch], scale[ch], beta[ch]);
+			float gr;
+
+			o[ch] = nn_act_both(a, z, &gr);
+			g[ch] = gr;
+			h[ch] = (xr[ch] - mean[ch]) * rstd[ch];
+		}
+	}
+}
+
+void nn_view_rows_stash(float *dst, float *slope, float *xh, size_t ld_dst,
+			const float *src, size_t ld_src,
+			const struct nn_bn_view *v, int c0, int c, size_t rows)
+{
+	assert(!v->gate);
+#define ROWS_STASH(A)                                                          \
+	rows_stash(dst, slope, xh, ld_dst, src, ld_src, v->mean + c0,          \
+		   v->rstd + c0, v->scale + c0, v->beta + c0, c, rows, A)
+	NN_ACT_DISPATCH(v->act, ROWS_STASH);
+#undef ROWS_STASH
+}
+
+void nn_stash_sums(double *s1, double *s2, const float *d, size_t ld_d,
+		   const float *slope, const float *xh, size_t ld, int c,
+		   size_t rows)
+{
+	float f1[SUM_CH], f2[SUM_CH];
+
+	for (int c0 = 0; c0 < c; c0 += SUM_CH) {
+		const int cb = c - c0 < SUM_CH ? c - c0 : SUM_CH;
+
+		for (size_t r0 = 0; r0 < rows; r0 += SUM_ROWS) {
+			size_t r1 = rows - r0 < SUM_ROWS ? rows : r0 + SUM_ROWS;
+
+			for (int ch = 0; ch < cb; ch++)
+				f1[ch] = f2[ch] = 0.0f;
+			for (size_t r = r0; r < r1; r++) {
+				const float *dr = d + r * ld_d + c0;
+				const float *g = slope + r * ld + c0;
+				const float *h = xh + r * ld + c0;
+
+#pragma omp simd
+				for (int ch = 0; ch < cb; ch++) {
+					float dz = dr[ch] * g[ch];
+
+					f1[ch] += dz;
+					f2[ch] += dz * h[ch];
+				}
+			}
+			for (int ch = 0; ch < cb; ch++) {
+				s1[c0 + ch] += f1[ch];
+				s2[c0 + ch] += f2[ch];
+			}
+		}
+	}
+}
+
 void nn_bn_stats_finish(float *mean, float *rstd, float *scale,
 			float *running_mean, float *running_var,
 			const float *gamma, const double *part, int ns,

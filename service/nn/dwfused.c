@@ -58,11 +58,12 @@ static size_t dw_g_floats(const struct nn_dwconv_dims *d)
 		       (size_t)dw_cb(d));
 }
 
-/* One worker: input and gradient rings of k rows, the weight block and its
- * phase-ordered copy. */
+/* One worker: input ring (with, for the input's BN-backward sums, rings of
+ * act'(z) and xhat beside it) and gradient ring, k rows each; the weight
+ * block and its phase-ordered copy. */
 static size_t dw_worker_floats(const struct nn_dwconv_dims *d)
 {
-	return (size_t)d->k * (dw_in_floats(d) + dw_g_floats(d)) +
+	return (size_t)d->k * (3 * dw_in_floats(d) + dw_g_floats(d)) +
 	       2 * round16((size_t)d->k * d->k * dw_cb(d));
 }
 
@@ -87,6 +88,8 @@ struct dw_ctx {
 	int c0, cbn, cbp; /* first channel, channels, padded to 8 */
 	size_t inf, gf;	  /* floats per ring row */
 	float *ring, *gring, *wbuf, *wph;
+	float *sring, *xring; /* act'(z), xhat of the input rows (stash) */
+	int stash;
 	int tag[256], gtag[256]; /* row held by each slot (k <= 255) */
 };
 
@@ -111,6 +114,8 @@ static void dw_ctx_init(struct dw_ctx *x, const struct nn_dwconv_dims *d,
 	x->gring = x->ring + (size_t)d->k * x->inf;
 	x->wbuf = x->gring + (size_t)d->k * x->gf;
 	x->wph = x->wbuf + round16((size_t)d->k * d->k * dw_cb(d));
+	x->sring = x->wph + round16((size_t)d->k * d->k * dw_cb(d));
+	x->xring = x->sring + (size_t)d->k * x->inf;
 }
 
 /* Taps of one stride phase: k indices i with i mod s == a. */
@@ -214,7 +219,17 @@ static const float *dw_in_row(struct dw_ctx *x, int iy)
 	memset(row + (size_t)(d->w + d->pad) * cbp, 0,
 	       (x->inf - (size_t)(d->w + d->pad) * cbp) * sizeof(float));
 	src = x->inp + ((x->img * d->h + (size_t)iy) * d->w) * d->c + x->c0;
-	if (x->v) {
+	if (x->v && x->stash) {
+		size_t o = (size_t)s * x->inf + (size_t)d->pad * cbp;
+
+		nn_view_rows_stash(row + (size_t)d->pad * cbp, x->sring + o,
+				   x->xring + o, (size_t)cbp, src, (size_t)d->c,
+				   x->v, x->c0, cbn, (size_t)d->w);
+		if (cbn < cbp)
+			for (int ix = 0; ix < d->w; ix++)
+				memset(row + (size_t)(ix + d->pad) * cbp + cbn,
+				       0, (size_t)(cbp - cbn) * sizeof(float));
+	} else if (x->v) {
 		nn_view_rows(row + (size_t)d->pad * cbp, (size_t)cbp, src,
 			     (size_t)d->c, x->v, x->c0, cbn,
 			     (x->img * d->h + (size_t)iy) * d->w, (size_t)d->w);
@@ -511,10 +526,15 @@ static void dw_bwd_input_row(struct dw_ctx *x, float *dinp, int add, double *s1,
 			      nx, (size_t)cbp, cbp, x->cbn, nm,
 			      drow + (size_t)r * d->c, (size_t)s * d->c, add);
 	}
-	if (s1)
-		nn_view_grad_sums(s1 + x->c0, s2 + x->c0, drow, (size_t)d->c,
-				  x->inp + p0 * d->c + x->c0, (size_t)d->c,
-				  x->v, x->c0, x->cbn, (size_t)d->w);
+	if (s1) {
+		/* act'(z) and xhat were stashed when the row was staged */
+		size_t o = (size_t)dw_mod(iy, k) * x->inf + (size_t)p * cbp;
+
+		(void)dw_in_row(x, iy);
+		nn_stash_sums(s1 + x->c0, s2 + x->c0, drow, (size_t)d->c,
+			      x->sring + o, x->xring + o, (size_t)cbp, x->cbn,
+			      (size_t)d->w);
+	}
 }
 
 static void dw_bwd_task(void *ctx, int sl, int worker)
@@ -531,6 +551,7 @@ static void dw_bwd_task(void *ctx, int sl, int worker)
 
 	dw_ctx_init(&x, d, j->inp, j->v, j->dout, j->pre, j->g, j->scratch,
 		    worker);
+	x.stash = s1 != NULL;
 	if (s1)
 		memset(s1, 0, 2 * (size_t)c * sizeof(double));
 	memset(dwp, 0, kkc * sizeof(float));

@@ -63,12 +63,54 @@ nn_view_row(float *dst, const float *src, const float *mean, const float *scale,
 	}
 }
 
+/* The activation's value and slope at z from one evaluation (swish and
+ * sigmoid share their sigmoid): the same numbers as nn_act_value and
+ * nn_act_grad. A compile-time activation. */
+static inline __attribute__((always_inline)) float
+nn_act_both(const enum nn_act a, float z, float *grad)
+{
+	float s;
+
+	switch (a) {
+	case NN_ACT_SWISH:
+		s = nn_sigmoidf(z);
+		*grad = s * (1.0f + z * (1.0f - s));
+		return z * s;
+	case NN_ACT_SIGMOID:
+		s = nn_sigmoidf(z);
+		*grad = s * (1.0f - s);
+		return s;
+	default: *grad = nn_act_grad(a, z); return nn_act_value(a, z);
+	}
+}
+
 /* rows rows of c channels (row stride ld_src / ld_dst floats) through the
  * view, channel offset c0 into the view's per-channel arrays; gate rows
  * follow the image of each row (row index r0 + i, hw rows per image). */
 void nn_view_rows(float *dst, size_t ld_dst, const float *src, size_t ld_src,
 		  const struct nn_bn_view *v, int c0, int c, size_t r0,
 		  size_t rows);
+
+/* nn_view_rows (v without gate) that also takes, from the same evaluation,
+ * the BN-backward sums of d (rows of ld_d) at x: s1[ch] += dz, s2[ch] +=
+ * dz * xhat, dz = d * act'(z). */
+void nn_view_rows_sums(float *dst, size_t ld_dst, const float *src,
+		       size_t ld_src, const struct nn_bn_view *v, int c0, int c,
+		       size_t rows, const float *d, size_t ld_d, double *s1,
+		       double *s2);
+
+/* nn_view_rows (v without gate) that also stores act'(z) in slope and
+ * xhat in xh (same layout as dst), for nn_stash_sums once the gradient is
+ * known. */
+void nn_view_rows_stash(float *dst, float *slope, float *xh, size_t ld_dst,
+			const float *src, size_t ld_src,
+			const struct nn_bn_view *v, int c0, int c, size_t rows);
+
+/* s1[ch] += d * slope, s2[ch] += d * slope * xh over rows rows of c
+ * channels (d rows ld_d floats apart, slope and xh rows ld floats). */
+void nn_stash_sums(double *s1, double *s2, const float *d, size_t ld_d,
+		   const float *slope, const float *xh, size_t ld, int c,
+		   size_t rows);
 
 /* s1[ch] += dz, s2[ch] += dz * xhat over rows rows of c channels: dz =
  * d * act'(z) of the view's BN at x. */

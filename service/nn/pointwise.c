@@ -209,6 +209,22 @@ static void pw_fwd(float *out, double *stats, const struct pw_src *src,
 	nn_pool_run(pool, j.ns, pw_fwd_task, &j);
 }
 
+/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a, or its transpose
+ * a^T dp when C_in < C_out: the smaller width as the GEMM's M is the faster
+ * shape here. */
+static void pw_dw_gemm(float *dwp, const float *dp, const float *a, int cin,
+		       int cout, size_t rows, int first)
+{
+	if (cin < cout)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin, cout,
+			    (int)rows, 1.0f, a, cin, dp, cout,
+			    first ? 0.0f : 1.0f, dwp, cout);
+	else
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin,
+			    (int)rows, 1.0f, dp, cout, a, cin,
+			    first ? 0.0f : 1.0f, dwp, cin);
+}
+
 static void pw_bwd_task(void *ctx, int sl, int worker)
 {
 	const struct pw_job *j = ctx;
@@ -235,28 +251,29 @@ static void pw_bwd_task(void *ctx, int sl, int worker)
 					  0, cout, rows);
 			dp = dbuf;
 		}
+		if (s1 && !j->src->cd) {
+			/* the input gradient first, then the input's view
+			 * and its BN-backward sums in one pass (one
+			 * activation evaluation per element) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+				    (int)rows, cin, cout, 1.0f, dp, cout, j->w,
+				    cin, j->add ? 1.0f : 0.0f,
+				    j->dinp + r * cin, cin);
+			nn_view_rows_sums(
+			    abuf, (size_t)cin, j->src->inp + r * cin,
+			    (size_t)cin, j->src->v, 0, cin, rows,
+			    j->dinp + r * cin, (size_t)cin, s1, s1 + cin);
+			pw_dw_gemm(dwp, dp, abuf, cin, cout, rows, r == r0);
+			continue;
+		}
 		a = pw_src_rows(j->src, d, r, rows, abuf);
-		/* dw partial (C_out, C_in) (+)= dp^T (C_out, rows) a, or its
-		 * transpose a^T dp when C_in < C_out: the smaller width as
-		 * the GEMM's M is the faster shape here */
-		if (cin < cout)
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-				    cin, cout, (int)rows, 1.0f, a, cin, dp,
-				    cout, r == r0 ? 0.0f : 1.0f, dwp, cout);
-		else
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-				    cout, cin, (int)rows, 1.0f, dp, cout, a,
-				    cin, r == r0 ? 0.0f : 1.0f, dwp, cin);
+		pw_dw_gemm(dwp, dp, a, cin, cout, rows, r == r0);
 		if (!j->dinp)
 			continue;
 		/* dinp rows (rows, C_in) (+)= dp (rows, C_out) w */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 			    (int)rows, cin, cout, 1.0f, dp, cout, j->w, cin,
 			    j->add ? 1.0f : 0.0f, j->dinp + r * cin, cin);
-		if (s1)
-			nn_view_grad_sums(s1, s1 + cin, j->dinp + r * cin,
-					  (size_t)cin, j->src->inp + r * cin,
-					  (size_t)cin, j->src->v, 0, cin, rows);
 	}
 }
 
