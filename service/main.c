@@ -9,18 +9,17 @@ static int cmd_version(const struct config *cfg, int argc, char **argv);
 static int cmd_help(const struct config *cfg, int argc, char **argv);
 
 static const struct cmd commands[] = {
-	{"serve", "run the HTTP API and dashboard", cmd_serve},
-	{"migrate", "apply database migrations (--status to list them)",
-	 cmd_migrate},
-	{"cost", "MACs, params, flash and peak SRAM of an architecture",
-	 cmd_cost},
-	{"space", "search spaces: `space sample` a random member, `space show`",
-	 cmd_space},
-	{"train", "train an architecture on CIFAR (optionally distilled)",
-	 cmd_train},
-	{"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
-	{"version", "print the version", cmd_version},
-	{"help", "this text; `help config` lists every setting", cmd_help},
+    {"serve", "run the HTTP API and dashboard", cmd_serve},
+    {"migrate", "apply database migrations (--status to list them)",
+     cmd_migrate},
+    {"cost", "MACs, params, flash and peak SRAM of an architecture", cmd_cost},
+    {"space", "search spaces: `space sample` a random member, `space show`",
+     cmd_space},
+    {"train", "train an architecture on CIFAR (optionally distilled)",
+     cmd_train},
+    {"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
+    {"version", "print the version", cmd_version},
+    {"help", "this text; `help config` lists every setting", cmd_help},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -3,8 +3,9 @@
  * Layer: top (beside main.c). Each subcommand lives in its own cmd_*.c file and
  * may include any module header.
  *
- * Configuration precedence: command-line flags > LMNAS_* environment > defaults.
- * `lmnas help config` prints the whole table (the README reproduces it).
+ * Configuration precedence: command-line flags > LMNAS_* environment >
+ * defaults. `lmnas help config` prints the whole table (the README reproduces
+ * it).
  */
 #ifndef LMNAS_CMD_H
 #define LMNAS_CMD_H
@@ -48,20 +49,25 @@ struct cmd {
 };
 
 /* A subcommand's own flag (--name VALUE, --name=VALUE, or a --flag). */
-enum cmd_arg_kind { CMD_ARG_STRING, CMD_ARG_INT, CMD_ARG_U64, CMD_ARG_DOUBLE,
-		    CMD_ARG_FLAG };
+enum cmd_arg_kind {
+	CMD_ARG_STRING,
+	CMD_ARG_INT,
+	CMD_ARG_U64,
+	CMD_ARG_DOUBLE,
+	CMD_ARG_FLAG
+};
 struct cmd_arg {
 	const char *name;
 	enum cmd_arg_kind kind;
-	void *dst; /* const char **, int *, uint64_t *, double *, int * */
+	void *dst;	 /* const char **, int *, uint64_t *, double *, int * */
 	double min, max; /* ranges for numbers; a flag stores 1 */
 	const char *help;
 };
 
 /* Parses argv[1..] (argv[0] is the subcommand) against a table ended by a
  * NULL name. Returns 0, or -1 with err naming the option and the reason. */
-int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv,
-		   char *err, size_t errlen);
+int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv, char *err,
+		   size_t errlen);
 void cmd_args_usage(FILE *f, const char *usage, const struct cmd_arg *args);
 
 int cmd_serve(const struct config *cfg, int argc, char **argv);

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *status_names[] = {"queued", "running", "succeeded",
-				     "failed", "cancelled"};
+static const char *status_names[] = {"queued", "running", "succeeded", "failed",
+				     "cancelled"};
 
 const char *queue_job_status_name(enum queue_job_status s)
 {
@@ -14,49 +14,49 @@ const char *queue_job_status_name(enum queue_job_status s)
 }
 
 static const struct store_stmt stmt_enqueue = {
-	"queue_enqueue",
-	"INSERT INTO jobs (name, spec) VALUES ($1, $2::jsonb) RETURNING id", 2};
+    "queue_enqueue",
+    "INSERT INTO jobs (name, spec) VALUES ($1, $2::jsonb) RETURNING id", 2};
 
 /* The inner SELECT locks one claimable row and skips rows other workers hold
  * locked, so concurrent claims never block each other or double-claim. */
 static const struct store_stmt stmt_claim = {
-	"queue_claim",
-	"UPDATE jobs SET status = 'running', lease_owner = $1,"
-	" lease_expires_at = now() + make_interval(secs => $2::int),"
-	" attempts = attempts + 1, started_at = coalesce(started_at, now()),"
-	" updated_at = now()"
-	" WHERE id = (SELECT id FROM jobs"
-	"   WHERE (status = 'queued' OR (status = 'running'"
-	"          AND lease_expires_at < now()))"
-	"   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-	" RETURNING id, name, spec::text, attempts",
-	2};
+    "queue_claim",
+    "UPDATE jobs SET status = 'running', lease_owner = $1,"
+    " lease_expires_at = now() + make_interval(secs => $2::int),"
+    " attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+    " updated_at = now()"
+    " WHERE id = (SELECT id FROM jobs"
+    "   WHERE (status = 'queued' OR (status = 'running'"
+    "          AND lease_expires_at < now()))"
+    "   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, name, spec::text, attempts",
+    2};
 
 static const struct store_stmt stmt_heartbeat = {
-	"queue_heartbeat",
-	"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
-	" progress = coalesce($4::jsonb, progress), updated_at = now()"
-	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'"
-	" RETURNING cancel_requested",
-	4};
+    "queue_heartbeat",
+    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
+    " progress = coalesce($4::jsonb, progress), updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'"
+    " RETURNING cancel_requested",
+    4};
 
 static const struct store_stmt stmt_finish = {
-	"queue_finish",
-	"UPDATE jobs SET status = $3, error = $4, lease_owner = NULL,"
-	" lease_expires_at = NULL, finished_at = now(), updated_at = now()"
-	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
-	4};
+    "queue_finish",
+    "UPDATE jobs SET status = $3, error = $4, lease_owner = NULL,"
+    " lease_expires_at = NULL, finished_at = now(), updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
+    4};
 
 static const struct store_stmt stmt_cancel = {
-	"queue_cancel",
-	"UPDATE jobs SET cancel_requested = true, updated_at = now(),"
-	" status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
-	" finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END"
-	" WHERE id = $1::bigint AND status IN ('queued', 'running')",
-	1};
+    "queue_cancel",
+    "UPDATE jobs SET cancel_requested = true, updated_at = now(),"
+    " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
+    " finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END"
+    " WHERE id = $1::bigint AND status IN ('queued', 'running')",
+    1};
 
 static const struct store_stmt stmt_exists = {
-	"queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
+    "queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
 
 /* Runs one statement in its own implicit transaction on a pooled
  * connection; *res receives the result when wanted. */
@@ -81,7 +81,8 @@ enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 {
 	const char *params[2] = {name, spec_json};
 	PGresult *r = NULL;
-	enum core_status st = run_one(p, &stmt_enqueue, params, &r, err, errlen);
+	enum core_status st =
+	    run_one(p, &stmt_enqueue, params, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -187,8 +188,8 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 	return CORE_OK;
 }
 
-enum core_status queue_job_cancel(struct store_pool *p, long long id,
-				  char *err, size_t errlen)
+enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
+				  size_t errlen)
 {
 	char ids[32];
 	const char *params[1] = {ids};

@@ -31,7 +31,7 @@ enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 struct queue_claim {
 	long long id;
 	char *name;
-	char *spec; /* JSON text */
+	char *spec;   /* JSON text */
 	int attempts; /* including this one */
 };
 
@@ -63,7 +63,7 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 /* Asks for a job to be cancelled: a queued job is cancelled at once, a
  * running one when its worker next heartbeats. CORE_ERR_NOT_FOUND for an
  * unknown id; CORE_ERR_CONFLICT when it already ended. */
-enum core_status queue_job_cancel(struct store_pool *p, long long id,
-				  char *err, size_t errlen);
+enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
+				  size_t errlen);
 
 #endif

@@ -94,7 +94,7 @@ enum core_status store_tx_run(struct store_pool *p, enum store_isolation iso,
 /* ---- migrations -------------------------------------------------------- */
 
 struct store_migration {
-	int version;      /* NNNN of migrations/NNNN_name.sql */
+	int version;	  /* NNNN of migrations/NNNN_name.sql */
 	const char *name; /* the name part */
 	const char *sql;
 };
@@ -105,16 +105,16 @@ extern const struct store_migration store_migrations[];
 extern const size_t store_migrations_count;
 
 struct store_schema_state {
-	int db_version;     /* highest version applied in the database (0) */
+	int db_version;	    /* highest version applied in the database (0) */
 	int binary_version; /* highest version this binary carries */
-	int pending;        /* known migrations not yet applied */
-	int unknown;        /* applied versions this binary does not know */
+	int pending;	    /* known migrations not yet applied */
+	int unknown;	    /* applied versions this binary does not know */
 };
 
 /* Reads schema_migrations (absent table = nothing applied). */
 enum core_status store_schema_check(struct store_pool *p,
-				    struct store_schema_state *state,
-				    char *err, size_t errlen);
+				    struct store_schema_state *state, char *err,
+				    size_t errlen);
 
 /* Applies every pending migration, each in its own transaction together with
  * its schema_migrations row, under an advisory lock so that concurrent

@@ -96,9 +96,8 @@ static void concurrent_migrations_apply_each_once(void **state)
 				    out, sizeof out),
 			 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, migrate_thread,
-						NULL),
-				 0);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, migrate_thread, NULL), 0);
 	for (int i = 0; i < 4; i++) {
 		void *rv;
 		pthread_join(t[i], &rv);
@@ -133,8 +132,7 @@ static void newer_database_is_refused(void **state)
 			 0);
 }
 
-static const struct store_stmt stmt_one = {"test_one", "SELECT $1::int + 1",
-					   1};
+static const struct store_stmt stmt_one = {"test_one", "SELECT $1::int + 1", 1};
 
 static void pool_survives_a_restart(void **state)
 {
@@ -145,10 +143,11 @@ static void pool_survives_a_restart(void **state)
 	PGresult *r = NULL;
 
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
-	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
-	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
-				    sizeof err),
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err),
 			 CORE_OK);
+	assert_int_equal(
+	    store_exec(c, &stmt_one, params, NULL, NULL, &r, err, sizeof err),
+	    CORE_OK);
 	assert_string_equal(PQgetvalue(r, 0, 0), "42");
 	PQclear(r);
 	store_conn_release(p, c);
@@ -159,10 +158,11 @@ static void pool_survives_a_restart(void **state)
 	assert_int_equal(ts_pg_start(&pg), 0);
 	/* the broken connection is replaced, not handed out; the statement
 	 * is prepared again on the new connection */
-	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
-	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
-				    sizeof err),
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err),
 			 CORE_OK);
+	assert_int_equal(
+	    store_exec(c, &stmt_one, params, NULL, NULL, &r, err, sizeof err),
+	    CORE_OK);
 	assert_string_equal(PQgetvalue(r, 0, 0), "42");
 	PQclear(r);
 	store_conn_release(p, c);
@@ -176,7 +176,8 @@ static void pool_times_out_when_exhausted(void **state)
 	char err[CORE_ERR_LEN];
 
 	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
-	assert_int_equal(store_conn_acquire(p, 1, &c, err, sizeof err), CORE_OK);
+	assert_int_equal(store_conn_acquire(p, 1, &c, err, sizeof err),
+			 CORE_OK);
 	assert_int_equal(store_conn_acquire(p, 0.2, &c2, err, sizeof err),
 			 CORE_ERR_UNAVAILABLE);
 	assert_non_null(strstr(err, "no free connection"));
@@ -189,10 +190,9 @@ static void pool_times_out_when_exhausted(void **state)
 /* Two serializable transactions that read-then-write the same counter:
  * one of them must fail with 40001 at least once; the runner retries it. */
 static const struct store_stmt stmt_read = {
-	"test_counter_read", "SELECT v FROM tx_counter WHERE id = 1", 0};
+    "test_counter_read", "SELECT v FROM tx_counter WHERE id = 1", 0};
 static const struct store_stmt stmt_write = {
-	"test_counter_write", "UPDATE tx_counter SET v = $1::int WHERE id = 1",
-	1};
+    "test_counter_write", "UPDATE tx_counter SET v = $1::int WHERE id = 1", 1};
 
 struct tx_arg {
 	int runs;
@@ -313,7 +313,7 @@ static void *claim_all(void *x)
 
 	for (;;) {
 		enum core_status st =
-			queue_job_claim(c->p, c->worker, 60, &q, err, sizeof err);
+		    queue_job_claim(c->p, c->worker, 60, &q, err, sizeof err);
 		if (st)
 			break;
 		c->got[c->n++] = q.id;
@@ -331,13 +331,12 @@ static void queue_never_double_claims(void **state)
 	long long id;
 	int total = 0;
 
-	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
-				    sizeof out),
-			 0);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
 	assert_int_equal(store_pool_open(url, 4, &p, err, sizeof err), CORE_OK);
 	for (int i = 0; i < 40; i++)
-		assert_int_equal(queue_job_enqueue(p, "j", "{\"a\":1}", &id, err,
-						   sizeof err),
+		assert_int_equal(queue_job_enqueue(p, "j", "{\"a\":1}", &id,
+						   err, sizeof err),
 				 CORE_OK);
 	for (int i = 0; i < 4; i++) {
 		memset(&cl[i], 0, sizeof cl[i]);
@@ -368,9 +367,8 @@ static void queue_lease_lifecycle(void **state)
 	long long id, id2;
 	int cancel = -1;
 
-	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
-				    sizeof out),
-			 0);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	assert_int_equal(queue_job_claim(p, "a", 60, &q, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
@@ -398,17 +396,17 @@ static void queue_lease_lifecycle(void **state)
 	assert_true(q.id == id);
 	assert_int_equal(q.attempts, 2);
 	queue_claim_free(&q);
-	assert_int_equal(queue_job_heartbeat(p, id, "a", 60, NULL, &cancel, err,
-					     sizeof err),
-			 CORE_ERR_CONFLICT);
+	assert_int_equal(
+	    queue_job_heartbeat(p, id, "a", 60, NULL, &cancel, err, sizeof err),
+	    CORE_ERR_CONFLICT);
 	assert_int_equal(queue_job_finish(p, id, "a", QUEUE_JOB_SUCCEEDED, NULL,
 					  err, sizeof err),
 			 CORE_ERR_CONFLICT);
 	/* cancel reaches b through its heartbeat; b ends the job */
 	assert_int_equal(queue_job_cancel(p, id, err, sizeof err), CORE_OK);
-	assert_int_equal(queue_job_heartbeat(p, id, "b", 60, NULL, &cancel, err,
-					     sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    queue_job_heartbeat(p, id, "b", 60, NULL, &cancel, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(cancel, 1);
 	assert_int_equal(queue_job_finish(p, id, "b", QUEUE_JOB_CANCELLED, NULL,
 					  err, sizeof err),
@@ -418,9 +416,9 @@ static void queue_lease_lifecycle(void **state)
 	assert_int_equal(queue_job_cancel(p, 999999, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
 	/* a queued job is cancelled at once and never claimed */
-	assert_int_equal(queue_job_enqueue(p, "second", "{}", &id2, err,
-					   sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "second", "{}", &id2, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(queue_job_cancel(p, id2, err, sizeof err), CORE_OK);
 	assert_int_equal(queue_job_claim(p, "c", 60, &q2, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
@@ -434,24 +432,27 @@ static void queue_lease_lifecycle(void **state)
 					  err, sizeof err),
 			 CORE_ERR_INVALID);
 	/* bad JSON never reaches the table */
-	assert_int_equal(queue_job_enqueue(p, "bad", "{not json", &id, err,
-					   sizeof err),
-			 CORE_ERR_DB);
+	assert_int_equal(
+	    queue_job_enqueue(p, "bad", "{not json", &id, err, sizeof err),
+	    CORE_ERR_DB);
 	store_pool_close(p);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(migrations_apply_once, ensure_running),
-		cmocka_unit_test_setup(concurrent_migrations_apply_each_once, ensure_running),
-		cmocka_unit_test_setup(newer_database_is_refused, ensure_running),
-		cmocka_unit_test_setup(pool_survives_a_restart, ensure_running),
-		cmocka_unit_test_setup(pool_times_out_when_exhausted, ensure_running),
-		cmocka_unit_test_setup(serialization_failures_are_retried, ensure_running),
-		cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
-		cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
-		cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
+	    cmocka_unit_test_setup(migrations_apply_once, ensure_running),
+	    cmocka_unit_test_setup(concurrent_migrations_apply_each_once,
+				   ensure_running),
+	    cmocka_unit_test_setup(newer_database_is_refused, ensure_running),
+	    cmocka_unit_test_setup(pool_survives_a_restart, ensure_running),
+	    cmocka_unit_test_setup(pool_times_out_when_exhausted,
+				   ensure_running),
+	    cmocka_unit_test_setup(serialization_failures_are_retried,
+				   ensure_running),
+	    cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
+	    cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
+	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
