@@ -1,0 +1,213 @@
+/* depthwise_conv2d_s8.c - int8 depthwise kxk convolution (multiplier 1),
+ * out of place and in place. Both compute one output row from K input row
+ * pointers (NULL for padding rows), 4 channels at a time with SXTAB16 and
+ * SMLABB/SMLATT on DSP builds. */
+#include "kernels.h"
+#include "requant.h"
+
+struct dw_ctx {
+	const int8_t *w; /* (K, K, C) */
+	const int32_t *bias;
+	const int32_t *mult, *shift;
+	int32_t in_w, c, k, stride, padding, out_w;
+	int32_t input_offset, output_offset, lo, hi;
+};
+
+#if S8_DSP
+/* Channels c .. c+3 of output pixel with first input column ix0, taps
+ * kx0 <= kx < kx1 of every present row. */
+static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
+		    int32_t ix0, int32_t kx0, int32_t kx1, int32_t c, int8_t *o)
+{
+	const int32_t C = d->c;
+	const int32_t off2 = s8_dup16(d->input_offset);
+	int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+
+	if (d->bias) {
+		a0 = d->bias[c];
+		a1 = d->bias[c + 1];
+		a2 = d->bias[c + 2];
+		a3 = d->bias[c + 3];
+	}
+	for (int32_t ky = 0; ky < d->k; ky++) {
+		const int8_t *x, *f;
+
+		if (!rows[ky])
+			continue;
+		x = rows[ky] + (ix0 + kx0) * C + c;
+		f = d->w + (ky * d->k + kx0) * C + c;
+		for (int32_t kx = kx0; kx < kx1; kx++) {
+			const int32_t xv = s8_read_s8x4(x);
+			const int32_t fv = s8_read_s8x4(f);
+			/* (x0, x2) and (x1, x3) plus offset; (f0, f2), (f1, f3)
+			 */
+			const int32_t x02 = s8_sxtab16(off2, xv);
+			const int32_t x13 = s8_sxtab16_ror8(off2, xv);
+			const int32_t f02 = s8_sxtb16(fv);
+			const int32_t f13 = s8_sxtb16_ror8(fv);
+
+			a0 = s8_smlabb(x02, f02, a0);
+			a2 = s8_smlatt(x02, f02, a2);
+			a1 = s8_smlabb(x13, f13, a1);
+			a3 = s8_smlatt(x13, f13, a3);
+			x += C;
+			f += C;
+		}
+	}
+	o[c] = s8_requantize_out(a0, d->mult[c], d->shift[c], d->output_offset,
+				 d->lo, d->hi);
+	o[c + 1] = s8_requantize_out(a1, d->mult[c + 1], d->shift[c + 1],
+				     d->output_offset, d->lo, d->hi);
+	o[c + 2] = s8_requantize_out(a2, d->mult[c + 2], d->shift[c + 2],
+				     d->output_offset, d->lo, d->hi);
+	o[c + 3] = s8_requantize_out(a3, d->mult[c + 3], d->shift[c + 3],
+				     d->output_offset, d->lo, d->hi);
+}
+#endif
+
+/* One output row from the K input rows it reads. */
+static void dw_row(const struct dw_ctx *d, int8_t *out,
+		   const int8_t *const *rows)
+{
+	const int32_t C = d->c;
+
+	for (int32_t ox = 0; ox < d->out_w; ox++) {
+		const int32_t ix0 = ox * d->stride - d->padding;
+		const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+		const int32_t kx1 = ix0 + d->k > d->in_w ? d->in_w - ix0 : d->k;
+		int8_t *o = out + ox * C;
+		int32_t c = 0;
+
+#if S8_DSP
+		for (; c + 4 <= C; c += 4)
+			dw_quad(d, rows, ix0, kx0, kx1, c, o);
+#endif
+		for (; c < C; c++) {
+			int32_t acc = d->bias ? d->bias[c] : 0;
+
+			for (int32_t ky = 0; ky < d->k; ky++) {
+				if (!rows[ky])
+					continue;
+				for (int32_t kx = kx0; kx < kx1; kx++)
+					acc += (rows[ky][(ix0 + kx) * C + c] +
+						d->input_offset) *
+					       d->w[(ky * d->k + kx) * C + c];
+			}
+			o[c] =
+			    s8_requantize_out(acc, d->mult[c], d->shift[c],
+					      d->output_offset, d->lo, d->hi);
+		}
+	}
+}
+
+#define DW_MAX_K 15
+
+static int dw_setup(struct dw_ctx *d, const int8_t *w, const int32_t *bias,
+		    const struct s8_conv_params *p,
+		    const struct s8_per_channel *q,
+		    const struct s8_dims *in_dims,
+		    const struct s8_dims *filter_dims,
+		    const struct s8_dims *out_dims)
+{
+	const int32_t k = filter_dims->h;
+
+	if (k < 1 || k > DW_MAX_K || filter_dims->w != k || in_dims->c < 1 ||
+	    filter_dims->c != in_dims->c || out_dims->c != in_dims->c ||
+	    p->dilation != 1 || p->stride < 1 || p->padding < 0 ||
+	    in_dims->h + 2 * p->padding < k ||
+	    in_dims->w + 2 * p->padding < k ||
+	    out_dims->h != (in_dims->h + 2 * p->padding - k) / p->stride + 1 ||
+	    out_dims->w != (in_dims->w + 2 * p->padding - k) / p->stride + 1)
+		return 0;
+	d->w = w;
+	d->bias = bias;
+	d->mult = q->multiplier;
+	d->shift = q->shift;
+	d->in_w = in_dims->w;
+	d->c = in_dims->c;
+	d->k = k;
+	d->stride = p->stride;
+	d->padding = p->padding;
+	d->out_w = out_dims->w;
+	d->input_offset = p->input_offset;
+	d->output_offset = p->output_offset;
+	d->lo = p->act_min - p->output_offset;
+	d->hi = p->act_max - p->output_offset;
+	return 1;
+}
+
+enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
+				   const int8_t *w, const int32_t *bias,
+				   const struct s8_conv_params *p,
+				   const struct s8_per_channel *q,
+				   const struct s8_dims *in_dims,
+				   const struct s8_dims *filter_dims,
+				   const struct s8_dims *out_dims)
+{
+	struct dw_ctx d;
+	const int8_t *rows[DW_MAX_K];
+	int32_t row_bytes;
+
+	if (!dw_setup(&d, w, bias, p, q, in_dims, filter_dims, out_dims))
+		return S8_ERR_ARG;
+	row_bytes = in_dims->w * in_dims->c;
+	for (int32_t oy = 0; oy < out_dims->h; oy++) {
+		for (int32_t ky = 0; ky < d.k; ky++) {
+			const int32_t iy = oy * d.stride - d.padding + ky;
+
+			rows[ky] = iy >= 0 && iy < in_dims->h
+				       ? in + iy * row_bytes
+				       : NULL;
+		}
+		dw_row(&d, out + oy * out_dims->w * out_dims->c, rows);
+	}
+	return S8_OK;
+}
+
+int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
+					 const struct s8_dims *filter_dims)
+{
+	return (filter_dims->h / 2 + 1) * dims->w * dims->c;
+}
+
+/* Output row y overwrites input row y, which rows y+1 .. y+K/2 still read,
+ * so each input row is copied into a ring of K/2 + 1 rows just before its
+ * output is written: row y's taps read rows y-K/2 .. y from the ring and
+ * rows y+1 .. y+K/2 from buf, which are still untouched. */
+enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
+					   const int32_t *bias,
+					   const struct s8_conv_params *p,
+					   const struct s8_per_channel *q,
+					   const struct s8_dims *dims,
+					   const struct s8_dims *filter_dims,
+					   void *scratch)
+{
+	struct dw_ctx d;
+	const int8_t *rows[DW_MAX_K];
+	int8_t *ring = (int8_t *)scratch;
+	int32_t half, slots, row_bytes;
+
+	if (!scratch || p->stride != 1 || (filter_dims->h & 1) == 0 ||
+	    p->padding != filter_dims->h / 2 ||
+	    !dw_setup(&d, w, bias, p, q, dims, filter_dims, dims))
+		return S8_ERR_ARG;
+	half = d.k / 2;
+	slots = half + 1;
+	row_bytes = dims->w * dims->c;
+	for (int32_t y = 0; y < dims->h; y++) {
+		memcpy(ring + (y % slots) * row_bytes, buf + y * row_bytes,
+		       (size_t)row_bytes);
+		for (int32_t ky = 0; ky < d.k; ky++) {
+			const int32_t iy = y - half + ky;
+
+			if (iy < 0 || iy >= dims->h)
+				rows[ky] = NULL;
+			else if (iy <= y)
+				rows[ky] = ring + (iy % slots) * row_bytes;
+			else
+				rows[ky] = buf + iy * row_bytes;
+		}
+		dw_row(&d, buf + y * row_bytes, rows);
+	}
+	return S8_OK;
+}

@@ -1,0 +1,101 @@
+/* requant.h - fixed-point helpers shared by the int8 kernels: TFLite's
+ * MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul then
+ * RoundingDivideByPOT), clamping, unaligned loads, and the int16 column
+ * layout the matrix kernel reads.
+ *
+ * Assumes two's complement with arithmetic right shift of negative values
+ * and modulo conversion to signed types (GCC, Clang, Arm Compiler). */
+#ifndef S8_REQUANT_H
+#define S8_REQUANT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "dsp.h"
+
+#if defined(__GNUC__)
+#define S8_INLINE static inline __attribute__((always_inline))
+#else
+#define S8_INLINE static inline
+#endif
+
+/* round(a * b / 2^31), ties toward +infinity, INT32_MIN * INT32_MIN
+ * saturating to INT32_MAX. This is gemmlowp's SaturatingRoundingDoublingHigh-
+ * Mul: its nudge of 1 - 2^30 for negative products followed by a division
+ * that truncates toward zero equals floor((ab + 2^30) / 2^31). */
+S8_INLINE int32_t s8_srdhm(int32_t a, int32_t b)
+{
+	if (a == INT32_MIN && b == INT32_MIN)
+		return INT32_MAX;
+	return (int32_t)(((int64_t)a * b + (1LL << 30)) >> 31);
+}
+
+/* x / 2^exponent rounded half away from zero, exponent in [0, 31]. */
+S8_INLINE int32_t s8_rdbpot(int32_t x, int32_t exponent)
+{
+	const int32_t mask = (int32_t)((1LL << exponent) - 1);
+	const int32_t remainder = x & mask;
+	const int32_t threshold = (mask >> 1) + (x < 0);
+
+	/* arithmetic shift of a negative x (see the file comment) */
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+	return (x >> exponent) + (remainder > threshold);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier; shift in [-31, 30], positive =
+ * left. The left shift wraps on overflow (the layer's accumulator bound is
+ * checked at generation time so that it cannot). */
+S8_INLINE int32_t s8_requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+	const int32_t left = shift > 0 ? shift : 0;
+	const int32_t right = shift > 0 ? 0 : -shift;
+
+	return s8_rdbpot(s8_srdhm((int32_t)((uint32_t)acc << left), mult),
+			 right);
+}
+
+S8_INLINE int32_t s8_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* requantize + output offset + activation clamp, without overflow: the clamp
+ * happens before the offset is added (lo = act_min - offset, hi = act_max -
+ * offset), which gives the same result as clamping afterwards. */
+S8_INLINE int8_t s8_requantize_out(int32_t acc, int32_t mult, int32_t shift,
+				   int32_t offset, int32_t lo, int32_t hi)
+{
+	return (int8_t)(s8_clamp(s8_requantize(acc, mult, shift), lo, hi) +
+			offset);
+}
+
+/* 4 bytes / 2 halfwords from any address (LDR on Cortex-M4/M7, which
+ * allow unaligned single loads). */
+S8_INLINE int32_t s8_read_s8x4(const int8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+S8_INLINE int32_t s8_read_s16x2(const int16_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+S8_INLINE void s8_write_s16x2(int16_t *p, int32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* The halfword pair (offset, offset) for SXTAB16. */
+S8_INLINE int32_t s8_dup16(int32_t v)
+{
+	return (int32_t)(((uint32_t)v << 16) | ((uint32_t)v & 0xffffu));
+}
+
+#endif
