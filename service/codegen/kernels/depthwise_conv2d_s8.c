@@ -14,12 +14,46 @@ struct dw_ctx {
 };
 
 #if S8_DSP
-/* Channels c .. c+3 of output pixel with first input column ix0, taps
- * kx0 <= kx < kx1 of every present row. */
+/* requantize four accumulators of channels c .. c+3 and store them (all
+ * four computed before the first store, which may alias the parameters) */
+static void dw_store4(const struct dw_ctx *d, int32_t c, int32_t a0,
+		      int32_t a1, int32_t a2, int32_t a3, int8_t *o)
+{
+	const int32_t *m = d->mult + c, *s = d->shift + c;
+	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
+	const int8_t v0 = s8_requantize_out(a0, m[0], s[0], off, lo, hi);
+	const int8_t v1 = s8_requantize_out(a1, m[1], s[1], off, lo, hi);
+	const int8_t v2 = s8_requantize_out(a2, m[2], s[2], off, lo, hi);
+	const int8_t v3 = s8_requantize_out(a3, m[3], s[3], off, lo, hi);
+
+	o[c] = v0;
+	o[c + 1] = v1;
+	o[c + 2] = v2;
+	o[c + 3] = v3;
+}
+
+/* One tap for 4 channels: (x0, x2), (x1, x3) with the input offset added,
+ * times (f0, f2), (f1, f3), each product into its channel's accumulator. */
+#define DW_TAP4(xp, fp)                                                      \
+	do {                                                                 \
+		const int32_t xv_ = s8_read_s8x4(xp);                        \
+		const int32_t fv_ = s8_read_s8x4(fp);                        \
+		const int32_t x02_ = s8_sxtab16(off2, xv_);                  \
+		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);             \
+		const int32_t f02_ = s8_sxtb16(fv_);                         \
+		const int32_t f13_ = s8_sxtb16_ror8(fv_);                    \
+		a0 = s8_smlabb(x02_, f02_, a0);                              \
+		a2 = s8_smlatt(x02_, f02_, a2);                              \
+		a1 = s8_smlabb(x13_, f13_, a1);                              \
+		a3 = s8_smlatt(x13_, f13_, a3);                              \
+	} while (0)
+
+/* Channels c .. c+3 of one output pixel whose window starts at input column
+ * ix0, taps kx0 <= kx < kx1 of every present row (any K, borders). */
 static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
 		    int32_t ix0, int32_t kx0, int32_t kx1, int32_t c, int8_t *o)
 {
-	const int32_t C = d->c;
+	const int32_t C = d->c, K = d->k;
 	const int32_t off2 = s8_dup16(d->input_offset);
 	int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
 
@@ -29,39 +63,62 @@ static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
 		a2 = d->bias[c + 2];
 		a3 = d->bias[c + 3];
 	}
-	for (int32_t ky = 0; ky < d->k; ky++) {
+	for (int32_t ky = 0; ky < K; ky++) {
 		const int8_t *x, *f;
 
 		if (!rows[ky])
 			continue;
 		x = rows[ky] + (ix0 + kx0) * C + c;
-		f = d->w + (ky * d->k + kx0) * C + c;
+		f = d->w + (ky * K + kx0) * C + c;
 		for (int32_t kx = kx0; kx < kx1; kx++) {
-			const int32_t xv = s8_read_s8x4(x);
-			const int32_t fv = s8_read_s8x4(f);
-			/* (x0, x2) and (x1, x3) plus offset; (f0, f2), (f1, f3)
-			 */
-			const int32_t x02 = s8_sxtab16(off2, xv);
-			const int32_t x13 = s8_sxtab16_ror8(off2, xv);
-			const int32_t f02 = s8_sxtb16(fv);
-			const int32_t f13 = s8_sxtb16_ror8(fv);
-
-			a0 = s8_smlabb(x02, f02, a0);
-			a2 = s8_smlatt(x02, f02, a2);
-			a1 = s8_smlabb(x13, f13, a1);
-			a3 = s8_smlatt(x13, f13, a3);
+			DW_TAP4(x, f);
 			x += C;
 			f += C;
 		}
 	}
-	o[c] = s8_requantize_out(a0, d->mult[c], d->shift[c], d->output_offset,
-				 d->lo, d->hi);
-	o[c + 1] = s8_requantize_out(a1, d->mult[c + 1], d->shift[c + 1],
-				     d->output_offset, d->lo, d->hi);
-	o[c + 2] = s8_requantize_out(a2, d->mult[c + 2], d->shift[c + 2],
-				     d->output_offset, d->lo, d->hi);
-	o[c + 3] = s8_requantize_out(a3, d->mult[c + 3], d->shift[c + 3],
-				     d->output_offset, d->lo, d->hi);
+	dw_store4(d, c, a0, a1, a2, a3, o);
+}
+
+/* 3x3 with the whole window inside the row (the common case): every tap
+ * unrolled, addresses as base + C or + 2C. r0..r2 point at the window's
+ * first column of each row, or are NULL for padding rows. */
+static void dw3_pixel(const struct dw_ctx *d, const int8_t *r0,
+		      const int8_t *r1, const int8_t *r2, int8_t *o)
+{
+	const int32_t C = d->c, C2 = 2 * d->c;
+	const int32_t off2 = s8_dup16(d->input_offset);
+	const int8_t *const w = d->w;
+	const int32_t *const bias = d->bias;
+
+	for (int32_t c = 0; c + 4 <= C; c += 4) {
+		int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+		const int8_t *f = w + c;
+
+		if (bias) {
+			a0 = bias[c];
+			a1 = bias[c + 1];
+			a2 = bias[c + 2];
+			a3 = bias[c + 3];
+		}
+		if (r0) {
+			DW_TAP4(r0 + c, f);
+			DW_TAP4(r0 + c + C, f + C);
+			DW_TAP4(r0 + c + C2, f + C2);
+		}
+		f += 3 * C;
+		if (r1) {
+			DW_TAP4(r1 + c, f);
+			DW_TAP4(r1 + c + C, f + C);
+			DW_TAP4(r1 + c + C2, f + C2);
+		}
+		f += 3 * C;
+		if (r2) {
+			DW_TAP4(r2 + c, f);
+			DW_TAP4(r2 + c + C, f + C);
+			DW_TAP4(r2 + c + C2, f + C2);
+		}
+		dw_store4(d, c, a0, a1, a2, a3, o);
+	}
 }
 #endif
 
@@ -69,29 +126,36 @@ static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
 static void dw_row(const struct dw_ctx *d, int8_t *out,
 		   const int8_t *const *rows)
 {
-	const int32_t C = d->c;
+	const int32_t C = d->c, K = d->k;
 
 	for (int32_t ox = 0; ox < d->out_w; ox++) {
 		const int32_t ix0 = ox * d->stride - d->padding;
 		const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-		const int32_t kx1 = ix0 + d->k > d->in_w ? d->in_w - ix0 : d->k;
+		const int32_t kx1 = ix0 + K > d->in_w ? d->in_w - ix0 : K;
 		int8_t *o = out + ox * C;
 		int32_t c = 0;
 
 #if S8_DSP
-		for (; c + 4 <= C; c += 4)
-			dw_quad(d, rows, ix0, kx0, kx1, c, o);
+		if (K == 3 && kx0 == 0 && kx1 == 3) {
+			dw3_pixel(d, rows[0] ? rows[0] + ix0 * C : NULL,
+				  rows[1] ? rows[1] + ix0 * C : NULL,
+				  rows[2] ? rows[2] + ix0 * C : NULL, o);
+			c = C & ~3;
+		} else {
+			for (; c + 4 <= C; c += 4)
+				dw_quad(d, rows, ix0, kx0, kx1, c, o);
+		}
 #endif
 		for (; c < C; c++) {
 			int32_t acc = d->bias ? d->bias[c] : 0;
 
-			for (int32_t ky = 0; ky < d->k; ky++) {
+			for (int32_t ky = 0; ky < K; ky++) {
 				if (!rows[ky])
 					continue;
 				for (int32_t kx = kx0; kx < kx1; kx++)
 					acc += (rows[ky][(ix0 + kx) * C + c] +
 						d->input_offset) *
-					       d->w[(ky * d->k + kx) * C + c];
+					       d->w[(ky * K + kx) * C + c];
 			}
 			o[c] =
 			    s8_requantize_out(acc, d->mult[c], d->shift[c],

@@ -174,11 +174,17 @@ void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
 {
 	const int32_t lo = act_min - output_offset;
 	const int32_t hi = act_max - output_offset;
+	const int32_t off = output_offset;
 	const int32_t *mult = q->multiplier, *shift = q->shift;
 	int32_t r = 0;
 
+	/* Every output of a block is computed before any is stored: int8
+	 * stores may alias anything as far as the compiler knows, and would
+	 * otherwise force the per-channel parameters to be reloaded. */
 	for (; r + 2 <= rows; r += 2) {
 		const int8_t *w0 = w + r * len;
+		const int32_t m0 = mult[r], s0 = shift[r];
+		const int32_t m1 = mult[r + 1], s1 = shift[r + 1];
 		const int32_t b0 = bias ? bias[r] : 0;
 		const int32_t b1 = bias ? bias[r + 1] : 0;
 
@@ -186,37 +192,40 @@ void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
 			int32_t acc[4] = {b0, b0, b1, b1};
 
 			rows2_cols2(w0, w0 + len, col0, col1, len, acc);
-			out0[r] = s8_requantize_out(acc[0], mult[r], shift[r],
-						    output_offset, lo, hi);
-			out1[r] = s8_requantize_out(acc[1], mult[r], shift[r],
-						    output_offset, lo, hi);
-			out0[r + 1] =
-			    s8_requantize_out(acc[2], mult[r + 1], shift[r + 1],
-					      output_offset, lo, hi);
-			out1[r + 1] =
-			    s8_requantize_out(acc[3], mult[r + 1], shift[r + 1],
-					      output_offset, lo, hi);
+			const int8_t v00 =
+				s8_requantize_out(acc[0], m0, s0, off, lo, hi);
+			const int8_t v01 =
+				s8_requantize_out(acc[1], m0, s0, off, lo, hi);
+			const int8_t v10 =
+				s8_requantize_out(acc[2], m1, s1, off, lo, hi);
+			const int8_t v11 =
+				s8_requantize_out(acc[3], m1, s1, off, lo, hi);
+			out0[r] = v00;
+			out1[r] = v01;
+			out0[r + 1] = v10;
+			out1[r + 1] = v11;
 		} else {
 			int32_t acc[2] = {b0, b1};
 
 			rows2_cols1(w0, w0 + len, col0, len, acc);
-			out0[r] = s8_requantize_out(acc[0], mult[r], shift[r],
-						    output_offset, lo, hi);
-			out0[r + 1] =
-			    s8_requantize_out(acc[1], mult[r + 1], shift[r + 1],
-					      output_offset, lo, hi);
+			const int8_t v0 =
+				s8_requantize_out(acc[0], m0, s0, off, lo, hi);
+			const int8_t v1 =
+				s8_requantize_out(acc[1], m1, s1, off, lo, hi);
+			out0[r] = v0;
+			out0[r + 1] = v1;
 		}
 	}
 	if (r < rows) {
 		const int8_t *w0 = w + r * len;
 		const int32_t b = bias ? bias[r] : 0;
+		const int32_t m0 = mult[r], s0 = shift[r];
+		const int8_t v0 = s8_requantize_out(row1_col1(w0, col0, len, b),
+						    m0, s0, off, lo, hi);
 
-		out0[r] =
-		    s8_requantize_out(row1_col1(w0, col0, len, b), mult[r],
-				      shift[r], output_offset, lo, hi);
+		out0[r] = v0;
 		if (col1)
 			out1[r] = s8_requantize_out(row1_col1(w0, col1, len, b),
-						    mult[r], shift[r],
-						    output_offset, lo, hi);
+						    m0, s0, off, lo, hi);
 	}
 }

@@ -30,28 +30,49 @@ S8_INLINE int32_t s8_srdhm(int32_t a, int32_t b)
 	return (int32_t)(((int64_t)a * b + (1LL << 30)) >> 31);
 }
 
-/* x / 2^exponent rounded half away from zero, exponent in [0, 31]. */
+/* x / 2^exponent rounded half away from zero, exponent in [0, 31]
+ * (gemmlowp's RoundingDivideByPOT: the threshold is one higher for negative
+ * x; x >> 31 is -1 then). */
 S8_INLINE int32_t s8_rdbpot(int32_t x, int32_t exponent)
 {
-	const int32_t mask = (int32_t)((1LL << exponent) - 1);
+	const int32_t mask = (int32_t)((1u << exponent) - 1u);
 	const int32_t remainder = x & mask;
-	const int32_t threshold = (mask >> 1) + (x < 0);
+	/* arithmetic shifts of a negative x (see the file comment) */
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+	const int32_t threshold = (mask >> 1) - (x >> 31);
 
-	/* arithmetic shift of a negative x (see the file comment) */
 	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
 	return (x >> exponent) + (remainder > threshold);
 }
 
-/* TFLite MultiplyByQuantizedMultiplier; shift in [-31, 30], positive =
- * left. The left shift wraps on overflow (the layer's accumulator bound is
- * checked at generation time so that it cannot). */
-S8_INLINE int32_t s8_requantize(int32_t acc, int32_t mult, int32_t shift)
+/* TFLite MultiplyByQuantizedMultiplier for every shift in [-31, 30]
+ * (positive = left) and every multiplier. The left shift wraps on overflow
+ * (the layer's accumulator bound is checked at generation time so that it
+ * cannot). Kept out of line: the kernels call it only for the rare channels
+ * s8_requantize does not handle inline. */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int32_t
+s8_requantize_general(int32_t acc, int32_t mult, int32_t shift)
 {
 	const int32_t left = shift > 0 ? shift : 0;
 	const int32_t right = shift > 0 ? 0 : -shift;
 
 	return s8_rdbpot(s8_srdhm((int32_t)((uint32_t)acc << left), mult),
 			 right);
+}
+
+/* The same; inline for the usual case (no left shift, multiplier not
+ * INT32_MIN, so SaturatingRoundingDoublingHighMul cannot saturate and is one
+ * SMULL with a rounding constant). */
+S8_INLINE int32_t s8_requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+	if (shift <= 0 && mult != INT32_MIN)
+		return s8_rdbpot(
+			(int32_t)(((int64_t)acc * mult + (1LL << 30)) >> 31),
+			-shift);
+	return s8_requantize_general(acc, mult, shift);
 }
 
 S8_INLINE int32_t s8_clamp(int32_t v, int32_t lo, int32_t hi)
