@@ -34,7 +34,9 @@ ASAN_LDFLAGS := -fsanitize=address,undefined
 
 LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
-GEN_SRC := $(BUILD)/gen/migrations_embedded.c
+KERNEL_FILES := $(sort $(wildcard service/codegen/kernels/*.[ch]))
+TARGET_FILES := $(sort $(wildcard service/codegen/targets/*/*))
+GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/kernels_embedded.c
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
@@ -58,6 +60,11 @@ build: $(BUILD)/release/lmnas
 $(BUILD)/gen/migrations_embedded.c: $(MIGRATIONS) scripts/embed_migrations.sh
 	@mkdir -p $(@D)
 	$(Q)bash scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) scripts/embed_files.sh
+	@mkdir -p $(@D)
+	$(Q){ bash scripts/embed_files.sh codegen_kernel_files service/codegen/ $(KERNEL_FILES) && \
+	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES); } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)
