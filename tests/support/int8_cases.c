@@ -44,6 +44,8 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(DEPTHWISE, 1, 1, 6, 6, 3, 1, 1, 2, 2, FULL, REAL, 1, 209),
     CASE(DEPTHWISE, 2, 13, 9, 9, 5, 2, 2, 7, -7, FULL, EXTR, 1, 210),
     CASE(DEPTHWISE, 8, 8, 33, 33, 3, 2, 1, -4, 4, -100, 100, REAL, 1, 211),
+    CASE(DEPTHWISE, 7, 10, 12, 12, 3, 1, 1, 3, -3, FULL, EXTR, 2, 212),
+    CASE(DEPTHWISE, 9, 6, 8, 8, 3, 2, 1, -128, 127, FULL, EXTR, 1, 213),
     /* the same kernel in place (stride 1, padding k/2) */
     CASE(DEPTHWISE_INPLACE, 9, 9, 8, 8, 3, 1, 1, -3, 5, FULL, REAL, 1, 301),
     CASE(DEPTHWISE_INPLACE, 11, 11, 17, 17, 5, 1, 2, -128, 127, FULL, REAL, 1,
@@ -55,6 +57,8 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(DEPTHWISE_INPLACE, 1, 1, 6, 6, 3, 1, 1, 2, 2, FULL, REAL, 1, 306),
     CASE(DEPTHWISE_INPLACE, 2, 3, 5, 5, 7, 1, 3, 9, 9, FULL, REAL, 1, 307),
     CASE(DEPTHWISE_INPLACE, 13, 6, 12, 12, 5, 1, 2, -1, 0, FULL, EXTR, 1, 308),
+    CASE(DEPTHWISE_INPLACE, 6, 11, 16, 16, 3, 1, 1, 0, 5, -20, 100, EXTR, 2,
+	 309),
     /* pointwise */
     CASE(POINTWISE, 5, 5, 16, 32, 1, 1, 0, -2, 6, FULL, REAL, 1, 401),
     CASE(POINTWISE, 3, 7, 3, 7, 1, 1, 0, 11, -11, FULL, REAL, 1, 402),

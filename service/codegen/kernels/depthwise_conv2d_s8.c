@@ -79,45 +79,113 @@ static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
 	dw_store4(d, c, a0, a1, a2, a3, o);
 }
 
-/* 3x3 with the whole window inside the row (the common case): every tap
- * unrolled, addresses as base + C or + 2C. r0..r2 point at the window's
- * first column of each row, or are NULL for padding rows. */
-static void dw3_pixel(const struct dw_ctx *d, const int8_t *r0,
-		      const int8_t *r1, const int8_t *r2, int8_t *o)
+#define DW3_CHUNK 24 /* pixels accumulated before they are requantized */
+
+/* 3x3 for the output pixels [ox0, ox1) of a row whose windows lie inside
+ * the row (all but the borders). Channel quads are the outer loop: a quad's
+ * 9 taps are sign-extended once, then used along the row, and its channels'
+ * requantization constants are worked out once per chunk of pixels. */
+static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
+			 int32_t ox0, int32_t ox1, int8_t *out)
 {
-	const int32_t C = d->c, C2 = 2 * d->c;
+	const int32_t C = d->c, C2 = 2 * d->c, step = d->stride * d->c;
 	const int32_t off2 = s8_dup16(d->input_offset);
-	const int8_t *const w = d->w;
-	const int32_t *const bias = d->bias;
+	const int8_t *const r0 = rows[0], *const r1 = rows[1], *const r2 = rows[2];
+	/* locals, not d->...: the int8 stores below could alias *d */
+	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
+	const int32_t amin = lo + off, amax = hi + off;
+	const int full = amin == -128 && amax == 127;
+	/* 9 taps of |x + offset| <= 255 times |w| <= 128, plus a bias of at
+	 * most this, stay below 2^30 in magnitude */
+	const int32_t small_bias = (1 << 30) - 1 - 9 * 255 * 128;
 
 	for (int32_t c = 0; c + 4 <= C; c += 4) {
-		int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-		const int8_t *f = w + c;
+		int32_t wx[18]; /* per tap: (f0, f2), (f1, f3) */
+		int32_t b[4] = {0, 0, 0, 0};
 
-		if (bias) {
-			a0 = bias[c];
-			a1 = bias[c + 1];
-			a2 = bias[c + 2];
-			a3 = bias[c + 3];
+		for (int32_t t = 0; t < 9; t++) {
+			const int32_t fv = s8_read_s8x4(d->w + t * C + c);
+
+			wx[2 * t] = s8_sxtb16(fv);
+			wx[2 * t + 1] = s8_sxtb16_ror8(fv);
 		}
-		if (r0) {
-			DW_TAP4(r0 + c, f);
-			DW_TAP4(r0 + c + C, f + C);
-			DW_TAP4(r0 + c + C2, f + C2);
+		if (d->bias)
+			for (int j = 0; j < 4; j++)
+				b[j] = d->bias[c + j];
+		for (int32_t oc = ox0; oc < ox1; oc += DW3_CHUNK) {
+			const int32_t n =
+				ox1 - oc < DW3_CHUNK ? ox1 - oc : DW3_CHUNK;
+			const int32_t first = (oc * d->stride - d->padding) * C + c;
+			int32_t acc[4 * DW3_CHUNK];
+
+			for (int32_t k = 0; k < n; k++) {
+				const int32_t at = first + k * step;
+				int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
+
+#define DW3_TAP(p, t)                                                        \
+	do {                                                                 \
+		const int32_t xv_ = s8_read_s8x4(p);                         \
+		const int32_t x02_ = s8_sxtab16(off2, xv_);                  \
+		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);             \
+		a0 = s8_smlabb(x02_, wx[2 * (t)], a0);                       \
+		a2 = s8_smlatt(x02_, wx[2 * (t)], a2);                       \
+		a1 = s8_smlabb(x13_, wx[2 * (t) + 1], a1);                   \
+		a3 = s8_smlatt(x13_, wx[2 * (t) + 1], a3);                   \
+	} while (0)
+				if (r0) {
+					DW3_TAP(r0 + at, 0);
+					DW3_TAP(r0 + at + C, 1);
+					DW3_TAP(r0 + at + C2, 2);
+				}
+				if (r1) {
+					DW3_TAP(r1 + at, 3);
+					DW3_TAP(r1 + at + C, 4);
+					DW3_TAP(r1 + at + C2, 5);
+				}
+				if (r2) {
+					DW3_TAP(r2 + at, 6);
+					DW3_TAP(r2 + at + C, 7);
+					DW3_TAP(r2 + at + C2, 8);
+				}
+#undef DW3_TAP
+				acc[4 * k] = a0;
+				acc[4 * k + 1] = a1;
+				acc[4 * k + 2] = a2;
+				acc[4 * k + 3] = a3;
+			}
+			for (int j = 0; j < 4; j++) {
+				const int32_t m = d->mult[c + j];
+				const int32_t s = d->shift[c + j];
+				int8_t *o = out + oc * C + c + j;
+
+				if (s8_rq_fast(m, s) && b[j] >= -small_bias &&
+				    b[j] <= small_bias) {
+					/* |acc| < 2^30: the SMMULR route */
+					const int32_t e = -s, h = 1 << (e - 1);
+
+					if (full)
+						for (int32_t k = 0; k < n; k++)
+							o[k * C] = (int8_t)s8_ssat8(
+								s8_rq_fast_value_small(
+									acc[4 * k + j], m, e,
+									h) +
+								off);
+					else
+						for (int32_t k = 0; k < n; k++)
+							o[k * C] = (int8_t)s8_clamp(
+								s8_rq_fast_value_small(
+									acc[4 * k + j], m, e,
+									h) +
+									off,
+								amin, amax);
+				} else {
+					for (int32_t k = 0; k < n; k++)
+						o[k * C] = s8_requantize_out(
+							acc[4 * k + j], m, s, off,
+							lo, hi);
+				}
+			}
 		}
-		f += 3 * C;
-		if (r1) {
-			DW_TAP4(r1 + c, f);
-			DW_TAP4(r1 + c + C, f + C);
-			DW_TAP4(r1 + c + C2, f + C2);
-		}
-		f += 3 * C;
-		if (r2) {
-			DW_TAP4(r2 + c, f);
-			DW_TAP4(r2 + c + C, f + C);
-			DW_TAP4(r2 + c + C2, f + C2);
-		}
-		dw_store4(d, c, a0, a1, a2, a3, o);
 	}
 }
 #endif
@@ -127,7 +195,20 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 		   const int8_t *const *rows)
 {
 	const int32_t C = d->c, K = d->k;
+#if S8_DSP
+	int32_t ilo = 0, ihi = 0;
 
+	if (K == 3) {
+		/* outputs whose 3-wide window starts at column >= 0 and ends
+		 * at column <= in_w - 1 */
+		ilo = (d->padding + d->stride - 1) / d->stride;
+		ihi = (d->in_w - 3 + d->padding) / d->stride + 1;
+		if (ihi > d->out_w)
+			ihi = d->out_w;
+		if (ihi > ilo)
+			dw3_interior(d, rows, ilo, ihi, out);
+	}
+#endif
 	for (int32_t ox = 0; ox < d->out_w; ox++) {
 		const int32_t ix0 = ox * d->stride - d->padding;
 		const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
@@ -136,15 +217,10 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 		int32_t c = 0;
 
 #if S8_DSP
-		if (K == 3 && kx0 == 0 && kx1 == 3) {
-			dw3_pixel(d, rows[0] ? rows[0] + ix0 * C : NULL,
-				  rows[1] ? rows[1] + ix0 * C : NULL,
-				  rows[2] ? rows[2] + ix0 * C : NULL, o);
-			c = C & ~3;
-		} else {
-			for (; c + 4 <= C; c += 4)
-				dw_quad(d, rows, ix0, kx0, kx1, c, o);
-		}
+		if (K == 3 && kx0 == 0 && kx1 == 3 && ox >= ilo && ox < ihi)
+			c = C & ~3; /* done by dw3_interior */
+		for (; c + 4 <= C; c += 4)
+			dw_quad(d, rows, ix0, kx0, kx1, c, o);
 #endif
 		for (; c < C; c++) {
 			int32_t acc = d->bias ? d->bias[c] : 0;

@@ -77,6 +77,26 @@ static inline int32_t s8_smlatt(int32_t a, int32_t b, int32_t acc)
 	return (int32_t)((uint32_t)acc + (uint32_t)(s8_hi16(a) * s8_hi16(b)));
 }
 
+/* SMMULR: (a * b + 2^31) >> 32, the rounded high word of the product. */
+static inline int32_t s8_smmulr(int32_t a, int32_t b)
+{
+	return (int32_t)(((int64_t)a * b + 0x80000000LL) >> 32);
+}
+
+/* SSAT #8: x saturated to [-128, 127]. */
+static inline int32_t s8_ssat8(int32_t x)
+{
+	return x < -128 ? -128 : (x > 127 ? 127 : x);
+}
+
+/* QADD: a + b saturated to the int32 range. */
+static inline int32_t s8_qadd(int32_t a, int32_t b)
+{
+	const int64_t r = (int64_t)a + b;
+
+	return r > INT32_MAX ? INT32_MAX : (r < INT32_MIN ? INT32_MIN : (int32_t)r);
+}
+
 #elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define S8_DSP 1
 #include <arm_acle.h>
@@ -86,6 +106,17 @@ static inline int32_t s8_smlatt(int32_t a, int32_t b, int32_t acc)
 #define s8_smlad(a, b, acc)  ((int32_t)__smlad((a), (b), (acc)))
 #define s8_smlabb(a, b, acc) ((int32_t)__smlabb((a), (b), (acc)))
 #define s8_smlatt(a, b, acc) ((int32_t)__smlatt((a), (b), (acc)))
+#define s8_qadd(a, b) ((int32_t)__qadd((a), (b)))
+#define s8_ssat8(x) ((int32_t)__ssat((x), 8))
+
+static inline __attribute__((always_inline)) int32_t s8_smmulr(int32_t a,
+								  int32_t b)
+{
+	int32_t r;
+
+	__asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+	return r;
+}
 
 /* GCC 12 has no __ror and does not fold a rotate into SXTB16/SXTAB16. */
 static inline __attribute__((always_inline)) int32_t s8_sxtb16_ror8(int32_t x)

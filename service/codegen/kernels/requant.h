@@ -80,12 +80,55 @@ S8_INLINE int32_t s8_clamp(int32_t v, int32_t lo, int32_t hi)
 	return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* requantize + output offset + activation clamp, without overflow: the clamp
- * happens before the offset is added (lo = act_min - offset, hi = act_max -
- * offset), which gives the same result as clamping afterwards. */
+#if S8_DSP
+/* A shorter exact route to the clamped output for right shifts e = -shift
+ * in [1, 23] (all realistic layers) on DSP builds. With t = SRDHM(acc,
+ * mult), RoundingDivideByPOT(t, e) is (t + 2^(e-1) - (t < 0)) >> e; the one
+ * addition is done with QADD, which saturates only when t + 2^(e-1) passes
+ * INT32_MAX. The quotient is then 2^(31-e) - 1 >= 255 instead of something
+ * larger, and both clamp to the same hi <= 255 (see s8_requantize_out), so
+ * the clamped result does not change. s8_rq_fast says whether a channel
+ * qualifies; half = 2^(e-1) is computed once per channel by the caller. */
+S8_INLINE int s8_rq_fast(int32_t mult, int32_t shift)
+{
+	return (uint32_t)(-1 - shift) < 23u && mult != INT32_MIN;
+}
+
+S8_INLINE int32_t s8_rq_fast_value(int32_t acc, int32_t mult, int32_t e,
+				   int32_t half)
+{
+	const int32_t t = (int32_t)(((int64_t)acc * mult + (1LL << 30)) >> 31);
+
+	// cppcheck-suppress shiftNegativeLHS
+	return s8_qadd(t, half + (t >> 31)) >> e;
+}
+
+/* The same for |acc| < 2^30: then (acc * mult + 2^30) >> 31 is
+ * (2 * acc * mult + 2^31) >> 32, one SMMULR. */
+S8_INLINE int32_t s8_rq_fast_value_small(int32_t acc, int32_t mult, int32_t e,
+					 int32_t half)
+{
+	const int32_t t = s8_smmulr((int32_t)((uint32_t)acc << 1), mult);
+
+	// cppcheck-suppress shiftNegativeLHS
+	return s8_qadd(t, half + (t >> 31)) >> e;
+}
+#endif
+
+/* requantize + output offset + activation clamp: clamp(MBQM(acc, mult,
+ * shift) + offset, act_min, act_max), given lo = act_min - offset and hi =
+ * act_max - offset, both in [-255, 255] (clamping before adding the offset
+ * cannot overflow and gives the same value). */
 S8_INLINE int8_t s8_requantize_out(int32_t acc, int32_t mult, int32_t shift,
 				   int32_t offset, int32_t lo, int32_t hi)
 {
+#if S8_DSP
+	if (s8_rq_fast(mult, shift))
+		return (int8_t)(s8_clamp(s8_rq_fast_value(acc, mult, -shift,
+							  1 << (-shift - 1)),
+					 lo, hi) +
+				offset);
+#endif
 	return (int8_t)(s8_clamp(s8_requantize(acc, mult, shift), lo, hi) +
 			offset);
 }
