@@ -21,5 +21,5 @@ for variant in dsp portable; do
 		$srcs -o "$out/bench_$variant.elf"
 	echo "== $variant build"
 	timeout 120 qemu-system-arm -M mps2-an500 -nographic -monitor none \
-		-semihosting -icount shift=0 -kernel "$out/bench_$variant.elf"
+		-semihosting -icount shift=0 -kernel "$out/bench_$variant.elf" 2>&1
 done

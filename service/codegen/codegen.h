@@ -15,7 +15,7 @@
 struct codegen_file {
 	const char *path; /* relative to service/codegen/: "kernels/lut_s8.c" */
 	const char *text; /* the file's bytes, NUL-terminated */
-	size_t len;       /* bytes, without the NUL */
+	size_t len;	  /* bytes, without the NUL */
 };
 
 /* service/codegen/kernels/: the int8 kernels (C99), one family per file,

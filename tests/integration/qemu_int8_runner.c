@@ -12,9 +12,9 @@
 #include "semihost.h"
 
 static const char *const names[QOP_COUNT] = {
-	"conv2d_s8",          "depthwise_conv2d_s8", "depthwise_conv2d_inplace_s8",
-	"pointwise_conv2d_s8", "fully_connected_s8", "add_s8",
-	"avgpool_global_s8",  "mul_channel_s8",      "lut_s8"};
+    "conv2d_s8",	   "depthwise_conv2d_s8", "depthwise_conv2d_inplace_s8",
+    "pointwise_conv2d_s8", "fully_connected_s8",  "add_s8",
+    "avgpool_global_s8",   "mul_channel_s8",	  "lut_s8"};
 
 static int8_t out_buf[QMAX_OUT] __attribute__((aligned(8)));
 static int32_t scratch[16384]; /* 64 KB */
@@ -55,15 +55,12 @@ static int run(const struct qcase *c)
 	case QOP_FC:
 		return fully_connected_s8(out_buf, c->x, c->w, c->bias, &c->fc,
 					  &q, c->in.c, c->out.c, scratch);
-	case QOP_ADD:
-		return add_s8(out_buf, c->x, c->x2, &c->add, c->n_x);
+	case QOP_ADD: return add_s8(out_buf, c->x, c->x2, &c->add, c->n_x);
 	case QOP_AVGPOOL:
 		return avgpool_global_s8(out_buf, c->x, &c->pool, &c->in);
 	case QOP_MUL_CHANNEL:
 		return mul_channel_s8(out_buf, c->x, c->x2, &c->mul, &c->in);
-	case QOP_LUT:
-		lut_s8(out_buf, c->x, c->n_x, c->table);
-		return S8_OK;
+	case QOP_LUT: lut_s8(out_buf, c->x, c->n_x, c->table); return S8_OK;
 	default: return S8_ERR_ARG;
 	}
 }

@@ -146,6 +146,56 @@ static void requant_matches_64bit_model(void **state)
 		      n);
 }
 
+/* The kernels' fused requantize + offset + clamp (on DSP builds a shorter
+ * route for right shifts 1..23, and the SMMULR route for |acc| < 2^30)
+ * against clamp(model + offset). */
+static void requantize_out_matches_model(void **state)
+{
+	struct core_rng r;
+
+	core_rng_seed(&r, 4242);
+	for (int i = 0; i < 300000; i++) {
+		int32_t acc = rand_edge_i32(&r);
+		int32_t m = core_rng_below(&r, 4) == 0
+				    ? rand_edge_i32(&r)
+				    : (int32_t)((1u << 30) +
+						core_rng_below(&r, 1u << 30));
+		int shift = core_rng_below(&r, 2) ? -(int)core_rng_below(&r, 25)
+						  : (int)core_rng_below(&r, 62) - 31;
+		int32_t off = (int32_t)core_rng_below(&r, 256) - 128;
+		int32_t amin = (int32_t)core_rng_below(&r, 256) - 128;
+		int32_t amax = amin + (int32_t)core_rng_below(&r, 128 - amin);
+		int64_t want = (int64_t)model_mbqm(acc, m, shift) + off;
+
+		if (core_rng_below(&r, 3) == 0) {
+			amin = -128;
+			amax = 127;
+		}
+		want = want < amin ? amin : (want > amax ? amax : want);
+		int8_t got = s8_requantize_out(acc, m, shift, off, amin - off,
+					       amax - off);
+		if (got != want)
+			fail_msg("acc %d m %d shift %d off %d [%d, %d]: got %d "
+				 "want %lld",
+				 acc, m, shift, off, amin, amax, got,
+				 (long long)want);
+#if S8_DSP
+		/* the SMMULR route, for accumulators below 2^30 */
+		int32_t small = acc / 2;
+		if (s8_rq_fast(m, shift)) {
+			int32_t e = -shift;
+			int64_t v = (int64_t)s8_rq_fast_value_small(
+					    small, m, e, 1 << (e - 1)) +
+				    off;
+			int64_t w = (int64_t)model_mbqm(small, m, shift) + off;
+			v = v < amin ? amin : (v > amax ? amax : v);
+			w = w < amin ? amin : (w > amax ? amax : w);
+			assert_int_equal(v, w);
+		}
+#endif
+	}
+}
+
 static void quantize_multiplier_matches_tflite(void **state)
 {
 	static const struct {
@@ -809,6 +859,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(requant_matches_64bit_model),
+	    cmocka_unit_test(requantize_out_matches_model),
 	    cmocka_unit_test(quantize_multiplier_matches_tflite),
 	    cmocka_unit_test(lut_matches_float_math),
 	    cmocka_unit_test(activation_mapping_and_clamp_ranges),

@@ -16,8 +16,8 @@ struct dw_ctx {
 #if S8_DSP
 /* requantize four accumulators of channels c .. c+3 and store them (all
  * four computed before the first store, which may alias the parameters) */
-static void dw_store4(const struct dw_ctx *d, int32_t c, int32_t a0,
-		      int32_t a1, int32_t a2, int32_t a3, int8_t *o)
+static void dw_store4(const struct dw_ctx *d, int32_t c, int32_t a0, int32_t a1,
+		      int32_t a2, int32_t a3, int8_t *o)
 {
 	const int32_t *m = d->mult + c, *s = d->shift + c;
 	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
@@ -34,18 +34,18 @@ static void dw_store4(const struct dw_ctx *d, int32_t c, int32_t a0,
 
 /* One tap for 4 channels: (x0, x2), (x1, x3) with the input offset added,
  * times (f0, f2), (f1, f3), each product into its channel's accumulator. */
-#define DW_TAP4(xp, fp)                                                      \
-	do {                                                                 \
-		const int32_t xv_ = s8_read_s8x4(xp);                        \
-		const int32_t fv_ = s8_read_s8x4(fp);                        \
-		const int32_t x02_ = s8_sxtab16(off2, xv_);                  \
-		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);             \
-		const int32_t f02_ = s8_sxtb16(fv_);                         \
-		const int32_t f13_ = s8_sxtb16_ror8(fv_);                    \
-		a0 = s8_smlabb(x02_, f02_, a0);                              \
-		a2 = s8_smlatt(x02_, f02_, a2);                              \
-		a1 = s8_smlabb(x13_, f13_, a1);                              \
-		a3 = s8_smlatt(x13_, f13_, a3);                              \
+#define DW_TAP4(xp, fp)                                                        \
+	do {                                                                   \
+		const int32_t xv_ = s8_read_s8x4(xp);                          \
+		const int32_t fv_ = s8_read_s8x4(fp);                          \
+		const int32_t x02_ = s8_sxtab16(off2, xv_);                    \
+		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);               \
+		const int32_t f02_ = s8_sxtb16(fv_);                           \
+		const int32_t f13_ = s8_sxtb16_ror8(fv_);                      \
+		a0 = s8_smlabb(x02_, f02_, a0);                                \
+		a2 = s8_smlatt(x02_, f02_, a2);                                \
+		a1 = s8_smlabb(x13_, f13_, a1);                                \
+		a3 = s8_smlatt(x13_, f13_, a3);                                \
 	} while (0)
 
 /* Channels c .. c+3 of one output pixel whose window starts at input column
@@ -90,7 +90,8 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 {
 	const int32_t C = d->c, C2 = 2 * d->c, step = d->stride * d->c;
 	const int32_t off2 = s8_dup16(d->input_offset);
-	const int8_t *const r0 = rows[0], *const r1 = rows[1], *const r2 = rows[2];
+	const int8_t *const r0 = rows[0], *const r1 = rows[1],
+			    *const r2 = rows[2];
 	/* locals, not d->...: the int8 stores below could alias *d */
 	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
 	const int32_t amin = lo + off, amax = hi + off;
@@ -114,23 +115,25 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 				b[j] = d->bias[c + j];
 		for (int32_t oc = ox0; oc < ox1; oc += DW3_CHUNK) {
 			const int32_t n =
-				ox1 - oc < DW3_CHUNK ? ox1 - oc : DW3_CHUNK;
-			const int32_t first = (oc * d->stride - d->padding) * C + c;
+			    ox1 - oc < DW3_CHUNK ? ox1 - oc : DW3_CHUNK;
+			const int32_t first =
+			    (oc * d->stride - d->padding) * C + c;
 			int32_t acc[4 * DW3_CHUNK];
 
 			for (int32_t k = 0; k < n; k++) {
 				const int32_t at = first + k * step;
-				int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
+				int32_t a0 = b[0], a1 = b[1], a2 = b[2],
+					a3 = b[3];
 
-#define DW3_TAP(p, t)                                                        \
-	do {                                                                 \
-		const int32_t xv_ = s8_read_s8x4(p);                         \
-		const int32_t x02_ = s8_sxtab16(off2, xv_);                  \
-		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);             \
-		a0 = s8_smlabb(x02_, wx[2 * (t)], a0);                       \
-		a2 = s8_smlatt(x02_, wx[2 * (t)], a2);                       \
-		a1 = s8_smlabb(x13_, wx[2 * (t) + 1], a1);                   \
-		a3 = s8_smlatt(x13_, wx[2 * (t) + 1], a3);                   \
+#define DW3_TAP(p, t)                                                          \
+	do {                                                                   \
+		const int32_t xv_ = s8_read_s8x4(p);                           \
+		const int32_t x02_ = s8_sxtab16(off2, xv_);                    \
+		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);               \
+		a0 = s8_smlabb(x02_, wx[2 * (t)], a0);                         \
+		a2 = s8_smlatt(x02_, wx[2 * (t)], a2);                         \
+		a1 = s8_smlabb(x13_, wx[2 * (t) + 1], a1);                     \
+		a3 = s8_smlatt(x13_, wx[2 * (t) + 1], a3);                     \
 	} while (0)
 				if (r0) {
 					DW3_TAP(r0 + at, 0);
@@ -166,23 +169,23 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 					if (full)
 						for (int32_t k = 0; k < n; k++)
 							o[k * C] = (int8_t)s8_ssat8(
-								s8_rq_fast_value_small(
-									acc[4 * k + j], m, e,
-									h) +
-								off);
+							    s8_rq_fast_value_small(
+								acc[4 * k + j],
+								m, e, h) +
+							    off);
 					else
 						for (int32_t k = 0; k < n; k++)
 							o[k * C] = (int8_t)s8_clamp(
-								s8_rq_fast_value_small(
-									acc[4 * k + j], m, e,
-									h) +
-									off,
-								amin, amax);
+							    s8_rq_fast_value_small(
+								acc[4 * k + j],
+								m, e, h) +
+								off,
+							    amin, amax);
 				} else {
 					for (int32_t k = 0; k < n; k++)
 						o[k * C] = s8_requantize_out(
-							acc[4 * k + j], m, s, off,
-							lo, hi);
+						    acc[4 * k + j], m, s, off,
+						    lo, hi);
 				}
 			}
 		}
@@ -190,12 +193,66 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 }
 #endif
 
+/* 3x3 interior in plain C, for channels c_begin .. C-1 (the channels left
+ * over by the DSP quads, or all of them): a channel's 9 weights stay in
+ * registers along the row. The input offset is folded into the bias:
+ * sum (x + off) * w = sum x * w + off * sum w over the present rows; the
+ * sums run in uint32, which wraps harmlessly since the final accumulator
+ * fits int32 (the generator's bound). */
+static void dw3_interior_c(const struct dw_ctx *d, const int8_t *const *rows,
+			   int32_t ox0, int32_t ox1, int32_t c_begin,
+			   int8_t *out)
+{
+	const int32_t C = d->c, C2 = 2 * d->c, step = d->stride * d->c;
+	const int8_t *const r0 = rows[0], *const r1 = rows[1],
+			    *const r2 = rows[2];
+	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
+	const int32_t first = (ox0 * d->stride - d->padding) * C;
+
+	for (int32_t c = c_begin; c < C; c++) {
+		const int8_t *const f = d->w + c;
+		const int32_t w0 = f[0], w1 = f[C], w2 = f[C2];
+		const int32_t w3 = f[3 * C], w4 = f[4 * C], w5 = f[5 * C];
+		const int32_t w6 = f[6 * C], w7 = f[7 * C], w8 = f[8 * C];
+		const int32_t m = d->mult[c], s = d->shift[c];
+		uint32_t base = d->bias ? (uint32_t)d->bias[c] : 0u;
+		int32_t sum_w = 0;
+		int8_t *o = out + ox0 * C + c;
+
+		if (r0)
+			sum_w += w0 + w1 + w2;
+		if (r1)
+			sum_w += w3 + w4 + w5;
+		if (r2)
+			sum_w += w6 + w7 + w8;
+		base += (uint32_t)(d->input_offset * sum_w);
+		for (int32_t ox = ox0, at = first + c; ox < ox1;
+		     ox++, at += step) {
+			uint32_t acc = base;
+
+			if (r0)
+				acc +=
+				    (uint32_t)(r0[at] * w0 + r0[at + C] * w1 +
+					       r0[at + C2] * w2);
+			if (r1)
+				acc +=
+				    (uint32_t)(r1[at] * w3 + r1[at + C] * w4 +
+					       r1[at + C2] * w5);
+			if (r2)
+				acc +=
+				    (uint32_t)(r2[at] * w6 + r2[at + C] * w7 +
+					       r2[at + C2] * w8);
+			*o = s8_requantize_out((int32_t)acc, m, s, off, lo, hi);
+			o += C;
+		}
+	}
+}
+
 /* One output row from the K input rows it reads. */
 static void dw_row(const struct dw_ctx *d, int8_t *out,
 		   const int8_t *const *rows)
 {
 	const int32_t C = d->c, K = d->k;
-#if S8_DSP
 	int32_t ilo = 0, ihi = 0;
 
 	if (K == 3) {
@@ -205,10 +262,15 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 		ihi = (d->in_w - 3 + d->padding) / d->stride + 1;
 		if (ihi > d->out_w)
 			ihi = d->out_w;
-		if (ihi > ilo)
+		if (ihi > ilo) {
+#if S8_DSP
 			dw3_interior(d, rows, ilo, ihi, out);
-	}
+			dw3_interior_c(d, rows, ilo, ihi, C & ~3, out);
+#else
+			dw3_interior_c(d, rows, ilo, ihi, 0, out);
 #endif
+		}
+	}
 	for (int32_t ox = 0; ox < d->out_w; ox++) {
 		const int32_t ix0 = ox * d->stride - d->padding;
 		const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
@@ -216,9 +278,9 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 		int8_t *o = out + ox * C;
 		int32_t c = 0;
 
+		if (K == 3 && ox >= ilo && ox < ihi)
+			continue; /* done above */
 #if S8_DSP
-		if (K == 3 && kx0 == 0 && kx1 == 3 && ox >= ilo && ox < ihi)
-			c = C & ~3; /* done by dw3_interior */
 		for (; c + 4 <= C; c += 4)
 			dw_quad(d, rows, ix0, kx0, kx1, c, o);
 #endif

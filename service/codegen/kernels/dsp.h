@@ -94,7 +94,8 @@ static inline int32_t s8_qadd(int32_t a, int32_t b)
 {
 	const int64_t r = (int64_t)a + b;
 
-	return r > INT32_MAX ? INT32_MAX : (r < INT32_MIN ? INT32_MIN : (int32_t)r);
+	return r > INT32_MAX ? INT32_MAX
+			     : (r < INT32_MIN ? INT32_MIN : (int32_t)r);
 }
 
 #elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -106,11 +107,11 @@ static inline int32_t s8_qadd(int32_t a, int32_t b)
 #define s8_smlad(a, b, acc)  ((int32_t)__smlad((a), (b), (acc)))
 #define s8_smlabb(a, b, acc) ((int32_t)__smlabb((a), (b), (acc)))
 #define s8_smlatt(a, b, acc) ((int32_t)__smlatt((a), (b), (acc)))
-#define s8_qadd(a, b) ((int32_t)__qadd((a), (b)))
-#define s8_ssat8(x) ((int32_t)__ssat((x), 8))
+#define s8_qadd(a, b)	     ((int32_t)__qadd((a), (b)))
+#define s8_ssat8(x)	     ((int32_t)__ssat((x), 8))
 
 static inline __attribute__((always_inline)) int32_t s8_smmulr(int32_t a,
-								  int32_t b)
+							       int32_t b)
 {
 	int32_t r;
 

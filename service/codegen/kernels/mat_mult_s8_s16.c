@@ -166,66 +166,140 @@ static int32_t row1_col1(const int8_t *w0, const int16_t *x0, int32_t len,
 }
 #endif
 
+#define MM_CHUNK 16 /* rows accumulated before they are requantized */
+
+#if S8_DSP
+/* The common case of requant_rows, two columns: len products of
+ * |x + offset| <= 255 and |w| <= 128 plus a bias within small_bias stay
+ * below 2^30 in magnitude, so the SMMULR route applies; with no activation
+ * clamp (full, a constant after inlining) SSAT is the int8 clamp. Returns
+ * the first row it could not do. */
+S8_INLINE int32_t requant_rows2_fast(const int32_t *acc, int32_t r0, int32_t n,
+				     int32_t len, const int32_t *bias,
+				     const struct s8_per_channel *q,
+				     int32_t off, int32_t act_min,
+				     int32_t act_max, int full, int8_t *out0,
+				     int8_t *out1)
+{
+	const int32_t *const mult = q->multiplier + r0;
+	const int32_t *const shift = q->shift + r0;
+	const int32_t small_bias =
+	    len < 32000 ? (1 << 30) - 1 - len * 32640 : -1;
+	int32_t i;
+
+	for (i = 0; i < n; i++) {
+		const int32_t m = mult[i], s = shift[i];
+		const int32_t b = bias ? bias[r0 + i] : 0;
+
+		if (!s8_rq_fast(m, s) || b < -small_bias || b > small_bias)
+			break;
+		const int32_t e = -s, h = 1 << (e - 1);
+		const int32_t v0 =
+		    s8_rq_fast_value_small(acc[2 * i], m, e, h) + off;
+		const int32_t v1 =
+		    s8_rq_fast_value_small(acc[2 * i + 1], m, e, h) + off;
+
+		if (full) {
+			out0[r0 + i] = (int8_t)s8_ssat8(v0);
+			out1[r0 + i] = (int8_t)s8_ssat8(v1);
+		} else {
+			out0[r0 + i] = (int8_t)s8_clamp(v0, act_min, act_max);
+			out1[r0 + i] = (int8_t)s8_clamp(v1, act_min, act_max);
+		}
+	}
+	return i;
+}
+#endif
+
+/* Requantizes the accumulators of rows r0 .. r0+n-1 (acc[2 * i] for col0,
+ * acc[2 * i + 1] for col1 when ncol is 2) into out0[r], out1[r]. A loop of
+ * its own: beside the accumulation loop the per-channel requantization
+ * does not fit in the registers. */
+static void requant_rows(const int32_t *acc, int32_t r0, int32_t n, int ncol,
+			 int32_t len, const int32_t *bias,
+			 const struct s8_per_channel *q, int32_t off,
+			 int32_t act_min, int32_t act_max, int8_t *out0,
+			 int8_t *out1)
+{
+	const int32_t lo = act_min - off, hi = act_max - off;
+	int32_t i = 0;
+
+#if !S8_DSP
+	(void)len; /* only the DSP route needs them */
+	(void)bias;
+#endif
+	while (i < n) {
+#if S8_DSP
+		if (ncol == 2) {
+			if (act_min == -128 && act_max == 127)
+				i += requant_rows2_fast(
+				    acc + 2 * i, r0 + i, n - i, len, bias, q,
+				    off, -128, 127, 1, out0, out1);
+			else
+				i += requant_rows2_fast(
+				    acc + 2 * i, r0 + i, n - i, len, bias, q,
+				    off, act_min, act_max, 0, out0, out1);
+			if (i == n)
+				break;
+		}
+#endif
+		/* one row the fast route does not take */
+		const int32_t m = q->multiplier[r0 + i];
+		const int32_t s = q->shift[r0 + i];
+
+		out0[r0 + i] = s8_requantize_out(acc[2 * i], m, s, off, lo, hi);
+		if (ncol == 2)
+			out1[r0 + i] = s8_requantize_out(acc[2 * i + 1], m, s,
+							 off, lo, hi);
+		i++;
+	}
+}
+
 void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
 		     int32_t len, int32_t rows, const int32_t *bias,
 		     const struct s8_per_channel *q, int32_t output_offset,
 		     int32_t act_min, int32_t act_max, int8_t *out0,
 		     int8_t *out1)
 {
-	const int32_t lo = act_min - output_offset;
-	const int32_t hi = act_max - output_offset;
-	const int32_t off = output_offset;
-	const int32_t *mult = q->multiplier, *shift = q->shift;
-	int32_t r = 0;
+	const int ncol = col1 ? 2 : 1;
+	int32_t acc[2 * MM_CHUNK];
 
-	/* Every output of a block is computed before any is stored: int8
-	 * stores may alias anything as far as the compiler knows, and would
-	 * otherwise force the per-channel parameters to be reloaded. */
-	for (; r + 2 <= rows; r += 2) {
-		const int8_t *w0 = w + r * len;
-		const int32_t m0 = mult[r], s0 = shift[r];
-		const int32_t m1 = mult[r + 1], s1 = shift[r + 1];
-		const int32_t b0 = bias ? bias[r] : 0;
-		const int32_t b1 = bias ? bias[r + 1] : 0;
+	for (int32_t r0 = 0; r0 < rows; r0 += MM_CHUNK) {
+		const int32_t n = rows - r0 < MM_CHUNK ? rows - r0 : MM_CHUNK;
+		int32_t i = 0;
 
-		if (col1) {
-			int32_t acc[4] = {b0, b0, b1, b1};
+		for (; i + 2 <= n; i += 2) {
+			const int32_t r = r0 + i;
+			const int8_t *w0 = w + r * len;
+			const int32_t b0 = bias ? bias[r] : 0;
+			const int32_t b1 = bias ? bias[r + 1] : 0;
 
-			rows2_cols2(w0, w0 + len, col0, col1, len, acc);
-			const int8_t v00 =
-				s8_requantize_out(acc[0], m0, s0, off, lo, hi);
-			const int8_t v01 =
-				s8_requantize_out(acc[1], m0, s0, off, lo, hi);
-			const int8_t v10 =
-				s8_requantize_out(acc[2], m1, s1, off, lo, hi);
-			const int8_t v11 =
-				s8_requantize_out(acc[3], m1, s1, off, lo, hi);
-			out0[r] = v00;
-			out1[r] = v01;
-			out0[r + 1] = v10;
-			out1[r + 1] = v11;
-		} else {
-			int32_t acc[2] = {b0, b1};
+			if (col1) {
+				int32_t a[4] = {b0, b0, b1, b1};
 
-			rows2_cols1(w0, w0 + len, col0, len, acc);
-			const int8_t v0 =
-				s8_requantize_out(acc[0], m0, s0, off, lo, hi);
-			const int8_t v1 =
-				s8_requantize_out(acc[1], m1, s1, off, lo, hi);
-			out0[r] = v0;
-			out0[r + 1] = v1;
+				rows2_cols2(w0, w0 + len, col0, col1, len, a);
+				acc[2 * i] = a[0];
+				acc[2 * i + 1] = a[1];
+				acc[2 * i + 2] = a[2];
+				acc[2 * i + 3] = a[3];
+			} else {
+				int32_t a[2] = {b0, b1};
+
+				rows2_cols1(w0, w0 + len, col0, len, a);
+				acc[2 * i] = a[0];
+				acc[2 * i + 2] = a[1];
+			}
 		}
-	}
-	if (r < rows) {
-		const int8_t *w0 = w + r * len;
-		const int32_t b = bias ? bias[r] : 0;
-		const int32_t m0 = mult[r], s0 = shift[r];
-		const int8_t v0 = s8_requantize_out(row1_col1(w0, col0, len, b),
-						    m0, s0, off, lo, hi);
+		if (i < n) {
+			const int32_t r = r0 + i;
+			const int32_t b = bias ? bias[r] : 0;
 
-		out0[r] = v0;
-		if (col1)
-			out1[r] = s8_requantize_out(row1_col1(w0, col1, len, b),
-						    m0, s0, off, lo, hi);
+			acc[2 * i] = row1_col1(w + r * len, col0, len, b);
+			if (col1)
+				acc[2 * i + 1] =
+				    row1_col1(w + r * len, col1, len, b);
+		}
+		requant_rows(acc, r0, n, ncol, len, bias, q, output_offset,
+			     act_min, act_max, out0, out1);
 	}
 }

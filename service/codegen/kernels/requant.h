@@ -70,8 +70,8 @@ S8_INLINE int32_t s8_requantize(int32_t acc, int32_t mult, int32_t shift)
 {
 	if (shift <= 0 && mult != INT32_MIN)
 		return s8_rdbpot(
-			(int32_t)(((int64_t)acc * mult + (1LL << 30)) >> 31),
-			-shift);
+		    (int32_t)(((int64_t)acc * mult + (1LL << 30)) >> 31),
+		    -shift);
 	return s8_requantize_general(acc, mult, shift);
 }
 
@@ -99,7 +99,7 @@ S8_INLINE int32_t s8_rq_fast_value(int32_t acc, int32_t mult, int32_t e,
 {
 	const int32_t t = (int32_t)(((int64_t)acc * mult + (1LL << 30)) >> 31);
 
-	// cppcheck-suppress shiftNegativeLHS
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
 	return s8_qadd(t, half + (t >> 31)) >> e;
 }
 
@@ -110,7 +110,7 @@ S8_INLINE int32_t s8_rq_fast_value_small(int32_t acc, int32_t mult, int32_t e,
 {
 	const int32_t t = s8_smmulr((int32_t)((uint32_t)acc << 1), mult);
 
-	// cppcheck-suppress shiftNegativeLHS
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
 	return s8_qadd(t, half + (t >> 31)) >> e;
 }
 #endif

@@ -27,9 +27,9 @@ void qemu_reset_handler(void)
 	__asm__ volatile("dsb\n\tisb" ::: "memory");
 	/* word counts from the linker's symbols (8-byte aligned sections) */
 	const uintptr_t data_words =
-		((uintptr_t)__data_end - (uintptr_t)__data_start) / 4;
+	    ((uintptr_t)__data_end - (uintptr_t)__data_start) / 4;
 	const uintptr_t bss_words =
-		((uintptr_t)__bss_end - (uintptr_t)__bss_start) / 4;
+	    ((uintptr_t)__bss_end - (uintptr_t)__bss_start) / 4;
 	for (uintptr_t i = 0; i < data_words; i++)
 		__data_start[i] = __data_load[i];
 	for (uintptr_t i = 0; i < bss_words; i++)
