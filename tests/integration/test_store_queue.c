@@ -14,6 +14,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,148 @@ static void queue_lease_lifecycle(void **state)
 	store_pool_close(p);
 }
 
+static void search_records_round_trip(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[128];
+	long long job, id1, id2, id3, mid;
+	struct store_candidate c = {0}, *list = NULL;
+	unsigned char blob[300];
+	void *back = NULL;
+	size_t len = 0;
+	int n = 0, epochs = -1;
+	struct store_llm_call call = {0};
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "rec", "{}", &job, err, sizeof err), CORE_OK);
+	c.job_id = job;
+	c.round = 1;
+	c.source = "evolution";
+	c.arch_json = "{\"format\":\"lmnas-arch/1\"}";
+	c.arch_hash = "abc";
+	c.status = "proposed";
+	c.rationale = "wider";
+	c.macs = 1000;
+	c.params = 10;
+	c.flash_bytes = -1;
+	c.sram_bytes = 2048;
+	c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
+	assert_int_equal(store_candidate_insert(p, &c, &id1, err, sizeof err),
+			 CORE_OK);
+	/* the same network twice in a job: refused unless rejected */
+	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	c.status = "rejected";
+	c.rejection_reason = "duplicate";
+	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
+			 CORE_OK);
+	c.status = "proposed";
+	c.arch_hash = "def";
+	c.rationale = NULL;
+	c.rejection_reason = NULL;
+	assert_int_equal(store_candidate_insert(p, &c, &id3, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_set_status(p, id1, "training", NULL,
+						    err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_set_status(p, 987654, "training", NULL,
+						    err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(store_candidate_set_metrics(p, id1, 0.5, 0.8, 1.5, NAN,
+						     2, err, sizeof err),
+			 CORE_OK);
+	/* a binary checkpoint with NUL bytes survives the round trip */
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (unsigned char)(i * 7);
+	assert_int_equal(store_candidate_load_checkpoint(
+			     p, id1, &back, &len, &epochs, err, sizeof err),
+			 CORE_OK);
+	assert_null(back);
+	assert_int_equal(store_candidate_save_checkpoint(
+			     p, id1, blob, sizeof blob, 3, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_load_checkpoint(
+			     p, id1, &back, &len, &epochs, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(len, sizeof blob);
+	assert_int_equal(epochs, 3);
+	assert_memory_equal(back, blob, sizeof blob);
+	core_free(back);
+	assert_int_equal(
+	    store_candidates_list(p, job, &list, &n, err, sizeof err), CORE_OK);
+	assert_int_equal(n, 3);
+	assert_true(list[0].id == id1);
+	assert_string_equal(list[0].status, "training");
+	assert_string_equal(list[0].rationale, "wider");
+	assert_null(list[0].rejection_reason);
+	assert_true(list[0].val_top1 == 0.5);
+	assert_true(isnan(list[0].test_top1));
+	assert_true(list[0].flash_bytes == -1);
+	assert_true(list[0].sram_bytes == 2048);
+	assert_string_equal(list[1].rejection_reason, "duplicate");
+	assert_int_equal(list[0].epochs_done, 3);
+	core_free(list);
+	/* epochs and rounds are idempotent on resumption */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_epoch_put(p, id1, "proxy", 1, 2.0, 0.1,
+						 0.3, 2.1, 0.05, 1.5, err,
+						 sizeof err),
+				 CORE_OK);
+		assert_int_equal(store_round_put(p, job, 1, "evolution",
+						 "[{\"id\":1}]", 0.25, "ok", k,
+						 err, sizeof err),
+				 CORE_OK);
+	}
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT (SELECT count(*) FROM "
+				    "candidate_epochs) || ',' || (SELECT "
+				    "count(*) FROM rounds WHERE finished_at IS "
+				    "NOT NULL)",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "1,1");
+	assert_int_equal(store_epoch_put(p, id1, "warmup", 1, 2.0, 0.1, 0.3,
+					 2.1, 0.05, 1.5, err, sizeof err),
+			 CORE_ERR_DB); /* phase is checked by the schema */
+	call.job_id = job;
+	call.round = 1;
+	call.attempt = 1;
+	call.model = "qwen";
+	call.messages_json = "[{\"role\":\"user\",\"content\":\"hi\"}]";
+	call.reply = "{}";
+	call.http_status = 200;
+	call.prompt_tokens = 12;
+	call.completion_tokens = -1;
+	call.latency_ms = 30;
+	call.outcome = "ok";
+	assert_int_equal(store_llm_call_insert(p, &call, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_event_insert(p, job, "warn", "fallback",
+					    "LLM unreachable", NULL, err,
+					    sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_model_insert(p, job, id1, blob, 100, blob + 100,
+					    200, "{\"macs\":1}", &mid, err,
+					    sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_model_zip(p, mid, &back, &len, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(len, 200);
+	assert_memory_equal(back, blob + 100, 200);
+	core_free(back);
+	assert_int_equal(
+	    store_model_zip(p, mid + 1000, &back, &len, err, sizeof err),
+	    CORE_ERR_NOT_FOUND);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT zip_sha256 = encode(sha256(zip), "
+				    "'hex') AND zip_size = 200 FROM models",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "t");
+	store_pool_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +596,7 @@ int main(void)
 	    cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
 	    cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
 	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
+	    cmocka_unit_test_setup(search_records_round_trip, ensure_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
