@@ -3,9 +3,12 @@
  * distillation loss with label smoothing, SGD with Nesterov momentum and
  * weight decay on conv/linear weights: 20 losses within 1e-3 relative, and
  * the final parameters and BN running statistics close
- * (tools/gen_model_fixtures.py). Also: the parameter table matches
- * PyTorch's state_dict names and shapes, and a model that cannot be built
- * fails cleanly. */
+ * (tools/gen_model_fixtures.py). A fixture must say that PyTorch itself
+ * reproduces its losses from starts moved by +-1 ulp and in float64 to
+ * within 1e-5: a trajectory that grazes an activation kink flips with
+ * rounding noise and tests nothing (see the generator). Also: the parameter
+ * table matches PyTorch's state_dict names and shapes, and a model that
+ * cannot be built fails cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,7 +102,10 @@ static double max_rel_state(struct model *m, const float *want)
 
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct model_tensor *t = &m->tensors[i];
-		tmp = realloc(tmp, t->count * sizeof *tmp);
+		float *grown = realloc(tmp, t->count * sizeof *tmp);
+
+		assert_non_null(grown);
+		tmp = grown;
 		model_tensor_to_torch(m, t, tmp);
 		for (size_t k = 0; k < t->count; k++) {
 			double d = fabs((double)tmp[k] - want[pos + k]) /
@@ -121,7 +127,8 @@ static void run_parity(const char *name)
 	size_t pos = 0, xsz, ysz, tsz, xoff, yoff, toff;
 	int steps, nb, n, k;
 	double lr, mom, wd, alpha, temp, smooth, worst = 0.0, worst_state;
-	json_t *losses;
+	double torch_spread;
+	json_t *losses, *cond;
 	float *dlogits;
 	int32_t *labels;
 	struct core_rng rng;
@@ -138,6 +145,11 @@ static void run_parity(const char *name)
 	smooth = json_number_value(json_object_get(f.meta, "smoothing"));
 	losses = json_object_get(f.meta, "losses");
 	k = f.arch.classes;
+	cond = json_object_get(json_object_get(f.meta, "conditioning"),
+			       "max_rel_loss_diff");
+	assert_true(json_is_number(cond));
+	torch_spread = json_number_value(cond);
+	assert_true(torch_spread <= 1e-5);
 
 	assert_int_equal(model_build(&f.arch, n, 1, 1, &m, err, sizeof err),
 			 CORE_OK);
@@ -191,8 +203,8 @@ static void run_parity(const char *name)
 	}
 	worst_state = max_rel_state(m, f.bin + pos);
 	printf("# %s: %d steps, max rel loss err %.3g, final state max rel "
-	       "err %.3g\n",
-	       name, steps, worst, worst_state);
+	       "err %.3g (PyTorch's own perturbed re-runs: %.3g)\n",
+	       name, steps, worst, worst_state, torch_spread);
 	assert_true(worst_state < 1e-3);
 	free(dlogits);
 	free(labels);
