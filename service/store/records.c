@@ -67,7 +67,7 @@ enum core_status store_candidate_insert(struct store_pool *p,
 					const struct store_candidate *c,
 					long long *id, char *err, size_t errlen)
 {
-	struct num n[11];
+	struct num n[11] = {0};
 	const char *params[17] = {
 	    int_text(&n[0], c->job_id),
 	    int_text(&n[1], c->round),
@@ -122,7 +122,7 @@ enum core_status store_candidate_set_status(struct store_pool *p, long long id,
 					    const char *reason, char *err,
 					    size_t errlen)
 {
-	struct num n;
+	struct num n = {0};
 	const char *params[3] = {int_text(&n, id), status, reason};
 	PGresult *r = NULL;
 	enum core_status st =
@@ -146,7 +146,7 @@ enum core_status store_candidate_set_metrics(struct store_pool *p, long long id,
 					     int epochs_done, char *err,
 					     size_t errlen)
 {
-	struct num n[6];
+	struct num n[6] = {0};
 	const char *params[6] = {
 	    int_text(&n[0], id),	   dbl_or_null(&n[1], val_top1),
 	    dbl_or_null(&n[2], val_top5),  dbl_or_null(&n[3], val_loss),
@@ -170,7 +170,7 @@ enum core_status store_candidate_save_checkpoint(struct store_pool *p,
 						 size_t len, int epochs_done,
 						 char *err, size_t errlen)
 {
-	struct num n[2];
+	struct num n[2] = {0};
 	const char *params[3] = {int_text(&n[0], id), blob,
 				 int_text(&n[1], epochs_done)};
 	int lengths[3] = {0, (int)len, 0};
@@ -222,7 +222,7 @@ enum core_status store_candidate_load_checkpoint(struct store_pool *p,
 						 size_t *len, int *epochs_done,
 						 char *err, size_t errlen)
 {
-	struct num n;
+	struct num n = {0};
 	const char *params[1] = {int_text(&n, id)};
 	PGresult *r = NULL;
 	enum core_status st;
@@ -264,7 +264,7 @@ enum core_status store_candidates_list(struct store_pool *p, long long job_id,
 				       char *err, size_t errlen)
 {
 	static const int text_cols[] = {3, 4, 5, 6, 7, 8};
-	struct num num;
+	struct num num = {0};
 	const char *params[1] = {int_text(&num, job_id)};
 	PGresult *r = NULL;
 	struct store_candidate *c;
@@ -344,7 +344,7 @@ enum core_status store_epoch_put(struct store_pool *p, long long candidate_id,
 				 double val_top5, double val_loss, double lr,
 				 double seconds, char *err, size_t errlen)
 {
-	struct num n[8];
+	struct num n[8] = {0};
 	const char *params[9] = {
 	    int_text(&n[0], candidate_id), phase,
 	    int_text(&n[1], epoch),	   dbl_or_null(&n[2], train_loss),
@@ -373,7 +373,7 @@ enum core_status store_round_put(struct store_pool *p, long long job_id,
 				 const char *summary, int finished, char *err,
 				 size_t errlen)
 {
-	struct num n[3];
+	struct num n[3] = {0};
 	const char *params[7] = {
 	    int_text(&n[0], job_id),
 	    int_text(&n[1], round),
@@ -399,7 +399,7 @@ enum core_status store_llm_call_insert(struct store_pool *p,
 				       const struct store_llm_call *c,
 				       char *err, size_t errlen)
 {
-	struct num n[7];
+	struct num n[7] = {0};
 	const char *params[12] = {
 	    int_text(&n[0], c->job_id),
 	    int_text(&n[1], c->round),
@@ -429,7 +429,7 @@ enum core_status store_event_insert(struct store_pool *p, long long job_id,
 				    const char *message, const char *data_json,
 				    char *err, size_t errlen)
 {
-	struct num n;
+	struct num n = {0};
 	const char *params[5] = {int_text(&n, job_id), level, kind, message,
 				 data_json};
 
@@ -451,7 +451,7 @@ enum core_status store_model_insert(struct store_pool *p, long long job_id,
 				    size_t zip_len, const char *report_json,
 				    long long *id, char *err, size_t errlen)
 {
-	struct num n[4];
+	struct num n[4] = {0};
 	char h1[65], h2[65];
 	const char *params[9];
 	int lengths[9] = {0}, formats[9] = {0};
@@ -492,7 +492,7 @@ enum core_status store_model_zip(struct store_pool *p, long long model_id,
 				 void **zip, size_t *len, char *err,
 				 size_t errlen)
 {
-	struct num n;
+	struct num n = {0};
 	const char *params[1] = {int_text(&n, model_id)};
 	PGresult *r = NULL;
 	enum core_status st;

@@ -19,28 +19,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ARM_CFLAGS                                                           \
-	"-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard -O2 "       \
+#define ARM_CFLAGS                                                             \
+	"-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard -O2 "         \
 	"-std=c99 -Wall -Wextra -Werror -ffunction-sections -fdata-sections"
 
 /* Network-sized cases on top of the shared table: the MobileNet-style
  * expand / depthwise pair of a 288-channel block. */
 static const struct int8_case_spec extra[] = {
-	{INT8_OP_POINTWISE, 8, 8, 48, 288, 1, 1, 0, -3, 7, 0, 0,
-	 INT8_MULT_REALISTIC, 1, 1001},
-	{INT8_OP_DEPTHWISE, 8, 8, 288, 288, 3, 1, 1, 5, -2, 0, 0,
-	 INT8_MULT_REALISTIC, 1, 1002},
-	{INT8_OP_DEPTHWISE_INPLACE, 8, 8, 288, 288, 3, 1, 1, 5, -2, 0, 0,
-	 INT8_MULT_REALISTIC, 1, 1003},
-	{INT8_OP_DEPTHWISE, 9, 9, 96, 96, 5, 2, 2, -1, 1, 0, 0,
-	 INT8_MULT_REALISTIC, 1, 1004},
+    {INT8_OP_POINTWISE, 8, 8, 48, 288, 1, 1, 0, -3, 7, 0, 0,
+     INT8_MULT_REALISTIC, 1, 1001},
+    {INT8_OP_DEPTHWISE, 8, 8, 288, 288, 3, 1, 1, 5, -2, 0, 0,
+     INT8_MULT_REALISTIC, 1, 1002},
+    {INT8_OP_DEPTHWISE_INPLACE, 8, 8, 288, 288, 3, 1, 1, 5, -2, 0, 0,
+     INT8_MULT_REALISTIC, 1, 1003},
+    {INT8_OP_DEPTHWISE, 9, 9, 96, 96, 5, 2, 2, -1, 1, 0, 0, INT8_MULT_REALISTIC,
+     1, 1004},
 };
 #define N_EXTRA ((int)(sizeof extra / sizeof extra[0]))
 
 static const char *const qop_names[INT8_OP_COUNT] = {
-	"QOP_CONV2D",    "QOP_DEPTHWISE", "QOP_DEPTHWISE_INPLACE",
-	"QOP_POINTWISE", "QOP_FC",        "QOP_ADD",
-	"QOP_AVGPOOL",   "QOP_MUL_CHANNEL", "QOP_LUT"};
+    "QOP_CONV2D",    "QOP_DEPTHWISE",	"QOP_DEPTHWISE_INPLACE",
+    "QOP_POINTWISE", "QOP_FC",		"QOP_ADD",
+    "QOP_AVGPOOL",   "QOP_MUL_CHANNEL", "QOP_LUT"};
 
 static const char *root_dir(void)
 {
@@ -74,8 +74,7 @@ static void emit_s32(FILE *f, const char *name, const int32_t *v, long n)
 
 /* Writes vectors.c: arrays of every case, then the qcases table. Returns
  * the number of cases per op in counts and the largest buffer in *max. */
-static int write_vectors(const char *path, int counts[INT8_OP_COUNT],
-			 long *max)
+static int write_vectors(const char *path, int counts[INT8_OP_COUNT], long *max)
 {
 	const int total = int8_case_count + N_EXTRA;
 	char err[CORE_ERR_LEN], nm[32];
@@ -88,8 +87,8 @@ static int write_vectors(const char *path, int counts[INT8_OP_COUNT],
 		   "#include \"qemu_int8.h\"\n");
 	for (int i = 0; i < total; i++) {
 		const struct int8_case_spec *s =
-			i < int8_case_count ? &int8_case_table[i]
-					    : &extra[i - int8_case_count];
+		    i < int8_case_count ? &int8_case_table[i]
+					: &extra[i - int8_case_count];
 		struct int8_case c;
 
 		if (int8_case_make(s, &c, err, sizeof err)) {
@@ -129,34 +128,33 @@ static int write_vectors(const char *path, int counts[INT8_OP_COUNT],
 		struct s8_mul_params ml;
 		struct s8_per_channel q;
 		struct s8_dims in, fl, out;
-		int8_case_kernel_params(&c, &cv, &fc, &ad, &pl, &ml, &q, &in, &fl,
-					&out);
-		fprintf(f,
-			"static const struct qcase q%d = {%s, \"%s\",\n"
-			" {%d,%d,%d}, {%d,%d,%d}, {%d,%d,%d},\n"
-			" {%ld,%ld,%d,%d,%d,%ld,%ld},\n"
-			" {%ld,%ld,%ld,%ld},\n"
-			" {%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld},\n"
-			" {%ld,%ld,%ld,%ld,%ld,%ld},\n"
-			" {%ld,%ld,%ld,%ld,%ld,%ld,%ld},\n",
-			i, qop_names[s->op], c.name, in.h, in.w, in.c, fl.h,
-			fl.w, fl.c, out.h, out.w, out.c, (long)cv.input_offset,
-			(long)cv.output_offset, cv.stride, cv.padding,
-			cv.dilation, (long)cv.act_min, (long)cv.act_max,
-			(long)fc.input_offset, (long)fc.output_offset,
-			(long)fc.act_min, (long)fc.act_max,
-			(long)ad.input1_offset, (long)ad.input2_offset,
-			(long)ad.input1_multiplier, (long)ad.input2_multiplier,
-			(long)ad.input1_shift, (long)ad.input2_shift,
-			(long)ad.left_shift, (long)ad.output_multiplier,
-			(long)ad.output_shift, (long)ad.output_offset,
-			(long)ad.act_min, (long)ad.act_max,
-			(long)pl.input_offset, (long)pl.output_offset,
-			(long)pl.multiplier, (long)pl.shift, (long)pl.act_min,
-			(long)pl.act_max, (long)ml.input1_offset,
-			(long)ml.input2_offset, (long)ml.output_offset,
-			(long)ml.multiplier, (long)ml.shift, (long)ml.act_min,
-			(long)ml.act_max);
+		int8_case_kernel_params(&c, &cv, &fc, &ad, &pl, &ml, &q, &in,
+					&fl, &out);
+		fprintf(
+		    f,
+		    "static const struct qcase q%d = {%s, \"%s\",\n"
+		    " {%d,%d,%d}, {%d,%d,%d}, {%d,%d,%d},\n"
+		    " {%ld,%ld,%d,%d,%d,%ld,%ld},\n"
+		    " {%ld,%ld,%ld,%ld},\n"
+		    " {%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld},\n"
+		    " {%ld,%ld,%ld,%ld,%ld,%ld},\n"
+		    " {%ld,%ld,%ld,%ld,%ld,%ld,%ld},\n",
+		    i, qop_names[s->op], c.name, in.h, in.w, in.c, fl.h, fl.w,
+		    fl.c, out.h, out.w, out.c, (long)cv.input_offset,
+		    (long)cv.output_offset, cv.stride, cv.padding, cv.dilation,
+		    (long)cv.act_min, (long)cv.act_max, (long)fc.input_offset,
+		    (long)fc.output_offset, (long)fc.act_min, (long)fc.act_max,
+		    (long)ad.input1_offset, (long)ad.input2_offset,
+		    (long)ad.input1_multiplier, (long)ad.input2_multiplier,
+		    (long)ad.input1_shift, (long)ad.input2_shift,
+		    (long)ad.left_shift, (long)ad.output_multiplier,
+		    (long)ad.output_shift, (long)ad.output_offset,
+		    (long)ad.act_min, (long)ad.act_max, (long)pl.input_offset,
+		    (long)pl.output_offset, (long)pl.multiplier, (long)pl.shift,
+		    (long)pl.act_min, (long)pl.act_max, (long)ml.input1_offset,
+		    (long)ml.input2_offset, (long)ml.output_offset,
+		    (long)ml.multiplier, (long)ml.shift, (long)ml.act_min,
+		    (long)ml.act_max);
 		fprintf(f, " c%d_x, ", i);
 		if (c.x2)
 			fprintf(f, "c%d_x2, ", i);
@@ -236,8 +234,7 @@ static void kernels_bit_exact_on_cortex_m7(void **state)
 
 	/* arm-none-eabi-gcc defines __ARM_FEATURE_DSP for cortex-m7 */
 	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && arm-none-eabi-gcc " ARM_CFLAGS
-		 " -DQMAX_OUT=%ld"
+		 "cd '%s' && arm-none-eabi-gcc " ARM_CFLAGS " -DQMAX_OUT=%ld"
 		 " -I service/codegen/kernels -I service/codegen/targets/qemu"
 		 " -I tests/integration -nostartfiles -specs=nano.specs"
 		 " -T service/codegen/targets/qemu/mps2_an500.ld"
@@ -286,7 +283,7 @@ static void kernels_bit_exact_on_cortex_m7(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(kernels_bit_exact_on_cortex_m7),
+	    cmocka_unit_test(kernels_bit_exact_on_cortex_m7),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

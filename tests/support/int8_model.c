@@ -43,7 +43,8 @@ int32_t int8_model_mbqm(int32_t x, int32_t m, int shift)
 	const int32_t xw =
 	    (int32_t)(low >= (1LL << 31) ? low - (1LL << 32) : low);
 
-	return int8_model_rdbpot(int8_model_srdhm(xw, m), shift > 0 ? 0 : -shift);
+	return int8_model_rdbpot(int8_model_srdhm(xw, m),
+				 shift > 0 ? 0 : -shift);
 }
 
 int32_t int8_rand_edge_i32(struct core_rng *r)
@@ -60,4 +61,3 @@ int32_t int8_rand_edge_i32(struct core_rng *r)
 	default: return (int32_t)(uint32_t)core_rng_next(r);
 	}
 }
-

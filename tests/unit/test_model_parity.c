@@ -44,15 +44,15 @@ static void load_fixture(const char *name, struct fixture *f)
 	costtest_fixture_path(rel, path, sizeof path);
 	f->meta = json_load_file(path, 0, &jerr);
 	assert_non_null(f->meta);
-	assert_int_equal(costtest_arch_from_json(json_object_get(f->meta,
-								 "arch"),
-						 &f->arch, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    costtest_arch_from_json(json_object_get(f->meta, "arch"), &f->arch,
+				    err, sizeof err),
+	    CORE_OK);
 	snprintf(rel, sizeof rel, "model/%s.bin", name);
 	costtest_fixture_path(rel, path, sizeof path);
-	assert_int_equal(core_file_read(path, 64u << 20, &data, &len, err,
-					sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    core_file_read(path, 64u << 20, &data, &len, err, sizeof err),
+	    CORE_OK);
 	f->bin = (float *)(void *)data;
 	f->nfloats = len / sizeof(float);
 }
@@ -75,7 +75,7 @@ static void import_state(struct model *m, json_t *table, const float *bin,
 	json_array_foreach(table, i, t)
 	{
 		const char *name =
-			json_string_value(json_object_get(t, "name"));
+		    json_string_value(json_object_get(t, "name"));
 		const struct model_tensor *mt = model_tensor_find(m, name);
 		json_t *shape = json_object_get(t, "shape");
 		size_t k;
@@ -154,8 +154,8 @@ static void run_parity(const char *name)
 	assert_int_equal(model_build(&f.arch, n, 1, 1, &m, err, sizeof err),
 			 CORE_OK);
 	import_state(m, json_object_get(f.meta, "tensors"), f.bin, &pos);
-	xsz = (size_t)n * f.arch.resolution * f.arch.resolution *
-	      f.arch.channels;
+	xsz =
+	    (size_t)n * f.arch.resolution * f.arch.resolution * f.arch.channels;
 	ysz = (size_t)n;
 	tsz = (size_t)n * (size_t)k;
 	xoff = pos;
@@ -178,20 +178,18 @@ static void run_parity(const char *name)
 				labels[i] = (int32_t)f.bin[yoff + b * ysz + i];
 			logits = model_forward(m, f.bin + xoff + b * xsz, n, 1,
 					       &rng);
-			assert_int_equal(nn_loss_distill(&loss, dlogits, logits,
-							 f.bin + toff + b * tsz,
-							 labels, n, k,
-							 (float)alpha,
-							 (float)temp,
-							 (float)smooth, err,
-							 sizeof err),
-					 CORE_OK);
+			assert_int_equal(
+			    nn_loss_distill(&loss, dlogits, logits,
+					    f.bin + toff + b * tsz, labels, n,
+					    k, (float)alpha, (float)temp,
+					    (float)smooth, err, sizeof err),
+			    CORE_OK);
 			model_zero_grads(m);
 			model_backward(m, dlogits, n);
 			train_sgd_step(&opt, m->params, m->grads, buf,
 				       m->decay_mask, m->nparams);
-			want = json_number_value(json_array_get(losses,
-								(size_t)s));
+			want = json_number_value(
+			    json_array_get(losses, (size_t)s));
 			worst = fmax(worst, fabs(loss - want) / fabs(want));
 			if (getenv("PARITY_VERBOSE"))
 				printf("# step %d %.7f %.7f\n", s, loss, want);
@@ -273,7 +271,7 @@ static void build_failures_are_clean(void **state)
 		core_alloc_fail_after(i);
 		m = NULL;
 		enum core_status st =
-			model_build(&f.arch, 2, 1, 1, &m, err, sizeof err);
+		    model_build(&f.arch, 2, 1, 1, &m, err, sizeof err);
 		core_alloc_fail_after(-1);
 		if (st == CORE_OK) {
 			model_free(m);
@@ -288,10 +286,10 @@ static void build_failures_are_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parity_mbconv_se_projection),
-		cmocka_unit_test(parity_dwsep_without_stem),
-		cmocka_unit_test(eval_forward_is_deterministic),
-		cmocka_unit_test(build_failures_are_clean),
+	    cmocka_unit_test(parity_mbconv_se_projection),
+	    cmocka_unit_test(parity_dwsep_without_stem),
+	    cmocka_unit_test(eval_forward_is_deterministic),
+	    cmocka_unit_test(build_failures_are_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

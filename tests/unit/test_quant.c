@@ -37,8 +37,8 @@ static void requant_matches_64bit_model(void **state)
 		    quant_multiply_by_quantized_multiplier(x, m, shift);
 
 		if (got != want)
-			fail_msg("x %d m %d shift %d: model %d reference %d",
-				 x, m, shift, want, got);
+			fail_msg("x %d m %d shift %d: model %d reference %d", x,
+				 m, shift, want, got);
 		assert_int_equal(
 		    quant_saturating_rounding_doubling_high_mul(x, m),
 		    int8_model_srdhm(x, m));
