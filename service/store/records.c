@@ -387,6 +387,29 @@ enum core_status store_round_put(struct store_pool *p, long long job_id,
 	return run(p, &stmt_round_put, params, NULL, NULL, NULL, err, errlen);
 }
 
+static const struct store_stmt stmt_round_last = {
+	"round_last_finished",
+	"SELECT coalesce(max(round), -1) FROM rounds WHERE job_id = $1::bigint"
+	" AND finished_at IS NOT NULL",
+	1};
+
+enum core_status store_round_last_finished(struct store_pool *p,
+					   long long job_id, int *round,
+					   char *err, size_t errlen)
+{
+	struct num n = {0};
+	const char *params[1] = {int_text(&n, job_id)};
+	PGresult *r = NULL;
+	enum core_status st =
+		run(p, &stmt_round_last, params, NULL, NULL, &r, err, errlen);
+
+	if (st)
+		return st;
+	*round = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return CORE_OK;
+}
+
 static const struct store_stmt stmt_llm_call = {
     "llm_call_insert",
     "INSERT INTO llm_calls (job_id, round, attempt, model, messages, reply,"

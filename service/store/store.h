@@ -193,6 +193,11 @@ enum core_status store_round_put(struct store_pool *p, long long job_id,
 				 const char *summary, int finished, char *err,
 				 size_t errlen);
 
+/* The highest round of the job with finished_at set; -1 when none. */
+enum core_status store_round_last_finished(struct store_pool *p,
+					   long long job_id, int *round,
+					   char *err, size_t errlen);
+
 struct store_llm_call {
 	long long job_id;
 	int round, attempt;
