@@ -32,6 +32,24 @@ static const struct store_stmt stmt_claim = {
     " RETURNING id, name, spec::text, attempts",
     2};
 
+static const struct store_stmt stmt_claim_id = {
+	"queue_claim_id",
+	"UPDATE jobs SET status = 'running', lease_owner = $2,"
+	" lease_expires_at = now() + make_interval(secs => $3::int),"
+	" attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+	" updated_at = now()"
+	" WHERE id = (SELECT id FROM jobs WHERE id = $1::bigint"
+	"   AND (status = 'queued' OR (status = 'running'"
+	"        AND lease_expires_at < now())) FOR UPDATE SKIP LOCKED)"
+	" RETURNING id, name, spec::text, attempts",
+	3};
+
+static const struct store_stmt stmt_job_state = {
+	"queue_job_state",
+	"SELECT status, coalesce(to_char(lease_expires_at, 'HH24:MI:SS'), '')"
+	" FROM jobs WHERE id = $1::bigint",
+	1};
+
 static const struct store_stmt stmt_heartbeat = {
     "queue_heartbeat",
     "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
@@ -129,6 +147,55 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 		return CORE_ERR_NOMEM;
 	}
 	return CORE_OK;
+}
+
+enum core_status queue_job_claim_id(struct store_pool *p, long long id,
+				    const char *worker, int lease_s,
+				    struct queue_claim *out, char *err,
+				    size_t errlen)
+{
+	char ids[32], lease[16];
+	const char *params[3] = {ids, worker, lease};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	memset(out, 0, sizeof *out);
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	st = run_one(p, &stmt_claim_id, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 1) {
+		out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		out->name = core_strdup(PQgetvalue(r, 0, 1));
+		out->spec = core_strdup(PQgetvalue(r, 0, 2));
+		out->attempts = atoi(PQgetvalue(r, 0, 3));
+		PQclear(r);
+		if (!out->name || !out->spec) {
+			queue_claim_free(out);
+			core_errf(err, errlen, "out of memory claiming a job");
+			return CORE_ERR_NOMEM;
+		}
+		return CORE_OK;
+	}
+	PQclear(r);
+	st = run_one(p, &stmt_job_state, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		core_errf(err, errlen, "job %lld not found", id);
+		st = CORE_ERR_NOT_FOUND;
+	} else if (strcmp(PQgetvalue(r, 0, 0), "running") == 0) {
+		core_errf(err, errlen, "job %lld is held by another worker "
+			  "until %s UTC", id, PQgetvalue(r, 0, 1));
+		st = CORE_ERR_CONFLICT;
+	} else {
+		core_errf(err, errlen, "job %lld already %s", id,
+			  PQgetvalue(r, 0, 0));
+		st = CORE_ERR_CONFLICT;
+	}
+	PQclear(r);
+	return st;
 }
 
 enum core_status queue_job_heartbeat(struct store_pool *p, long long id,

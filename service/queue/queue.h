@@ -43,6 +43,15 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 char *err, size_t errlen);
 void queue_claim_free(struct queue_claim *c);
 
+/* Claims job id only (queued, or running with an expired lease), for a
+ * foreground run. CORE_ERR_NOT_FOUND when there is no such job,
+ * CORE_ERR_CONFLICT when it ended or another worker holds its lease (the
+ * message says until when). */
+enum core_status queue_job_claim_id(struct store_pool *p, long long id,
+				    const char *worker, int lease_s,
+				    struct queue_claim *out, char *err,
+				    size_t errlen);
+
 /* Renews the lease. CORE_ERR_CONFLICT when the lease was lost (another
  * worker took over, or the job ended): the worker must stop working on it.
  * *cancel_requested receives whether a user asked to cancel. progress_json

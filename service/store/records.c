@@ -534,3 +534,84 @@ enum core_status store_model_zip(struct store_pool *p, long long model_id,
 	PQclear(r);
 	return st;
 }
+
+static const struct store_stmt stmt_job_json = {
+	"job_json",
+	"SELECT json_build_object("
+	" 'job', (SELECT row_to_json(x) FROM (SELECT id, name, status,"
+	"   cancel_requested, attempts, progress, error, spec, created_at,"
+	"   started_at, finished_at FROM jobs WHERE id = $1::bigint) x),"
+	" 'rounds', (SELECT coalesce(json_agg(x ORDER BY round), '[]') FROM"
+	"   (SELECT round, proposer, front, hypervolume, summary, finished_at"
+	"    FROM rounds WHERE job_id = $1::bigint) x),"
+	" 'candidates', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+	"   (SELECT id, round, source, status, arch_hash, rationale,"
+	"    rejection_reason, macs, params, flash_bytes, sram_bytes, val_top1,"
+	"    val_top5, val_loss, test_top1, epochs_done FROM candidates"
+	"    WHERE job_id = $1::bigint) x),"
+	" 'models', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+	"   (SELECT id, candidate_id, zip_size, zip_sha256, checkpoint_size,"
+	"    report, created_at FROM models WHERE job_id = $1::bigint) x),"
+	" 'events', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+	"   (SELECT id, ts, level, kind, message FROM events WHERE job_id ="
+	"    $1::bigint ORDER BY id DESC LIMIT 50) x))"
+	" WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1::bigint)",
+	1};
+
+static enum core_status json_result(PGresult *r, char **json, char *err,
+				    size_t errlen)
+{
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		core_errf(err, errlen, "not found");
+		return CORE_ERR_NOT_FOUND;
+	}
+	*json = core_strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!*json) {
+		core_errf(err, errlen, "out of memory");
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}
+
+enum core_status store_job_json(struct store_pool *p, long long job_id,
+				char **json, char *err, size_t errlen)
+{
+	struct num n = {0};
+	const char *params[1] = {int_text(&n, job_id)};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	st = run(p, &stmt_job_json, params, NULL, NULL, &r, err, errlen);
+	if (st)
+		return st;
+	st = json_result(r, json, err, errlen);
+	if (st == CORE_ERR_NOT_FOUND)
+		core_errf(err, errlen, "job %lld not found", job_id);
+	return st;
+}
+
+static const struct store_stmt stmt_jobs_json = {
+	"jobs_json",
+	"SELECT coalesce(json_agg(x ORDER BY id DESC), '[]') FROM (SELECT id,"
+	" name, status, attempts, progress, created_at, finished_at,"
+	" (SELECT count(*) FROM candidates c WHERE c.job_id = j.id AND"
+	"  c.status <> 'rejected') AS candidates,"
+	" (SELECT count(*) FROM models m WHERE m.job_id = j.id) AS models"
+	" FROM jobs j ORDER BY id DESC LIMIT $1::int) x",
+	1};
+
+enum core_status store_jobs_json(struct store_pool *p, int limit, char **json,
+				 char *err, size_t errlen)
+{
+	struct num n = {0};
+	const char *params[1] = {int_text(&n, limit)};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	st = run(p, &stmt_jobs_json, params, NULL, NULL, &r, err, errlen);
+	return st ? st : json_result(r, json, err, errlen);
+}

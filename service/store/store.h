@@ -193,6 +193,16 @@ enum core_status store_round_put(struct store_pool *p, long long job_id,
 				 const char *summary, int finished, char *err,
 				 size_t errlen);
 
+/* A job as one JSON document built by PostgreSQL: {job: {...}, rounds:
+ * [...], candidates: [...without checkpoints...], models: [...without
+ * blobs...], events: [last 50]}. *json owned by the caller (core_free).
+ * CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status store_job_json(struct store_pool *p, long long job_id,
+				char **json, char *err, size_t errlen);
+/* The most recent jobs (at most limit) as a JSON array. */
+enum core_status store_jobs_json(struct store_pool *p, int limit, char **json,
+				 char *err, size_t errlen);
+
 /* The highest round of the job with finished_at set; -1 when none. */
 enum core_status store_round_last_finished(struct store_pool *p,
 					   long long job_id, int *round,
