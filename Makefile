@@ -40,7 +40,9 @@ $(BUILD)/asan/service/nn/%.o: ASAN_CFLAGS += -fno-trapping-math
 LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 API_FILES := $(sort $(wildcard api/*.yaml api/*/*.yaml))
-GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c
+PROMPTS := $(sort $(wildcard prompts/*.txt))
+GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c \
+	$(BUILD)/gen/prompts_embedded.c
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
@@ -68,6 +70,10 @@ $(BUILD)/gen/migrations_embedded.c: $(MIGRATIONS) scripts/embed_migrations.sh
 $(BUILD)/gen/api_embedded.c: $(API_FILES) scripts/embed_api.sh
 	@mkdir -p $(@D)
 	bash scripts/embed_api.sh api $(API_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_prompts.sh
+	@mkdir -p $(@D)
+	$(Q)bash scripts/embed_prompts.sh $(PROMPTS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)
