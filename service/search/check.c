@@ -4,15 +4,16 @@
 #include "search_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- names --------------------------------------------------------------- */
 
 const char *search_verdict_name(enum search_verdict v)
 {
-	static const char *const names[] = {"ok",	     "malformed",
-					    "invalid",	     "outside_space",
-					    "infeasible",    "duplicate"};
+	static const char *const names[] = {"ok",	  "malformed",
+					    "invalid",	  "outside_space",
+					    "infeasible", "duplicate"};
 
 	return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "?";
 }
@@ -222,8 +223,7 @@ int search_cost_excess(const struct search_spec *spec,
 	       (k->max_flash && c->flash > k->max_flash);
 }
 
-void search_cost_from_report(const struct cost_report *r,
-			     struct search_cost *c)
+void search_cost_from_report(const struct cost_report *r, struct search_cost *c)
 {
 	c->macs = r->macs;
 	c->sram = r->sram_bytes;
@@ -283,19 +283,20 @@ static void reset(struct search_proposal *p)
 	p->duplicate_index = -1;
 }
 
-/* JSON text of v for storage: compact, capped; "null" otherwise. */
+/* JSON text of v (any JSON value) for storage: compact, capped at
+ * SEARCH_ARCH_JSON_MAX; "null" otherwise. */
 static enum core_status raw_json(const json_t *v, struct search_proposal *p)
 {
-	char *t = NULL;
-	size_t n = 0;
+	char *t =
+	    v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+				  JSON_REAL_PRECISION(ARCH_JSON_REAL_PRECISION))
+	      : NULL;
 
-	if (v && arch_json_dump(v, 0, &t, &n) == CORE_OK &&
-	    n <= SEARCH_ARCH_JSON_MAX) {
-		p->arch_json = t;
-		return CORE_OK;
-	}
-	core_free(t);
-	p->arch_json = core_strdup("null");
+	if (t && strlen(t) <= SEARCH_ARCH_JSON_MAX)
+		p->arch_json = core_strdup(t);
+	else
+		p->arch_json = core_strdup("null");
+	free(t); /* Jansson's allocation */
 	return p->arch_json ? CORE_OK : CORE_ERR_NOMEM;
 }
 
@@ -307,9 +308,9 @@ static void check_task(const struct search_spec *spec, const struct arch *a,
 	int classes = search_spec_classes(spec);
 
 	if (a->channels != 3)
-		core_field_errorf(fe, "input.channels",
-				  "%d, but %s images have 3 channels",
-				  a->channels, data_kind_name(spec->dataset_kind));
+		core_field_errorf(
+		    fe, "input.channels", "%d, but %s images have 3 channels",
+		    a->channels, data_kind_name(spec->dataset_kind));
 	if (a->classes != classes)
 		core_field_errorf(fe, "head.classes",
 				  "%d, but %s has %d classes", a->classes,
@@ -526,7 +527,8 @@ void search_proposals_free(struct search_proposals *ps)
 	memset(ps, 0, sizeof *ps);
 }
 
-/* ---- batches of random and evolved proposals ------------------------------ */
+/* ---- batches of random and evolved proposals ------------------------------
+ */
 
 enum core_status search_batch_try(const struct search_spec *spec,
 				  const struct search_seen *known,
@@ -538,8 +540,18 @@ enum core_status search_batch_try(const struct search_spec *spec,
 {
 	struct search_proposal p;
 	int index = ps->n;
+	char hash[65];
 	enum core_status rc;
 
+	/* Rejections are not kept here, so a known network can be skipped
+	 * before it is costed (random and evolution mostly retry because of
+	 * duplicates, and costing is the expensive step). */
+	if (arch_hash(a, hash) == CORE_OK &&
+	    (search_seen_find(known, hash, NULL) ||
+	     search_seen_find(batch, hash, NULL))) {
+		*verdict = SEARCH_VERDICT_DUPLICATE;
+		return CORE_OK;
+	}
 	rc = search_check_arch(spec, known, batch, a, &p, err, errlen);
 	if (rc)
 		return rc;

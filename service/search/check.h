@@ -31,7 +31,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* ---- the set of known architectures --------------------------------------- */
+/* ---- the set of known architectures ---------------------------------------
+ */
 
 /* Canonical hashes of the candidates a job has already (they are never
  * proposed again), each with its candidate id. Open addressing; grows by
@@ -59,7 +60,8 @@ enum core_status search_seen_add(struct search_seen *s, const char *hash,
 int search_seen_find(const struct search_seen *s, const char *hash, long *id);
 void search_seen_free(struct search_seen *s);
 
-/* ---- one proposal --------------------------------------------------------- */
+/* ---- one proposal ---------------------------------------------------------
+ */
 
 enum search_verdict {
 	SEARCH_VERDICT_OK = 0,
@@ -154,7 +156,8 @@ void search_cost_from_report(const struct cost_report *r,
 void search_format_macs(double macs, char *out, size_t outlen);
 void search_format_bytes(double bytes, char *out, size_t outlen);
 
-/* ---- a batch of proposals ------------------------------------------------- */
+/* ---- a batch of proposals -------------------------------------------------
+ */
 
 struct search_proposals {
 	int n, cap;
@@ -174,7 +177,8 @@ int search_proposals_count(const struct search_proposals *ps,
 			   enum search_verdict v);
 void search_proposals_free(struct search_proposals *ps);
 
-/* ---- an LLM reply --------------------------------------------------------- */
+/* ---- an LLM reply ---------------------------------------------------------
+ */
 
 #define SEARCH_REPLY_MAX_BYTES	    (512 * 1024)
 #define SEARCH_REPLY_EXTRA_REPORTED 8
@@ -205,9 +209,8 @@ void search_proposals_free(struct search_proposals *ps);
  * proposals appended to ps. */
 enum core_status search_parse_reply(const struct search_spec *spec,
 				    const struct search_seen *known,
-				    struct search_seen *batch,
-				    const char *text, size_t len,
-				    int max_candidates,
+				    struct search_seen *batch, const char *text,
+				    size_t len, int max_candidates,
 				    struct search_proposals *ps, char *err,
 				    size_t errlen);
 

@@ -8,16 +8,13 @@
 #define RETOURNAMENT_EVERY 8 /* tries on one parent before drawing anew */
 
 struct evo {
-	int cap;	/* P */
-	int n;		/* members held, <= cap */
-	int head;	/* index of the oldest */
+	int cap;		   /* P */
+	int n;			   /* members held, <= cap */
+	int head;		   /* index of the oldest */
 	struct search_member *pop; /* (cap) ring */
-	/* fitness of the current population, by ring position */
-	int *rank;	/* (cap) */
-	double *crowd;	/* (cap) */
-	int *order;	/* (cap) scratch */
+	int *rank;  /* (cap) non-domination rank, by ring position */
+	int *order; /* (cap) tournament scratch */
 	struct search_point *pts; /* (cap) scratch */
-	double *dist;	/* (cap) scratch */
 };
 
 static enum core_status evo_init(struct search_proposer *p, char *err,
@@ -30,14 +27,11 @@ static enum core_status evo_init(struct search_proposer *p, char *err,
 		e->cap = cap;
 		e->pop = core_calloc((size_t)cap, sizeof *e->pop);
 		e->rank = core_calloc((size_t)cap, sizeof *e->rank);
-		e->crowd = core_calloc((size_t)cap, sizeof *e->crowd);
 		e->order = core_calloc((size_t)cap, sizeof *e->order);
 		e->pts = core_calloc((size_t)cap, sizeof *e->pts);
-		e->dist = core_calloc((size_t)cap, sizeof *e->dist);
 	}
 	p->impl = e;
-	if (!e || !e->pop || !e->rank || !e->crowd || !e->order || !e->pts ||
-	    !e->dist) {
+	if (!e || !e->pop || !e->rank || !e->order || !e->pts) {
 		p->ops->destroy(p);
 		core_errf(err, errlen, "out of memory");
 		return CORE_ERR_NOMEM;
@@ -53,10 +47,8 @@ static void evo_destroy(struct search_proposer *p)
 		return;
 	core_free(e->pop);
 	core_free(e->rank);
-	core_free(e->crowd);
 	core_free(e->order);
 	core_free(e->pts);
-	core_free(e->dist);
 	core_free(e);
 	p->impl = NULL;
 }
@@ -78,40 +70,20 @@ static enum core_status evo_observe(struct search_proposer *p,
 	return CORE_OK;
 }
 
-/* ---- fitness -------------------------------------------------------------- */
+/* ---- fitness --------------------------------------------------------------
+ */
 
-/* rank[] and crowd[] for the n members, by ring position. */
+/* rank[] of the n members, by ring position (Deb's constrained
+ * domination under the spec's limits). */
 static enum core_status evo_fitness(const struct search_spec *spec,
 				    struct evo *e)
 {
 	struct search_limits lim;
-	int maxrank = 0;
-	enum core_status rc;
 
 	search_spec_limits(spec, &lim);
 	for (int i = 0; i < e->n; i++)
 		e->pts[i] = e->pop[i].pt;
-	rc = search_nondominated_sort(e->pts, e->n, &lim, e->rank);
-	if (rc)
-		return rc;
-	for (int i = 0; i < e->n; i++)
-		if (e->rank[i] > maxrank)
-			maxrank = e->rank[i];
-	for (int r = 0; r <= maxrank; r++) {
-		int m = 0;
-
-		for (int i = 0; i < e->n; i++)
-			if (e->rank[i] == r)
-				e->order[m++] = i;
-		if (!m)
-			continue;
-		rc = search_crowding_distance(e->pts, e->order, m, e->dist);
-		if (rc)
-			return rc;
-		for (int j = 0; j < m; j++)
-			e->crowd[e->order[j]] = e->dist[j];
-	}
-	return CORE_OK;
+	return search_nondominated_sort(e->pts, e->n, &lim, e->rank);
 }
 
 /* Age of ring position i: 0 for the oldest. */
@@ -120,13 +92,14 @@ static int age_of(const struct evo *e, int i)
 	return (i - e->head + e->cap) % e->cap;
 }
 
-/* Lower rank, then larger crowding distance, then newer. */
+/* Lower rank, then higher accuracy, then newer (see proposer.h for why
+ * not crowding distance). */
 static int fitter(const struct evo *e, int a, int b)
 {
 	if (e->rank[a] != e->rank[b])
 		return e->rank[a] < e->rank[b];
-	if (e->crowd[a] != e->crowd[b])
-		return e->crowd[a] > e->crowd[b];
+	if (e->pop[a].pt.acc != e->pop[b].pt.acc)
+		return e->pop[a].pt.acc > e->pop[b].pt.acc;
 	return age_of(e, a) > age_of(e, b);
 }
 
@@ -152,12 +125,12 @@ static int tournament(struct evo *e, int s, struct core_rng *rng)
 	return best;
 }
 
-/* ---- mutation --------------------------------------------------------------- */
+/* ---- mutation ---------------------------------------------------------------
+ */
 
 /* A value of l other than cur, uniformly (any value when cur is not in l);
  * returns cur when l has no other. */
-static int other_int(const struct space_ints *l, int cur,
-		     struct core_rng *rng)
+static int other_int(const struct space_ints *l, int cur, struct core_rng *rng)
 {
 	int cand[SPACE_MAX_VALUES], n = 0;
 
@@ -233,10 +206,10 @@ static void mutate_stage(const struct space_stage *l, struct arch_stage *st,
 		return;
 	switch (f[core_rng_below(rng, (uint64_t)n)]) {
 	case F_BLOCK:
-		st->block = (enum arch_block)other_int(&l->block,
-						       (int)st->block, rng);
-		st->expand = st->block == ARCH_BLOCK_MBCONV ? pick(&l->expand, rng)
-							    : 1;
+		st->block =
+		    (enum arch_block)other_int(&l->block, (int)st->block, rng);
+		st->expand =
+		    st->block == ARCH_BLOCK_MBCONV ? pick(&l->expand, rng) : 1;
 		break;
 	case F_OUT: st->out = other_int(&l->out, st->out, rng); break;
 	case F_LAYERS:
@@ -253,8 +226,8 @@ static void mutate_stage(const struct space_stage *l, struct arch_stage *st,
 		break;
 	case F_SE: st->se = other_real(&l->se, st->se, rng); break;
 	case F_SKIP:
-		st->skip = (enum arch_skip)other_int(&l->skip, (int)st->skip,
-						     rng);
+		st->skip =
+		    (enum arch_skip)other_int(&l->skip, (int)st->skip, rng);
 		break;
 	case F_ACT:
 		st->act = (enum arch_act)other_int(&l->act, (int)st->act, rng);
@@ -300,8 +273,8 @@ static void mutate_stem(const struct space *s, struct arch *a,
 		a->stem.stride = other_int(&l->stride, a->stem.stride, rng);
 		break;
 	default:
-		a->stem.act = (enum arch_act)other_int(&l->act,
-						       (int)a->stem.act, rng);
+		a->stem.act =
+		    (enum arch_act)other_int(&l->act, (int)a->stem.act, rng);
 	}
 }
 
@@ -370,7 +343,8 @@ static int mutate(const struct space *s, struct arch *a, struct core_rng *rng)
 	return 1;
 }
 
-/* ---- proposing ---------------------------------------------------------------- */
+/* ---- proposing
+ * ---------------------------------------------------------------- */
 
 static enum core_status evo_propose(struct search_proposer *p,
 				    const struct search_propose_in *in,
@@ -391,7 +365,7 @@ static enum core_status evo_propose(struct search_proposer *p,
 		goto out;
 	}
 	rc = evo_fitness(spec, e);
-	if (rc) {
+	if (rc) { /* the only failure of the sort */
 		core_errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -403,17 +377,16 @@ static enum core_status evo_propose(struct search_proposer *p,
 			struct arch child;
 
 			if (t % RETOURNAMENT_EVERY == 0)
-				parent = tournament(e, spec->evolution.sample_size,
-						    rng);
+				parent = tournament(
+				    e, spec->evolution.sample_size, rng);
 			child = e->pop[parent].arch;
 			child.name[0] = '\0';
 			if (!mutate(&spec->space, &child, rng))
 				break; /* nothing can vary: random below */
 			out->tries++;
-			rc = search_batch_try(spec, in->known, &batch,
-					      &out->props, &child,
-					      SEARCH_SOURCE_EVOLUTION, &v, err,
-					      errlen);
+			rc = search_batch_try(
+			    spec, in->known, &batch, &out->props, &child,
+			    SEARCH_SOURCE_EVOLUTION, &v, err, errlen);
 			if (rc)
 				goto out;
 			found = v == SEARCH_VERDICT_OK;

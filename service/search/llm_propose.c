@@ -79,24 +79,22 @@ static enum core_status llm_propose(struct search_proposer *p,
 		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO) {
 			/* the client already retried what was transient */
 			unreachable = 1;
-			core_errf(out->note, sizeof out->note,
-				 "llm %s: %s",
-				 llm_outcome_name(call->rec.outcome), cerr);
+			core_errf(out->note, sizeof out->note, "llm %s: %s",
+				  llm_outcome_name(call->rec.outcome), cerr);
 			rc = CORE_OK;
 			break;
 		}
 		if (rc) { /* bad_reply, refused_format: ask again */
 			core_errf(problem, sizeof problem,
-				 "the reply was not usable (%s): %s",
-				 llm_outcome_name(call->rec.outcome), cerr);
+				  "the reply was not usable (%s): %s",
+				  llm_outcome_name(call->rec.outcome), cerr);
 			why = problem;
 			rc = CORE_OK;
 		} else {
-			rc = search_parse_reply(spec, in->known, &batch,
-						call->rec.json,
-						call->rec.json_len, k - accepted,
-						&out->props, problem,
-						sizeof problem);
+			rc = search_parse_reply(
+			    spec, in->known, &batch, call->rec.json,
+			    call->rec.json_len, k - accepted, &out->props,
+			    problem, sizeof problem);
 			if (rc == CORE_ERR_NOMEM) {
 				core_errf(err, errlen, "%s", problem);
 				goto out;
@@ -113,11 +111,11 @@ static enum core_status llm_propose(struct search_proposer *p,
 		if (accepted >= k || attempt == spec->llm.repair_attempts) {
 			if (why || accepted < k)
 				core_errf(out->note, sizeof out->note,
-					 "%d of %d candidates after %d "
-					 "call(s)%s%s",
-					 accepted, k, out->ncalls,
-					 why ? "; last reply: " : "",
-					 why ? why : "");
+					  "%d of %d candidates after %d "
+					  "call(s)%s%s",
+					  accepted, k, out->ncalls,
+					  why ? "; last reply: " : "",
+					  why ? why : "");
 			break;
 		}
 		core_free(repair);

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- the system message ---------------------------------------------------- */
+/* ---- the system message ----------------------------------------------------
+ */
 
 static const char *dataset_title(enum data_kind k)
 {
@@ -57,8 +58,7 @@ static enum core_status constraints_text(const struct search_spec *spec,
  * system message of a job never changes: the first of up to 200 draws that
  * is within the limits (else the first draw), so that the example does not
  * teach an infeasible design. */
-static enum core_status example_text(const struct search_spec *spec,
-				     char **out)
+static enum core_status example_text(const struct search_spec *spec, char **out)
 {
 	struct core_rng rng;
 	struct arch a, first;
@@ -161,12 +161,12 @@ out:
 	return rc;
 }
 
-/* ---- pieces of the user message -------------------------------------------- */
+/* ---- pieces of the user message --------------------------------------------
+ */
 
 /* One line per member: "- #12 (round 3): 71.2% accuracy; 23.4 M MACs;
  * 180.2 KB SRAM; 412 KB flash; {json}". */
-static enum core_status member_line(const struct search_member *m,
-				    char **out)
+static enum core_status member_line(const struct search_member *m, char **out)
 {
 	struct core_buf b;
 	char macs[48], sram[48], flash[48], *json = NULL;
@@ -191,8 +191,7 @@ static enum core_status member_line(const struct search_member *m,
 	return rc;
 }
 
-static enum core_status reject_line(const struct search_reject *r,
-				    char **out)
+static enum core_status reject_line(const struct search_reject *r, char **out)
 {
 	char reason[SEARCH_PROMPT_REASON_SHOWN + 1];
 	char arch[SEARCH_PROMPT_ARCH_SHOWN + 1], id[32];
@@ -230,10 +229,9 @@ static enum core_status change_text(const struct search_history *h,
 	if (h->nentered == 0 && h->nleft == 0)
 		rc = core_buf_printf(b, "the front did not change.");
 	for (int i = 0; i < h->nentered && !rc; i++)
-		rc = core_buf_printf(b, "%s#%ld%s", i ? ", " : "",
-				     h->entered[i],
-				     i + 1 == h->nentered ? " entered the front."
-							  : "");
+		rc = core_buf_printf(
+		    b, "%s#%ld%s", i ? ", " : "", h->entered[i],
+		    i + 1 == h->nentered ? " entered the front." : "");
 	for (int i = 0; i < h->nleft && !rc; i++)
 		rc = core_buf_printf(b, "%s#%ld%s", i ? ", " : " ", h->left[i],
 				     i + 1 == h->nleft ? " left it (dominated)."
@@ -244,12 +242,13 @@ static enum core_status change_text(const struct search_history *h,
 	return rc;
 }
 
-/* ---- trimming ------------------------------------------------------------- */
+/* ---- trimming -------------------------------------------------------------
+ */
 
 struct user_parts {
 	const struct search_history *h;
 	int nfront, nrej;
-	char **front_line; /* (nfront) */
+	char **front_line;  /* (nfront) */
 	int *front_by_macs; /* (nfront) display order */
 	int *front_trim;    /* (nfront) removal order */
 	char *best;
@@ -269,8 +268,7 @@ static int older(const struct search_member *a, const struct search_member *b)
 	return a->pt.acc < b->pt.acc;
 }
 
-static int cheaper(const struct search_member *a,
-		   const struct search_member *b)
+static int cheaper(const struct search_member *a, const struct search_member *b)
 {
 	if (a->pt.macs != b->pt.macs)
 		return a->pt.macs < b->pt.macs;
@@ -528,10 +526,10 @@ enum core_status search_prompt_build(const struct search_spec *spec,
 		 * bound of what dropping it saves (an omission note may
 		 * appear), so this never drops more than going one item at
 		 * a time would. */
-		room = (out->budget - search_tokens_estimate(out->system_len)) *
-		       4;
-		excess = room < 0 ? out->user_len + 1
-				  : out->user_len - (size_t)room;
+		room =
+		    (out->budget - search_tokens_estimate(out->system_len)) * 4;
+		excess =
+		    room < 0 ? out->user_len + 1 : out->user_len - (size_t)room;
 		while (saved < excess && step) {
 			step = trim_once(&u);
 			saved += step;
@@ -557,12 +555,12 @@ fail:
 	return rc;
 }
 
-/* ---- the repair message ----------------------------------------------------- */
+/* ---- the repair message -----------------------------------------------------
+ */
 
 static enum core_status repair_render(const char *errors, const char *accepted,
 				      int needed, size_t max_bytes, char **out,
-				      size_t *out_len, char *err,
-				      size_t errlen)
+				      size_t *out_len, char *err, size_t errlen)
 {
 	char ks[16];
 	const char *tpl;
@@ -585,8 +583,7 @@ enum core_status search_prompt_repair(const struct search_spec *spec,
 				      const struct search_proposals *ps,
 				      int from, int accepted, int needed,
 				      size_t max_bytes, char **out,
-				      size_t *out_len, char *err,
-				      size_t errlen)
+				      size_t *out_len, char *err, size_t errlen)
 {
 	struct core_buf e, acc;
 	char reason[SEARCH_PROMPT_REASON_SHOWN + 1];
@@ -649,8 +646,9 @@ enum core_status search_prompt_repair(const struct search_spec *spec,
 			listed++;
 		}
 		if (!rc && !problem && shown < nbad)
-			rc = core_buf_printf(&e, "%s(%d more problem%s not "
-						 "shown)",
+			rc = core_buf_printf(&e,
+					     "%s(%d more problem%s not "
+					     "shown)",
 					     listed ? "\n" : "", nbad - shown,
 					     nbad - shown == 1 ? "" : "s");
 		if (!rc && !e.data)

@@ -51,7 +51,8 @@ long search_tokens_estimate(size_t bytes);
 /* The repair reserve of a budget: min(budget / 4, 1024) tokens. */
 long search_prompt_reserve(long budget);
 
-/* ---- templates ------------------------------------------------------------ */
+/* ---- templates ------------------------------------------------------------
+ */
 
 struct search_template_var {
 	const char *name;
@@ -73,7 +74,8 @@ enum core_status search_template_render(const char *tpl, size_t len,
  * "repair.txt"), NUL-terminated and static; NULL when there is none. */
 const char *search_prompt_template(const char *name, size_t *len);
 
-/* ---- the history the runner supplies ---------------------------------------- */
+/* ---- the history the runner supplies ----------------------------------------
+ */
 
 /* An evaluated candidate. */
 struct search_member {
@@ -97,7 +99,7 @@ struct search_history {
 	int evaluated; /* candidates trained so far */
 	const struct search_member *front; /* the current Pareto front */
 	int nfront;
-	const struct search_member *best; /* most accurate so far, or NULL */
+	const struct search_member *best;    /* most accurate so far, or NULL */
 	const struct search_reject *rejects; /* recent, oldest first */
 	int nrejects;
 	/* what the last round changed in the front: ids that entered and
@@ -109,7 +111,8 @@ struct search_history {
 	double hv_before, hv_after;
 };
 
-/* ---- messages ---------------------------------------------------------------- */
+/* ---- messages
+ * ---------------------------------------------------------------- */
 
 struct search_prompt {
 	char *system; /* owned (search_prompt_free) */
@@ -138,13 +141,11 @@ void search_prompt_free(struct search_prompt *p);
  * accepted so far this round, needed how many are still wanted. At most
  * max_bytes (later problems are summarised as "N more not shown"). *out is
  * owned by the caller (core_free). */
-enum core_status search_prompt_repair(const struct search_spec *spec,
-				      const char *problem,
-				      const struct search_proposals *ps,
-				      int from, int accepted, int needed,
-				      size_t max_bytes, char **out,
-				      size_t *out_len, char *err,
-				      size_t errlen);
+enum core_status
+search_prompt_repair(const struct search_spec *spec, const char *problem,
+		     const struct search_proposals *ps, int from, int accepted,
+		     int needed, size_t max_bytes, char **out, size_t *out_len,
+		     char *err, size_t errlen);
 
 /* The JSON Schema (as compact text, for llm_request.schema) of a reply of
  * 1..k candidates whose archs are drawn from the spec's space: every

@@ -42,15 +42,14 @@ void search_rng_derive(struct core_rng *r, uint64_t seed, unsigned kind,
 	core_rng_seed(r, x);
 }
 
-/* ---- random ---------------------------------------------------------------- */
+/* ---- random ----------------------------------------------------------------
+ */
 
-enum core_status search_random_fill(const struct search_spec *spec,
-				    const struct search_seen *known,
-				    struct search_seen *batch,
-				    struct core_rng *rng, int k,
-				    enum search_source src,
-				    struct search_batch *out, char *err,
-				    size_t errlen)
+enum core_status
+search_random_fill(const struct search_spec *spec,
+		   const struct search_seen *known, struct search_seen *batch,
+		   struct core_rng *rng, int k, enum search_source src,
+		   struct search_batch *out, char *err, size_t errlen)
 {
 	int classes = search_spec_classes(spec);
 	char why[CORE_ERR_LEN];
@@ -77,7 +76,8 @@ enum core_status search_random_fill(const struct search_spec *spec,
 			snprintf(out->note, sizeof out->note,
 				 "no new feasible member of the space in %d "
 				 "random draws (the last was %s)",
-				 SEARCH_RANDOM_ATTEMPTS, search_verdict_name(v));
+				 SEARCH_RANDOM_ATTEMPTS,
+				 search_verdict_name(v));
 			return CORE_OK;
 		}
 		out->naccepted++;
@@ -115,7 +115,8 @@ static void destroy_nothing(struct search_proposer *p)
 const struct search_proposer_ops search_random_ops = {
     NULL, random_propose, ignore_observation, destroy_nothing};
 
-/* ---- the interface -------------------------------------------------------- */
+/* ---- the interface --------------------------------------------------------
+ */
 
 static enum core_status llm_client_chat_fn(void *ctx,
 					   const struct llm_request *req,
@@ -156,7 +157,7 @@ enum core_status search_proposer_open(const struct search_proposer_config *c,
 		p->cfg.chat_ctx = c->client;
 	}
 	p->round = -1;
-	p->ops = c->kind == SEARCH_PROPOSER_LLM	      ? &search_llm_ops
+	p->ops = c->kind == SEARCH_PROPOSER_LLM		? &search_llm_ops
 		 : c->kind == SEARCH_PROPOSER_EVOLUTION ? &search_evolution_ops
 							: &search_random_ops;
 	if (p->ops->init) {
@@ -204,7 +205,8 @@ enum core_status search_proposer_propose(struct search_proposer *p,
 
 	memset(out, 0, sizeof *out);
 	if (!in || in->k < 1 || in->k > SEARCH_BATCH_MAX_K || in->round < 0) {
-		core_errf(err, errlen, "propose: k must be 1..%d and round >= 0",
+		core_errf(err, errlen,
+			  "propose: k must be 1..%d and round >= 0",
 			  SEARCH_BATCH_MAX_K);
 		return CORE_ERR_INVALID;
 	}

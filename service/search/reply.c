@@ -28,12 +28,10 @@ static void duplicate_reason(struct search_proposal *p,
 }
 
 /* Fills p from entry i (the caller has pushed it). */
-static enum core_status read_entry(const struct search_spec *spec,
-				   const struct search_seen *known,
-				   const struct search_seen *batch,
-				   const json_t *e, int i, int max,
-				   struct search_proposal *p, char *err,
-				   size_t errlen)
+static enum core_status
+read_entry(const struct search_spec *spec, const struct search_seen *known,
+	   const struct search_seen *batch, const json_t *e, int i, int max,
+	   struct search_proposal *p, char *err, size_t errlen)
 {
 	const json_t *arch = NULL, *why = NULL;
 	json_t *copy = NULL;
@@ -135,9 +133,8 @@ static const json_t *entries_of(const json_t *root, json_t **single, char *err,
 
 enum core_status search_parse_reply(const struct search_spec *spec,
 				    const struct search_seen *known,
-				    struct search_seen *batch,
-				    const char *text, size_t len,
-				    int max_candidates,
+				    struct search_seen *batch, const char *text,
+				    size_t len, int max_candidates,
 				    struct search_proposals *ps, char *err,
 				    size_t errlen)
 {
@@ -157,14 +154,16 @@ enum core_status search_parse_reply(const struct search_spec *spec,
 			  len, SEARCH_REPLY_MAX_BYTES);
 		return CORE_ERR_INVALID;
 	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			  &jerr);
 	if (!root) {
 		if (json_error_code(&jerr) == json_error_out_of_memory) {
 			core_errf(err, errlen, "out of memory");
 			return CORE_ERR_NOMEM;
 		}
-		core_errf(err, errlen, "not valid JSON (line %d, column %d): %s",
-			  jerr.line, jerr.column, jerr.text);
+		core_errf(err, errlen,
+			  "not valid JSON (line %d, column %d): %s", jerr.line,
+			  jerr.column, jerr.text);
 		return CORE_ERR_INVALID;
 	}
 	list = entries_of(root, &single, err, errlen);

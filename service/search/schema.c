@@ -60,12 +60,21 @@ static int add_reals(json_t *a, const struct space_reals *l)
 static json_t *enum_of(const char *type, json_t *values)
 {
 	json_t *o = json_object();
+	int bad;
 
-	if (!o || !values ||
-	    json_object_set_new(o, "type", json_string(type)) ||
-	    json_object_set_new(o, "enum", values)) {
+	if (!o || !values) {
 		json_decref(o);
 		json_decref(values);
+		return NULL;
+	}
+	/* json_object_set_new steals its value even when it fails */
+	bad = json_object_set_new(o, "type", json_string(type)) != 0;
+	if (bad)
+		json_decref(values);
+	else
+		bad = json_object_set_new(o, "enum", values) != 0;
+	if (bad) {
+		json_decref(o);
 		return NULL;
 	}
 	return o;
@@ -80,18 +89,21 @@ static json_t *closed_object(json_t *props)
 	json_t *v;
 	int bad = !o || !req || !props;
 
-	if (!bad)
-		json_object_foreach(props, k, v) bad |=
-		    json_array_append_new(req, json_string(k));
-	if (!bad)
-		bad = json_object_set_new(o, "type", json_string("object")) ||
-		      json_object_set_new(o, "properties", props) ||
-		      json_object_set_new(o, "required", req) ||
-		      json_object_set(o, "additionalProperties", json_false());
-	else {
-		json_decref(props);
+	if (bad) {
+		json_decref(o);
 		json_decref(req);
+		json_decref(props);
+		return NULL;
 	}
+	json_object_foreach(props, k, v)
+	{
+		bad |= json_array_append_new(req, json_string(k)) != 0;
+	}
+	/* json_object_set_new steals its value even when it fails */
+	bad |= json_object_set_new(o, "type", json_string("object")) != 0;
+	bad |= json_object_set_new(o, "properties", props) != 0;
+	bad |= json_object_set_new(o, "required", req) != 0;
+	bad |= json_object_set(o, "additionalProperties", json_false()) != 0;
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -110,8 +122,7 @@ static int allows_dwsep(const struct space *s)
 
 /* Property key -> enum over the union of the stage lists at offset off. */
 static int stage_prop(json_t *props, const struct space *s, const char *key,
-		      const char *type, size_t off, enum_name_fn name,
-		      int real)
+		      const char *type, size_t off, enum_name_fn name, int real)
 {
 	json_t *vals = json_array();
 
@@ -125,10 +136,10 @@ static int stage_prop(json_t *props, const struct space *s, const char *key,
 	}
 	for (int i = 0; i < s->stages_max; i++) {
 		const char *base = (const char *)&s->stage[i] + off;
-		int bad = real ? add_reals(vals,
-					   (const struct space_reals *)base)
-			       : add_ints(vals, (const struct space_ints *)base,
-					  name);
+		int bad =
+		    real
+			? add_reals(vals, (const struct space_reals *)base)
+			: add_ints(vals, (const struct space_ints *)base, name);
 		if (bad) {
 			json_decref(vals);
 			return -1;
@@ -142,9 +153,10 @@ static json_t *stage_schema(const struct space *s)
 	json_t *p = json_object();
 	int bad = !p;
 
-#define PROP(key, type, field, name, real)                                   \
-	bad = bad || stage_prop(p, s, key, type,                               \
-				offsetof(struct space_stage, field), name, real)
+#define PROP(key, type, field, name, real)                                     \
+	bad =                                                                  \
+	    bad || stage_prop(p, s, key, type,                                 \
+			      offsetof(struct space_stage, field), name, real)
 	PROP("block", "string", block, block_name, 0);
 	PROP("out", "integer", out, NULL, 0);
 	PROP("layers", "integer", layers, NULL, 0);
@@ -180,10 +192,11 @@ static json_t *stem_schema(const struct space *s)
 
 	if (st->mode == SPACE_STEM_NONE)
 		return json_pack("{s:s}", "type", "null");
-	obj = closed_object(json_pack(
-	    "{s:o,s:o,s:o,s:o}", "out", ints_enum(&st->out, NULL), "kernel",
-	    ints_enum(&st->kernel, NULL), "stride", ints_enum(&st->stride, NULL),
-	    "act", ints_enum(&st->act, act_name)));
+	obj = closed_object(json_pack("{s:o,s:o,s:o,s:o}", "out",
+				      ints_enum(&st->out, NULL), "kernel",
+				      ints_enum(&st->kernel, NULL), "stride",
+				      ints_enum(&st->stride, NULL), "act",
+				      ints_enum(&st->act, act_name)));
 	if (!obj || st->mode == SPACE_STEM_REQUIRED)
 		return obj;
 	any = json_pack("{s:[{s:s},o]}", "anyOf", "type", "null", obj);
@@ -227,10 +240,9 @@ enum core_status search_reply_schema(const struct search_spec *spec, int k,
 	*out = NULL;
 	entry = closed_object(json_pack("{s:{s:s},s:o}", "rationale", "type",
 					"string", "arch", arch_schema(spec)));
-	root = closed_object(json_pack("{s:{s:s,s:i,s:i,s:o}}", "candidates",
-				       "type", "array", "minItems", 1,
-				       "maxItems", k < 1 ? 1 : k, "items",
-				       entry));
+	root = closed_object(json_pack(
+	    "{s:{s:s,s:i,s:i,s:o}}", "candidates", "type", "array", "minItems",
+	    1, "maxItems", k < 1 ? 1 : k, "items", entry));
 	if (!root) {
 		core_errf(err, errlen, "out of memory building the schema");
 		return CORE_ERR_NOMEM;

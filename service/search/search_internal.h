@@ -33,8 +33,9 @@ enum core_status search_check_json_in(const struct search_spec *spec,
 /* Checks a (search_check_arch against known and batch) and, when it is
  * ok, appends it to ps with the given source and index = its position in
  * ps, and adds its hash to batch with that index. Rejected architectures
- * are not kept (random and evolution retry instead). *verdict gets the
- * verdict. CORE_ERR_NOMEM; other failures are verdicts. */
+ * are not kept (random and evolution retry instead), so a duplicate is
+ * recognised before it is costed. *verdict gets the verdict. CORE_ERR_NOMEM;
+ * other failures are verdicts. */
 enum core_status search_batch_try(const struct search_spec *spec,
 				  const struct search_seen *known,
 				  struct search_seen *batch,
@@ -43,7 +44,8 @@ enum core_status search_batch_try(const struct search_spec *spec,
 				  enum search_verdict *verdict, char *err,
 				  size_t errlen);
 
-/* ---- proposers ------------------------------------------------------------ */
+/* ---- proposers ------------------------------------------------------------
+ */
 
 struct search_proposer_ops {
 	/* sets up p->impl (may be NULL: nothing to set up) */
@@ -77,13 +79,11 @@ extern const struct search_proposer_ops search_llm_ops;
  * SEARCH_RANDOM_ATTEMPTS draws each; batch maps accepted hashes to their
  * index in out->props. Returns with fewer when a candidate could not be
  * found (the space is nearly exhausted); out->tries counts the draws. */
-enum core_status search_random_fill(const struct search_spec *spec,
-				    const struct search_seen *known,
-				    struct search_seen *batch,
-				    struct core_rng *rng, int k,
-				    enum search_source src,
-				    struct search_batch *out, char *err,
-				    size_t errlen);
+enum core_status
+search_random_fill(const struct search_spec *spec,
+		   const struct search_seen *known, struct search_seen *batch,
+		   struct core_rng *rng, int k, enum search_source src,
+		   struct search_batch *out, char *err, size_t errlen);
 
 /* ---- embedded prompt templates (build/gen/prompts_embedded.c) ------------ */
 

@@ -251,8 +251,8 @@ void search_spec_train_config(const struct search_spec *s,
 		c->epochs = f->epochs;
 		c->batch = f->batch;
 		c->lr = f->lr;
-		c->teacher_logits = *f->teacher_logits ? f->teacher_logits
-						       : NULL;
+		c->teacher_logits =
+		    *f->teacher_logits ? f->teacher_logits : NULL;
 		c->kd_temperature = f->kd_T;
 		c->kd_alpha0 = f->kd_alpha0;
 		c->kd_alpha1 = f->kd_alpha1;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 static const char *const root_keys[] = {
-    "name",	 "dataset",   "space",	"constraints", "proposer", "llm",
-    "evolution", "budget",    "threads", "seed",	 NULL};
+    "name",	 "dataset", "space",   "constraints", "proposer", "llm",
+    "evolution", "budget",  "threads", "seed",	      NULL};
 static const char *const dataset_keys[] = {"kind", "path", NULL};
 static const char *const constraint_keys[] = {"target", "max_macs", "max_sram",
 					      "max_flash", NULL};
@@ -26,12 +26,11 @@ static const char *const llm_keys[] = {"base_url",
 				       "repair_attempts",
 				       "prompt_token_budget",
 				       NULL};
-static const char *const evolution_keys[] = {"population", "sample_size",
-					     NULL};
+static const char *const evolution_keys[] = {"population", "sample_size", NULL};
 static const char *const budget_keys[] = {"rounds", "max_candidates", "proxy",
 					  "final", NULL};
-static const char *const proxy_keys[] = {"epochs", "train_fraction",
-					 "resolution", "batch", "lr", NULL};
+static const char *const proxy_keys[] = {
+    "epochs", "train_fraction", "resolution", "batch", "lr", NULL};
 static const char *const final_keys[] = {"top_k", "epochs",   "teacher_logits",
 					 "kd_T",  "kd_alpha", "batch",
 					 "lr",	  NULL};
@@ -88,16 +87,16 @@ static void read_int64(const struct reader *r, const json_t *obj,
 	x = json_integer_value(v);
 	if (x < lo || x > hi) {
 		path_of(r, key, p, sizeof p);
-		core_field_errorf(r->fe, p,
-				  "%" JSON_INTEGER_FORMAT " is outside %lld..%lld",
-				  x, lo, hi);
+		core_field_errorf(
+		    r->fe, p, "%" JSON_INTEGER_FORMAT " is outside %lld..%lld",
+		    x, lo, hi);
 		return;
 	}
 	*out = x;
 }
 
-static void read_int(const struct reader *r, const json_t *obj,
-		     const char *key, int lo, int hi, int *out)
+static void read_int(const struct reader *r, const json_t *obj, const char *key,
+		     int lo, int hi, int *out)
 {
 	long long x = *out;
 
@@ -182,9 +181,8 @@ static int read_string(const struct reader *r, const json_t *obj,
 }
 
 /* One of names[0..count-1]; returns 1 when read. */
-static int read_enum(const struct reader *r, const json_t *obj,
-		     const char *key, const char *const *names, int count,
-		     int *out)
+static int read_enum(const struct reader *r, const json_t *obj, const char *key,
+		     const char *const *names, int count, int *out)
 {
 	const json_t *v = member(r, obj, key, 0);
 	char p[128], shown[48], list[160];
@@ -333,9 +331,8 @@ static void read_constraints(const struct reader *root, const json_t *j,
 		preset = search_target_find(json_string_value(t));
 		if (!preset) {
 			list[0] = '\0';
-			for (int i = 0; search_targets[i].name &&
-					used < sizeof list;
-			     i++)
+			for (int i = 0;
+			     search_targets[i].name && used < sizeof list; i++)
 				used += (size_t)snprintf(
 				    list + used, sizeof list - used, "%s%s",
 				    i ? ", " : "", search_targets[i].name);
@@ -498,8 +495,7 @@ static void read_budget(const struct reader *root, const json_t *j,
 	if (!b)
 		return;
 	read_int(&r, b, "rounds", 1, 1000, &s->budget.rounds);
-	read_int(&r, b, "max_candidates", 1, 100000,
-		 &s->budget.max_candidates);
+	read_int(&r, b, "max_candidates", 1, 100000, &s->budget.max_candidates);
 	p = read_object(&r, b, "proxy", 0, proxy_keys);
 	if (p) {
 		read_int(&rp, p, "epochs", 1, 1000, &px->epochs);
@@ -507,7 +503,8 @@ static void read_budget(const struct reader *root, const json_t *j,
 			  &px->train_fraction);
 		read_int(&rp, p, "resolution", 0, DATA_MAX_RESOLUTION,
 			 &px->resolution);
-		if (px->resolution > 0 && px->resolution < DATA_MIN_RESOLUTION) {
+		if (px->resolution > 0 &&
+		    px->resolution < DATA_MIN_RESOLUTION) {
 			core_field_errorf(root->fe, "budget.proxy.resolution",
 					  "%d is neither 0 nor in %d..%d",
 					  px->resolution, DATA_MIN_RESOLUTION,

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "search/search.h"
@@ -21,11 +22,13 @@
 static enum core_status render(const char *tpl, size_t max, char **out,
 			       char *err)
 {
-	const struct search_template_var vars[] = {
-	    {"a", "1"}, {"long_name", "xyz"}, {"braces", "{{a}}"}, {"nul", NULL}};
+	const struct search_template_var vars[] = {{"a", "1"},
+						   {"long_name", "xyz"},
+						   {"braces", "{{a}}"},
+						   {"nul", NULL}};
 
-	return search_template_render(tpl, strlen(tpl), vars, 4, max, out,
-				      NULL, err, CORE_ERR_LEN);
+	return search_template_render(tpl, strlen(tpl), vars, 4, max, out, NULL,
+				      err, CORE_ERR_LEN);
 }
 
 static void template_substitution(void **state)
@@ -33,8 +36,8 @@ static void template_substitution(void **state)
 	char err[CORE_ERR_LEN], *out = NULL;
 	size_t len = 0;
 
-	assert_int_equal(render("x={{a}}, y={{long_name}}{{a}}", 100, &out, err),
-			 CORE_OK);
+	assert_int_equal(
+	    render("x={{a}}, y={{long_name}}{{a}}", 100, &out, err), CORE_OK);
 	assert_string_equal(out, "x=1, y=xyz1");
 	core_free(out);
 	/* values are not expanded again; NULL is empty; lone braces stay */
@@ -46,8 +49,8 @@ static void template_substitution(void **state)
 	assert_string_equal(out, "");
 	core_free(out);
 	/* only len bytes are read */
-	assert_int_equal(search_template_render("ab{{a}}", 2, NULL, 0, 10,
-						&out, &len, err, sizeof err),
+	assert_int_equal(search_template_render("ab{{a}}", 2, NULL, 0, 10, &out,
+						&len, err, sizeof err),
 			 CORE_OK);
 	assert_string_equal(out, "ab");
 	assert_int_equal(len, 2);
@@ -61,7 +64,8 @@ static void template_errors(void **state)
 	assert_int_equal(render("hello {{who}}!", 100, &out, err),
 			 CORE_ERR_INVALID);
 	assert_null(out);
-	assert_string_equal(err, "template: unknown placeholder {{who}} at byte 6");
+	assert_string_equal(err,
+			    "template: unknown placeholder {{who}} at byte 6");
 	assert_int_equal(render("{{ a }}", 100, &out, err), CORE_ERR_INVALID);
 	assert_non_null(strstr(err, "malformed placeholder at byte 0"));
 	assert_int_equal(render("x {{A}}", 100, &out, err), CORE_ERR_INVALID);
@@ -119,7 +123,8 @@ static void first_round_prompt_has_every_fact(void **state)
 	/* the space, as space_render_prompt writes it */
 	assert_non_null(strstr(p.system, "stages: exactly 5"));
 	assert_non_null(strstr(p.system, "every stage: block {dwsep,mbconv}"));
-	assert_non_null(strstr(p.system, "input.resolution {32,64,96,128,160}"));
+	assert_non_null(
+	    strstr(p.system, "input.resolution {32,64,96,128,160}"));
 	/* an example in the format and the reply shape */
 	assert_non_null(strstr(p.system, "{\"format\":\"lmnas-arch/1\""));
 	assert_non_null(strstr(p.system, "{\"candidates\": [{\"rationale\""));
@@ -185,19 +190,26 @@ static void make_history(const struct search_spec *s, struct hist *x, int n,
 			 "reject-%02d: stages[1].kernel: 9 is not in the "
 			 "space {3,5,7}",
 			 i);
-		x->rej[i] = (struct search_reject){
-		    0, i / 3, SEARCH_VERDICT_OUTSIDE_SPACE, NULL,
-		    x->reasons[i]};
+		x->rej[i] = (struct search_reject){0, i / 3,
+						   SEARCH_VERDICT_OUTSIDE_SPACE,
+						   NULL, x->reasons[i]};
 	}
 	x->entered[0] = 14;
 	x->entered[1] = 15;
 	x->left[0] = 3;
-	x->h = (struct search_history){
-	    .round = 4,	    .evaluated = 17, .front = x->front,
-	    .nfront = n,    .best = &x->best, .rejects = x->rej,
-	    .nrejects = nr, .entered = x->entered, .nentered = 2,
-	    .left = x->left, .nleft = 1,     .hv_before = 0.1,
-	    .hv_after = 0.15};
+	x->h = (struct search_history){.round = 4,
+				       .evaluated = 17,
+				       .front = x->front,
+				       .nfront = n,
+				       .best = &x->best,
+				       .rejects = x->rej,
+				       .nrejects = nr,
+				       .entered = x->entered,
+				       .nentered = 2,
+				       .left = x->left,
+				       .nleft = 1,
+				       .hv_before = 0.1,
+				       .hv_after = 0.15};
 }
 
 static void history_prompt_has_every_fact(void **state)
@@ -248,9 +260,10 @@ static void history_prompt_has_every_fact(void **state)
 	assert_non_null(strstr(p.user, "#14, #15 entered the front. #3 left "
 				       "it (dominated). Hypervolume 0.1000 -> "
 				       "0.1500."));
-	assert_non_null(strstr(p.user, "- (round 1, outside_space): reject-00: "
-				       "stages[1].kernel: 9 is not in the space "
-				       "{3,5,7}"));
+	assert_non_null(strstr(p.user,
+			       "- (round 1, outside_space): reject-00: "
+			       "stages[1].kernel: 9 is not in the space "
+			       "{3,5,7}"));
 	assert_non_null(strstr(p.user, "- #42 (round 1, infeasible): max_macs: "
 				       "123.4 M exceeds the limit of 100 M by "
 				       "23.4%; proposed: "
@@ -312,11 +325,11 @@ static void trimming_follows_the_documented_order(void **state)
 		if (!p.change_shown)
 			assert_int_equal(p.rejects_shown, 0);
 		saw_phase[p.front_shown == 30 && p.rejects_shown == 20 ? 0
-			  : p.front_shown > 3				? 1
-			  : p.rejects_shown > 3				? 2
-			  : p.front_shown > 0				? 3
-			  : p.rejects_shown > 0				? 4
-									: 5] = 1;
+			  : p.front_shown > 3			       ? 1
+			  : p.rejects_shown > 3			       ? 2
+			  : p.front_shown > 0			       ? 3
+			  : p.rejects_shown > 0			       ? 4
+								       : 5] = 1;
 		/* never trimmed */
 		assert_non_null(strstr(p.user, "Round 5 of 10"));
 		assert_non_null(strstr(p.user, "- #7 (round"));
@@ -351,21 +364,25 @@ static void repair_message(void **state)
 	struct search_spec s;
 	struct search_proposals ps;
 	char err[CORE_ERR_LEN], *out = NULL, reply[2048];
-	const char *tmpl = (
-	    "{'candidates': [{'rationale': 'ok', 'arch': {'format': "
-	    "'lmnas-arch/1', 'input': {'resolution': 32}, 'stages': [{'block': "
-	    "'dwsep', 'out': 16, 'layers': 1, 'kernel': 3, 'stride': 2}, "
-	    "{'block': 'dwsep', 'out': 32, 'layers': 1, 'kernel': 3}, {'block': "
-	    "'dwsep', 'out': 32, 'layers': 1, 'kernel': 3}, {'block': 'dwsep', "
-	    "'out': 32, 'layers': 1, 'kernel': 3}, {'block': 'dwsep', 'out': 64, "
-	    "'layers': 1, 'kernel': 3}], 'head': {'classes': 100}}}, "
-	    "{'rationale': 'bad', 'arch': {'format': 'lmnas-arch/1'}}, 17]}");
+	const char *tmpl =
+	    ("{'candidates': [{'rationale': 'ok', 'arch': {'format': "
+	     "'lmnas-arch/1', 'input': {'resolution': 32}, 'stages': "
+	     "[{'block': "
+	     "'dwsep', 'out': 16, 'layers': 1, 'kernel': 3, 'stride': 2}, "
+	     "{'block': 'dwsep', 'out': 32, 'layers': 1, 'kernel': 3}, "
+	     "{'block': "
+	     "'dwsep', 'out': 32, 'layers': 1, 'kernel': 3}, {'block': "
+	     "'dwsep', "
+	     "'out': 32, 'layers': 1, 'kernel': 3}, {'block': 'dwsep', 'out': "
+	     "64, "
+	     "'layers': 1, 'kernel': 3}], 'head': {'classes': 100}}}, "
+	     "{'rationale': 'bad', 'arch': {'format': 'lmnas-arch/1'}}, 17]}");
 
 	snprintf(reply, sizeof reply, "%s", archtest_q(tmpl));
 	assert_int_equal(searchtest_spec("", &s), 0);
 	search_proposals_init(&ps);
-	if (search_parse_reply(&s, NULL, NULL, reply, strlen(reply), 4, &ps, err,
-			       sizeof err))
+	if (search_parse_reply(&s, NULL, NULL, reply, strlen(reply), 4, &ps,
+			       err, sizeof err))
 		fail_msg("%s", err);
 	assert_int_equal(ps.n, 3);
 	assert_int_equal(ps.v[0].verdict, SEARCH_VERDICT_OK);
@@ -418,8 +435,8 @@ static void reply_schema_follows_the_space(void **state)
 	assert_int_equal(
 	    searchtest_spec("'dataset': {'kind': 'cifar10', 'path': '/d'}", &s),
 	    0);
-	assert_int_equal(search_reply_schema(&s, 1, &text, NULL, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    search_reply_schema(&s, 1, &text, NULL, err, sizeof err), CORE_OK);
 	assert_non_null(strstr(text, "\"classes\":{\"type\":\"integer\","
 				     "\"enum\":[10]}"));
 	core_free(text);
@@ -431,30 +448,31 @@ static void reply_schema_follows_the_space(void **state)
 			    "'kernel': [9]}]}",
 			    &s),
 	    0);
-	assert_int_equal(search_reply_schema(&s, 6, &text, NULL, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    search_reply_schema(&s, 6, &text, NULL, err, sizeof err), CORE_OK);
 	j = json_loads(text, 0, &jerr);
 	assert_non_null(j);
-	assert_int_equal(json_integer_value(json_object_get(
-			     json_object_get(json_object_get(j, "properties"),
-					     "candidates"),
-			     "maxItems")),
-			 6);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(j, "properties"), "candidates"),
+		"maxItems")),
+	    6);
 	arch = json_object_get(
 	    json_object_get(
-		json_object_get(json_object_get(json_object_get(
-						    json_object_get(j, "properties"),
-						    "candidates"),
-						"items"),
-				"properties"),
+		json_object_get(
+		    json_object_get(
+			json_object_get(json_object_get(j, "properties"),
+					"candidates"),
+			"items"),
+		    "properties"),
 		"arch"),
 	    "properties");
 	assert_non_null(arch);
 	stages = json_object_get(arch, "stages");
-	assert_int_equal(json_integer_value(json_object_get(stages, "minItems")),
-			 2);
-	assert_int_equal(json_integer_value(json_object_get(stages, "maxItems")),
-			 3);
+	assert_int_equal(
+	    json_integer_value(json_object_get(stages, "minItems")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(stages, "maxItems")), 3);
 	item = json_object_get(json_object_get(stages, "items"), "properties");
 	/* the union of the stage lists: 9 from the override of stage 2 */
 	assert_non_null(strstr(text, "\"kernel\":{\"type\":\"integer\","
@@ -467,7 +485,8 @@ static void reply_schema_follows_the_space(void **state)
 				     "\"enum\":[32,48]}"));
 	assert_non_null(strstr(text, "\"classes\":{\"type\":\"integer\","
 				     "\"enum\":[100]}"));
-	assert_non_null(strstr(text, "\"stem\":{\"anyOf\":[{\"type\":\"null\"}"));
+	assert_non_null(
+	    strstr(text, "\"stem\":{\"anyOf\":[{\"type\":\"null\"}"));
 	assert_non_null(strstr(text, "\"additionalProperties\":false"));
 	json_decref(j);
 	core_free(text);

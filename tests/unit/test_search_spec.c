@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "search/search.h"
@@ -108,9 +109,9 @@ static void presets_and_explicit_limits(void **state)
 	    CORE_OK);
 	assert_int_equal(s.constraints.max_macs, 60000000);
 	assert_int_equal(s.constraints.max_sram, 320 * 1024);
-	assert_int_equal(parse_with("'constraints': {'target': 'stm32f412'}",
-				    &s, &fe),
-			 CORE_OK);
+	assert_int_equal(
+	    parse_with("'constraints': {'target': 'stm32f412'}", &s, &fe),
+	    CORE_OK);
 	assert_int_equal(s.constraints.max_macs, 30000000);
 	assert_int_equal(s.constraints.max_sram, 256 * 1024);
 	assert_int_equal(s.constraints.max_flash, 1024 * 1024);
@@ -202,7 +203,8 @@ static void wrong_types(void **state)
 
 	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe),
 			 CORE_ERR_INVALID);
-	archtest_assert_only_error(&fe, "name", "expected a string, got integer");
+	archtest_assert_only_error(&fe, "name",
+				   "expected a string, got integer");
 	expect_error("'budget': {'rounds': '3'}", "budget.rounds",
 		     "expected an integer, got string");
 	expect_error("'budget': {'rounds': 3.0}", "budget.rounds",
@@ -233,12 +235,12 @@ static void values_out_of_range(void **state)
 	expect_error("'budget': {'proxy': {'train_fraction': 0}}",
 		     "budget.proxy.train_fraction", "0 is outside (0, 1]");
 	expect_error("'budget': {'proxy': {'resolution': 4}}",
-		     "budget.proxy.resolution",
-		     "4 is neither 0 nor in 8..512");
+		     "budget.proxy.resolution", "4 is neither 0 nor in 8..512");
 	expect_error("'budget': {'final': {'kd_alpha': 1.5}}",
 		     "budget.final.kd_alpha", "1.5 is outside [0, 1]");
 	expect_error("'budget': {'final': {'kd_alpha': [0.1]}}",
-		     "budget.final.kd_alpha", "1 entries, expected 2 ([a0, a1])");
+		     "budget.final.kd_alpha",
+		     "1 entries, expected 2 ([a0, a1])");
 	expect_error("'budget': {'final': {'kd_alpha': [0.1, 2]}}",
 		     "budget.final.kd_alpha[1]", "2 is outside [0, 1]");
 	expect_error("'llm': {'candidates_per_round': 33}",
@@ -290,8 +292,8 @@ static void names_that_are_not_allowed(void **state)
 	    "{'name': 'x', 'dataset': {'kind': 'imagenet', 'path': '/d'}}");
 	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe),
 			 CORE_ERR_INVALID);
-	archtest_assert_only_error(&fe, "dataset.kind",
-				   "'imagenet' is not one of cifar10, cifar100");
+	archtest_assert_only_error(
+	    &fe, "dataset.kind", "'imagenet' is not one of cifar10, cifar100");
 	expect_error("'constraints': {'target': 'esp32'}", "constraints.target",
 		     "'esp32' is not one of stm32h743, stm32f746, stm32f412 "
 		     "(or null)");
@@ -308,9 +310,9 @@ static void api_key_env_is_a_name_not_a_key(void **state)
 	struct core_field_errors fe;
 	char all[4096];
 
-	assert_int_equal(parse_with("'llm': {'api_key_env': 'sk-proj-SECRET1'}",
-				    &s, &fe),
-			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    parse_with("'llm': {'api_key_env': 'sk-proj-SECRET1'}", &s, &fe),
+	    CORE_ERR_INVALID);
 	archtest_assert_error_contains(&fe, "llm.api_key_env",
 				       "must be the name of an environment "
 				       "variable");
@@ -451,8 +453,10 @@ static void canonical_json_round_trips(void **state)
 				 CORE_OK);
 		jb = search_spec_to_json(&b);
 		assert_true(json_equal(ja, jb));
-		assert_int_equal(a.constraints.max_macs, b.constraints.max_macs);
-		assert_true(a.budget.final.kd_alpha1 == b.budget.final.kd_alpha1);
+		assert_int_equal(a.constraints.max_macs,
+				 b.constraints.max_macs);
+		assert_true(a.budget.final.kd_alpha1 ==
+			    b.budget.final.kd_alpha1);
 		/* every member is written, in the documented order */
 		assert_non_null(strstr(text, "{\"name\":"));
 		assert_non_null(strstr(text, "\"threads\":0,\"seed\":1}"));
@@ -501,10 +505,11 @@ static void train_configs_from_the_spec(void **state)
 	assert_int_equal(c.batch, 96);
 	assert_int_equal(c.eval_test, 1);
 	/* the smallest settings still validate (warmup fits one epoch) */
-	assert_int_equal(parse_with("'budget': {'proxy': {'epochs': 1, 'batch': "
-				    "2}, 'final': {'epochs': 1}}",
-				    &s, &fe),
-			 CORE_OK);
+	assert_int_equal(
+	    parse_with("'budget': {'proxy': {'epochs': 1, 'batch': "
+		       "2}, 'final': {'epochs': 1}}",
+		       &s, &fe),
+	    CORE_OK);
 	search_spec_train_config(&s, SEARCH_PHASE_PROXY, &c);
 	assert_int_equal(train_config_validate(&c, err, sizeof err), CORE_OK);
 	search_spec_train_config(&s, SEARCH_PHASE_FINAL, &c);
@@ -518,10 +523,11 @@ static void llm_settings_from_the_spec(void **state)
 	struct core_field_errors fe;
 	struct llm_settings ls;
 
-	assert_int_equal(parse_with("'llm': {'model': 'm1', 'temperature': 0.3, "
-				    "'max_tokens': 900, 'timeout_s': 12}",
-				    &s, &fe),
-			 CORE_OK);
+	assert_int_equal(
+	    parse_with("'llm': {'model': 'm1', 'temperature': 0.3, "
+		       "'max_tokens': 900, 'timeout_s': 12}",
+		       &s, &fe),
+	    CORE_OK);
 	search_spec_llm_settings(&s, "value", &ls);
 	assert_string_equal(ls.base_url, "http://127.0.0.1:11434/v1");
 	assert_string_equal(ls.model, "m1");
