@@ -109,10 +109,11 @@ struct search_proposal {
 	long duplicate_of;   /* duplicate of a known candidate: its id; of an
 				earlier proposal of this reply or batch: -1 */
 	int duplicate_index; /* that proposal's index, or -1 */
-	/* Compact JSON of what was proposed, for candidates.arch: canonical
-	 * (without name) once valid, else the value as written (capped at
-	 * SEARCH_ARCH_JSON_MAX; "null" when there was none or it was too
-	 * large). Owned by the proposal (search_proposal_free). */
+	/* Compact JSON of what was proposed, for candidates.arch: the
+	 * canonical form (arch_to_text) once valid, else the value as
+	 * written (capped at SEARCH_ARCH_JSON_MAX; "null" when there was
+	 * none or it was too large). Owned by the proposal
+	 * (search_proposal_free). */
 	char *arch_json;
 	char rationale[SEARCH_RATIONALE_MAX]; /* control characters removed */
 	char reason[SEARCH_REASON_MAX];	      /* "" when ok */

@@ -102,3 +102,50 @@ char *searchtest_compact(const struct arch *a)
 	json_decref(j);
 	return out;
 }
+
+int searchtest_proposal_ok(const struct search_spec *s,
+			   const struct search_proposal *q, char *why,
+			   size_t whylen)
+{
+	struct core_field_errors fe;
+	struct cost_report r;
+	char err[CORE_ERR_LEN], hash[65];
+	int bad;
+
+	if (q->verdict != SEARCH_VERDICT_OK) {
+		snprintf(why, whylen, "verdict %s: %s",
+			 search_verdict_name(q->verdict), q->reason);
+		return -1;
+	}
+	if (arch_validate(&q->arch, &fe) ||
+	    space_check(&s->space, &q->arch, &fe)) {
+		snprintf(why, whylen, "%s: %s", fe.n ? fe.e[0].field : "?",
+			 fe.n ? fe.e[0].reason : "?");
+		return -1;
+	}
+	if (q->arch.classes != search_spec_classes(s)) {
+		snprintf(why, whylen, "classes %d", q->arch.classes);
+		return -1;
+	}
+	if (cost_report_build(&q->arch, &r, err, sizeof err)) {
+		snprintf(why, whylen, "cost: %s", err);
+		return -1;
+	}
+	bad = (s->constraints.max_macs && r.macs > s->constraints.max_macs) ||
+	      (s->constraints.max_sram &&
+	       r.sram_bytes > s->constraints.max_sram) ||
+	      (s->constraints.max_flash &&
+	       r.flash.total > s->constraints.max_flash) ||
+	      q->cost.macs != r.macs || q->cost.sram != r.sram_bytes ||
+	      q->cost.flash != r.flash.total;
+	cost_report_free(&r);
+	if (bad) {
+		snprintf(why, whylen, "over a limit, or costs differ");
+		return -1;
+	}
+	if (arch_hash(&q->arch, hash) || strcmp(hash, q->hash) != 0) {
+		snprintf(why, whylen, "hash differs");
+		return -1;
+	}
+	return 0;
+}

@@ -28,6 +28,14 @@ int searchtest_random_member(const struct search_spec *spec,
 			     struct core_rng *rng, long id, int round,
 			     struct search_member *m);
 
+/* 0 when q is everything an accepted proposal must be, checked without
+ * the checker: verdict ok, arch_validate, space_check, the data set's
+ * classes, a fresh cost_report_build within the limits and equal to
+ * q->cost, arch_hash equal to q->hash. Else -1 and why. */
+int searchtest_proposal_ok(const struct search_spec *s,
+			   const struct search_proposal *q, char *why,
+			   size_t whylen);
+
 /* Compact canonical JSON of a without "name", as prompts show it
  * (core_free). */
 char *searchtest_compact(const struct arch *a);
