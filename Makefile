@@ -42,8 +42,9 @@ MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 API_FILES := $(sort $(wildcard api/*.yaml api/*/*.yaml))
 KERNEL_FILES := $(sort $(wildcard service/codegen/kernels/*.[ch]))
 TARGET_FILES := $(sort $(wildcard service/codegen/targets/*/*))
+PROMPTS := $(sort $(wildcard prompts/*.txt))
 GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c \
-	$(BUILD)/gen/kernels_embedded.c
+	$(BUILD)/gen/kernels_embedded.c $(BUILD)/gen/prompts_embedded.c
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
@@ -76,6 +77,10 @@ $(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) scripts/embed_f
 	@mkdir -p $(@D)
 	$(Q){ bash scripts/embed_files.sh codegen_kernel_files service/codegen/ $(KERNEL_FILES) && \
 	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES); } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_prompts.sh
+	@mkdir -p $(@D)
+	$(Q)bash scripts/embed_prompts.sh $(PROMPTS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)
