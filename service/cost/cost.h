@@ -58,13 +58,14 @@
 
 /* kxk conv: im2col of two output pixels as int16 (CMSIS-NN arm_convolve_s8):
  * 2 * k * k * cin * 2 bytes. */
-size_t conv2d_s8_scratch_size(int kernel, int cin);
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin);
 /* Depthwise: 0 out of place; in place (graph.h) a ring of (k-1)/2 + 1 input
  * rows, (p + 1) * w * c bytes, and 0 when k == 1. */
-size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace);
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace);
 /* Global average pool: one int32 accumulator per channel (4 * c), so the
  * NHWC input is read once in order. */
-size_t avgpool_s8_scratch_size(int c);
+size_t cost_avgpool_s8_scratch_size(int c);
 /* The scratch of op i of g (1x1 conv, linear, add and mul need none). */
 size_t cost_op_scratch_size(const struct graph *g, int i);
 

@@ -6,20 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t conv2d_s8_scratch_size(int kernel, int cin)
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin)
 {
 	return 2 * (size_t)kernel * (size_t)kernel * (size_t)cin *
 	       sizeof(int16_t);
 }
 
-size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace)
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace)
 {
 	if (!inplace || kernel == 1)
 		return 0;
 	return (size_t)((kernel - 1) / 2 + 1) * (size_t)w * (size_t)c;
 }
 
-size_t avgpool_s8_scratch_size(int c)
+size_t cost_avgpool_s8_scratch_size(int c)
 {
 	return (size_t)c * sizeof(int32_t);
 }
@@ -31,11 +32,11 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 
 	switch (op->kind) {
 	case GRAPH_OP_CONV2D:
-		return conv2d_s8_scratch_size(op->kernel, op->cin);
+		return cost_conv2d_s8_scratch_size(op->kernel, op->cin);
 	case GRAPH_OP_DEPTHWISE:
-		return depthwise_conv2d_s8_scratch_size(op->kernel, x->w, x->c,
-							op->inplace_input >= 0);
-	case GRAPH_OP_GAP: return avgpool_s8_scratch_size(x->c);
+		return cost_depthwise_conv2d_s8_scratch_size(
+		    op->kernel, x->w, x->c, op->inplace_input >= 0);
+	case GRAPH_OP_GAP: return cost_avgpool_s8_scratch_size(x->c);
 	case GRAPH_OP_CONV1X1:
 	case GRAPH_OP_MUL:
 	case GRAPH_OP_ADD:

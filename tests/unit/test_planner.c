@@ -424,11 +424,11 @@ static void scratch_sizes(void **state)
 	struct graph g;
 	char err[CORE_ERR_LEN];
 
-	assert_int_equal(conv2d_s8_scratch_size(3, 3), 2 * 9 * 3 * 2);
-	assert_int_equal(depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3), 2 * 9 * 3 * 2);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
 			 3 * 10 * 8);
-	assert_int_equal(depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
-	assert_int_equal(avgpool_s8_scratch_size(17), 68);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
+	assert_int_equal(cost_avgpool_s8_scratch_size(17), 68);
 	one_stage(&a, 8, 3,
 		  (struct arch_stage){ARCH_BLOCK_MBCONV, 8, 1, 3, 2, 2, 0.5,
 				      ARCH_SKIP_NONE, ARCH_ACT_RELU});
