@@ -53,7 +53,8 @@
  * A limit given explicitly overrides the target's; null removes it. Without
  * a target ("target": null) an absent limit is no limit.
  *
- * Checks: unknown members, wrong JSON types (integers must be JSON
+ * Reals are kept to 15 significant digits (what the canonical JSON
+ * writes). Checks: unknown members, wrong JSON types (integers must be JSON
  * integers), values out of range, strings with control characters or too
  * long, base_url not http(s), api_key_env not an identifier (its value is
  * never quoted back, in case a key was pasted there), sample_size above

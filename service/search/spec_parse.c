@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const root_keys[] = {
@@ -104,7 +105,19 @@ static void read_int(const struct reader *r, const json_t *obj, const char *key,
 	*out = (int)x;
 }
 
-/* A number in the interval lo..hi, each end open or closed. */
+/* x rounded to 15 significant digits: what the canonical JSON writes
+ * (ARCH_JSON_REAL_PRECISION), so that the spec read back from it is the
+ * same to the bit. */
+static double real15(double x)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof buf, "%.*g", ARCH_JSON_REAL_PRECISION, x);
+	return strtod(buf, NULL);
+}
+
+/* A number in the interval lo..hi, each end open or closed; kept to 15
+ * significant digits. */
 static void read_real(const struct reader *r, const json_t *obj,
 		      const char *key, double lo, int lo_open, double hi,
 		      int hi_open, double *out)
@@ -119,7 +132,7 @@ static void read_real(const struct reader *r, const json_t *obj,
 		type_error(r, key, "a number", v);
 		return;
 	}
-	x = json_number_value(v);
+	x = real15(json_number_value(v));
 	if ((lo_open ? !(x > lo) : !(x >= lo)) ||
 	    (hi_open ? !(x < hi) : !(x <= hi))) {
 		path_of(r, key, p, sizeof p);
@@ -467,7 +480,7 @@ static void read_kd_alpha(const struct reader *r, const json_t *f,
 			ok = 0;
 			continue;
 		}
-		a[i] = json_number_value(x);
+		a[i] = real15(json_number_value(x));
 		if (!(a[i] >= 0 && a[i] <= 1)) {
 			core_field_errorf(r->fe, p, "%.10g is outside [0, 1]",
 					  a[i]);

@@ -432,6 +432,9 @@ static void canonical_json_round_trips(void **state)
 	    "'constraints': {'target': null, 'max_macs': 1234567}",
 	    "'budget': {'final': {'kd_alpha': [0.2, 0.8], "
 	    "'teacher_logits': '/t.npy'}}, 'llm': {'api_key_env': 'K'}",
+	    /* more digits than the canonical JSON keeps */
+	    "'llm': {'temperature': 0.12345678901234567}, 'budget': {'final': "
+	    "{'kd_alpha': [0.91111111111111111111, 0.1], 'lr': 3e-7}}",
 	    "'space': {'format': 'lmnas-space/1', 'stages': {'min': 2, 'max': "
 	    "4}, 'overrides': [{'stage': 0, 'stride': [2]}]}, 'proposer': "
 	    "'random'",
