@@ -76,5 +76,10 @@ int cmd_space(const struct config *cfg, int argc, char **argv);
 int cmd_cost(const struct config *cfg, int argc, char **argv);
 int cmd_train(const struct config *cfg, int argc, char **argv);
 int cmd_eval(const struct config *cfg, int argc, char **argv);
+int cmd_search(const struct config *cfg, int argc, char **argv);
+int cmd_worker(const struct config *cfg, int argc, char **argv);
+int cmd_jobs(const struct config *cfg, int argc, char **argv);
+int cmd_job(const struct config *cfg, int argc, char **argv);
+int cmd_model(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -33,22 +33,22 @@ static const struct store_stmt stmt_claim = {
     2};
 
 static const struct store_stmt stmt_claim_id = {
-	"queue_claim_id",
-	"UPDATE jobs SET status = 'running', lease_owner = $2,"
-	" lease_expires_at = now() + make_interval(secs => $3::int),"
-	" attempts = attempts + 1, started_at = coalesce(started_at, now()),"
-	" updated_at = now()"
-	" WHERE id = (SELECT id FROM jobs WHERE id = $1::bigint"
-	"   AND (status = 'queued' OR (status = 'running'"
-	"        AND lease_expires_at < now())) FOR UPDATE SKIP LOCKED)"
-	" RETURNING id, name, spec::text, attempts",
-	3};
+    "queue_claim_id",
+    "UPDATE jobs SET status = 'running', lease_owner = $2,"
+    " lease_expires_at = now() + make_interval(secs => $3::int),"
+    " attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+    " updated_at = now()"
+    " WHERE id = (SELECT id FROM jobs WHERE id = $1::bigint"
+    "   AND (status = 'queued' OR (status = 'running'"
+    "        AND lease_expires_at < now())) FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, name, spec::text, attempts",
+    3};
 
 static const struct store_stmt stmt_job_state = {
-	"queue_job_state",
-	"SELECT status, coalesce(to_char(lease_expires_at, 'HH24:MI:SS'), '')"
-	" FROM jobs WHERE id = $1::bigint",
-	1};
+    "queue_job_state",
+    "SELECT status, coalesce(to_char(lease_expires_at, 'HH24:MI:SS'), '')"
+    " FROM jobs WHERE id = $1::bigint",
+    1};
 
 static const struct store_stmt stmt_heartbeat = {
     "queue_heartbeat",
@@ -186,8 +186,10 @@ enum core_status queue_job_claim_id(struct store_pool *p, long long id,
 		core_errf(err, errlen, "job %lld not found", id);
 		st = CORE_ERR_NOT_FOUND;
 	} else if (strcmp(PQgetvalue(r, 0, 0), "running") == 0) {
-		core_errf(err, errlen, "job %lld is held by another worker "
-			  "until %s UTC", id, PQgetvalue(r, 0, 1));
+		core_errf(err, errlen,
+			  "job %lld is held by another worker "
+			  "until %s UTC",
+			  id, PQgetvalue(r, 0, 1));
 		st = CORE_ERR_CONFLICT;
 	} else {
 		core_errf(err, errlen, "job %lld already %s", id,

@@ -388,10 +388,10 @@ enum core_status store_round_put(struct store_pool *p, long long job_id,
 }
 
 static const struct store_stmt stmt_round_last = {
-	"round_last_finished",
-	"SELECT coalesce(max(round), -1) FROM rounds WHERE job_id = $1::bigint"
-	" AND finished_at IS NOT NULL",
-	1};
+    "round_last_finished",
+    "SELECT coalesce(max(round), -1) FROM rounds WHERE job_id = $1::bigint"
+    " AND finished_at IS NOT NULL",
+    1};
 
 enum core_status store_round_last_finished(struct store_pool *p,
 					   long long job_id, int *round,
@@ -401,7 +401,7 @@ enum core_status store_round_last_finished(struct store_pool *p,
 	const char *params[1] = {int_text(&n, job_id)};
 	PGresult *r = NULL;
 	enum core_status st =
-		run(p, &stmt_round_last, params, NULL, NULL, &r, err, errlen);
+	    run(p, &stmt_round_last, params, NULL, NULL, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -536,27 +536,27 @@ enum core_status store_model_zip(struct store_pool *p, long long model_id,
 }
 
 static const struct store_stmt stmt_job_json = {
-	"job_json",
-	"SELECT json_build_object("
-	" 'job', (SELECT row_to_json(x) FROM (SELECT id, name, status,"
-	"   cancel_requested, attempts, progress, error, spec, created_at,"
-	"   started_at, finished_at FROM jobs WHERE id = $1::bigint) x),"
-	" 'rounds', (SELECT coalesce(json_agg(x ORDER BY round), '[]') FROM"
-	"   (SELECT round, proposer, front, hypervolume, summary, finished_at"
-	"    FROM rounds WHERE job_id = $1::bigint) x),"
-	" 'candidates', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
-	"   (SELECT id, round, source, status, arch_hash, rationale,"
-	"    rejection_reason, macs, params, flash_bytes, sram_bytes, val_top1,"
-	"    val_top5, val_loss, test_top1, epochs_done FROM candidates"
-	"    WHERE job_id = $1::bigint) x),"
-	" 'models', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
-	"   (SELECT id, candidate_id, zip_size, zip_sha256, checkpoint_size,"
-	"    report, created_at FROM models WHERE job_id = $1::bigint) x),"
-	" 'events', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
-	"   (SELECT id, ts, level, kind, message FROM events WHERE job_id ="
-	"    $1::bigint ORDER BY id DESC LIMIT 50) x))"
-	" WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1::bigint)",
-	1};
+    "job_json",
+    "SELECT json_build_object("
+    " 'job', (SELECT row_to_json(x) FROM (SELECT id, name, status,"
+    "   cancel_requested, attempts, progress, error, spec, created_at,"
+    "   started_at, finished_at FROM jobs WHERE id = $1::bigint) x),"
+    " 'rounds', (SELECT coalesce(json_agg(x ORDER BY round), '[]') FROM"
+    "   (SELECT round, proposer, front, hypervolume, summary, finished_at"
+    "    FROM rounds WHERE job_id = $1::bigint) x),"
+    " 'candidates', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+    "   (SELECT id, round, source, status, arch_hash, rationale,"
+    "    rejection_reason, macs, params, flash_bytes, sram_bytes, val_top1,"
+    "    val_top5, val_loss, test_top1, epochs_done FROM candidates"
+    "    WHERE job_id = $1::bigint) x),"
+    " 'models', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+    "   (SELECT id, candidate_id, zip_size, zip_sha256, checkpoint_size,"
+    "    report, created_at FROM models WHERE job_id = $1::bigint) x),"
+    " 'events', (SELECT coalesce(json_agg(x ORDER BY id), '[]') FROM"
+    "   (SELECT id, ts, level, kind, message FROM events WHERE job_id ="
+    "    $1::bigint ORDER BY id DESC LIMIT 50) x))"
+    " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1::bigint)",
+    1};
 
 static enum core_status json_result(PGresult *r, char **json, char *err,
 				    size_t errlen)
@@ -594,14 +594,14 @@ enum core_status store_job_json(struct store_pool *p, long long job_id,
 }
 
 static const struct store_stmt stmt_jobs_json = {
-	"jobs_json",
-	"SELECT coalesce(json_agg(x ORDER BY id DESC), '[]') FROM (SELECT id,"
-	" name, status, attempts, progress, created_at, finished_at,"
-	" (SELECT count(*) FROM candidates c WHERE c.job_id = j.id AND"
-	"  c.status <> 'rejected') AS candidates,"
-	" (SELECT count(*) FROM models m WHERE m.job_id = j.id) AS models"
-	" FROM jobs j ORDER BY id DESC LIMIT $1::int) x",
-	1};
+    "jobs_json",
+    "SELECT coalesce(json_agg(x ORDER BY id DESC), '[]') FROM (SELECT id,"
+    " name, status, attempts, progress, created_at, finished_at,"
+    " (SELECT count(*) FROM candidates c WHERE c.job_id = j.id AND"
+    "  c.status <> 'rejected') AS candidates,"
+    " (SELECT count(*) FROM models m WHERE m.job_id = j.id) AS models"
+    " FROM jobs j ORDER BY id DESC LIMIT $1::int) x",
+    1};
 
 enum core_status store_jobs_json(struct store_pool *p, int limit, char **json,
 				 char *err, size_t errlen)
