@@ -18,6 +18,13 @@ static const struct cmd commands[] = {
     {"train", "train an architecture on CIFAR (optionally distilled)",
      cmd_train},
     {"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
+    {"search", "run a search job (JOB.json) in the foreground, or --job ID",
+     cmd_search},
+    {"worker", "run queued search jobs until stopped", cmd_worker},
+    {"jobs", "list search jobs", cmd_jobs},
+    {"job", "`job show ID`: a job's candidates, front and models", cmd_job},
+    {"model", "`model get ID --out model.zip`: a final model's project",
+     cmd_model},
     {"version", "print the version", cmd_version},
     {"help", "this text; `help config` lists every setting", cmd_help},
 };
