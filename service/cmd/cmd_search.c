@@ -96,6 +96,15 @@ static void worker_id(char *out, size_t len)
 	snprintf(out, len, "%s:%ld", host, (long)getpid());
 }
 
+/* A fraction as a percentage, "-" when null. */
+static void pct(const json_t *v, char *out, size_t len)
+{
+	if (json_is_number(v))
+		snprintf(out, len, "%.2f", 100 * json_number_value(v));
+	else
+		snprintf(out, len, "-");
+}
+
 static void print_job_table(struct store_pool *pool, long long id)
 {
 	char err[CORE_ERR_LEN], *text = NULL;
@@ -125,15 +134,16 @@ static void print_job_table(struct store_pool *pool, long long id)
 		    json_string_value(json_object_get(c, "status"));
 		if (strcmp(status, "rejected") == 0)
 			continue;
+		char val[16], test[16];
+		pct(json_object_get(c, "val_top1"), val, sizeof val);
+		pct(json_object_get(c, "test_top1"), test, sizeof test);
 		printf(
-		    "%6lld %5lld %-9s %-14s %8.2f %8.2f %12lld %10lld "
-		    "%10lld\n",
+		    "%6lld %5lld %-9s %-14s %8s %8s %12lld %10lld %10lld\n",
 		    (long long)json_integer_value(json_object_get(c, "id")),
 		    (long long)json_integer_value(json_object_get(c, "round")) +
 			1,
 		    json_string_value(json_object_get(c, "source")), status,
-		    100 * json_number_value(json_object_get(c, "val_top1")),
-		    100 * json_number_value(json_object_get(c, "test_top1")),
+		    val, test,
 		    (long long)json_integer_value(json_object_get(c, "macs")),
 		    (long long)json_integer_value(
 			json_object_get(c, "sram_bytes")),
