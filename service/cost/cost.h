@@ -51,21 +51,28 @@
 #define COST_REQUANT_BYTES	 8   /* int32 multiplier + int32 shift */
 #define COST_BIAS_BYTES		 4   /* int32 */
 /* Every buffer offset and size is a multiple of this (word access on
- * Cortex-M0 and the int32 scratch of pooling). */
+ * Cortex-M0 and the int16 im2col columns). */
 #define COST_ARENA_ALIGN 4
 
-/* ---- kernel scratch (int8 kernels must need no more than this) ---------- */
+/* ---- kernel scratch -------------------------------------------------------
+ * Exactly what each MCU kernel of service/codegen/kernels/ asks for (its
+ * <op>_s8_scratch_size()): generated code hands every kernel its scratch
+ * buffer from this plan, so the sizes must not drift apart (the codegen
+ * tests compile the kernels and check). */
 
-/* kxk conv: im2col of two output pixels as int16 (CMSIS-NN arm_convolve_s8):
- * 2 * k * k * cin * 2 bytes. */
+/* kxk conv: im2col of two output pixels as int16, each column rounded up to
+ * an even length: 2 * ceil2(k * k * cin) * 2 bytes. */
 size_t conv2d_s8_scratch_size(int kernel, int cin);
-/* Depthwise: 0 out of place; in place (graph.h) a ring of (k-1)/2 + 1 input
- * rows, (p + 1) * w * c bytes, and 0 when k == 1. */
+/* 1x1 conv (also SE's FCs on 1x1 maps): two int16 columns of ceil2(cin). */
+size_t pointwise_conv2d_s8_scratch_size(int cin);
+/* Fully connected: the input widened to int16, 2 * cin bytes. */
+size_t fully_connected_s8_scratch_size(int cin);
+/* Depthwise: 0 out of place; in place (graph.h) a ring of k/2 + 1 input
+ * rows, (k/2 + 1) * w * c bytes (one row for k == 1). */
 size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace);
-/* Global average pool: one int32 accumulator per channel (4 * c), so the
- * NHWC input is read once in order. */
+/* Global average pool: 0 (the kernel keeps its sums in registers). */
 size_t avgpool_s8_scratch_size(int c);
-/* The scratch of op i of g (1x1 conv, linear, add and mul need none). */
+/* The scratch of op i of g (add and mul need none). */
 size_t cost_op_scratch_size(const struct graph *g, int i);
 
 /* ---- memory plan -------------------------------------------------------- */
