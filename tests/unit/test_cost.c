@@ -170,8 +170,25 @@ static void tiny_dwsep_by_hand(void **state)
 	assert_int_equal(r.flash.biases, 5 * 4);
 	assert_int_equal(r.flash.requant, 5 * 8 + 8);
 	assert_int_equal(r.flash.luts, 0);
+	/* code: one call per op; runtime: the STM32H743 base and the kernel
+	 * families this net uses (no kxk conv, add, mul or table) */
+	assert_int_equal(r.flash.ops, COST_OP_DEPTHWISE + COST_OP_POINTWISE +
+					  COST_OP_GAP + COST_OP_LINEAR);
+	assert_int_equal(r.flash.target, COST_TARGET_STM32H743);
+	assert_int_equal(r.flash.runtime,
+			 COST_BASE_STM32H743 + COST_KERNEL_MATMUL +
+			     COST_KERNEL_POINTWISE + COST_KERNEL_FC +
+			     COST_KERNEL_DEPTHWISE + COST_KERNEL_AVGPOOL);
 	assert_int_equal(r.flash.total,
-			 15 + 20 + 48 + COST_RUNTIME_FLASH_BYTES);
+			 15 + 20 + 48 + r.flash.ops + r.flash.runtime);
+	/* on QEMU only the base changes */
+	cost_report_set_target(&r, COST_TARGET_QEMU);
+	assert_int_equal(r.flash.runtime,
+			 COST_BASE_QEMU + COST_KERNEL_MATMUL +
+			     COST_KERNEL_POINTWISE + COST_KERNEL_FC +
+			     COST_KERNEL_DEPTHWISE + COST_KERNEL_AVGPOOL);
+	assert_int_equal(r.flash.total,
+			 15 + 20 + 48 + r.flash.ops + r.flash.runtime);
 	/* buffers: {input, dw out} 64 B in place [0,1], project out 128 B
 	 * [1,2], pooled 2->4 B [2,3], logits 2->4 B [3,3]; scratch (the
 	 * kernels' own sizes): dw ring 2 rows * 8 * 1 = 16 B, project two
@@ -250,8 +267,7 @@ static void flash_rows_sum_to_total(void **state)
 			pt += r.ops[i].params_trainable;
 			pd += r.ops[i].params_deployed;
 		}
-		assert_int_equal(flash + COST_RUNTIME_FLASH_BYTES,
-				 r.flash.total);
+		assert_int_equal(flash + r.flash.runtime, r.flash.total);
 		assert_int_equal(macs, r.macs);
 		assert_int_equal(pt, r.params_trainable);
 		assert_int_equal(pd, r.params_deployed);
@@ -279,7 +295,9 @@ static void text_and_json_report(void **state)
 	assert_non_null(strstr(b.data, "peak SRAM (arena)  144 B"));
 	assert_non_null(strstr(b.data, "stages.0.0.se.reduce"));
 	assert_non_null(strstr(b.data, "   6> stages.0.0.project"));
-	assert_non_null(strstr(b.data, "25,694 B = weights 74"));
+	assert_non_null(strstr(
+	    b.data, "B = weights 74 + biases 76 + requant 200 + LUTs 768 + op "
+		    "calls 1,113 + kernels and runtime 11,842 (stm32h743)"));
 	core_buf_free(&b);
 	/* a buffer too small for the table fails and frees itself */
 	core_buf_init(&b, 100);
