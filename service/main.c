@@ -18,6 +18,8 @@ static const struct cmd commands[] = {
     {"train", "train an architecture on CIFAR (optionally distilled)",
      cmd_train},
     {"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
+    {"export", "quantize a checkpoint to int8 and generate an MCU project",
+     cmd_export},
     {"version", "print the version", cmd_version},
     {"help", "this text; `help config` lists every setting", cmd_help},
 };

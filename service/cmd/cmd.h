@@ -76,5 +76,6 @@ int cmd_space(const struct config *cfg, int argc, char **argv);
 int cmd_cost(const struct config *cfg, int argc, char **argv);
 int cmd_train(const struct config *cfg, int argc, char **argv);
 int cmd_eval(const struct config *cfg, int argc, char **argv);
+int cmd_export(const struct config *cfg, int argc, char **argv);
 
 #endif
