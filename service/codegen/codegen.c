@@ -137,10 +137,14 @@ const struct codegen_file *codegen_template(const char *name)
 	return NULL;
 }
 
+/* Length of a placeholder key at s: an upper-case letter, then upper-case
+ * letters, digits and '_' (so C's "{{0}}" is not a placeholder). */
 static size_t key_length(const char *s)
 {
 	size_t n = 0;
 
+	if (!(s[0] >= 'A' && s[0] <= 'Z'))
+		return 0;
 	while ((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
 	       s[n] == '_')
 		n++;

@@ -3,11 +3,12 @@
  * qparams, the int8 engine tracks the float network, layers that could
  * overflow are refused by name, percentile clipping, evaluation on a
  * CIFAR-format set, and allocation failures. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "../support/exporttest.h"
 #include "../support/ts_cifar.h"
