@@ -417,10 +417,11 @@ enum core_status codegen_project_build(const struct quant_net *q,
 				       struct codegen_project *p, char *err,
 				       size_t errlen)
 {
-	struct codegen_ctx c = {q, o, p, &q->graph, NULL, NULL, err, errlen};
+	struct codegen_ctx c;
 	enum core_status rc;
 
 	memset(p, 0, sizeof *p);
+	c = (struct codegen_ctx){q, o, p, &q->graph, NULL, NULL, err, errlen};
 	rc = check_options(q, o, p->name, err, errlen);
 	if (rc)
 		return rc;

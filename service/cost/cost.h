@@ -28,7 +28,7 @@
  *     the target's start-up, console, demo main and libc pieces
  *     (COST_BASE_*). The op, kernel and base sizes are measured with
  *     arm-none-eabi-gcc 12.2 -mcpu=cortex-m7 -O2 (-ffunction-sections,
- *     --gc-sections) on generated projects (tools/flash_calibrate.sh); the
+ *     --gc-sections) on generated projects (tools/flash_calibrate.py); the
  *     export tests check that the estimate stays within 3% of
  *     arm-none-eabi-size (text + data, minus the embedded test images).
  *

@@ -78,15 +78,17 @@ static void layer_carve(const struct graph_op *op, struct quant_layer *L,
 {
 	const size_t ch = align8((size_t)op->cout * 4);
 
+	/* the store is malloc'ed (aligned for any type) and every array
+	 * starts at a multiple of 8 bytes */
 	L->w = (int8_t *)*p;
 	*p += align8((size_t)graph_op_weight_count(op));
-	L->bias = (int32_t *)*p;
+	L->bias = (int32_t *)(void *)*p;
 	*p += ch;
-	L->mult = (int32_t *)*p;
+	L->mult = (int32_t *)(void *)*p;
 	*p += ch;
-	L->shift = (int32_t *)*p;
+	L->shift = (int32_t *)(void *)*p;
 	*p += ch;
-	L->w_scale = (float *)*p;
+	L->w_scale = (float *)(void *)*p;
 	*p += ch;
 }
 
