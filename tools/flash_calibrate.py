@@ -18,7 +18,7 @@ Needs numpy (Debian python3-numpy, as with /usr/bin/python3's torch)."""
 import json
 import os
 import random
-import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -153,6 +153,7 @@ def main():
         print(f"  {r['target']:9s} {r['arch']:9s} estimate {est:8d} "
               f"measured {meas:8d} {dev:+6.2f}%")
     print(f"worst deviation {worst:.2f}%")
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
