@@ -43,6 +43,7 @@ API_FILES := $(sort $(wildcard api/*.yaml api/*/*.yaml))
 KERNEL_FILES := $(sort $(wildcard service/codegen/kernels/*.[ch]))
 TARGET_FILES := $(sort $(wildcard service/codegen/targets/*/*))
 PROMPTS := $(sort $(wildcard prompts/*.txt))
+TEMPLATE_FILES := $(sort $(wildcard service/codegen/templates/*))
 GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c \
 	$(BUILD)/gen/kernels_embedded.c $(BUILD)/gen/prompts_embedded.c
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
@@ -73,10 +74,11 @@ $(BUILD)/gen/api_embedded.c: $(API_FILES) scripts/embed_api.sh
 	@mkdir -p $(@D)
 	bash scripts/embed_api.sh api $(API_FILES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) scripts/embed_files.sh
+$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) $(TEMPLATE_FILES) scripts/embed_files.sh
 	@mkdir -p $(@D)
 	$(Q){ bash scripts/embed_files.sh codegen_kernel_files service/codegen/ $(KERNEL_FILES) && \
-	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES); } > $@.tmp && mv $@.tmp $@
+	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES) && \
+	  bash scripts/embed_files.sh codegen_template_files service/codegen/ $(TEMPLATE_FILES); } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_prompts.sh
 	@mkdir -p $(@D)

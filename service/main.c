@@ -25,6 +25,8 @@ static const struct cmd commands[] = {
     {"job", "`job show ID`: a job's candidates, front and models", cmd_job},
     {"model", "`model get ID --out model.zip`: a final model's project",
      cmd_model},
+    {"export", "quantize a checkpoint to int8 and generate an MCU project",
+     cmd_export},
     {"version", "print the version", cmd_version},
     {"help", "this text; `help config` lists every setting", cmd_help},
 };

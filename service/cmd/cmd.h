@@ -81,5 +81,6 @@ int cmd_worker(const struct config *cfg, int argc, char **argv);
 int cmd_jobs(const struct config *cfg, int argc, char **argv);
 int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
+int cmd_export(const struct config *cfg, int argc, char **argv);
 
 #endif

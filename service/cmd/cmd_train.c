@@ -1,7 +1,9 @@
 /* cmd_train.c - `lmnas train` (train an architecture on CIFAR, with optional
  * distillation; progress bar on a TTY, JSON lines otherwise; epoch
- * checkpoints in --out) and `lmnas eval` (evaluate a checkpoint). */
+ * checkpoints in --out) and `lmnas eval` (evaluate a checkpoint, in float
+ * and, with --int8, post-training quantized). */
 #include "cmd.h"
+#include "quant/quant.h"
 #include "train/train.h"
 
 #include <errno.h>
@@ -321,11 +323,59 @@ out:
 	return rc;
 }
 
+/* --int8: quantize m with calib images of the training split and evaluate
+ * the int8 engine on ds; prints the int8 line. */
+static int eval_int8(struct model *m, const char *data, enum data_kind kind,
+		     const struct data_set *ds, int calib, double percentile,
+		     int threads, double float_top1)
+{
+	struct data_set train;
+	struct quant_net q;
+	struct quant_config qc;
+	float *x = NULL;
+	char err[CORE_ERR_LEN];
+	double top1 = 0, t0 = core_now_seconds(), t1;
+	int rc = 1;
+
+	memset(&train, 0, sizeof train);
+	memset(&q, 0, sizeof q);
+	quant_config_default(&qc);
+	qc.percentile = percentile;
+	if (data_cifar_load(data, kind, DATA_SPLIT_TRAIN, &train, err,
+			    sizeof err) ||
+	    quant_images_load(&train, calib < train.n ? calib : train.n,
+			      m->arch.resolution, &x, NULL, err, sizeof err) ||
+	    quant_net_build(m, x, calib < train.n ? calib : train.n, &qc, &q,
+			    err, sizeof err)) {
+		fprintf(stderr, "lmnas eval --int8: %s\n", err);
+		goto out;
+	}
+	t1 = core_now_seconds();
+	if (quant_net_evaluate(&q, ds, NULL, ds->n, threads, &top1, err,
+			       sizeof err)) {
+		fprintf(stderr, "lmnas eval --int8: %s\n", err);
+		goto out;
+	}
+	printf("int8 top-1 %.2f%% (%d images; calibrated on %d training "
+	       "images, percentile %g, %.1f s; evaluated in %.1f s)\n",
+	       100 * top1, ds->n, q.calib_images, percentile, t1 - t0,
+	       core_now_seconds() - t1);
+	printf("float - int8: %+.2f percentage points\n",
+	       100 * (float_top1 - top1));
+	rc = 0;
+out:
+	quant_net_free(&q);
+	core_free(x);
+	data_set_free(&train);
+	return rc;
+}
+
 int cmd_eval(const struct config *cfg, int argc, char **argv)
 {
 	const char *ckpt = NULL, *data = NULL, *dataset = "cifar100";
 	const char *split = "test";
-	int batch = 256, threads = 1, rc = 1;
+	int batch = 256, threads = 1, rc = 1, int8 = 0, calib = 500;
+	double percentile = 100.0;
 	char err[CORE_ERR_LEN];
 	char *blob = NULL;
 	size_t len = 0;
@@ -346,7 +396,15 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	     "test (default) or train"},
 	    {"--batch", CMD_ARG_INT, &batch, 1, 4096, "default 256"},
 	    {"--threads", CMD_ARG_INT, &threads, 1, 64,
-	     "data loader threads, default 1"},
+	     "data loader threads (and int8 engine threads), default 1"},
+	    {"--int8", CMD_ARG_FLAG, &int8, 0, 0,
+	     "also quantize (post-training, int8) and evaluate the int8 "
+	     "network"},
+	    {"--calib", CMD_ARG_INT, &calib, 1, 50000,
+	     "--int8: calibration images from the training split, default "
+	     "500"},
+	    {"--percentile", CMD_ARG_DOUBLE, &percentile, 50.000001, 100,
+	     "--int8: activation range percentile, default 100 (min/max)"},
 	    {NULL, 0, NULL, 0, 0, NULL},
 	};
 
@@ -377,6 +435,9 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	}
 	printf("%s %s: top-1 %.2f%% top-5 %.2f%% loss %.4f (%d images)\n",
 	       dataset, split, 100 * met.top1, 100 * met.top5, met.loss, met.n);
+	if (int8 &&
+	    eval_int8(m, data, kind, &ds, calib, percentile, threads, met.top1))
+		goto out;
 	rc = 0;
 out:
 	data_set_free(&ds);

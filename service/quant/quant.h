@@ -3,8 +3,12 @@
  * accumulator overflow check, and the host reference kernels (ref_*) that the
  * MCU kernels of service/codegen/kernels/ must match byte for byte.
  *
- * Layer: quant sits above core and arch (it reads enum arch_act), below
- * codegen and the int8 engine that runs whole networks.
+ * Layer: quant sits above model, graph, data and arch, below codegen. The
+ * kernels part (fixed point, parameters, tables, reference kernels) needs
+ * only core and arch; the network part at the end (post-training
+ * quantization of a trained struct model over the inference graph of
+ * graph.h, and the host int8 engine that runs it with the reference
+ * kernels) reads the model, the graph and the data sets.
  *
  * Scheme (TFLite / CMSIS-NN conventions):
  *   - weights: int8, symmetric, per output channel (zero point 0);
@@ -46,8 +50,12 @@
 
 #include "arch/arch.h"
 #include "core/core.h"
+#include "data/data.h"
+#include "graph/graph.h"
 
 #include <stdint.h>
+
+struct model; /* model/model.h */
 
 /* ---- fixed-point arithmetic (TFLite / gemmlowp) ------------------------- */
 
@@ -283,5 +291,183 @@ enum core_status ref_mul_channel_s8(int8_t *out, const int8_t *in,
 
 /* out[i] = table[in[i] + 128] for n elements; out may alias in. */
 void ref_lut_s8(int8_t *out, const int8_t *in, long n, const int8_t table[256]);
+
+/* ---- whole networks: BN folding, float reference, calibration, PTQ -------
+ *
+ * A trained struct model becomes a struct quant_net in four steps:
+ *   1. quant_fnet_build folds every BN into the conv before it, per output
+ *      channel c: s = gamma / sqrt(running_var + eps), w'(c) = w(c) * s,
+ *      b'(c) = beta - running_mean * s (plus the layer's own bias for the SE
+ *      FCs and head.fc), giving a float network over the graph of graph.h;
+ *   2. quant_fnet_forward runs that network on one image, op by op as the
+ *      MCU will (this is the float reference of the deployed network; it
+ *      equals model_forward in eval mode up to float rounding), and shows
+ *      every tensor to an observer;
+ *   3. calibration over sample images: per tensor the min and max, or with
+ *      percentile p < 100 the (100 - p)% and p% quantiles of a 2048-bin
+ *      histogram over [min, max] (a second pass); the range is widened to
+ *      hold 0 and to at least QUANT_MIN_RANGE, then scale = (max - min) /
+ *      255 and zero point = round(-128 - min / scale);
+ *   4. every op is quantized: weights int8 symmetric per output channel
+ *      (scale max|w(c)| / 127), biases int32 at in_scale * w_scale(c),
+ *      per-channel multiplier and shift, relu/relu6 as the clamp range,
+ *      leakyrelu/swish/hswish/sigmoid as a 256-entry table applied in place
+ *      to the op's int8 output (which is then the pre-activation, with a
+ *      calibrated scale of its own), SE gates (sigmoid) at the fixed scale
+ *      1/256 and zero point -128, GAP, MUL and ADD with their own rescaling.
+ *      quant_acc_check runs on every weighted op: a layer whose int32
+ *      accumulator could overflow is refused with its name in err.
+ * Tensor ids, op order and shapes are those of the graph (elem_bytes 1), so
+ * the memory plan of cost.h applies to the int8 network unchanged. */
+
+#define QUANT_HIST_BINS 2048
+/* Smallest calibrated max - min. A tensor that stays (nearly) zero over the
+ * calibration images, such as an SE hidden vector whose ReLUs are all dead,
+ * would otherwise get a scale so small that the biases of the op reading it
+ * (in units of in_scale * w_scale) leave int32. */
+#define QUANT_MIN_RANGE 1e-3
+
+/* The float network with BN folded: per op, weights in the int8 kernels'
+ * layouts (conv2d (C_out, K, K, C_in), depthwise (K, K, C), 1x1 and linear
+ * (C_out, C_in)) and a bias per output channel. */
+struct quant_fnet_op {
+	float
+	    *w; /* (w_shape) or NULL for weightless ops; depthwise (K, K, C) */
+	float *b; /* (cout) or NULL */
+};
+
+struct quant_fnet {
+	struct arch arch;
+	struct graph graph;	   /* elem_bytes 1 */
+	struct quant_fnet_op *ops; /* (graph.nops) */
+	float *store;		   /* one allocation for every w and b */
+	size_t nstore;		   /* floats */
+};
+
+/* Folds m's parameters and BN running statistics into f. m must be built
+ * from a valid architecture (any batch size; training or not). On success f
+ * owns its allocations (quant_fnet_free); on failure f is empty. */
+enum core_status quant_fnet_build(struct model *m, struct quant_fnet *f,
+				  char *err, size_t errlen);
+void quant_fnet_free(struct quant_fnet *f);
+
+/* What quant_fnet_forward shows of each tensor: id, and pre = 1 for the
+ * pre-activation of an op whose activation is a table (reported before the
+ * activation, with the op's output id). v (n floats) is only valid during
+ * the call. */
+struct quant_observer {
+	void (*tensor)(void *ctx, int tensor, int pre, const float *v,
+		       size_t n);
+	void *ctx;
+};
+
+/* Runs f on one image x (R, R, C) NHWC, normalized as for training, into
+ * logits (classes). obs may be NULL. Allocates each tensor while it is live
+ * (core allocators); CORE_ERR_NOMEM with nothing leaked on failure. */
+enum core_status quant_fnet_forward(const struct quant_fnet *f, const float *x,
+				    float *logits,
+				    const struct quant_observer *obs, char *err,
+				    size_t errlen);
+
+/* An int8 tensor's quantization: real = scale * (q - zp). */
+struct quant_qparams {
+	double scale;
+	int32_t zp;
+};
+
+/* The qparams of a calibrated range [lo, hi] (widened as above). */
+struct quant_qparams quant_qparams_from_range(double lo, double hi);
+
+/* One quantized op. Weighted ops fill w, bias, mult, shift (and conv or fc);
+ * GAP pool, MUL mul, ADD add. lut = 1 when the activation is a table: the
+ * kernel then writes the pre-activation (qparams pre) and table maps it in
+ * place to the output's qparams. */
+struct quant_layer {
+	int8_t *w;		       /* kernel layout (see quant_fnet) */
+	int32_t *bias;		       /* (cout) */
+	int32_t *mult, *shift;	       /* (cout) */
+	float *w_scale;		       /* (cout) */
+	struct quant_conv_params conv; /* CONV2D, CONV1X1, DEPTHWISE */
+	struct quant_fc_params fc;     /* LINEAR */
+	struct quant_pool_params pool; /* GAP */
+	struct quant_mul_params mul;   /* MUL */
+	struct quant_add_params add;   /* ADD */
+	int lut;
+	struct quant_qparams pre;
+	int8_t table[256];
+	int64_t acc_worst; /* quant_acc_check's bound (weighted ops) */
+};
+
+/* PTQ settings. */
+struct quant_config {
+	double percentile; /* (50, 100]; 100 = min/max (default) */
+};
+void quant_config_default(struct quant_config *c);
+
+/* The quantized network: the graph, a quantization per tensor, a layer per
+ * op, and the normalization the float input expects (recorded, not used). */
+struct quant_net {
+	struct arch arch;
+	struct graph graph;	    /* elem_bytes 1 */
+	struct quant_qparams *tq;   /* (graph.ntensors) */
+	struct quant_layer *layers; /* (graph.nops) */
+	void *store;		    /* one allocation for the layer arrays */
+	int calib_images;
+	double percentile;
+};
+
+/* Quantizes m with the n >= 1 calibration images x (n, R, R, C) NHWC
+ * (normalized as for training, R the architecture's resolution). Fails with
+ * CORE_ERR_INVALID and the op's name in err when an op cannot be quantized
+ * (a bias or an accumulator that could leave int32, a rescaling out of
+ * range). On success q owns everything (quant_net_free); on failure q is
+ * empty. */
+enum core_status quant_net_build(struct model *m, const float *x, int n,
+				 const struct quant_config *cfg,
+				 struct quant_net *q, char *err, size_t errlen);
+/* The same from an already folded network. */
+enum core_status quant_net_from_fnet(const struct quant_fnet *f, const float *x,
+				     int n, const struct quant_config *cfg,
+				     struct quant_net *q, char *err,
+				     size_t errlen);
+void quant_net_free(struct quant_net *q);
+
+/* ---- the host int8 engine ------------------------------------------------ */
+
+/* Bytes of work memory quant_net_run needs: every tensor in a buffer of its
+ * own (nothing in place: plain and obviously correct). */
+size_t quant_net_work_bytes(const struct quant_net *q);
+
+/* Runs q on the int8 input in (H, W, C) into out (classes int8 logits)
+ * with the reference kernels; work holds quant_net_work_bytes(q) bytes
+ * (8-byte aligned). Never allocates. */
+enum core_status quant_net_run(const struct quant_net *q, const int8_t *in,
+			       int8_t *out, void *work, char *err,
+			       size_t errlen);
+
+/* x (H * W * C normalized floats) -> int8 with the input's qparams
+ * (round half away from zero, clamped). */
+void quant_net_quantize_input(const struct quant_net *q, const float *x,
+			      int8_t *out);
+
+/* Index of the largest of n int8 values (the first on ties). */
+int quant_argmax_s8(const int8_t *v, int n);
+
+/* ---- data for calibration and evaluation --------------------------------- */
+
+/* n images of ds spread evenly over it (records i * ds->n / n), normalized
+ * with the kind's statistics and resized to r x r, no augmentation, as
+ * training evaluates: *out (n, r, r, 3) owned by the caller (core_free);
+ * labels (n) may be NULL. 1 <= n <= ds->n. */
+enum core_status quant_images_load(const struct data_set *ds, int n, int r,
+				   float **out, int32_t *labels, char *err,
+				   size_t errlen);
+
+/* Top-1 of q on the records idx (n, NULL = all) of ds, images prepared as
+ * quant_images_load does, threads images at a time. */
+enum core_status quant_net_evaluate(const struct quant_net *q,
+				    const struct data_set *ds,
+				    const int32_t *idx, int n, int threads,
+				    double *top1, char *err, size_t errlen);
 
 #endif
