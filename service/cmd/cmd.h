@@ -83,4 +83,23 @@ int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
 
+/* The export itself (what `lmnas export` runs after parsing), also used by
+ * search jobs for their final models. *report_json (if not NULL) receives
+ * the project's report.json (core_free). Returns an exit code. */
+struct cmd_export_args {
+	const char *ckpt, *arch, *target, *out, *data, *dataset, *name;
+	int calib, images, eval, threads;
+	double percentile;
+	uint64_t seed;
+};
+int cmd_export_run(const struct cmd_export_args *x, char **report_json);
+
+/* The runner's exporter (runner_export_fn): a checkpoint blob to the
+ * STM32H743 project zip and its report, through cmd_export_run. */
+enum core_status cmd_search_export_model(const void *ckpt, size_t len,
+					 const char *data_dir, int kind,
+					 void **zip, size_t *zip_len,
+					 char **report_json, void *ctx,
+					 char *err, size_t errlen);
+
 #endif

@@ -11,15 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-struct export_args {
-	const char *ckpt, *arch, *target, *out, *data, *dataset, *name;
-	int calib, images, eval, threads;
-	double percentile;
-	uint64_t seed;
-};
-
-static int load_model(const struct export_args *x, struct model **m, char *err,
-		      size_t errlen)
+static int load_model(const struct cmd_export_args *x, struct model **m,
+		      char *err, size_t errlen)
 {
 	struct core_field_errors fe;
 	struct arch a;
@@ -163,46 +156,9 @@ static void print_summary(const struct codegen_project *p,
 	       codegen_target_name(p->target));
 }
 
-int cmd_export(const struct config *cfg, int argc, char **argv)
+int cmd_export_run(const struct cmd_export_args *xp, char **report_json)
 {
-	struct export_args x = {.target = "stm32h743",
-				.dataset = "cifar100",
-				.calib = 500,
-				.images = 3,
-				.eval = 0,
-				.threads = 1,
-				.percentile = 100.0,
-				.seed = 1};
-	const struct cmd_arg args[] = {
-	    {"--checkpoint", CMD_ARG_STRING, &x.ckpt, 0, 0,
-	     "checkpoint.lmnas to export"},
-	    {"--arch", CMD_ARG_STRING, &x.arch, 0, 0,
-	     "instead of --checkpoint: an lmnas-arch/1 file with untrained "
-	     "(seeded) weights, for sizing and benchmarks"},
-	    {"--target", CMD_ARG_STRING, &x.target, 0, 0,
-	     "stm32h743 (default) or qemu"},
-	    {"--out", CMD_ARG_STRING, &x.out, 0, 0,
-	     "model.zip, or a directory (required)"},
-	    {"--data", CMD_ARG_STRING, &x.data, 0, 0,
-	     "CIFAR binary files: calibration (train split), test images and "
-	     "--eval (test split); without it, random inputs"},
-	    {"--dataset", CMD_ARG_STRING, &x.dataset, 0, 0,
-	     "cifar100 (default) or cifar10"},
-	    {"--calib", CMD_ARG_INT, &x.calib, 1, 50000,
-	     "calibration images, default 500"},
-	    {"--percentile", CMD_ARG_DOUBLE, &x.percentile, 50.000001, 100,
-	     "activation range percentile, default 100 (min/max)"},
-	    {"--images", CMD_ARG_INT, &x.images, 1, CODEGEN_MAX_IMAGES,
-	     "test images embedded in the project, default 3"},
-	    {"--eval", CMD_ARG_INT, &x.eval, 0, 10000,
-	     "float and int8 top-1 on this many test images, default 0"},
-	    {"--name", CMD_ARG_STRING, &x.name, 0, 0,
-	     "project name (default: the architecture's)"},
-	    {"--threads", CMD_ARG_INT, &x.threads, 1, 64, "default 1"},
-	    {"--seed", CMD_ARG_U64, &x.seed, 0, 0,
-	     "--arch: weight seed, default 1"},
-	    {NULL, 0, NULL, 0, 0, NULL},
-	};
+	struct cmd_export_args x = *xp;
 	char err[CORE_ERR_LEN];
 	struct model *m = NULL;
 	struct quant_net q;
@@ -218,23 +174,12 @@ int cmd_export(const struct config *cfg, int argc, char **argv)
 	size_t in_bytes;
 	int rc = 1;
 
-	(void)cfg;
+	if (report_json)
+		*report_json = NULL;
 	memset(&q, 0, sizeof q);
 	memset(&p, 0, sizeof p);
 	memset(&train, 0, sizeof train);
 	memset(&test, 0, sizeof test);
-	if (cmd_args_parse(args, argc, argv, err, sizeof err) || !x.out ||
-	    !x.ckpt == !x.arch) {
-		fprintf(stderr, "lmnas export: %s\n",
-			*err ? err
-			     : "--out and one of --checkpoint or --arch are "
-			       "required");
-		cmd_args_usage(stderr,
-			       "lmnas export --checkpoint C --target "
-			       "stm32h743|qemu --out model.zip [options]",
-			       args);
-		return 2;
-	}
 	if (codegen_target_parse(x.target, &target) ||
 	    data_kind_parse(x.dataset, &kind)) {
 		fprintf(stderr,
@@ -314,6 +259,11 @@ int cmd_export(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "lmnas export: %s\n", err);
 		goto out;
 	}
+	if (report_json) {
+		const struct codegen_out *r =
+		    codegen_project_find(&p, "report.json");
+		*report_json = r ? core_strdup(r->data) : NULL;
+	}
 	print_summary(&p, &q, &o, x.out);
 	rc = 0;
 out:
@@ -326,4 +276,62 @@ out:
 	data_set_free(&test);
 	model_free(m);
 	return rc;
+}
+
+int cmd_export(const struct config *cfg, int argc, char **argv)
+{
+	struct cmd_export_args x = {.target = "stm32h743",
+				    .dataset = "cifar100",
+				    .calib = 500,
+				    .images = 3,
+				    .eval = 0,
+				    .threads = 1,
+				    .percentile = 100.0,
+				    .seed = 1};
+	const struct cmd_arg args[] = {
+	    {"--checkpoint", CMD_ARG_STRING, &x.ckpt, 0, 0,
+	     "checkpoint.lmnas to export"},
+	    {"--arch", CMD_ARG_STRING, &x.arch, 0, 0,
+	     "instead of --checkpoint: an lmnas-arch/1 file with untrained "
+	     "(seeded) weights, for sizing and benchmarks"},
+	    {"--target", CMD_ARG_STRING, &x.target, 0, 0,
+	     "stm32h743 (default) or qemu"},
+	    {"--out", CMD_ARG_STRING, &x.out, 0, 0,
+	     "model.zip, or a directory (required)"},
+	    {"--data", CMD_ARG_STRING, &x.data, 0, 0,
+	     "CIFAR binary files: calibration (train split), test images and "
+	     "--eval (test split); without it, random inputs"},
+	    {"--dataset", CMD_ARG_STRING, &x.dataset, 0, 0,
+	     "cifar100 (default) or cifar10"},
+	    {"--calib", CMD_ARG_INT, &x.calib, 1, 50000,
+	     "calibration images, default 500"},
+	    {"--percentile", CMD_ARG_DOUBLE, &x.percentile, 50.000001, 100,
+	     "activation range percentile, default 100 (min/max)"},
+	    {"--images", CMD_ARG_INT, &x.images, 1, CODEGEN_MAX_IMAGES,
+	     "test images embedded in the project, default 3"},
+	    {"--eval", CMD_ARG_INT, &x.eval, 0, 10000,
+	     "float and int8 top-1 on this many test images, default 0"},
+	    {"--name", CMD_ARG_STRING, &x.name, 0, 0,
+	     "project name (default: the architecture's)"},
+	    {"--threads", CMD_ARG_INT, &x.threads, 1, 64, "default 1"},
+	    {"--seed", CMD_ARG_U64, &x.seed, 0, 0,
+	     "--arch: weight seed, default 1"},
+	    {NULL, 0, NULL, 0, 0, NULL},
+	};
+	char err[CORE_ERR_LEN] = "";
+
+	(void)cfg;
+	if (cmd_args_parse(args, argc, argv, err, sizeof err) || !x.out ||
+	    !x.ckpt == !x.arch) {
+		fprintf(stderr, "lmnas export: %s\n",
+			*err ? err
+			     : "--out and one of --checkpoint or --arch are "
+			       "required");
+		cmd_args_usage(stderr,
+			       "lmnas export --checkpoint C --target "
+			       "stm32h743|qemu --out model.zip [options]",
+			       args);
+		return 2;
+	}
+	return cmd_export_run(&x, NULL);
 }

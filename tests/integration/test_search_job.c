@@ -14,6 +14,7 @@
 #include "../support/fake_llm.h"
 #include "../support/testsupport.h"
 #include "../support/ts_cifar.h"
+#include "cmd/cmd.h"
 #include "runner/runner.h"
 
 #include <signal.h>
@@ -96,11 +97,13 @@ static long long submit(struct store_pool *p, const char *spec)
 	return id;
 }
 
+static runner_export_fn exporter; /* set by the test that exports */
+
 static enum core_status run_job(struct store_pool *p, long long id, int lease_s)
 {
 	struct queue_claim claim;
-	struct runner_config rc = {"test-worker", lease_s, NULL,
-				   NULL,	  NULL,	   NULL};
+	struct runner_config rc = {"test-worker", lease_s,  NULL,
+				   NULL,	  exporter, NULL};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 
@@ -165,14 +168,22 @@ static void check_succeeded(long long id, int expect_trained)
 static void evolution_job_succeeds(void **state)
 {
 	struct store_pool *p = NULL;
-	char err[CORE_ERR_LEN], spec[4096];
+	char err[CORE_ERR_LEN], spec[4096], q[256], out[64];
 	long long id;
 
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	id = submit(p, spec);
+	exporter = cmd_search_export_model; /* the final model's STM32 zip */
 	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	exporter = NULL;
 	check_succeeded(id, 4);
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM models WHERE job_id = %lld AND zip_size "
+		 "> 1000 AND report ? 'macs'",
+		 id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "1");
 	store_pool_close(p);
 }
 
