@@ -80,9 +80,11 @@ $(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) $(TEMPLATE_FILE
 	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES) && \
 	  bash scripts/embed_files.sh codegen_template_files service/codegen/ $(TEMPLATE_FILES); } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_prompts.sh
+$(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_files.sh
 	@mkdir -p $(@D)
-	$(Q)bash scripts/embed_prompts.sh $(PROMPTS) > $@.tmp && mv $@.tmp $@
+	$(Q)bash scripts/embed_files.sh --header search/search_internal.h \
+	  --struct search_prompt_file search_prompt_files prompts/ $(PROMPTS) \
+	  > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)

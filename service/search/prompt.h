@@ -2,7 +2,7 @@
  * Schema of its reply.
  *
  * The texts are template files (prompts/system.txt, user.txt, repair.txt)
- * embedded in the binary at build time (scripts/embed_prompts.sh) and filled
+ * embedded in the binary at build time (scripts/embed_files.sh) and filled
  * by a small renderer: `{{name}}` is replaced by the value of variable
  * `name` ([a-z_]+); an unknown name, a `{{` without `}}` or a name that is
  * not [a-z_]+ is an error (so a template and the code cannot drift apart
