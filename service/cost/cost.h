@@ -73,7 +73,8 @@ size_t cost_pointwise_conv2d_s8_scratch_size(int cin);
 size_t cost_fully_connected_s8_scratch_size(int cin);
 /* Depthwise: 0 out of place; in place (graph.h) a ring of k/2 + 1 input
  * rows, (k/2 + 1) * w * c bytes (one row for k == 1). */
-size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace);
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace);
 /* Global average pool: 0 (the kernel keeps its sums in registers). */
 size_t cost_avgpool_s8_scratch_size(int c);
 /* The scratch of op i of g (add and mul need none). */

@@ -33,7 +33,8 @@ size_t cost_fully_connected_s8_scratch_size(int cin)
 	return (size_t)cin * sizeof(int16_t);
 }
 
-size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace)
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace)
 {
 	if (!inplace)
 		return 0;
@@ -55,10 +56,12 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 	case GRAPH_OP_CONV2D:
 		return cost_conv2d_s8_scratch_size(op->kernel, op->cin);
 	case GRAPH_OP_DEPTHWISE:
-		return cost_depthwise_conv2d_s8_scratch_size(op->kernel, x->w, x->c,
-							op->inplace_input >= 0);
-	case GRAPH_OP_CONV1X1: return cost_pointwise_conv2d_s8_scratch_size(op->cin);
-	case GRAPH_OP_LINEAR: return cost_fully_connected_s8_scratch_size(op->cin);
+		return cost_depthwise_conv2d_s8_scratch_size(
+		    op->kernel, x->w, x->c, op->inplace_input >= 0);
+	case GRAPH_OP_CONV1X1:
+		return cost_pointwise_conv2d_s8_scratch_size(op->cin);
+	case GRAPH_OP_LINEAR:
+		return cost_fully_connected_s8_scratch_size(op->cin);
 	case GRAPH_OP_GAP: return cost_avgpool_s8_scratch_size(x->c);
 	case GRAPH_OP_MUL:
 	case GRAPH_OP_ADD: return 0;

@@ -62,9 +62,9 @@ static void check_table(const struct codegen_file *t, size_t count,
 
 		snprintf(path, sizeof path, "%s/service/codegen/%s", root(),
 			 f->path);
-		assert_int_equal(core_file_read(path, 1 << 20, &data, &len, err,
-						sizeof err),
-				 CORE_OK);
+		assert_int_equal(
+		    core_file_read(path, 1 << 20, &data, &len, err, sizeof err),
+		    CORE_OK);
 		assert_int_equal(f->len, len);
 		assert_int_equal(strlen(f->text), len);
 		assert_memory_equal(f->text, data, len);
@@ -78,13 +78,18 @@ static void check_table(const struct codegen_file *t, size_t count,
 
 static void kernel_files_match_sources(void **state)
 {
-	static const char *const needed[] = {
-		"kernels/kernels.h",		 "kernels/requant.h",
-		"kernels/dsp.h",		 "kernels/conv2d_s8.c",
-		"kernels/depthwise_conv2d_s8.c", "kernels/pointwise_conv2d_s8.c",
-		"kernels/fully_connected_s8.c",	 "kernels/mat_mult_s8_s16.c",
-		"kernels/add_s8.c",		 "kernels/avgpool_s8.c",
-		"kernels/mul_channel_s8.c",	 "kernels/lut_s8.c"};
+	static const char *const needed[] = {"kernels/kernels.h",
+					     "kernels/requant.h",
+					     "kernels/dsp.h",
+					     "kernels/conv2d_s8.c",
+					     "kernels/depthwise_conv2d_s8.c",
+					     "kernels/pointwise_conv2d_s8.c",
+					     "kernels/fully_connected_s8.c",
+					     "kernels/mat_mult_s8_s16.c",
+					     "kernels/add_s8.c",
+					     "kernels/avgpool_s8.c",
+					     "kernels/mul_channel_s8.c",
+					     "kernels/lut_s8.c"};
 
 	static const char *const dirs[] = {"kernels", NULL};
 
@@ -99,7 +104,8 @@ static void kernel_files_match_sources(void **state)
 		while ((p = strstr(p, "#include")) != NULL) {
 			char inc[64] = "";
 			sscanf(p, "#include %63s", inc);
-			if (strcmp(inc, "<stdint.h>") && strcmp(inc, "<string.h>") &&
+			if (strcmp(inc, "<stdint.h>") &&
+			    strcmp(inc, "<string.h>") &&
 			    strcmp(inc, "<arm_acle.h>") && inc[0] != '"')
 				fail_msg("%s includes %s", f->path, inc);
 			p += 8;
@@ -120,7 +126,7 @@ static void target_files_match_sources(void **state)
 		assert_non_null(find(codegen_target_files, stm32[i]));
 	assert_non_null(find(codegen_target_files, "targets/qemu/startup.c"));
 	assert_non_null(
-		find(codegen_target_files, "targets/qemu/mps2_an500.ld"));
+	    find(codegen_target_files, "targets/qemu/mps2_an500.ld"));
 	assert_non_null(find(codegen_target_files, "targets/qemu/semihost.c"));
 	assert_non_null(find(codegen_target_files, "targets/qemu/semihost.h"));
 }
@@ -131,11 +137,11 @@ static void template_files_match_sources(void **state)
 {
 	static const char *const dirs[] = {"templates", NULL};
 	static const char *const needed[] = {
-	    "templates/model.h",	 "templates/model.c",
-	    "templates/main.c",		 "templates/board.h",
-	    "templates/console.c",	 "templates/console.h",
-	    "templates/board_qemu.c",	 "templates/board_stm32h743.c",
-	    "templates/Makefile",	 "templates/README.md"};
+	    "templates/model.h",      "templates/model.c",
+	    "templates/main.c",	      "templates/board.h",
+	    "templates/console.c",    "templates/console.h",
+	    "templates/board_qemu.c", "templates/board_stm32h743.c",
+	    "templates/Makefile",     "templates/README.md"};
 
 	check_table(codegen_template_files, codegen_template_files_count, dirs);
 	for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
@@ -145,9 +151,9 @@ static void template_files_match_sources(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(kernel_files_match_sources),
-		cmocka_unit_test(target_files_match_sources),
-		cmocka_unit_test(template_files_match_sources),
+	    cmocka_unit_test(kernel_files_match_sources),
+	    cmocka_unit_test(target_files_match_sources),
+	    cmocka_unit_test(template_files_match_sources),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -433,7 +433,8 @@ static void scratch_sizes(void **state)
 	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
 			 3 * 10 * 8);
 	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 8, 1), 80);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 8, 1),
+			 80);
 	assert_int_equal(cost_avgpool_s8_scratch_size(17), 0);
 	one_stage(&a, 8, 3,
 		  (struct arch_stage){ARCH_BLOCK_MBCONV, 8, 1, 3, 2, 2, 0.5,
