@@ -46,7 +46,12 @@ $(NN_FUSED:%=$(BUILD)/asan/service/nn/%.o): ASAN_CFLAGS += -ffp-contract=fast
 LIB_SRC := $(sort $(filter-out service/main.c,$(wildcard service/*/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 API_FILES := $(sort $(wildcard api/*.yaml api/*/*.yaml))
-GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c
+KERNEL_FILES := $(sort $(wildcard service/codegen/kernels/*.[ch]))
+TARGET_FILES := $(sort $(wildcard service/codegen/targets/*/*))
+PROMPTS := $(sort $(wildcard prompts/*.txt))
+TEMPLATE_FILES := $(sort $(wildcard service/codegen/templates/*))
+GEN_SRC := $(BUILD)/gen/migrations_embedded.c $(BUILD)/gen/api_embedded.c \
+	$(BUILD)/gen/kernels_embedded.c $(BUILD)/gen/prompts_embedded.c
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
@@ -73,6 +78,18 @@ $(BUILD)/gen/migrations_embedded.c: $(MIGRATIONS) scripts/embed_migrations.sh
 $(BUILD)/gen/api_embedded.c: $(API_FILES) scripts/embed_api.sh
 	@mkdir -p $(@D)
 	bash scripts/embed_api.sh api $(API_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) $(TEMPLATE_FILES) scripts/embed_files.sh
+	@mkdir -p $(@D)
+	$(Q){ bash scripts/embed_files.sh codegen_kernel_files service/codegen/ $(KERNEL_FILES) && \
+	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES) && \
+	  bash scripts/embed_files.sh codegen_template_files service/codegen/ $(TEMPLATE_FILES); } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_files.sh
+	@mkdir -p $(@D)
+	$(Q)bash scripts/embed_files.sh --header search/search_internal.h \
+	  --struct search_prompt_file search_prompt_files prompts/ $(PROMPTS) \
+	  > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/release/%.o: %.c
 	@mkdir -p $(@D)

@@ -23,8 +23,12 @@ stop() { kill -TERM "$pid" 2>/dev/null || true; }
 trap stop INT TERM
 rc=0
 wait "$pid" || rc=$?
-# a signal interrupts the first wait; wait again for the graceful shutdown
-if kill -0 "$pid" 2>/dev/null; then wait "$pid" || rc=$?; fi
+# a trapped signal interrupts the first wait (status > 128): wait again for
+# lmnas' own exit status after its graceful shutdown
+if [[ $rc -gt 128 ]]; then
+	rc=0
+	wait "$pid" || rc=$?
+fi
 if [[ $private -eq 1 ]]; then
 	bash scripts/pg.sh stop var/pg
 	echo "lmnas: stopped lmnas and the private PostgreSQL"

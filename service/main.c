@@ -9,18 +9,26 @@ static int cmd_version(const struct config *cfg, int argc, char **argv);
 static int cmd_help(const struct config *cfg, int argc, char **argv);
 
 static const struct cmd commands[] = {
-	{"serve", "run the HTTP API and dashboard", cmd_serve},
-	{"migrate", "apply database migrations (--status to list them)",
-	 cmd_migrate},
-	{"cost", "MACs, params, flash and peak SRAM of an architecture",
-	 cmd_cost},
-	{"space", "search spaces: `space sample` a random member, `space show`",
-	 cmd_space},
-	{"train", "train an architecture on CIFAR (optionally distilled)",
-	 cmd_train},
-	{"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
-	{"version", "print the version", cmd_version},
-	{"help", "this text; `help config` lists every setting", cmd_help},
+    {"serve", "run the HTTP API and dashboard", cmd_serve},
+    {"migrate", "apply database migrations (--status to list them)",
+     cmd_migrate},
+    {"cost", "MACs, params, flash and peak SRAM of an architecture", cmd_cost},
+    {"space", "search spaces: `space sample` a random member, `space show`",
+     cmd_space},
+    {"train", "train an architecture on CIFAR (optionally distilled)",
+     cmd_train},
+    {"eval", "evaluate a checkpoint on CIFAR", cmd_eval},
+    {"search", "run a search job (JOB.json) in the foreground, or --job ID",
+     cmd_search},
+    {"worker", "run queued search jobs until stopped", cmd_worker},
+    {"jobs", "list search jobs", cmd_jobs},
+    {"job", "`job show ID`: a job's candidates, front and models", cmd_job},
+    {"model", "`model get ID --out model.zip`: a final model's project",
+     cmd_model},
+    {"export", "quantize a checkpoint to int8 and generate an MCU project",
+     cmd_export},
+    {"version", "print the version", cmd_version},
+    {"help", "this text; `help config` lists every setting", cmd_help},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

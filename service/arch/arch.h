@@ -77,20 +77,20 @@
 #define ARCH_FORMAT "lmnas-arch/1"
 
 /* Limits that keep one request from exhausting the machine. */
-#define ARCH_MAX_STAGES 12
-#define ARCH_MAX_LAYERS 16     /* per stage */
-#define ARCH_MAX_CHANNELS 2048 /* any tensor's channel count, after expand */
-#define ARCH_MAX_KERNEL 11     /* odd, 1..11 */
-#define ARCH_MIN_RESOLUTION 8
-#define ARCH_MAX_RESOLUTION 512
+#define ARCH_MAX_STAGES		12
+#define ARCH_MAX_LAYERS		16 /* per stage */
+#define ARCH_MAX_CHANNELS	2048 /* any tensor's channel count, after expand */
+#define ARCH_MAX_KERNEL		11 /* odd, 1..11 */
+#define ARCH_MIN_RESOLUTION	8
+#define ARCH_MAX_RESOLUTION	512
 #define ARCH_MAX_INPUT_CHANNELS 16
-#define ARCH_MAX_EXPAND 8
-#define ARCH_MAX_CLASSES 10000
-#define ARCH_MAX_NAME 128
-#define ARCH_MAX_JSON_BYTES (64 * 1024)
-#define ARCH_MAX_JSON_DEPTH 8 /* nesting of [ and {; the format needs 3 */
-#define ARCH_MIN_CLASSES 2
-#define ARCH_REAL_SCALE 1e6 /* se and dropout keep 6 decimal places */
+#define ARCH_MAX_EXPAND		8
+#define ARCH_MAX_CLASSES	10000
+#define ARCH_MAX_NAME		128
+#define ARCH_MAX_JSON_BYTES	(64 * 1024)
+#define ARCH_MAX_JSON_DEPTH	8 /* nesting of [ and {; the format needs 3 */
+#define ARCH_MIN_CLASSES	2
+#define ARCH_REAL_SCALE		1e6 /* se and dropout keep 6 decimal places */
 
 enum arch_block { ARCH_BLOCK_DWSEP = 0, ARCH_BLOCK_MBCONV };
 enum arch_skip { ARCH_SKIP_NONE = 0, ARCH_SKIP_RESIDUAL };
@@ -98,8 +98,8 @@ enum arch_act {
 	ARCH_ACT_RELU = 0,
 	ARCH_ACT_RELU6,
 	ARCH_ACT_LEAKYRELU, /* negative slope 0.01 */
-	ARCH_ACT_SWISH,     /* x * sigmoid(x) */
-	ARCH_ACT_HSWISH     /* x * relu6(x + 3) / 6 */
+	ARCH_ACT_SWISH,	    /* x * sigmoid(x) */
+	ARCH_ACT_HSWISH	    /* x * relu6(x + 3) / 6 */
 };
 #define ARCH_ACT_COUNT 5
 
@@ -123,8 +123,8 @@ struct arch_stem {
 
 struct arch {
 	char name[ARCH_MAX_NAME]; /* "" when absent; not part of the hash */
-	int resolution;           /* square input, pixels */
-	int channels;             /* input channels */
+	int resolution;		  /* square input, pixels */
+	int channels;		  /* input channels */
 	struct arch_stem stem;
 	int nstages;
 	struct arch_stage stages[ARCH_MAX_STAGES];
@@ -220,9 +220,8 @@ enum core_status arch_to_text(const struct arch *a, int pretty, char **out,
  * invalid token: that one surfaces as a syntax error at "$"). On
  * success *out is a new reference owned by the caller, else NULL. fe is not
  * cleared. */
-enum core_status arch_json_load(const char *text, size_t len,
-				size_t max_bytes, json_t **out,
-				struct core_field_errors *fe);
+enum core_status arch_json_load(const char *text, size_t len, size_t max_bytes,
+				json_t **out, struct core_field_errors *fe);
 
 /* Helpers shared with the other lmnas JSON formats (space):
  *   arch_json_kind: "object", "array", "string", "integer", "real",

@@ -14,16 +14,16 @@ static int set_value(const struct cmd_arg *a, const char *v, char *err,
 	char *end = NULL;
 
 	switch (a->kind) {
-	case CMD_ARG_STRING:
-		*(const char **)a->dst = v;
-		return 0;
+	case CMD_ARG_STRING: *(const char **)a->dst = v; return 0;
 	case CMD_ARG_INT: {
 		long x;
 		errno = 0;
 		x = strtol(v, &end, 10);
 		if (errno || end == v || *end || x < a->min || x > a->max) {
-			core_errf(err, errlen, "%s: '%s' is not a whole number "
-				  "in %.0f..%.0f", a->name, v, a->min, a->max);
+			core_errf(err, errlen,
+				  "%s: '%s' is not a whole number "
+				  "in %.0f..%.0f",
+				  a->name, v, a->min, a->max);
 			return -1;
 		}
 		*(int *)a->dst = (int)x;
@@ -47,21 +47,22 @@ static int set_value(const struct cmd_arg *a, const char *v, char *err,
 		x = strtod(v, &end);
 		if (errno || end == v || *end || !isfinite(x) || x < a->min ||
 		    x > a->max) {
-			core_errf(err, errlen, "%s: '%s' is not a number in "
-				  "%g..%g", a->name, v, a->min, a->max);
+			core_errf(err, errlen,
+				  "%s: '%s' is not a number in "
+				  "%g..%g",
+				  a->name, v, a->min, a->max);
 			return -1;
 		}
 		*(double *)a->dst = x;
 		return 0;
 	}
-	case CMD_ARG_FLAG:
-		break;
+	case CMD_ARG_FLAG: break;
 	}
 	return -1;
 }
 
-int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv,
-		   char *err, size_t errlen)
+int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv, char *err,
+		   size_t errlen)
 {
 	for (int i = 1; i < argc; i++) {
 		const struct cmd_arg *a = NULL;
@@ -74,7 +75,8 @@ int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv,
 				continue;
 			if (argv[i][nl] == '\0')
 				a = t;
-			else if (argv[i][nl] == '=' && t->kind != CMD_ARG_FLAG) {
+			else if (argv[i][nl] == '=' &&
+				 t->kind != CMD_ARG_FLAG) {
 				a = t;
 				v = argv[i] + nl + 1;
 			}

@@ -3,8 +3,9 @@
  * Layer: top (beside main.c). Each subcommand lives in its own cmd_*.c file and
  * may include any module header.
  *
- * Configuration precedence: command-line flags > LMNAS_* environment > defaults.
- * `lmnas help config` prints the whole table (the README reproduces it).
+ * Configuration precedence: command-line flags > LMNAS_* environment >
+ * defaults. `lmnas help config` prints the whole table (the README reproduces
+ * it).
  */
 #ifndef LMNAS_CMD_H
 #define LMNAS_CMD_H
@@ -48,20 +49,25 @@ struct cmd {
 };
 
 /* A subcommand's own flag (--name VALUE, --name=VALUE, or a --flag). */
-enum cmd_arg_kind { CMD_ARG_STRING, CMD_ARG_INT, CMD_ARG_U64, CMD_ARG_DOUBLE,
-		    CMD_ARG_FLAG };
+enum cmd_arg_kind {
+	CMD_ARG_STRING,
+	CMD_ARG_INT,
+	CMD_ARG_U64,
+	CMD_ARG_DOUBLE,
+	CMD_ARG_FLAG
+};
 struct cmd_arg {
 	const char *name;
 	enum cmd_arg_kind kind;
-	void *dst; /* const char **, int *, uint64_t *, double *, int * */
+	void *dst;	 /* const char **, int *, uint64_t *, double *, int * */
 	double min, max; /* ranges for numbers; a flag stores 1 */
 	const char *help;
 };
 
 /* Parses argv[1..] (argv[0] is the subcommand) against a table ended by a
  * NULL name. Returns 0, or -1 with err naming the option and the reason. */
-int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv,
-		   char *err, size_t errlen);
+int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv, char *err,
+		   size_t errlen);
 void cmd_args_usage(FILE *f, const char *usage, const struct cmd_arg *args);
 
 int cmd_serve(const struct config *cfg, int argc, char **argv);
@@ -70,5 +76,30 @@ int cmd_space(const struct config *cfg, int argc, char **argv);
 int cmd_cost(const struct config *cfg, int argc, char **argv);
 int cmd_train(const struct config *cfg, int argc, char **argv);
 int cmd_eval(const struct config *cfg, int argc, char **argv);
+int cmd_search(const struct config *cfg, int argc, char **argv);
+int cmd_worker(const struct config *cfg, int argc, char **argv);
+int cmd_jobs(const struct config *cfg, int argc, char **argv);
+int cmd_job(const struct config *cfg, int argc, char **argv);
+int cmd_model(const struct config *cfg, int argc, char **argv);
+int cmd_export(const struct config *cfg, int argc, char **argv);
+
+/* The export itself (what `lmnas export` runs after parsing), also used by
+ * search jobs for their final models. *report_json (if not NULL) receives
+ * the project's report.json (core_free). Returns an exit code. */
+struct cmd_export_args {
+	const char *ckpt, *arch, *target, *out, *data, *dataset, *name;
+	int calib, images, eval, threads;
+	double percentile;
+	uint64_t seed;
+};
+int cmd_export_run(const struct cmd_export_args *x, char **report_json);
+
+/* The runner's exporter (runner_export_fn): a checkpoint blob to the
+ * STM32H743 project zip and its report, through cmd_export_run. */
+enum core_status cmd_search_export_model(const void *ckpt, size_t len,
+					 const char *data_dir, int kind,
+					 void **zip, size_t *zip_len,
+					 char **report_json, void *ctx,
+					 char *err, size_t errlen);
 
 #endif

@@ -28,8 +28,8 @@ int cmd_migrate(const struct config *cfg, int argc, char **argv)
 			printf("%04d %-32s %s\n", store_migrations[i].version,
 			       store_migrations[i].name,
 			       store_migrations[i].version <= state.db_version
-				       ? "applied"
-				       : "pending");
+				   ? "applied"
+				   : "pending");
 		if (state.unknown)
 			printf("database carries %d migration(s) newer than "
 			       "this binary (version %d > %d)\n",

@@ -8,8 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LEVEL,
-		OPT_FORMAT };
+enum opt_kind {
+	OPT_STRING,
+	OPT_INT,
+	OPT_LONG,
+	OPT_LISTEN,
+	OPT_LEVEL,
+	OPT_FORMAT
+};
 
 struct opt {
 	const char *flag;
@@ -22,32 +28,33 @@ struct opt {
 	const char *help;
 };
 
-#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define F(field)                                                               \
+	offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
 static const struct opt opts[] = {
-	{"--database-url", "LMNAS_DATABASE_URL", "postgresql:///lmnas",
-	 OPT_STRING, 0, 0, F(database_url),
-	 "libpq connection URL or conninfo of the PostgreSQL database"},
-	{"--listen", "LMNAS_LISTEN", "127.0.0.1:8080", OPT_LISTEN, 0, 0,
-	 F(listen_host), "HTTP address HOST:PORT (serve)"},
-	{"--http-threads", "LMNAS_HTTP_THREADS", "4", OPT_INT, 1, 256,
-	 F(http_threads), "HTTP worker threads (serve)"},
-	{"--max-body", "LMNAS_MAX_BODY", "1048576", OPT_LONG, 1024,
-	 256L * 1024 * 1024, F(max_body_bytes),
-	 "largest accepted request body in bytes (serve)"},
-	{"--db-pool", "LMNAS_DB_POOL", "8", OPT_INT, 1, 128, F(db_pool_size),
-	 "PostgreSQL connections in the pool"},
-	{"--shutdown-timeout", "LMNAS_SHUTDOWN_TIMEOUT", "10", OPT_INT, 0, 3600,
-	 F(shutdown_timeout_s),
-	 "seconds to let in-flight requests finish on SIGTERM/SIGINT"},
-	{"--log-level", "LMNAS_LOG_LEVEL", "info", OPT_LEVEL, 0, 0,
-	 F(log_level), "debug, info, warn, error or off"},
-	{"--log-format", "LMNAS_LOG_FORMAT", "auto", OPT_FORMAT, 0, 0,
-	 F(log_format), "auto (text on a TTY, JSON lines otherwise), text, json"},
-	{"--data-dir", "LMNAS_DATA_DIR", "./var/data", OPT_STRING, 0, 0,
-	 F(data_dir), "directory for job work files (checkpoints, exports)"},
-	{"--web-dir", "LMNAS_WEB_DIR", "./web/static", OPT_STRING, 0, 0,
-	 F(web_dir), "directory of the dashboard's static files (serve)"},
+    {"--database-url", "LMNAS_DATABASE_URL", "postgresql:///lmnas", OPT_STRING,
+     0, 0, F(database_url),
+     "libpq connection URL or conninfo of the PostgreSQL database"},
+    {"--listen", "LMNAS_LISTEN", "127.0.0.1:8080", OPT_LISTEN, 0, 0,
+     F(listen_host), "HTTP address HOST:PORT (serve)"},
+    {"--http-threads", "LMNAS_HTTP_THREADS", "4", OPT_INT, 1, 256,
+     F(http_threads), "HTTP worker threads (serve)"},
+    {"--max-body", "LMNAS_MAX_BODY", "1048576", OPT_LONG, 1024,
+     256L * 1024 * 1024, F(max_body_bytes),
+     "largest accepted request body in bytes (serve)"},
+    {"--db-pool", "LMNAS_DB_POOL", "8", OPT_INT, 1, 128, F(db_pool_size),
+     "PostgreSQL connections in the pool"},
+    {"--shutdown-timeout", "LMNAS_SHUTDOWN_TIMEOUT", "10", OPT_INT, 0, 3600,
+     F(shutdown_timeout_s),
+     "seconds to let in-flight requests finish on SIGTERM/SIGINT"},
+    {"--log-level", "LMNAS_LOG_LEVEL", "info", OPT_LEVEL, 0, 0, F(log_level),
+     "debug, info, warn, error or off"},
+    {"--log-format", "LMNAS_LOG_FORMAT", "auto", OPT_FORMAT, 0, 0,
+     F(log_format), "auto (text on a TTY, JSON lines otherwise), text, json"},
+    {"--data-dir", "LMNAS_DATA_DIR", "./var/data", OPT_STRING, 0, 0,
+     F(data_dir), "directory for job work files (checkpoints, exports)"},
+    {"--web-dir", "LMNAS_WEB_DIR", "./web/static", OPT_STRING, 0, 0, F(web_dir),
+     "directory of the dashboard's static files (serve)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -79,8 +86,8 @@ static enum core_status set_opt(struct config *cfg, const struct opt *o,
 			return CORE_ERR_INVALID;
 		}
 		if (v < o->min || v > o->max) {
-			core_errf(err, errlen, "%s: %ld is outside %ld..%ld", src,
-				  v, o->min, o->max);
+			core_errf(err, errlen, "%s: %ld is outside %ld..%ld",
+				  src, v, o->min, o->max);
 			return CORE_ERR_INVALID;
 		}
 		if (o->kind == OPT_INT)
@@ -99,8 +106,8 @@ static enum core_status set_opt(struct config *cfg, const struct opt *o,
 		errno = 0;
 		v = strtol(colon + 1, &end, 10);
 		if (errno || end == colon + 1 || *end || v < 0 || v > 65535) {
-			core_errf(err, errlen, "%s: port in '%s' is not 0..65535",
-				  src, val);
+			core_errf(err, errlen,
+				  "%s: port in '%s' is not 0..65535", src, val);
 			return CORE_ERR_INVALID;
 		}
 		hl = (size_t)(colon - val);
@@ -125,8 +132,8 @@ static enum core_status set_opt(struct config *cfg, const struct opt *o,
 	case OPT_FORMAT:
 		if (core_log_format_parse(val, &cfg->log_format)) {
 			core_errf(err, errlen,
-				  "%s: '%s' is not one of auto, text, json", src,
-				  val);
+				  "%s: '%s' is not one of auto, text, json",
+				  src, val);
 			return CORE_ERR_INVALID;
 		}
 		return CORE_OK;
@@ -211,8 +218,8 @@ void config_redact_url(const char *url, char *out, size_t outlen)
 		at = strchr(scheme + 3, '@');
 		colon = strchr(scheme + 3, ':');
 		if (at && colon && colon < at)
-			snprintf(out, outlen, "%.*s:***%s",
-				 (int)(colon - url), url, at);
+			snprintf(out, outlen, "%.*s:***%s", (int)(colon - url),
+				 url, at);
 	}
 	/* conninfo or query form: password=... */
 	pw = strstr(out, "password=");

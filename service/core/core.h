@@ -25,15 +25,16 @@
 
 enum core_status {
 	CORE_OK = 0,
-	CORE_ERR_INVALID,   /* bad input; err names the field and reason */
-	CORE_ERR_NOMEM,     /* allocation failed or a hard cap was hit */
-	CORE_ERR_IO,        /* file or socket error */
-	CORE_ERR_NOT_FOUND, /* a named thing does not exist */
-	CORE_ERR_DB,        /* database error (see err) */
-	CORE_ERR_UNAVAILABLE, /* a dependency (database, LLM) cannot be reached */
-	CORE_ERR_CONFLICT,  /* state does not allow the operation */
-	CORE_ERR_CANCELLED, /* the work was cancelled */
-	CORE_ERR_INTERNAL   /* a bug: should not happen */
+	CORE_ERR_INVALID,     /* bad input; err names the field and reason */
+	CORE_ERR_NOMEM,	      /* allocation failed or a hard cap was hit */
+	CORE_ERR_IO,	      /* file or socket error */
+	CORE_ERR_NOT_FOUND,   /* a named thing does not exist */
+	CORE_ERR_DB,	      /* database error (see err) */
+	CORE_ERR_UNAVAILABLE, /* a dependency (database, LLM) cannot be reached
+			       */
+	CORE_ERR_CONFLICT,    /* state does not allow the operation */
+	CORE_ERR_CANCELLED,   /* the work was cancelled */
+	CORE_ERR_INTERNAL     /* a bug: should not happen */
 };
 
 /* Stable lower-case name of a status ("invalid", "nomem", ...). */
@@ -43,7 +44,7 @@ const char *core_status_name(enum core_status st);
 
 /* snprintf into err (if errlen > 0); always NUL-terminates. */
 void core_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- field errors ------------------------------------------------------ */
 
@@ -64,7 +65,8 @@ struct core_field_errors {
 
 void core_field_errors_clear(struct core_field_errors *fe);
 void core_field_errorf(struct core_field_errors *fe, const char *field,
-		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "field: reason; field: reason" (truncated to errlen) for CLI messages. */
 void core_field_errors_join(const struct core_field_errors *fe, char *out,
 			    size_t outlen);
@@ -101,15 +103,15 @@ void core_log_write(enum core_log_level level, const char *file, int line,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The level is tested before the arguments are evaluated (redis serverLog). */
-#define CORE_LOG(level, ...)                                                 \
-	do {                                                                 \
-		if ((level) >= core_log_threshold)                           \
-			core_log_write((level), __FILE__, __LINE__,          \
-				       __VA_ARGS__);                          \
+#define CORE_LOG(level, ...)                                                   \
+	do {                                                                   \
+		if ((level) >= core_log_threshold)                             \
+			core_log_write((level), __FILE__, __LINE__,            \
+				       __VA_ARGS__);                           \
 	} while (0)
 #define LOG_DEBUG(...) CORE_LOG(CORE_LOG_DEBUG, __VA_ARGS__)
-#define LOG_INFO(...) CORE_LOG(CORE_LOG_INFO, __VA_ARGS__)
-#define LOG_WARN(...) CORE_LOG(CORE_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...)  CORE_LOG(CORE_LOG_INFO, __VA_ARGS__)
+#define LOG_WARN(...)  CORE_LOG(CORE_LOG_WARN, __VA_ARGS__)
 #define LOG_ERROR(...) CORE_LOG(CORE_LOG_ERROR, __VA_ARGS__)
 
 /* ---- checked allocation ------------------------------------------------ */
@@ -124,7 +126,8 @@ void *core_realloc(void *p, size_t n);
 char *core_strdup(const char *s);
 void core_free(void *p);
 void core_alloc_fail_after(long n);
-/* Number of allocations made through the wrappers so far (for torture loops). */
+/* Number of allocations made through the wrappers so far (for torture loops).
+ */
 long core_alloc_count(void);
 
 /* ---- arena ------------------------------------------------------------- */
@@ -157,7 +160,7 @@ void core_buf_init(struct core_buf *b, size_t max);
 /* On failure (allocation or cap) the buffer is freed and reset. */
 enum core_status core_buf_append(struct core_buf *b, const void *p, size_t n);
 enum core_status core_buf_printf(struct core_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void core_buf_free(struct core_buf *b);
 /* Hands the data to the caller (who frees it with core_free); resets b. */
 char *core_buf_steal(struct core_buf *b, size_t *len);
@@ -166,9 +169,8 @@ char *core_buf_steal(struct core_buf *b, size_t *len);
 
 /* Reads a whole file of at most max_bytes. *out is NUL-terminated and owned
  * by the caller (core_free). Nothing is allocated on failure. */
-enum core_status core_file_read(const char *path, size_t max_bytes,
-				char **out, size_t *len, char *err,
-				size_t errlen);
+enum core_status core_file_read(const char *path, size_t max_bytes, char **out,
+				size_t *len, char *err, size_t errlen);
 
 /* Writes data to path atomically (temp file + rename). */
 enum core_status core_file_write_atomic(const char *path, const void *data,

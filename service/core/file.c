@@ -8,9 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum core_status core_file_read(const char *path, size_t max_bytes,
-				char **out, size_t *len, char *err,
-				size_t errlen)
+enum core_status core_file_read(const char *path, size_t max_bytes, char **out,
+				size_t *len, char *err, size_t errlen)
 {
 	struct stat stbuf;
 	char *buf = NULL;
@@ -28,8 +27,9 @@ enum core_status core_file_read(const char *path, size_t max_bytes,
 		return CORE_ERR_IO;
 	}
 	if ((unsigned long long)stbuf.st_size > max_bytes) {
-		core_errf(err, errlen, "%s: %lld bytes, more than the limit of %zu",
-			  path, (long long)stbuf.st_size, max_bytes);
+		core_errf(err, errlen,
+			  "%s: %lld bytes, more than the limit of %zu", path,
+			  (long long)stbuf.st_size, max_bytes);
 		close(fd);
 		return CORE_ERR_INVALID;
 	}

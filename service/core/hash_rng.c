@@ -75,9 +75,11 @@ void core_random_hex(char *out, size_t bytes)
 	if (bytes > sizeof buf)
 		bytes = sizeof buf;
 	if (RAND_bytes(buf, (int)bytes) != 1) {
-		/* fall back to time-seeded bytes: ids need uniqueness, not secrecy */
+		/* fall back to time-seeded bytes: ids need uniqueness, not
+		 * secrecy */
 		struct core_rng r;
-		core_rng_seed(&r, (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)out);
+		core_rng_seed(&r,
+			      (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)out);
 		for (size_t i = 0; i < bytes; i++)
 			buf[i] = (unsigned char)core_rng_next(&r);
 	}

@@ -36,8 +36,7 @@ enum core_status core_log_level_parse(const char *s, enum core_log_level *out)
 	return CORE_ERR_INVALID;
 }
 
-enum core_status core_log_format_parse(const char *s,
-				       enum core_log_format *out)
+enum core_status core_log_format_parse(const char *s, enum core_log_format *out)
 {
 	if (strcasecmp(s, "auto") == 0)
 		*out = CORE_LOG_FORMAT_AUTO;

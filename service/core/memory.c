@@ -12,7 +12,8 @@ static atomic_long alloc_fail_at = -1;
 
 void core_alloc_fail_after(long n)
 {
-	atomic_store(&alloc_fail_at, n < 0 ? -1 : atomic_load(&alloc_count) + n);
+	atomic_store(&alloc_fail_at,
+		     n < 0 ? -1 : atomic_load(&alloc_count) + n);
 }
 
 long core_alloc_count(void)

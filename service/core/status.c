@@ -62,12 +62,14 @@ void core_field_errors_join(const struct core_field_errors *fe, char *out,
 		return;
 	out[0] = '\0';
 	for (int i = 0; i < fe->n && used + 1 < outlen; i++) {
-		int w = snprintf(out + used, outlen - used, "%s%s: %s",
-				 i ? "; " : "", fe->e[i].field, fe->e[i].reason);
+		int w =
+		    snprintf(out + used, outlen - used, "%s%s: %s",
+			     i ? "; " : "", fe->e[i].field, fe->e[i].reason);
 		if (w < 0)
 			break;
 		used += (size_t)w;
 	}
 	if (fe->dropped && used + 1 < outlen)
-		snprintf(out + used, outlen - used, " (and %d more)", fe->dropped);
+		snprintf(out + used, outlen - used, " (and %d more)",
+			 fe->dropped);
 }

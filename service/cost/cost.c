@@ -46,7 +46,7 @@ static void cost_op_count(const struct graph *g, int i, struct cost_op *c)
 	case GRAPH_OP_MUL:
 	case GRAPH_OP_ADD: c->elementwise = elements(out); break;
 	}
-	c->flash_bytes = op_requant_bytes(op);
+	c->flash_bytes = op_requant_bytes(op) + cost_op_code_bytes(op);
 	if (graph_op_has_weights(op)) {
 		c->params_trainable =
 		    w + (op->bias ? cout : 0) + (op->bn ? 2 * cout : 0);
@@ -55,6 +55,56 @@ static void cost_op_count(const struct graph *g, int i, struct cost_op *c)
 	}
 	if (graph_act_needs_lut(op->act))
 		c->flash_bytes += COST_LUT_BYTES;
+}
+
+uint64_t cost_op_code_bytes(const struct graph_op *op)
+{
+	uint64_t n = 0;
+
+	switch (op->kind) {
+	case GRAPH_OP_CONV2D: n = COST_OP_CONV2D; break;
+	case GRAPH_OP_CONV1X1: n = COST_OP_POINTWISE; break;
+	case GRAPH_OP_DEPTHWISE: n = COST_OP_DEPTHWISE; break;
+	case GRAPH_OP_LINEAR: n = COST_OP_LINEAR; break;
+	case GRAPH_OP_GAP: n = COST_OP_GAP; break;
+	case GRAPH_OP_MUL: n = COST_OP_MUL; break;
+	case GRAPH_OP_ADD: n = COST_OP_ADD; break;
+	}
+	return n + (graph_act_needs_lut(op->act) ? COST_OP_LUT : 0);
+}
+
+uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
+{
+	int used[GRAPH_OP_KIND_COUNT] = {0}, lut = 0;
+	uint64_t n =
+	    t == COST_TARGET_QEMU ? COST_BASE_QEMU : COST_BASE_STM32H743;
+
+	for (int i = 0; i < g->nops; i++) {
+		used[g->ops[i].kind] = 1;
+		lut |= graph_act_needs_lut(g->ops[i].act);
+	}
+	if (used[GRAPH_OP_CONV2D] || used[GRAPH_OP_CONV1X1] ||
+	    used[GRAPH_OP_LINEAR])
+		n += COST_KERNEL_MATMUL;
+	n += used[GRAPH_OP_CONV2D] ? COST_KERNEL_CONV2D : 0;
+	n += used[GRAPH_OP_CONV1X1] ? COST_KERNEL_POINTWISE : 0;
+	n += used[GRAPH_OP_LINEAR] ? COST_KERNEL_FC : 0;
+	n += used[GRAPH_OP_DEPTHWISE] ? COST_KERNEL_DEPTHWISE : 0;
+	n += used[GRAPH_OP_GAP] ? COST_KERNEL_AVGPOOL : 0;
+	n += used[GRAPH_OP_MUL] ? COST_KERNEL_MUL : 0;
+	n += used[GRAPH_OP_ADD] ? COST_KERNEL_ADD : 0;
+	n += lut ? COST_KERNEL_LUT : 0;
+	return n;
+}
+
+void cost_report_set_target(struct cost_report *r, enum cost_target t)
+{
+	struct cost_flash *f = &r->flash;
+
+	f->target = t;
+	f->runtime = cost_runtime_flash_bytes(&r->graph, t);
+	f->total =
+	    f->weights + f->biases + f->requant + f->luts + f->ops + f->runtime;
 }
 
 void cost_report_free(struct cost_report *r)
@@ -102,10 +152,9 @@ enum core_status cost_report_build(const struct arch *a, struct cost_report *r,
 		r->flash.requant += op_requant_bytes(op);
 		if (graph_act_needs_lut(op->act))
 			r->flash.luts += COST_LUT_BYTES;
+		r->flash.ops += cost_op_code_bytes(op);
 	}
-	r->flash.runtime = COST_RUNTIME_FLASH_BYTES;
-	r->flash.total = r->flash.weights + r->flash.biases + r->flash.requant +
-			 r->flash.luts + r->flash.runtime;
+	cost_report_set_target(r, COST_TARGET_STM32H743);
 	r->sram_bytes = r->plan.arena_bytes;
 out:
 	if (rc)

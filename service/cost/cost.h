@@ -17,12 +17,20 @@
  *     buffers, not parameters).
  *   - deployed params: BN folded: weights + one bias per output channel of
  *     every conv and linear.
- *   - int8 flash: one byte per weight, an int32 bias and a requantization
- *     pair (int32 multiplier + int32 shift) per output channel of every conv
- *     and linear, one requantization pair per GAP and MUL and three per ADD
- *     (each input and the output), a 256-byte table per op whose activation
- *     is a LUT (graph_act_needs_lut), plus COST_RUNTIME_FLASH_BYTES for the
- *     kernels and runtime code. Zero points are code immediates.
+ *   - int8 flash, as the code generator (codegen.h) lays a project out:
+ *     one byte per weight, an int32 bias and a requantization pair (int32
+ *     multiplier + int32 shift) per output channel of every conv and
+ *     linear, one requantization pair per GAP and MUL and three per ADD
+ *     (each input and the output), a 256-byte table per op whose
+ *     activation is a LUT (graph_act_needs_lut); "ops": per op the code of
+ *     its kernel call and its constant parameter structs (COST_OP_*);
+ *     "runtime": the kernel families the network uses (COST_KERNEL_*) plus
+ *     the target's start-up, console, demo main and libc pieces
+ *     (COST_BASE_*). The op, kernel and base sizes are measured with
+ *     arm-none-eabi-gcc 12.2 -mcpu=cortex-m7 -O2 (-ffunction-sections,
+ *     --gc-sections) on generated projects (tools/flash_calibrate.py); the
+ *     export tests check that the estimate stays within 3% of
+ *     arm-none-eabi-size (text + data, minus the embedded test images).
  *
  * Peak SRAM is the size of one arena that holds every int8 tensor (the
  * graph input and output included) and every kernel's scratch. Tensors that
@@ -43,29 +51,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Kernels and runtime code in flash: a placeholder until it is calibrated
- * against arm-none-eabi-size of a generated project (CMSIS-NN s8 kernels plus
- * the generated invoke code are in this range on Cortex-M4). */
-#define COST_RUNTIME_FLASH_BYTES (24 * 1024)
-#define COST_LUT_BYTES		 256 /* int8 -> int8 activation table */
-#define COST_REQUANT_BYTES	 8   /* int32 multiplier + int32 shift */
-#define COST_BIAS_BYTES		 4   /* int32 */
+#define COST_LUT_BYTES	   256 /* int8 -> int8 activation table */
+#define COST_REQUANT_BYTES 8   /* int32 multiplier + int32 shift */
+#define COST_BIAS_BYTES	   4   /* int32 */
 /* Every buffer offset and size is a multiple of this (word access on
- * Cortex-M0 and the int32 scratch of pooling). */
+ * Cortex-M0 and the int16 im2col columns). */
 #define COST_ARENA_ALIGN 4
 
-/* ---- kernel scratch (int8 kernels must need no more than this) ---------- */
+/* ---- kernel scratch -------------------------------------------------------
+ * Exactly what each MCU kernel of service/codegen/kernels/ asks for (its
+ * <op>_s8_scratch_size()): generated code hands every kernel its scratch
+ * buffer from this plan, so the sizes must not drift apart (the codegen
+ * tests compile the kernels and check). */
 
-/* kxk conv: im2col of two output pixels as int16 (CMSIS-NN arm_convolve_s8):
- * 2 * k * k * cin * 2 bytes. */
-size_t conv2d_s8_scratch_size(int kernel, int cin);
-/* Depthwise: 0 out of place; in place (graph.h) a ring of (k-1)/2 + 1 input
- * rows, (p + 1) * w * c bytes, and 0 when k == 1. */
-size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace);
-/* Global average pool: one int32 accumulator per channel (4 * c), so the
- * NHWC input is read once in order. */
-size_t avgpool_s8_scratch_size(int c);
-/* The scratch of op i of g (1x1 conv, linear, add and mul need none). */
+/* kxk conv: im2col of two output pixels as int16, each column rounded up to
+ * an even length: 2 * ceil2(k * k * cin) * 2 bytes. */
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin);
+/* 1x1 conv (also SE's FCs on 1x1 maps): two int16 columns of ceil2(cin). */
+size_t cost_pointwise_conv2d_s8_scratch_size(int cin);
+/* Fully connected: the input widened to int16, 2 * cin bytes. */
+size_t cost_fully_connected_s8_scratch_size(int cin);
+/* Depthwise: 0 out of place; in place (graph.h) a ring of k/2 + 1 input
+ * rows, (k/2 + 1) * w * c bytes (one row for k == 1). */
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace);
+/* Global average pool: 0 (the kernel keeps its sums in registers). */
+size_t cost_avgpool_s8_scratch_size(int c);
+/* The scratch of op i of g (add and mul need none). */
 size_t cost_op_scratch_size(const struct graph *g, int i);
 
 /* ---- memory plan -------------------------------------------------------- */
@@ -115,8 +127,48 @@ struct cost_op {
 	size_t live_bytes;    /* = plan.op_live[i] */
 };
 
+/* ---- flash of generated code (see the counting rules above) ------------- */
+
+/* The deployment target the runtime figure is for. */
+enum cost_target { COST_TARGET_STM32H743 = 0, COST_TARGET_QEMU };
+#define COST_TARGET_COUNT 2
+
+/* Start-up, vector table, clocks or semihosting, console, the demo main,
+ * memcpy/memset: what a generated project holds besides the network. */
+#define COST_BASE_STM32H743 3500
+#define COST_BASE_QEMU	    2890
+/* Each kernel family the network uses (the matrix core once, shared by the
+ * kxk, 1x1 and dense kernels). */
+#define COST_KERNEL_MATMUL    1940
+#define COST_KERNEL_CONV2D    698
+#define COST_KERNEL_POINTWISE 304
+#define COST_KERNEL_FC	      102
+#define COST_KERNEL_DEPTHWISE 3900
+#define COST_KERNEL_AVGPOOL   1230
+#define COST_KERNEL_MUL	      352
+#define COST_KERNEL_ADD	      484
+#define COST_KERNEL_LUT	      30
+/* Per op: its call in model_run and its constant parameter structs. */
+#define COST_OP_CONV2D	  166
+#define COST_OP_POINTWISE 126
+#define COST_OP_DEPTHWISE 136
+#define COST_OP_LINEAR	  80
+#define COST_OP_GAP	  112
+#define COST_OP_MUL	  32
+#define COST_OP_ADD	  77
+#define COST_OP_LUT	  20 /* the table call after an op */
+
+/* Code and parameters of op i of g (COST_OP_*). */
+uint64_t cost_op_code_bytes(const struct graph_op *op);
+/* The runtime figure of g on target t: base + kernels used. */
+uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t);
+
 struct cost_flash {
-	uint64_t weights, biases, requant, luts, runtime, total;
+	uint64_t weights, biases, requant, luts;
+	uint64_t ops;	  /* kernel calls and parameter structs */
+	uint64_t runtime; /* kernels used + the target's base */
+	uint64_t total;
+	enum cost_target target;
 };
 
 struct cost_report {
@@ -131,12 +183,16 @@ struct cost_report {
 	size_t sram_bytes; /* = plan.arena_bytes */
 };
 
-/* Lowers a to its int8 graph, counts and plans it. a should have passed
- * arch_validate (graph_build re-checks the ranges it needs). On success r
- * owns everything (cost_report_free); on failure r is left empty. */
+/* Lowers a to its int8 graph, counts and plans it, with the flash runtime
+ * of COST_TARGET_STM32H743. a should have passed arch_validate (graph_build
+ * re-checks the ranges it needs). On success r owns everything
+ * (cost_report_free); on failure r is left empty. */
 enum core_status cost_report_build(const struct arch *a, struct cost_report *r,
 				   char *err, size_t errlen);
 void cost_report_free(struct cost_report *r);
+
+/* Recomputes the runtime and total flash of r for target t. */
+void cost_report_set_target(struct cost_report *r, enum cost_target t);
 
 /* Human-readable totals and per-op table appended to out. */
 enum core_status cost_report_format_text(const struct cost_report *r,

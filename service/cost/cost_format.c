@@ -26,7 +26,7 @@ static enum core_status format_totals(const struct cost_report *r,
 	const struct graph *g = &r->graph;
 	const struct graph_tensor *in = &g->tensors[g->input];
 	const struct cost_flash *f = &r->flash;
-	char b[6][32];
+	char b[7][32];
 	enum core_status rc;
 
 	rc = core_buf_printf(
@@ -45,14 +45,16 @@ static enum core_status format_totals(const struct cost_report *r,
 			     grouped(r->params_deployed, b[1]));
 	if (rc)
 		return rc;
-	rc =
-	    core_buf_printf(out,
-			    "flash (int8)       %s B = weights %s + biases %s "
-			    "+ requant %s + LUTs %s + runtime %s "
-			    "(placeholder)\n",
-			    grouped(f->total, b[0]), grouped(f->weights, b[1]),
-			    grouped(f->biases, b[2]), grouped(f->requant, b[3]),
-			    grouped(f->luts, b[4]), grouped(f->runtime, b[5]));
+	rc = core_buf_printf(out,
+			     "flash (int8)       %s B = weights %s + biases %s "
+			     "+ requant %s + LUTs %s + op calls %s + kernels "
+			     "and runtime %s (%s)\n",
+			     grouped(f->total, b[0]), grouped(f->weights, b[1]),
+			     grouped(f->biases, b[2]),
+			     grouped(f->requant, b[3]), grouped(f->luts, b[4]),
+			     grouped(f->ops, b[5]), grouped(f->runtime, b[6]),
+			     f->target == COST_TARGET_QEMU ? "qemu"
+							   : "stm32h743");
 	if (rc)
 		return rc;
 	return core_buf_printf(
@@ -162,12 +164,14 @@ json_t *cost_report_to_json(const struct cost_report *r)
 		      "deployed", (json_int_t)r->params_deployed),
 	    &bad);
 	put(o, "flash",
-	    json_pack("{sIsIsIsIsIsI}", "weights", (json_int_t)r->flash.weights,
-		      "biases", (json_int_t)r->flash.biases, "requant",
-		      (json_int_t)r->flash.requant, "luts",
-		      (json_int_t)r->flash.luts, "runtime",
-		      (json_int_t)r->flash.runtime, "total",
-		      (json_int_t)r->flash.total),
+	    json_pack(
+		"{sIsIsIsIsIsIsIss}", "weights", (json_int_t)r->flash.weights,
+		"biases", (json_int_t)r->flash.biases, "requant",
+		(json_int_t)r->flash.requant, "luts", (json_int_t)r->flash.luts,
+		"ops", (json_int_t)r->flash.ops, "runtime",
+		(json_int_t)r->flash.runtime, "total",
+		(json_int_t)r->flash.total, "target",
+		r->flash.target == COST_TARGET_QEMU ? "qemu" : "stm32h743"),
 	    &bad);
 	put(o, "sram",
 	    json_pack("{sIsIsiss}", "arena_bytes", (json_int_t)r->sram_bytes,

@@ -6,22 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t conv2d_s8_scratch_size(int kernel, int cin)
+/* Each size below is the one the MCU kernel asks for (its
+ * <op>_s8_scratch_size() in service/codegen/kernels/), so that the arena
+ * the planner lays out is exactly what generated code needs. */
+
+/* An im2col column of n int16 rounded up to an even count, which keeps the
+ * second column 4-byte aligned (conv2d_s8.c, pointwise_conv2d_s8.c). */
+static size_t col_stride(size_t n)
 {
-	return 2 * (size_t)kernel * (size_t)kernel * (size_t)cin *
+	return (n + 1) & ~(size_t)1;
+}
+
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin)
+{
+	return 2 * col_stride((size_t)kernel * (size_t)kernel * (size_t)cin) *
 	       sizeof(int16_t);
 }
 
-size_t depthwise_conv2d_s8_scratch_size(int kernel, int w, int c, int inplace)
+size_t cost_pointwise_conv2d_s8_scratch_size(int cin)
 {
-	if (!inplace || kernel == 1)
-		return 0;
-	return (size_t)((kernel - 1) / 2 + 1) * (size_t)w * (size_t)c;
+	return 2 * col_stride((size_t)cin) * sizeof(int16_t);
 }
 
-size_t avgpool_s8_scratch_size(int c)
+size_t cost_fully_connected_s8_scratch_size(int cin)
 {
-	return (size_t)c * sizeof(int32_t);
+	return (size_t)cin * sizeof(int16_t);
+}
+
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+					     int inplace)
+{
+	if (!inplace)
+		return 0;
+	return (size_t)(kernel / 2 + 1) * (size_t)w * (size_t)c;
+}
+
+size_t cost_avgpool_s8_scratch_size(int c)
+{
+	(void)c;
+	return 0;
 }
 
 size_t cost_op_scratch_size(const struct graph *g, int i)
@@ -31,15 +54,17 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 
 	switch (op->kind) {
 	case GRAPH_OP_CONV2D:
-		return conv2d_s8_scratch_size(op->kernel, op->cin);
+		return cost_conv2d_s8_scratch_size(op->kernel, op->cin);
 	case GRAPH_OP_DEPTHWISE:
-		return depthwise_conv2d_s8_scratch_size(op->kernel, x->w, x->c,
-							op->inplace_input >= 0);
-	case GRAPH_OP_GAP: return avgpool_s8_scratch_size(x->c);
+		return cost_depthwise_conv2d_s8_scratch_size(
+		    op->kernel, x->w, x->c, op->inplace_input >= 0);
 	case GRAPH_OP_CONV1X1:
+		return cost_pointwise_conv2d_s8_scratch_size(op->cin);
+	case GRAPH_OP_LINEAR:
+		return cost_fully_connected_s8_scratch_size(op->cin);
+	case GRAPH_OP_GAP: return cost_avgpool_s8_scratch_size(x->c);
 	case GRAPH_OP_MUL:
-	case GRAPH_OP_ADD:
-	case GRAPH_OP_LINEAR: return 0;
+	case GRAPH_OP_ADD: return 0;
 	}
 	return 0;
 }

@@ -43,7 +43,8 @@
  *     input row r it copies input row r into a ring of p+1 rows
  *     (p = (k-1)/2), which then holds input rows r-p..r; rows r+1..r+p are
  *     still untouched in place. Scratch: (p+1) * W * C bytes for int8
- *     (0 for k == 1, which is elementwise). See cost.h for the scratch of
+ *     (one row for k == 1: the kernel copies each row before it overwrites
+ *     it, as for any k). See cost.h for the scratch of
  *     every kernel. With H <= p+1 the ring would copy the whole map, so the
  *     op runs out of place (no saving).
  * The graph input is an ordinary tensor here: once its last reader runs, its

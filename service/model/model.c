@@ -311,7 +311,8 @@ enum core_status model_build(const struct arch *a, int max_batch, int training,
 {
 	struct builder b;
 	struct model *m;
-	int h = a->resolution, w = a->resolution, c = a->channels;
+	int h = a->resolution, c = a->channels;
+	int w = h; /* square input */
 	size_t prev, count;
 	int nblocks = 0, bi = 0;
 

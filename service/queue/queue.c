@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *status_names[] = {"queued", "running", "succeeded",
-				     "failed", "cancelled"};
+static const char *status_names[] = {"queued", "running", "succeeded", "failed",
+				     "cancelled"};
 
 const char *queue_job_status_name(enum queue_job_status s)
 {
@@ -14,49 +14,67 @@ const char *queue_job_status_name(enum queue_job_status s)
 }
 
 static const struct store_stmt stmt_enqueue = {
-	"queue_enqueue",
-	"INSERT INTO jobs (name, spec) VALUES ($1, $2::jsonb) RETURNING id", 2};
+    "queue_enqueue",
+    "INSERT INTO jobs (name, spec) VALUES ($1, $2::jsonb) RETURNING id", 2};
 
 /* The inner SELECT locks one claimable row and skips rows other workers hold
  * locked, so concurrent claims never block each other or double-claim. */
 static const struct store_stmt stmt_claim = {
-	"queue_claim",
-	"UPDATE jobs SET status = 'running', lease_owner = $1,"
-	" lease_expires_at = now() + make_interval(secs => $2::int),"
-	" attempts = attempts + 1, started_at = coalesce(started_at, now()),"
-	" updated_at = now()"
-	" WHERE id = (SELECT id FROM jobs"
-	"   WHERE (status = 'queued' OR (status = 'running'"
-	"          AND lease_expires_at < now()))"
-	"   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-	" RETURNING id, name, spec::text, attempts",
-	2};
+    "queue_claim",
+    "UPDATE jobs SET status = 'running', lease_owner = $1,"
+    " lease_expires_at = now() + make_interval(secs => $2::int),"
+    " attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+    " updated_at = now()"
+    " WHERE id = (SELECT id FROM jobs"
+    "   WHERE (status = 'queued' OR (status = 'running'"
+    "          AND lease_expires_at < now()))"
+    "   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, name, spec::text, attempts",
+    2};
+
+static const struct store_stmt stmt_claim_id = {
+    "queue_claim_id",
+    "UPDATE jobs SET status = 'running', lease_owner = $2,"
+    " lease_expires_at = now() + make_interval(secs => $3::int),"
+    " attempts = attempts + 1, started_at = coalesce(started_at, now()),"
+    " updated_at = now()"
+    " WHERE id = (SELECT id FROM jobs WHERE id = $1::bigint"
+    "   AND (status = 'queued' OR (status = 'running'"
+    "        AND lease_expires_at < now())) FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, name, spec::text, attempts",
+    3};
+
+static const struct store_stmt stmt_job_state = {
+    "queue_job_state",
+    "SELECT status, coalesce(to_char(lease_expires_at, 'HH24:MI:SS'), '')"
+    " FROM jobs WHERE id = $1::bigint",
+    1};
 
 static const struct store_stmt stmt_heartbeat = {
-	"queue_heartbeat",
-	"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
-	" progress = coalesce($4::jsonb, progress), updated_at = now()"
-	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'"
-	" RETURNING cancel_requested",
-	4};
+    "queue_heartbeat",
+    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int),"
+    " progress = coalesce($4::jsonb, progress), updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'"
+    " RETURNING cancel_requested",
+    4};
 
 static const struct store_stmt stmt_finish = {
-	"queue_finish",
-	"UPDATE jobs SET status = $3, error = $4, lease_owner = NULL,"
-	" lease_expires_at = NULL, finished_at = now(), updated_at = now()"
-	" WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
-	4};
+    "queue_finish",
+    "UPDATE jobs SET status = $3, error = $4, lease_owner = NULL,"
+    " lease_expires_at = NULL, finished_at = now(), updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
+    4};
 
 static const struct store_stmt stmt_cancel = {
-	"queue_cancel",
-	"UPDATE jobs SET cancel_requested = true, updated_at = now(),"
-	" status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
-	" finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END"
-	" WHERE id = $1::bigint AND status IN ('queued', 'running')",
-	1};
+    "queue_cancel",
+    "UPDATE jobs SET cancel_requested = true, updated_at = now(),"
+    " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
+    " finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END"
+    " WHERE id = $1::bigint AND status IN ('queued', 'running')",
+    1};
 
 static const struct store_stmt stmt_exists = {
-	"queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
+    "queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
 
 /* Runs one statement in its own implicit transaction on a pooled
  * connection; *res receives the result when wanted. */
@@ -81,7 +99,8 @@ enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 {
 	const char *params[2] = {name, spec_json};
 	PGresult *r = NULL;
-	enum core_status st = run_one(p, &stmt_enqueue, params, &r, err, errlen);
+	enum core_status st =
+	    run_one(p, &stmt_enqueue, params, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -128,6 +147,57 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 		return CORE_ERR_NOMEM;
 	}
 	return CORE_OK;
+}
+
+enum core_status queue_job_claim_id(struct store_pool *p, long long id,
+				    const char *worker, int lease_s,
+				    struct queue_claim *out, char *err,
+				    size_t errlen)
+{
+	char ids[32], lease[16];
+	const char *params[3] = {ids, worker, lease};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	memset(out, 0, sizeof *out);
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	st = run_one(p, &stmt_claim_id, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 1) {
+		out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		out->name = core_strdup(PQgetvalue(r, 0, 1));
+		out->spec = core_strdup(PQgetvalue(r, 0, 2));
+		out->attempts = atoi(PQgetvalue(r, 0, 3));
+		PQclear(r);
+		if (!out->name || !out->spec) {
+			queue_claim_free(out);
+			core_errf(err, errlen, "out of memory claiming a job");
+			return CORE_ERR_NOMEM;
+		}
+		return CORE_OK;
+	}
+	PQclear(r);
+	st = run_one(p, &stmt_job_state, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		core_errf(err, errlen, "job %lld not found", id);
+		st = CORE_ERR_NOT_FOUND;
+	} else if (strcmp(PQgetvalue(r, 0, 0), "running") == 0) {
+		core_errf(err, errlen,
+			  "job %lld is held by another worker "
+			  "until %s UTC",
+			  id, PQgetvalue(r, 0, 1));
+		st = CORE_ERR_CONFLICT;
+	} else {
+		core_errf(err, errlen, "job %lld already %s", id,
+			  PQgetvalue(r, 0, 0));
+		st = CORE_ERR_CONFLICT;
+	}
+	PQclear(r);
+	return st;
 }
 
 enum core_status queue_job_heartbeat(struct store_pool *p, long long id,
@@ -187,8 +257,8 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 	return CORE_OK;
 }
 
-enum core_status queue_job_cancel(struct store_pool *p, long long id,
-				  char *err, size_t errlen)
+enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
+				  size_t errlen)
 {
 	char ids[32];
 	const char *params[1] = {ids};

@@ -31,7 +31,7 @@ enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 struct queue_claim {
 	long long id;
 	char *name;
-	char *spec; /* JSON text */
+	char *spec;   /* JSON text */
 	int attempts; /* including this one */
 };
 
@@ -42,6 +42,15 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 int lease_s, struct queue_claim *out,
 				 char *err, size_t errlen);
 void queue_claim_free(struct queue_claim *c);
+
+/* Claims job id only (queued, or running with an expired lease), for a
+ * foreground run. CORE_ERR_NOT_FOUND when there is no such job,
+ * CORE_ERR_CONFLICT when it ended or another worker holds its lease (the
+ * message says until when). */
+enum core_status queue_job_claim_id(struct store_pool *p, long long id,
+				    const char *worker, int lease_s,
+				    struct queue_claim *out, char *err,
+				    size_t errlen);
 
 /* Renews the lease. CORE_ERR_CONFLICT when the lease was lost (another
  * worker took over, or the job ended): the worker must stop working on it.
@@ -63,7 +72,7 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 /* Asks for a job to be cancelled: a queued job is cancelled at once, a
  * running one when its worker next heartbeats. CORE_ERR_NOT_FOUND for an
  * unknown id; CORE_ERR_CONFLICT when it already ended. */
-enum core_status queue_job_cancel(struct store_pool *p, long long id,
-				  char *err, size_t errlen);
+enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
+				  size_t errlen);
 
 #endif

@@ -42,8 +42,7 @@ int search_dominates(const struct search_point *a, const struct search_point *b,
 	return pareto_dominates(a, b);
 }
 
-enum core_status search_nondominated_sort(const struct search_point *pts,
-					  int n,
+enum core_status search_nondominated_sort(const struct search_point *pts, int n,
 					  const struct search_limits *lim,
 					  int *rank)
 {
@@ -155,7 +154,8 @@ struct hv_pt {
 
 static int cmp_z(const void *a, const void *b)
 {
-	double x = ((const struct hv_pt *)a)->z, y = ((const struct hv_pt *)b)->z;
+	double x = ((const struct hv_pt *)a)->z,
+	       y = ((const struct hv_pt *)b)->z;
 	return (x > y) - (x < y);
 }
 
@@ -183,8 +183,7 @@ static double hv2d(struct hv_pt *pts, int n, double rx, double ry)
 }
 
 enum core_status search_hypervolume(const struct search_point *pts, int n,
-				    const struct search_limits *lim,
-				    double *hv)
+				    const struct search_limits *lim, double *hv)
 {
 	struct hv_pt *p = NULL, *slab = NULL;
 	double rx = 0.0, ry = lim->max_macs, rz = lim->max_sram, vol = 0.0;

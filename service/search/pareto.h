@@ -37,8 +37,7 @@ int search_dominates(const struct search_point *a, const struct search_point *b,
  * O(n^2) comparisons; n <= SEARCH_MAX_POINTS. Allocates scratch internally
  * (freed before return); CORE_ERR_NOMEM leaves rank undefined. */
 #define SEARCH_MAX_POINTS 100000
-enum core_status search_nondominated_sort(const struct search_point *pts,
-					  int n,
+enum core_status search_nondominated_sort(const struct search_point *pts, int n,
 					  const struct search_limits *lim,
 					  int *rank /* (n) */);
 

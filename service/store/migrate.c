@@ -10,14 +10,13 @@
 #define MIGRATION_LOCK_KEY "7274016501"
 
 static const struct store_stmt stmt_table_exists = {
-	"migrate_table_exists",
-	"SELECT to_regclass('schema_migrations') IS NOT NULL", 0};
+    "migrate_table_exists",
+    "SELECT to_regclass('schema_migrations') IS NOT NULL", 0};
 static const struct store_stmt stmt_versions = {
-	"migrate_versions", "SELECT version FROM schema_migrations ORDER BY 1",
-	0};
+    "migrate_versions", "SELECT version FROM schema_migrations ORDER BY 1", 0};
 static const struct store_stmt stmt_record = {
-	"migrate_record",
-	"INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2};
+    "migrate_record",
+    "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2};
 
 static int binary_knows(int version)
 {
@@ -30,8 +29,8 @@ static int binary_knows(int version)
 static int binary_max(void)
 {
 	return store_migrations_count
-		       ? store_migrations[store_migrations_count - 1].version
-		       : 0;
+		   ? store_migrations[store_migrations_count - 1].version
+		   : 0;
 }
 
 /* Reads the applied versions into state (and, if applied != NULL, marks which
@@ -78,8 +77,8 @@ static enum core_status read_state(struct store_conn *c,
 }
 
 enum core_status store_schema_check(struct store_pool *p,
-				    struct store_schema_state *state,
-				    char *err, size_t errlen)
+				    struct store_schema_state *state, char *err,
+				    size_t errlen)
 {
 	struct store_conn *c = NULL;
 	enum core_status st = store_conn_acquire(p, 5.0, &c, err, errlen);
@@ -139,8 +138,8 @@ enum core_status store_migrate(struct store_pool *p, int *applied_now,
 		st = CORE_ERR_NOMEM;
 		goto out;
 	}
-	st = store_exec_sql(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")",
-			    err, errlen);
+	st = store_exec_sql(
+	    c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", err, errlen);
 	if (st)
 		goto out;
 	locked = 1;
@@ -157,11 +156,12 @@ enum core_status store_migrate(struct store_pool *p, int *applied_now,
 	if (st)
 		goto out;
 	if (state.unknown) {
-		core_errf(err, errlen,
-			  "the database carries %d migration(s) newer than this "
-			  "binary knows (database at %d, binary at %d): run a "
-			  "newer lmnas",
-			  state.unknown, state.db_version, state.binary_version);
+		core_errf(
+		    err, errlen,
+		    "the database carries %d migration(s) newer than this "
+		    "binary knows (database at %d, binary at %d): run a "
+		    "newer lmnas",
+		    state.unknown, state.db_version, state.binary_version);
 		st = CORE_ERR_CONFLICT;
 		goto out;
 	}
@@ -177,9 +177,9 @@ enum core_status store_migrate(struct store_pool *p, int *applied_now,
 	}
 out:
 	if (locked)
-		store_exec_sql(c,
-			       "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")",
-			       ignored, sizeof ignored);
+		store_exec_sql(
+		    c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")",
+		    ignored, sizeof ignored);
 	store_conn_release(p, c);
 	core_free(applied);
 	if (applied_now)

@@ -142,7 +142,8 @@ enum core_status store_conn_acquire(struct store_pool *p, double timeout_s,
 	*out = NULL;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)timeout_s;
-	deadline.tv_nsec += (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
+	deadline.tv_nsec +=
+	    (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
 	if (deadline.tv_nsec >= 1000000000L) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
@@ -208,8 +209,7 @@ const char *store_conn_sqlstate(struct store_conn *c)
 
 /* Records the outcome of a failed result in c and err. */
 static enum core_status result_error(struct store_conn *c, PGresult *r,
-				     const char *what, char *err,
-				     size_t errlen)
+				     const char *what, char *err, size_t errlen)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg);
@@ -241,7 +241,7 @@ static enum core_status prepare(struct store_conn *c,
 	if (c->nprepared == c->capprepared) {
 		size_t n = c->capprepared ? 2 * c->capprepared : 16;
 		const struct store_stmt **np =
-			core_realloc(c->prepared, n * sizeof *np);
+		    core_realloc(c->prepared, n * sizeof *np);
 		if (!np) {
 			core_errf(err, errlen, "out of memory preparing %s",
 				  s->name);

@@ -94,7 +94,7 @@ enum core_status store_tx_run(struct store_pool *p, enum store_isolation iso,
 /* ---- migrations -------------------------------------------------------- */
 
 struct store_migration {
-	int version;      /* NNNN of migrations/NNNN_name.sql */
+	int version;	  /* NNNN of migrations/NNNN_name.sql */
 	const char *name; /* the name part */
 	const char *sql;
 };
@@ -105,16 +105,16 @@ extern const struct store_migration store_migrations[];
 extern const size_t store_migrations_count;
 
 struct store_schema_state {
-	int db_version;     /* highest version applied in the database (0) */
+	int db_version;	    /* highest version applied in the database (0) */
 	int binary_version; /* highest version this binary carries */
-	int pending;        /* known migrations not yet applied */
-	int unknown;        /* applied versions this binary does not know */
+	int pending;	    /* known migrations not yet applied */
+	int unknown;	    /* applied versions this binary does not know */
 };
 
 /* Reads schema_migrations (absent table = nothing applied). */
 enum core_status store_schema_check(struct store_pool *p,
-				    struct store_schema_state *state,
-				    char *err, size_t errlen);
+				    struct store_schema_state *state, char *err,
+				    size_t errlen);
 
 /* Applies every pending migration, each in its own transaction together with
  * its schema_migrations row, under an advisory lock so that concurrent
@@ -123,5 +123,123 @@ enum core_status store_schema_check(struct store_pool *p,
  * *applied (may be NULL) receives how many were applied now. */
 enum core_status store_migrate(struct store_pool *p, int *applied, char *err,
 			       size_t errlen);
+
+/* ---- search records (migrations/0002_search.sql) ------------------------
+ * One function per statement; each runs on a pooled connection in its own
+ * implicit transaction unless it says otherwise. Doubles that are NaN and
+ * strings that are NULL are stored as SQL NULL. */
+
+struct store_candidate {
+	long long id;
+	long long job_id;
+	int round;
+	const char *source;    /* llm, evolution, random, user */
+	const char *arch_json; /* canonical lmnas-arch/1 */
+	const char *arch_hash;
+	const char *status; /* proposed, rejected, training, trained, failed,
+			       final_training, final_done */
+	const char *rationale;
+	const char *rejection_reason;
+	long long macs, params, flash_bytes, sram_bytes; /* < 0: NULL */
+	double val_top1, val_top5, val_loss, test_top1;	 /* NaN: NULL */
+	int epochs_done;
+};
+
+/* Inserts c (id ignored); *id receives the new id. A second non-rejected
+ * candidate with the same (job, hash) is CORE_ERR_CONFLICT. */
+enum core_status store_candidate_insert(struct store_pool *p,
+					const struct store_candidate *c,
+					long long *id, char *err,
+					size_t errlen);
+enum core_status store_candidate_set_status(struct store_pool *p, long long id,
+					    const char *status,
+					    const char *reason, char *err,
+					    size_t errlen);
+/* Records metrics (NaN = leave as is) and epochs_done. */
+enum core_status store_candidate_set_metrics(struct store_pool *p, long long id,
+					     double val_top1, double val_top5,
+					     double val_loss, double test_top1,
+					     int epochs_done, char *err,
+					     size_t errlen);
+/* Saves the candidate's latest epoch checkpoint (bytea) and epochs_done in
+ * one statement, so a resumed run never sees one without the other. */
+enum core_status store_candidate_save_checkpoint(struct store_pool *p,
+						 long long id, const void *blob,
+						 size_t len, int epochs_done,
+						 char *err, size_t errlen);
+/* *blob (owned by the caller, core_free) is NULL when none was saved. */
+enum core_status store_candidate_load_checkpoint(struct store_pool *p,
+						 long long id, void **blob,
+						 size_t *len, int *epochs_done,
+						 char *err, size_t errlen);
+
+/* The candidates of a job in id order. Every string of every entry lives in
+ * one allocation with the array: free with core_free(*out). */
+enum core_status store_candidates_list(struct store_pool *p, long long job_id,
+				       struct store_candidate **out, int *n,
+				       char *err, size_t errlen);
+
+/* Inserts or replaces one epoch's metrics (idempotent on resumption). */
+enum core_status store_epoch_put(struct store_pool *p, long long candidate_id,
+				 const char *phase, int epoch,
+				 double train_loss, double val_top1,
+				 double val_top5, double val_loss, double lr,
+				 double seconds, char *err, size_t errlen);
+
+/* Inserts or replaces a round (front JSON array, hypervolume NaN = NULL). */
+enum core_status store_round_put(struct store_pool *p, long long job_id,
+				 int round, const char *proposer,
+				 const char *front_json, double hypervolume,
+				 const char *summary, int finished, char *err,
+				 size_t errlen);
+
+/* A job as one JSON document built by PostgreSQL: {job: {...}, rounds:
+ * [...], candidates: [...without checkpoints...], models: [...without
+ * blobs...], events: [last 50]}. *json owned by the caller (core_free).
+ * CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status store_job_json(struct store_pool *p, long long job_id,
+				char **json, char *err, size_t errlen);
+/* The most recent jobs (at most limit) as a JSON array. */
+enum core_status store_jobs_json(struct store_pool *p, int limit, char **json,
+				 char *err, size_t errlen);
+
+/* The highest round of the job with finished_at set; -1 when none. */
+enum core_status store_round_last_finished(struct store_pool *p,
+					   long long job_id, int *round,
+					   char *err, size_t errlen);
+
+struct store_llm_call {
+	long long job_id;
+	int round, attempt;
+	const char *model;
+	const char *messages_json;
+	const char *reply;
+	int http_status;				   /* < 0: NULL */
+	long prompt_tokens, completion_tokens, latency_ms; /* < 0: NULL */
+	const char *outcome;
+	const char *error;
+};
+enum core_status store_llm_call_insert(struct store_pool *p,
+				       const struct store_llm_call *c,
+				       char *err, size_t errlen);
+
+/* level: debug, info, warn, error; data_json may be NULL ({}). */
+enum core_status store_event_insert(struct store_pool *p, long long job_id,
+				    const char *level, const char *kind,
+				    const char *message, const char *data_json,
+				    char *err, size_t errlen);
+
+/* Stores a final model: checkpoint and zip as bytea with their sha256 and
+ * sizes, and the report JSON. */
+enum core_status store_model_insert(struct store_pool *p, long long job_id,
+				    long long candidate_id, const void *ckpt,
+				    size_t ckpt_len, const void *zip,
+				    size_t zip_len, const char *report_json,
+				    long long *id, char *err, size_t errlen);
+/* Reads a model's zip (owned by the caller); CORE_ERR_NOT_FOUND when there
+ * is no such model or it has no zip. */
+enum core_status store_model_zip(struct store_pool *p, long long model_id,
+				 void **zip, size_t *len, char *err,
+				 size_t errlen);
 
 #endif

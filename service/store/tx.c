@@ -7,9 +7,9 @@
 #include <time.h>
 
 static const char *begin_sql[] = {
-	"BEGIN ISOLATION LEVEL READ COMMITTED",
-	"BEGIN ISOLATION LEVEL REPEATABLE READ",
-	"BEGIN ISOLATION LEVEL SERIALIZABLE",
+    "BEGIN ISOLATION LEVEL READ COMMITTED",
+    "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    "BEGIN ISOLATION LEVEL SERIALIZABLE",
 };
 
 static int retryable_state(const char *state)
@@ -63,7 +63,8 @@ enum core_status store_tx_run(struct store_pool *p, enum store_isolation iso,
 			retry = 1;
 		/* a broken connection: nothing was committed unless it broke
 		 * during COMMIT, whose outcome is unknown */
-		if (st == CORE_ERR_UNAVAILABLE && !in_commit && reconnects < 1) {
+		if (st == CORE_ERR_UNAVAILABLE && !in_commit &&
+		    reconnects < 1) {
 			retry = 1;
 			reconnects++;
 		}

@@ -4,9 +4,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#define MAGIC "LMNASCK1"
+#define MAGIC	     "LMNASCK1"
 #define HEADER_BYTES 16
-#define ENTRY_BYTES (TRAIN_CKPT_NAME_LEN + 8 + 8 + 32)
+#define ENTRY_BYTES  (TRAIN_CKPT_NAME_LEN + 8 + 8 + 32)
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -55,8 +55,10 @@ enum core_status train_ckpt_add(struct train_ckpt *c, const char *name,
 		return CORE_ERR_INVALID;
 	}
 	if (nl == 0 || nl >= TRAIN_CKPT_NAME_LEN) {
-		core_errf(err, errlen, "checkpoint: section name '%s' must be "
-			  "1..%d characters", name, TRAIN_CKPT_NAME_LEN - 1);
+		core_errf(err, errlen,
+			  "checkpoint: section name '%s' must be "
+			  "1..%d characters",
+			  name, TRAIN_CKPT_NAME_LEN - 1);
 		return CORE_ERR_INVALID;
 	}
 	if (train_ckpt_find(c, name)) {
@@ -82,7 +84,8 @@ enum core_status train_ckpt_encode(const struct train_ckpt *c, void **blob,
 	*len = 0;
 	for (int i = 0; i < c->n; i++) {
 		if (c->s[i].size > TRAIN_CKPT_MAX_BYTES - total) {
-			core_errf(err, errlen, "checkpoint: larger than %zu bytes",
+			core_errf(err, errlen,
+				  "checkpoint: larger than %zu bytes",
 				  TRAIN_CKPT_MAX_BYTES);
 			return CORE_ERR_INVALID;
 		}
@@ -123,37 +126,45 @@ enum core_status train_ckpt_decode(const void *blob, size_t len,
 
 	memset(out, 0, sizeof *out);
 	if (len < HEADER_BYTES || memcmp(b, MAGIC, 8) != 0) {
-		core_errf(err, errlen, "checkpoint: not an lmnas checkpoint "
+		core_errf(err, errlen,
+			  "checkpoint: not an lmnas checkpoint "
 			  "(bad magic)");
 		return CORE_ERR_INVALID;
 	}
 	version = get_u32(b + 8);
 	n = get_u32(b + 12);
 	if (version != 1) {
-		core_errf(err, errlen, "checkpoint: version %u is not supported "
-			  "(this lmnas reads version 1)", version);
+		core_errf(err, errlen,
+			  "checkpoint: version %u is not supported "
+			  "(this lmnas reads version 1)",
+			  version);
 		return CORE_ERR_INVALID;
 	}
 	if (n > TRAIN_CKPT_MAX_SECTIONS ||
 	    (len - HEADER_BYTES) / ENTRY_BYTES < n) {
-		core_errf(err, errlen, "checkpoint: %u sections do not fit "
-			  "(limit %d, %zu bytes)", n, TRAIN_CKPT_MAX_SECTIONS,
-			  len);
+		core_errf(err, errlen,
+			  "checkpoint: %u sections do not fit "
+			  "(limit %d, %zu bytes)",
+			  n, TRAIN_CKPT_MAX_SECTIONS, len);
 		return CORE_ERR_INVALID;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *e = b + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
+		const unsigned char *e =
+		    b + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
 		uint64_t off = get_u64(e + 32), size = get_u64(e + 40);
 		char name[TRAIN_CKPT_NAME_LEN];
 
 		memcpy(name, e, TRAIN_CKPT_NAME_LEN);
 		if (name[TRAIN_CKPT_NAME_LEN - 1] != '\0' || name[0] == '\0') {
-			core_errf(err, errlen, "checkpoint: section %u has a bad "
-				  "name", i);
+			core_errf(err, errlen,
+				  "checkpoint: section %u has a bad "
+				  "name",
+				  i);
 			return CORE_ERR_INVALID;
 		}
 		if (off > len || size > len - off) {
-			core_errf(err, errlen, "checkpoint: section '%s' (%llu "
+			core_errf(err, errlen,
+				  "checkpoint: section '%s' (%llu "
 				  "bytes at %llu) is outside the %zu-byte file",
 				  name, (unsigned long long)size,
 				  (unsigned long long)off, len);
@@ -161,13 +172,17 @@ enum core_status train_ckpt_decode(const void *blob, size_t len,
 		}
 		sha256(b + off, (size_t)size, md);
 		if (memcmp(md, e + 48, 32) != 0) {
-			core_errf(err, errlen, "checkpoint: checksum mismatch in "
-				  "section '%s' (corrupt file)", name);
+			core_errf(err, errlen,
+				  "checkpoint: checksum mismatch in "
+				  "section '%s' (corrupt file)",
+				  name);
 			return CORE_ERR_INVALID;
 		}
 		if (train_ckpt_find(out, name)) {
-			core_errf(err, errlen, "checkpoint: duplicate section "
-				  "'%s'", name);
+			core_errf(err, errlen,
+				  "checkpoint: duplicate section "
+				  "'%s'",
+				  name);
 			return CORE_ERR_INVALID;
 		}
 		memcpy(out->s[out->n].name, name, TRAIN_CKPT_NAME_LEN);

@@ -17,8 +17,8 @@
 #include "core/core.h"
 
 #define TRAIN_CKPT_MAX_SECTIONS 64
-#define TRAIN_CKPT_NAME_LEN 32
-#define TRAIN_CKPT_MAX_BYTES ((size_t)1 << 31)
+#define TRAIN_CKPT_NAME_LEN	32
+#define TRAIN_CKPT_MAX_BYTES	((size_t)1 << 31)
 
 struct train_ckpt_section {
 	char name[TRAIN_CKPT_NAME_LEN]; /* NUL-terminated, < 32 chars */

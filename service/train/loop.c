@@ -34,16 +34,16 @@ void train_config_default(struct train_config *c)
 	c->eval_test = 1;
 }
 
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			core_errf(err, errlen, __VA_ARGS__);                 \
-			return CORE_ERR_INVALID;                             \
-		}                                                            \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			core_errf(err, errlen, __VA_ARGS__);                   \
+			return CORE_ERR_INVALID;                               \
+		}                                                              \
 	} while (0)
 
-enum core_status train_config_validate(const struct train_config *c,
-				       char *err, size_t errlen)
+enum core_status train_config_validate(const struct train_config *c, char *err,
+				       size_t errlen)
 {
 	CHECK(c->data_dir && *c->data_dir, "data: a data directory is needed");
 	CHECK(c->val_fraction > 0 && c->val_fraction < 0.5,
@@ -68,10 +68,10 @@ enum core_status train_config_validate(const struct train_config *c,
 	      "min-lr: %g is outside [0, lr]", c->min_lr);
 	CHECK(c->warmup_epochs >= 0 && c->warmup_epochs <= c->epochs,
 	      "warmup: %g is outside [0, epochs]", c->warmup_epochs);
-	CHECK(c->decay != TRAIN_LR_STEP ||
-		      (c->step_epochs > 0 && c->step_gamma > 0 &&
-		       c->step_gamma <= 1),
-	      "step schedule: step epochs > 0 and gamma in (0, 1] needed");
+	CHECK(
+	    c->decay != TRAIN_LR_STEP ||
+		(c->step_epochs > 0 && c->step_gamma > 0 && c->step_gamma <= 1),
+	    "step schedule: step epochs > 0 and gamma in (0, 1] needed");
 	CHECK(c->momentum >= 0 && c->momentum < 1,
 	      "momentum: %g is outside [0, 1)", c->momentum);
 	CHECK(!c->nesterov || c->momentum > 0,
@@ -92,8 +92,8 @@ enum core_status train_config_validate(const struct train_config *c,
 	return CORE_OK;
 }
 
-static void top_k(const float *logits, const int32_t *y, int n, int k,
-		  int *c1, int *c5)
+static void top_k(const float *logits, const int32_t *y, int n, int k, int *c1,
+		  int *c5)
 {
 	for (int i = 0; i < n; i++) {
 		const float *l = logits + (size_t)i * k;
@@ -217,7 +217,8 @@ static enum core_status end_epoch(struct run *r, const struct train_config *c,
 			return st;
 	}
 	if (h && h->progress && h->progress(p, h->ctx)) {
-		core_errf(err, errlen, "cancelled after epoch %d", p->epoch + 1);
+		core_errf(err, errlen, "cancelled after epoch %d",
+			  p->epoch + 1);
 		return CORE_ERR_CANCELLED;
 	}
 	return CORE_OK;
@@ -258,7 +259,8 @@ enum core_status train_run(const struct arch *a, const struct train_config *c,
 	if (st)
 		goto out;
 	if (arch.channels != 3 || arch.classes != r.train.classes) {
-		core_errf(err, errlen, "the architecture takes %d channels and "
+		core_errf(err, errlen,
+			  "the architecture takes %d channels and "
 			  "%d classes; %s has 3 and %d",
 			  arch.channels, arch.classes, data_kind_name(c->kind),
 			  r.train.classes);
@@ -299,9 +301,10 @@ enum core_status train_run(const struct arch *a, const struct train_config *c,
 			goto out;
 		memcpy(rng.s, state.rng, sizeof rng.s);
 		if (state.epoch >= c->epochs) {
-			core_errf(err, errlen, "the checkpoint has already "
-				  "trained %d of %d epochs", state.epoch,
-				  c->epochs);
+			core_errf(err, errlen,
+				  "the checkpoint has already "
+				  "trained %d of %d epochs",
+				  state.epoch, c->epochs);
 			st = CORE_ERR_INVALID;
 			goto out;
 		}
@@ -324,9 +327,10 @@ enum core_status train_run(const struct arch *a, const struct train_config *c,
 		goto out;
 	bpe = data_loader_batches_per_epoch(r.ld);
 	if (bpe < 1) {
-		core_errf(err, errlen, "the training split (%d images) is "
-			  "smaller than one batch of %d", r.sub.n_train,
-			  c->batch);
+		core_errf(err, errlen,
+			  "the training split (%d images) is "
+			  "smaller than one batch of %d",
+			  r.sub.n_train, c->batch);
 		st = CORE_ERR_INVALID;
 		goto out;
 	}
@@ -366,22 +370,20 @@ enum core_status train_run(const struct arch *a, const struct train_config *c,
 				       (size_t)k * sizeof(float));
 			alpha = train_kd_alpha_at(c->kd_alpha0, c->kd_alpha1,
 						  b->epoch, c->epochs);
-			st = nn_loss_distill(&loss, r.dlogits, logits,
-					     r.tlogits, b->y, b->n, k,
-					     (float)alpha,
-					     (float)c->kd_temperature,
-					     (float)c->label_smoothing, err,
-					     errlen);
+			st = nn_loss_distill(
+			    &loss, r.dlogits, logits, r.tlogits, b->y, b->n, k,
+			    (float)alpha, (float)c->kd_temperature,
+			    (float)c->label_smoothing, err, errlen);
 		} else {
-			st = nn_loss_cross_entropy(&loss, r.dlogits, logits,
-						   b->y, b->n, k,
-						   (float)c->label_smoothing,
-						   err, errlen);
+			st = nn_loss_cross_entropy(
+			    &loss, r.dlogits, logits, b->y, b->n, k,
+			    (float)c->label_smoothing, err, errlen);
 		}
 		if (st)
 			goto out;
 		if (!isfinite(loss)) {
-			core_errf(err, errlen, "the loss became %g at epoch %d "
+			core_errf(err, errlen,
+				  "the loss became %g at epoch %d "
 				  "step %d (lr %.4g): training diverged; try a "
 				  "lower learning rate",
 				  loss, b->epoch + 1, b->index + 1, opt.lr);
@@ -431,8 +433,8 @@ enum core_status train_run(const struct arch *a, const struct train_config *c,
 	}
 	res->epochs_done = state.epoch;
 	res->val = state.val;
-	res->train_img_per_s = (double)trained_images /
-			       fmax(core_now_seconds() - t0, 1e-9);
+	res->train_img_per_s =
+	    (double)trained_images / fmax(core_now_seconds() - t0, 1e-9);
 	if (c->eval_test) {
 		st = data_cifar_load(c->data_dir, c->kind, DATA_SPLIT_TEST,
 				     &r.test, err, errlen);

@@ -73,8 +73,7 @@ out:
 }
 
 enum core_status train_checkpoint_arch(const void *blob, size_t len,
-				       struct arch *a, char *err,
-				       size_t errlen)
+				       struct arch *a, char *err, size_t errlen)
 {
 	struct train_ckpt c;
 	const struct train_ckpt_section *s;
@@ -115,10 +114,10 @@ static enum core_status read_meta(const struct train_ckpt *c,
 		return CORE_ERR_INVALID;
 	}
 	meta = json_loadb(s->data, s->size, 0, &jerr);
-	if (!meta || json_unpack(meta, "{s:s, s:i, s:I, s:o, s:o, s:I, s:I}",
-				 "format", &format, "epoch", &epoch, "step",
-				 &step, "rng", &rng, "val", &val, "nparams", &np,
-				 "nbuffers", &nb) != 0 ||
+	if (!meta ||
+	    json_unpack(meta, "{s:s, s:i, s:I, s:o, s:o, s:I, s:I}", "format",
+			&format, "epoch", &epoch, "step", &step, "rng", &rng,
+			"val", &val, "nparams", &np, "nbuffers", &nb) != 0 ||
 	    strcmp(format, CKPT_FORMAT) != 0 || !json_is_array(rng) ||
 	    json_array_size(rng) != 4 || epoch < 0 || step < 0 || np < 0 ||
 	    nb < 0) {
@@ -133,7 +132,8 @@ static enum core_status read_meta(const struct train_ckpt *c,
 		state->epoch = epoch;
 		state->step = (long)step;
 		for (int i = 0; i < 4; i++) {
-			const char *h = json_string_value(json_array_get(rng, (size_t)i));
+			const char *h =
+			    json_string_value(json_array_get(rng, (size_t)i));
 			char *end = NULL;
 			if (!h || strlen(h) != 16) {
 				st = CORE_ERR_INVALID;
@@ -178,8 +178,10 @@ enum core_status train_checkpoint_restore(const void *blob, size_t len,
 		return st;
 	}
 	if (strcmp(h1, h2) != 0) {
-		core_errf(err, errlen, "checkpoint is of another architecture "
-			  "(hash %.16s, model %.16s)", h1, h2);
+		core_errf(err, errlen,
+			  "checkpoint is of another architecture "
+			  "(hash %.16s, model %.16s)",
+			  h1, h2);
 		return CORE_ERR_INVALID;
 	}
 	st = train_ckpt_decode(blob, len, &c, err, errlen);
@@ -193,9 +195,11 @@ enum core_status train_checkpoint_restore(const void *blob, size_t len,
 	if (!p || !b || np != m->nparams || nb != m->nbuffers ||
 	    p->size != m->nparams * sizeof(float) ||
 	    b->size != m->nbuffers * sizeof(float)) {
-		core_errf(err, errlen, "checkpoint: parameter sizes do not "
+		core_errf(err, errlen,
+			  "checkpoint: parameter sizes do not "
 			  "match the architecture (%zu/%zu floats, model "
-			  "%zu/%zu)", np, nb, m->nparams, m->nbuffers);
+			  "%zu/%zu)",
+			  np, nb, m->nparams, m->nbuffers);
 		return CORE_ERR_INVALID;
 	}
 	memcpy(m->params, p->data, p->size);

@@ -4,8 +4,8 @@
 #include <math.h>
 
 void train_sgd_step(const struct train_sgd *opt, float *params,
-		    const float *grads, float *buf,
-		    const unsigned char *decay, size_t n)
+		    const float *grads, float *buf, const unsigned char *decay,
+		    size_t n)
 {
 	const float lr = opt->lr, mom = opt->momentum, wd = opt->weight_decay;
 
@@ -52,7 +52,8 @@ double train_lr_at(const struct train_lr_schedule *s, long step)
 
 	if (s->warmup_epochs > 0.0 && epoch < s->warmup_epochs) {
 		t = epoch / s->warmup_epochs;
-		return s->base_lr * (s->warmup_start + (1.0 - s->warmup_start) * t);
+		return s->base_lr *
+		       (s->warmup_start + (1.0 - s->warmup_start) * t);
 	}
 	switch (s->decay) {
 	case TRAIN_LR_COSINE:
@@ -67,10 +68,9 @@ double train_lr_at(const struct train_lr_schedule *s, long step)
 		if (s->step_epochs <= 0.0)
 			return s->base_lr;
 		return s->base_lr *
-		       pow(s->gamma, floor((epoch - s->warmup_epochs) /
-					   s->step_epochs));
-	case TRAIN_LR_CONSTANT:
-		return s->base_lr;
+		       pow(s->gamma,
+			   floor((epoch - s->warmup_epochs) / s->step_epochs));
+	case TRAIN_LR_CONSTANT: return s->base_lr;
 	}
 	return s->base_lr;
 }

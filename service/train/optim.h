@@ -36,18 +36,18 @@ double train_clip_grad_norm(float *grads, size_t n, double max_norm);
 
 enum train_lr_decay {
 	TRAIN_LR_COSINE = 0, /* cosine from base_lr to min_lr after warmup */
-	TRAIN_LR_STEP,       /* multiply by gamma every step_epochs */
+	TRAIN_LR_STEP,	     /* multiply by gamma every step_epochs */
 	TRAIN_LR_CONSTANT
 };
 
 struct train_lr_schedule {
 	double base_lr;
-	double min_lr;        /* cosine floor */
+	double min_lr;	      /* cosine floor */
 	double warmup_epochs; /* linear ramp from warmup_start*base_lr */
 	double warmup_start;  /* fraction of base_lr at step 0, e.g. 0.1 */
 	enum train_lr_decay decay;
 	double step_epochs; /* TRAIN_LR_STEP */
-	double gamma;       /* TRAIN_LR_STEP */
+	double gamma;	    /* TRAIN_LR_STEP */
 	int epochs;
 	long steps_per_epoch;
 };

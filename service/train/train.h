@@ -25,9 +25,9 @@ struct train_config {
 	enum data_kind kind;
 	double val_fraction;   /* held out of the training set, stratified */
 	double train_fraction; /* of the rest, used for training */
-	int resolution;        /* 0: the architecture's */
-	int augment;           /* crop + flip */
-	int cutout;            /* square size, 0 = off */
+	int resolution;	       /* 0: the architecture's */
+	int augment;	       /* crop + flip */
+	int cutout;	       /* square size, 0 = off */
 	int loader_threads;
 	/* schedule and optimizer */
 	int epochs;
@@ -39,7 +39,8 @@ struct train_config {
 	double momentum;
 	int nesterov;
 	double weight_decay;
-	int decay_bn_and_bias; /* 0 (default): BN parameters and biases excluded */
+	int decay_bn_and_bias; /* 0 (default): BN parameters and biases excluded
+				*/
 	double clip_norm;      /* 0 = off */
 	double label_smoothing;
 	/* distillation */
@@ -49,7 +50,7 @@ struct train_config {
 	/* run */
 	int threads; /* OpenMP/BLAS threads, 0 = leave as is */
 	uint64_t seed;
-	int eval_test; /* evaluate the test split at the end */
+	int eval_test;		   /* evaluate the test split at the end */
 	double max_steps_fraction; /* (0, 1]: stop an epoch early (tests); 1 */
 };
 
@@ -69,10 +70,10 @@ struct train_metrics {
 struct train_progress {
 	int epoch, epochs; /* 0-based epoch */
 	long step, steps;  /* within the epoch */
-	double loss;       /* running mean over the epoch so far */
+	double loss;	   /* running mean over the epoch so far */
 	double lr;
 	double img_per_s;
-	double eta_s; /* whole run */
+	double eta_s;	/* whole run */
 	int epoch_done; /* 1 when val below is filled */
 	struct train_metrics val;
 	double epoch_seconds;
@@ -105,8 +106,8 @@ enum core_status train_run(const struct arch *a, const struct train_config *cfg,
 			   const struct train_hooks *hooks,
 			   struct train_result *res, char *err, size_t errlen);
 
-enum core_status train_config_validate(const struct train_config *c,
-				       char *err, size_t errlen);
+enum core_status train_config_validate(const struct train_config *c, char *err,
+				       size_t errlen);
 
 /* Evaluates m (eval mode) on the records idx (n, NULL = all) of ds at
  * resolution r. */
@@ -120,8 +121,8 @@ enum core_status train_evaluate(struct model *m, const struct data_set *ds,
 
 /* State of a run at an epoch boundary. */
 struct train_state {
-	int epoch;      /* epochs completed */
-	long step;      /* global optimizer steps so far */
+	int epoch;	 /* epochs completed */
+	long step;	 /* global optimizer steps so far */
 	uint64_t rng[4]; /* the dropout generator */
 	struct train_metrics val;
 };

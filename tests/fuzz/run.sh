@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# run.sh - builds the libFuzzer targets of the arch and space parsers with
-# clang (ASan + UBSan) and runs each for a while on its corpus.
+# run.sh - builds the libFuzzer targets of the arch, space, job spec and LLM
+# reply parsers with clang (ASan + UBSan) and runs each for a while on its
+# corpus. The search targets link the whole library and the files a build
+# embeds: run `make` first.
 #   tests/fuzz/run.sh [SECONDS]      (default 60 per target)
 # New inputs that raise coverage are added to tests/fuzz/corpus/<target>/;
 # commit the interesting ones. A crash leaves crash-* in the build dir.
@@ -16,6 +18,18 @@ libs=($(pkg-config --libs jansson libcrypto) -lm -lpthread)
 for t in arch space; do
 	clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${srcs[@]}" "${libs[@]}" \
 		-o "$out/fuzz_$t"
+	mkdir -p "tests/fuzz/corpus/$t"
+	(cd "$out" && ./"fuzz_$t" -max_total_time="$secs" -max_len=8192 \
+		-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/$t")
+done
+gen=${BUILD:-build}/gen
+all=($(ls service/*/*.c | grep -v '^service/main\.c$') "$gen"/*.c)
+pkgs=(jansson libcurl libpq libmicrohttpd libzip openblas libcrypto)
+all_cflags=($(pkg-config --cflags "${pkgs[@]}") -fopenmp -I"$gen")
+all_libs=($(pkg-config --libs "${pkgs[@]}") -fopenmp -lm -lpthread)
+for t in search_spec search_reply; do
+	clang "${flags[@]}" "${all_cflags[@]}" "tests/fuzz/fuzz_$t.c" \
+		"${all[@]}" "${all_libs[@]}" -o "$out/fuzz_$t"
 	mkdir -p "tests/fuzz/corpus/$t"
 	(cd "$out" && ./"fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/$t")

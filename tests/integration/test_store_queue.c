@@ -14,6 +14,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,9 +97,8 @@ static void concurrent_migrations_apply_each_once(void **state)
 				    out, sizeof out),
 			 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, migrate_thread,
-						NULL),
-				 0);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, migrate_thread, NULL), 0);
 	for (int i = 0; i < 4; i++) {
 		void *rv;
 		pthread_join(t[i], &rv);
@@ -133,8 +133,7 @@ static void newer_database_is_refused(void **state)
 			 0);
 }
 
-static const struct store_stmt stmt_one = {"test_one", "SELECT $1::int + 1",
-					   1};
+static const struct store_stmt stmt_one = {"test_one", "SELECT $1::int + 1", 1};
 
 static void pool_survives_a_restart(void **state)
 {
@@ -145,10 +144,11 @@ static void pool_survives_a_restart(void **state)
 	PGresult *r = NULL;
 
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
-	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
-	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
-				    sizeof err),
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err),
 			 CORE_OK);
+	assert_int_equal(
+	    store_exec(c, &stmt_one, params, NULL, NULL, &r, err, sizeof err),
+	    CORE_OK);
 	assert_string_equal(PQgetvalue(r, 0, 0), "42");
 	PQclear(r);
 	store_conn_release(p, c);
@@ -159,10 +159,11 @@ static void pool_survives_a_restart(void **state)
 	assert_int_equal(ts_pg_start(&pg), 0);
 	/* the broken connection is replaced, not handed out; the statement
 	 * is prepared again on the new connection */
-	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err), CORE_OK);
-	assert_int_equal(store_exec(c, &stmt_one, params, NULL, NULL, &r, err,
-				    sizeof err),
+	assert_int_equal(store_conn_acquire(p, 5, &c, err, sizeof err),
 			 CORE_OK);
+	assert_int_equal(
+	    store_exec(c, &stmt_one, params, NULL, NULL, &r, err, sizeof err),
+	    CORE_OK);
 	assert_string_equal(PQgetvalue(r, 0, 0), "42");
 	PQclear(r);
 	store_conn_release(p, c);
@@ -176,7 +177,8 @@ static void pool_times_out_when_exhausted(void **state)
 	char err[CORE_ERR_LEN];
 
 	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
-	assert_int_equal(store_conn_acquire(p, 1, &c, err, sizeof err), CORE_OK);
+	assert_int_equal(store_conn_acquire(p, 1, &c, err, sizeof err),
+			 CORE_OK);
 	assert_int_equal(store_conn_acquire(p, 0.2, &c2, err, sizeof err),
 			 CORE_ERR_UNAVAILABLE);
 	assert_non_null(strstr(err, "no free connection"));
@@ -189,10 +191,9 @@ static void pool_times_out_when_exhausted(void **state)
 /* Two serializable transactions that read-then-write the same counter:
  * one of them must fail with 40001 at least once; the runner retries it. */
 static const struct store_stmt stmt_read = {
-	"test_counter_read", "SELECT v FROM tx_counter WHERE id = 1", 0};
+    "test_counter_read", "SELECT v FROM tx_counter WHERE id = 1", 0};
 static const struct store_stmt stmt_write = {
-	"test_counter_write", "UPDATE tx_counter SET v = $1::int WHERE id = 1",
-	1};
+    "test_counter_write", "UPDATE tx_counter SET v = $1::int WHERE id = 1", 1};
 
 struct tx_arg {
 	int runs;
@@ -313,7 +314,7 @@ static void *claim_all(void *x)
 
 	for (;;) {
 		enum core_status st =
-			queue_job_claim(c->p, c->worker, 60, &q, err, sizeof err);
+		    queue_job_claim(c->p, c->worker, 60, &q, err, sizeof err);
 		if (st)
 			break;
 		c->got[c->n++] = q.id;
@@ -331,13 +332,12 @@ static void queue_never_double_claims(void **state)
 	long long id;
 	int total = 0;
 
-	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
-				    sizeof out),
-			 0);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
 	assert_int_equal(store_pool_open(url, 4, &p, err, sizeof err), CORE_OK);
 	for (int i = 0; i < 40; i++)
-		assert_int_equal(queue_job_enqueue(p, "j", "{\"a\":1}", &id, err,
-						   sizeof err),
+		assert_int_equal(queue_job_enqueue(p, "j", "{\"a\":1}", &id,
+						   err, sizeof err),
 				 CORE_OK);
 	for (int i = 0; i < 4; i++) {
 		memset(&cl[i], 0, sizeof cl[i]);
@@ -368,9 +368,8 @@ static void queue_lease_lifecycle(void **state)
 	long long id, id2;
 	int cancel = -1;
 
-	assert_int_equal(ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out,
-				    sizeof out),
-			 0);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	assert_int_equal(queue_job_claim(p, "a", 60, &q, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
@@ -398,17 +397,17 @@ static void queue_lease_lifecycle(void **state)
 	assert_true(q.id == id);
 	assert_int_equal(q.attempts, 2);
 	queue_claim_free(&q);
-	assert_int_equal(queue_job_heartbeat(p, id, "a", 60, NULL, &cancel, err,
-					     sizeof err),
-			 CORE_ERR_CONFLICT);
+	assert_int_equal(
+	    queue_job_heartbeat(p, id, "a", 60, NULL, &cancel, err, sizeof err),
+	    CORE_ERR_CONFLICT);
 	assert_int_equal(queue_job_finish(p, id, "a", QUEUE_JOB_SUCCEEDED, NULL,
 					  err, sizeof err),
 			 CORE_ERR_CONFLICT);
 	/* cancel reaches b through its heartbeat; b ends the job */
 	assert_int_equal(queue_job_cancel(p, id, err, sizeof err), CORE_OK);
-	assert_int_equal(queue_job_heartbeat(p, id, "b", 60, NULL, &cancel, err,
-					     sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    queue_job_heartbeat(p, id, "b", 60, NULL, &cancel, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(cancel, 1);
 	assert_int_equal(queue_job_finish(p, id, "b", QUEUE_JOB_CANCELLED, NULL,
 					  err, sizeof err),
@@ -418,9 +417,9 @@ static void queue_lease_lifecycle(void **state)
 	assert_int_equal(queue_job_cancel(p, 999999, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
 	/* a queued job is cancelled at once and never claimed */
-	assert_int_equal(queue_job_enqueue(p, "second", "{}", &id2, err,
-					   sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "second", "{}", &id2, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(queue_job_cancel(p, id2, err, sizeof err), CORE_OK);
 	assert_int_equal(queue_job_claim(p, "c", 60, &q2, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
@@ -434,24 +433,170 @@ static void queue_lease_lifecycle(void **state)
 					  err, sizeof err),
 			 CORE_ERR_INVALID);
 	/* bad JSON never reaches the table */
-	assert_int_equal(queue_job_enqueue(p, "bad", "{not json", &id, err,
-					   sizeof err),
-			 CORE_ERR_DB);
+	assert_int_equal(
+	    queue_job_enqueue(p, "bad", "{not json", &id, err, sizeof err),
+	    CORE_ERR_DB);
+	store_pool_close(p);
+}
+
+static void search_records_round_trip(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[128];
+	long long job, id1, id2, id3, mid;
+	struct store_candidate c = {0}, *list = NULL;
+	unsigned char blob[300];
+	void *back = NULL;
+	size_t len = 0;
+	int n = 0, epochs = -1;
+	struct store_llm_call call = {0};
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "rec", "{}", &job, err, sizeof err), CORE_OK);
+	c.job_id = job;
+	c.round = 1;
+	c.source = "evolution";
+	c.arch_json = "{\"format\":\"lmnas-arch/1\"}";
+	c.arch_hash = "abc";
+	c.status = "proposed";
+	c.rationale = "wider";
+	c.macs = 1000;
+	c.params = 10;
+	c.flash_bytes = -1;
+	c.sram_bytes = 2048;
+	c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
+	assert_int_equal(store_candidate_insert(p, &c, &id1, err, sizeof err),
+			 CORE_OK);
+	/* the same network twice in a job: refused unless rejected */
+	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	c.status = "rejected";
+	c.rejection_reason = "duplicate";
+	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
+			 CORE_OK);
+	c.status = "proposed";
+	c.arch_hash = "def";
+	c.rationale = NULL;
+	c.rejection_reason = NULL;
+	assert_int_equal(store_candidate_insert(p, &c, &id3, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_set_status(p, id1, "training", NULL,
+						    err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_set_status(p, 987654, "training", NULL,
+						    err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(store_candidate_set_metrics(p, id1, 0.5, 0.8, 1.5, NAN,
+						     2, err, sizeof err),
+			 CORE_OK);
+	/* a binary checkpoint with NUL bytes survives the round trip */
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (unsigned char)(i * 7);
+	assert_int_equal(store_candidate_load_checkpoint(
+			     p, id1, &back, &len, &epochs, err, sizeof err),
+			 CORE_OK);
+	assert_null(back);
+	assert_int_equal(store_candidate_save_checkpoint(
+			     p, id1, blob, sizeof blob, 3, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_candidate_load_checkpoint(
+			     p, id1, &back, &len, &epochs, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(len, sizeof blob);
+	assert_int_equal(epochs, 3);
+	assert_memory_equal(back, blob, sizeof blob);
+	core_free(back);
+	assert_int_equal(
+	    store_candidates_list(p, job, &list, &n, err, sizeof err), CORE_OK);
+	assert_int_equal(n, 3);
+	assert_true(list[0].id == id1);
+	assert_string_equal(list[0].status, "training");
+	assert_string_equal(list[0].rationale, "wider");
+	assert_null(list[0].rejection_reason);
+	assert_true(list[0].val_top1 == 0.5);
+	assert_true(isnan(list[0].test_top1));
+	assert_true(list[0].flash_bytes == -1);
+	assert_true(list[0].sram_bytes == 2048);
+	assert_string_equal(list[1].rejection_reason, "duplicate");
+	assert_int_equal(list[0].epochs_done, 3);
+	core_free(list);
+	/* epochs and rounds are idempotent on resumption */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_epoch_put(p, id1, "proxy", 1, 2.0, 0.1,
+						 0.3, 2.1, 0.05, 1.5, err,
+						 sizeof err),
+				 CORE_OK);
+		assert_int_equal(store_round_put(p, job, 1, "evolution",
+						 "[{\"id\":1}]", 0.25, "ok", k,
+						 err, sizeof err),
+				 CORE_OK);
+	}
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT (SELECT count(*) FROM "
+				    "candidate_epochs) || ',' || (SELECT "
+				    "count(*) FROM rounds WHERE finished_at IS "
+				    "NOT NULL)",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "1,1");
+	assert_int_equal(store_epoch_put(p, id1, "warmup", 1, 2.0, 0.1, 0.3,
+					 2.1, 0.05, 1.5, err, sizeof err),
+			 CORE_ERR_DB); /* phase is checked by the schema */
+	call.job_id = job;
+	call.round = 1;
+	call.attempt = 1;
+	call.model = "qwen";
+	call.messages_json = "[{\"role\":\"user\",\"content\":\"hi\"}]";
+	call.reply = "{}";
+	call.http_status = 200;
+	call.prompt_tokens = 12;
+	call.completion_tokens = -1;
+	call.latency_ms = 30;
+	call.outcome = "ok";
+	assert_int_equal(store_llm_call_insert(p, &call, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_event_insert(p, job, "warn", "fallback",
+					    "LLM unreachable", NULL, err,
+					    sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_model_insert(p, job, id1, blob, 100, blob + 100,
+					    200, "{\"macs\":1}", &mid, err,
+					    sizeof err),
+			 CORE_OK);
+	assert_int_equal(store_model_zip(p, mid, &back, &len, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(len, 200);
+	assert_memory_equal(back, blob + 100, 200);
+	core_free(back);
+	assert_int_equal(
+	    store_model_zip(p, mid + 1000, &back, &len, err, sizeof err),
+	    CORE_ERR_NOT_FOUND);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT zip_sha256 = encode(sha256(zip), "
+				    "'hex') AND zip_size = 200 FROM models",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "t");
 	store_pool_close(p);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(migrations_apply_once, ensure_running),
-		cmocka_unit_test_setup(concurrent_migrations_apply_each_once, ensure_running),
-		cmocka_unit_test_setup(newer_database_is_refused, ensure_running),
-		cmocka_unit_test_setup(pool_survives_a_restart, ensure_running),
-		cmocka_unit_test_setup(pool_times_out_when_exhausted, ensure_running),
-		cmocka_unit_test_setup(serialization_failures_are_retried, ensure_running),
-		cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
-		cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
-		cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
+	    cmocka_unit_test_setup(migrations_apply_once, ensure_running),
+	    cmocka_unit_test_setup(concurrent_migrations_apply_each_once,
+				   ensure_running),
+	    cmocka_unit_test_setup(newer_database_is_refused, ensure_running),
+	    cmocka_unit_test_setup(pool_survives_a_restart, ensure_running),
+	    cmocka_unit_test_setup(pool_times_out_when_exhausted,
+				   ensure_running),
+	    cmocka_unit_test_setup(serialization_failures_are_retried,
+				   ensure_running),
+	    cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
+	    cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
+	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
+	    cmocka_unit_test_setup(search_records_round_trip, ensure_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -23,12 +23,19 @@ static int write_split(const char *path, int n, int classes, uint64_t seed)
 			for (int y = 0; y < 32; y++)
 				for (int x = 0; x < 32; x++) {
 					/* class colour + class stripe period */
-					int base = 40 + ((label * 37 + c * 71) % 160);
-					int stripe = ((x + y * (c + 1)) / (2 + label % 5)) % 2;
-					int noise = (int)core_rng_below(&r, 41) - 20;
-					int v = base + (stripe ? 30 : -30) + noise;
+					int base =
+					    40 + ((label * 37 + c * 71) % 160);
+					int stripe = ((x + y * (c + 1)) /
+						      (2 + label % 5)) %
+						     2;
+					int noise =
+					    (int)core_rng_below(&r, 41) - 20;
+					int v =
+					    base + (stripe ? 30 : -30) + noise;
 					rec[2 + c * 1024 + y * 32 + x] =
-						(unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+					    (unsigned char)(v < 0     ? 0
+							    : v > 255 ? 255
+								      : v);
 				}
 		if (fwrite(rec, 1, sizeof rec, f) != sizeof rec) {
 			fclose(f);

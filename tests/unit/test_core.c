@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/core.h"
@@ -69,8 +70,8 @@ static void file_read_limits(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "abcdef", 6), 6);
 	close(fd);
-	assert_int_equal(core_file_read(path, 100, &data, &len, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    core_file_read(path, 100, &data, &len, err, sizeof err), CORE_OK);
 	assert_int_equal(len, 6);
 	assert_string_equal(data, "abcdef");
 	core_free(data);
@@ -131,13 +132,13 @@ static void log_parsers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buf_grows_and_respects_cap),
-		cmocka_unit_test(buf_allocation_failure_frees),
-		cmocka_unit_test(arena_aligns_and_refuses_overflow),
-		cmocka_unit_test(file_read_limits),
-		cmocka_unit_test(sha256_known_vector),
-		cmocka_unit_test(rng_is_reproducible_and_unbiased_range),
-		cmocka_unit_test(log_parsers),
+	    cmocka_unit_test(buf_grows_and_respects_cap),
+	    cmocka_unit_test(buf_allocation_failure_frees),
+	    cmocka_unit_test(arena_aligns_and_refuses_overflow),
+	    cmocka_unit_test(file_read_limits),
+	    cmocka_unit_test(sha256_known_vector),
+	    cmocka_unit_test(rng_is_reproducible_and_unbiased_range),
+	    cmocka_unit_test(log_parsers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

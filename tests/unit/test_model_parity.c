@@ -3,9 +3,12 @@
  * distillation loss with label smoothing, SGD with Nesterov momentum and
  * weight decay on conv/linear weights: 20 losses within 1e-3 relative, and
  * the final parameters and BN running statistics close
- * (tools/gen_model_fixtures.py). Also: the parameter table matches
- * PyTorch's state_dict names and shapes, and a model that cannot be built
- * fails cleanly. */
+ * (tools/gen_model_fixtures.py). A fixture must say that PyTorch itself
+ * reproduces its losses from starts moved by +-1 ulp and in float64 to
+ * within 1e-5: a trajectory that grazes an activation kink flips with
+ * rounding noise and tests nothing (see the generator). Also: the parameter
+ * table matches PyTorch's state_dict names and shapes, and a model that
+ * cannot be built fails cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,15 +44,15 @@ static void load_fixture(const char *name, struct fixture *f)
 	costtest_fixture_path(rel, path, sizeof path);
 	f->meta = json_load_file(path, 0, &jerr);
 	assert_non_null(f->meta);
-	assert_int_equal(costtest_arch_from_json(json_object_get(f->meta,
-								 "arch"),
-						 &f->arch, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    costtest_arch_from_json(json_object_get(f->meta, "arch"), &f->arch,
+				    err, sizeof err),
+	    CORE_OK);
 	snprintf(rel, sizeof rel, "model/%s.bin", name);
 	costtest_fixture_path(rel, path, sizeof path);
-	assert_int_equal(core_file_read(path, 64u << 20, &data, &len, err,
-					sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    core_file_read(path, 64u << 20, &data, &len, err, sizeof err),
+	    CORE_OK);
 	f->bin = (float *)(void *)data;
 	f->nfloats = len / sizeof(float);
 }
@@ -72,7 +75,7 @@ static void import_state(struct model *m, json_t *table, const float *bin,
 	json_array_foreach(table, i, t)
 	{
 		const char *name =
-			json_string_value(json_object_get(t, "name"));
+		    json_string_value(json_object_get(t, "name"));
 		const struct model_tensor *mt = model_tensor_find(m, name);
 		json_t *shape = json_object_get(t, "shape");
 		size_t k;
@@ -99,7 +102,10 @@ static double max_rel_state(struct model *m, const float *want)
 
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct model_tensor *t = &m->tensors[i];
-		tmp = realloc(tmp, t->count * sizeof *tmp);
+		float *grown = realloc(tmp, t->count * sizeof *tmp);
+
+		assert_non_null(grown);
+		tmp = grown;
 		model_tensor_to_torch(m, t, tmp);
 		for (size_t k = 0; k < t->count; k++) {
 			double d = fabs((double)tmp[k] - want[pos + k]) /
@@ -121,7 +127,8 @@ static void run_parity(const char *name)
 	size_t pos = 0, xsz, ysz, tsz, xoff, yoff, toff;
 	int steps, nb, n, k;
 	double lr, mom, wd, alpha, temp, smooth, worst = 0.0, worst_state;
-	json_t *losses;
+	double torch_spread;
+	json_t *losses, *cond;
 	float *dlogits;
 	int32_t *labels;
 	struct core_rng rng;
@@ -138,12 +145,17 @@ static void run_parity(const char *name)
 	smooth = json_number_value(json_object_get(f.meta, "smoothing"));
 	losses = json_object_get(f.meta, "losses");
 	k = f.arch.classes;
+	cond = json_object_get(json_object_get(f.meta, "conditioning"),
+			       "max_rel_loss_diff");
+	assert_true(json_is_number(cond));
+	torch_spread = json_number_value(cond);
+	assert_true(torch_spread <= 1e-5);
 
 	assert_int_equal(model_build(&f.arch, n, 1, 1, &m, err, sizeof err),
 			 CORE_OK);
 	import_state(m, json_object_get(f.meta, "tensors"), f.bin, &pos);
-	xsz = (size_t)n * f.arch.resolution * f.arch.resolution *
-	      f.arch.channels;
+	xsz =
+	    (size_t)n * f.arch.resolution * f.arch.resolution * f.arch.channels;
 	ysz = (size_t)n;
 	tsz = (size_t)n * (size_t)k;
 	xoff = pos;
@@ -166,20 +178,18 @@ static void run_parity(const char *name)
 				labels[i] = (int32_t)f.bin[yoff + b * ysz + i];
 			logits = model_forward(m, f.bin + xoff + b * xsz, n, 1,
 					       &rng);
-			assert_int_equal(nn_loss_distill(&loss, dlogits, logits,
-							 f.bin + toff + b * tsz,
-							 labels, n, k,
-							 (float)alpha,
-							 (float)temp,
-							 (float)smooth, err,
-							 sizeof err),
-					 CORE_OK);
+			assert_int_equal(
+			    nn_loss_distill(&loss, dlogits, logits,
+					    f.bin + toff + b * tsz, labels, n,
+					    k, (float)alpha, (float)temp,
+					    (float)smooth, err, sizeof err),
+			    CORE_OK);
 			model_zero_grads(m);
 			model_backward(m, dlogits, n);
 			train_sgd_step(&opt, m->params, m->grads, buf,
 				       m->decay_mask, m->nparams);
-			want = json_number_value(json_array_get(losses,
-								(size_t)s));
+			want = json_number_value(
+			    json_array_get(losses, (size_t)s));
 			worst = fmax(worst, fabs(loss - want) / fabs(want));
 			if (getenv("PARITY_VERBOSE"))
 				printf("# step %d %.7f %.7f\n", s, loss, want);
@@ -191,8 +201,8 @@ static void run_parity(const char *name)
 	}
 	worst_state = max_rel_state(m, f.bin + pos);
 	printf("# %s: %d steps, max rel loss err %.3g, final state max rel "
-	       "err %.3g\n",
-	       name, steps, worst, worst_state);
+	       "err %.3g (PyTorch's own perturbed re-runs: %.3g)\n",
+	       name, steps, worst, worst_state, torch_spread);
 	assert_true(worst_state < 1e-3);
 	free(dlogits);
 	free(labels);
@@ -261,7 +271,7 @@ static void build_failures_are_clean(void **state)
 		core_alloc_fail_after(i);
 		m = NULL;
 		enum core_status st =
-			model_build(&f.arch, 2, 1, 1, &m, err, sizeof err);
+		    model_build(&f.arch, 2, 1, 1, &m, err, sizeof err);
 		core_alloc_fail_after(-1);
 		if (st == CORE_OK) {
 			model_free(m);
@@ -276,10 +286,10 @@ static void build_failures_are_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parity_mbconv_se_projection),
-		cmocka_unit_test(parity_dwsep_without_stem),
-		cmocka_unit_test(eval_forward_is_deterministic),
-		cmocka_unit_test(build_failures_are_clean),
+	    cmocka_unit_test(parity_mbconv_se_projection),
+	    cmocka_unit_test(parity_dwsep_without_stem),
+	    cmocka_unit_test(eval_forward_is_deterministic),
+	    cmocka_unit_test(build_failures_are_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,12 +393,13 @@ static void depthwise_inplace_rule(void **state)
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
 	assert_int_equal(cost_op_scratch_size(&g, 0), 4 * 16 * 4);
 	graph_free(&g);
-	/* k 1 is elementwise: in place with no scratch, even on 1 row */
+	/* k 1 is elementwise: in place even on 1 row, with the kernel's
+	 * one-row ring (1 * 1 * 4) */
 	s.kernel = 1;
 	one_stage(&a, 1, 4, s);
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
 	assert_int_equal(g.ops[0].inplace_input, 0);
-	assert_int_equal(cost_op_scratch_size(&g, 0), 0);
+	assert_int_equal(cost_op_scratch_size(&g, 0), 4);
 	graph_free(&g);
 	/* stride 2: never in place */
 	s.kernel = 3;
@@ -424,20 +425,26 @@ static void scratch_sizes(void **state)
 	struct graph g;
 	char err[CORE_ERR_LEN];
 
-	assert_int_equal(conv2d_s8_scratch_size(3, 3), 2 * 9 * 3 * 2);
-	assert_int_equal(depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
+	/* the kernels' sizes: im2col columns rounded up to an even length */
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3), 2 * 28 * 2);
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4), 2 * 36 * 2);
+	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5), 2 * 6 * 2);
+	assert_int_equal(cost_fully_connected_s8_scratch_size(5), 10);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
 			 3 * 10 * 8);
-	assert_int_equal(depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
-	assert_int_equal(avgpool_s8_scratch_size(17), 68);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 8, 1),
+			 80);
+	assert_int_equal(cost_avgpool_s8_scratch_size(17), 0);
 	one_stage(&a, 8, 3,
 		  (struct arch_stage){ARCH_BLOCK_MBCONV, 8, 1, 3, 2, 2, 0.5,
 				      ARCH_SKIP_NONE, ARCH_ACT_RELU});
 	a.stem = (struct arch_stem){1, 6, 5, 1, ARCH_ACT_RELU};
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
-	assert_int_equal(cost_op_scratch_size(&g, 0), 2 * 25 * 3 * 2);
+	assert_int_equal(cost_op_scratch_size(&g, 0), 2 * 76 * 2);
 	assert_int_equal(g.ops[3].kind, GRAPH_OP_GAP);
-	assert_int_equal(cost_op_scratch_size(&g, 3), 12 * 4);
-	assert_int_equal(cost_op_scratch_size(&g, 1), 0); /* 1x1 conv */
+	assert_int_equal(cost_op_scratch_size(&g, 3), 0);
+	assert_int_equal(cost_op_scratch_size(&g, 1), 2 * 6 * 2); /* 1x1 */
 	graph_free(&g);
 }
 

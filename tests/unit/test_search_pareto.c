@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "search/search.h"
@@ -18,10 +19,14 @@ static void random_points(struct core_rng *r, struct search_point *p, int n,
 {
 	for (int i = 0; i < n; i++) {
 		/* coarse grids make ties, fine ones make distinct values */
-		p[i].acc = (double)(1 + core_rng_below(r, (uint64_t)grid)) / grid;
-		p[i].macs = 1e6 * (double)(1 + core_rng_below(r, (uint64_t)grid));
-		p[i].sram = 1e3 * (double)(1 + core_rng_below(r, (uint64_t)grid));
-		p[i].flash = 1e3 * (double)(1 + core_rng_below(r, (uint64_t)grid));
+		p[i].acc =
+		    (double)(1 + core_rng_below(r, (uint64_t)grid)) / grid;
+		p[i].macs =
+		    1e6 * (double)(1 + core_rng_below(r, (uint64_t)grid));
+		p[i].sram =
+		    1e3 * (double)(1 + core_rng_below(r, (uint64_t)grid));
+		p[i].flash =
+		    1e3 * (double)(1 + core_rng_below(r, (uint64_t)grid));
 	}
 }
 
@@ -79,9 +84,9 @@ static void constraints_order_the_fronts(void **state)
 {
 	struct search_limits lim = {100, 100, 100};
 	struct search_point p[3] = {
-		{0.9, 150, 10, 10}, /* 50% over on MACs */
-		{0.1, 90, 90, 90},  /* feasible, poor */
-		{0.95, 120, 10, 10} /* 20% over */
+	    {0.9, 150, 10, 10}, /* 50% over on MACs */
+	    {0.1, 90, 90, 90},	/* feasible, poor */
+	    {0.95, 120, 10, 10} /* 20% over */
 	};
 	int rank[3];
 
@@ -95,7 +100,7 @@ static void constraints_order_the_fronts(void **state)
 static void crowding_distance_by_hand(void **state)
 {
 	struct search_point p[4] = {
-		{0.1, 4, 1, 0}, {0.2, 3, 2, 0}, {0.4, 2, 3, 0}, {0.8, 1, 4, 0}};
+	    {0.1, 4, 1, 0}, {0.2, 3, 2, 0}, {0.4, 2, 3, 0}, {0.8, 1, 4, 0}};
 	int idx[4] = {0, 1, 2, 3};
 	double d[4];
 
@@ -137,7 +142,8 @@ static double brute_hv(const struct search_point *p, int n,
 			for (int c = 0; c < nz; c++) {
 				/* cell [xs[a], next x) etc: covered if some
 				 * point is <= its lower corner */
-				double x1 = INFINITY, y1 = INFINITY, z1 = INFINITY;
+				double x1 = INFINITY, y1 = INFINITY,
+				       z1 = INFINITY;
 				for (int k = 0; k < nx; k++)
 					if (xs[k] > xs[a] && xs[k] < x1)
 						x1 = xs[k];
@@ -201,7 +207,8 @@ static void hypervolume_single_point_by_hand(void **state)
 
 static void allocation_failures_are_reported(void **state)
 {
-	struct search_point p[3] = {{0.5, 1, 1, 1}, {0.6, 2, 2, 2}, {0.7, 3, 3, 3}};
+	struct search_point p[3] = {
+	    {0.5, 1, 1, 1}, {0.6, 2, 2, 2}, {0.7, 3, 3, 3}};
 	struct search_limits lim = {10, 10, 10};
 	int rank[3], idx[3] = {0, 1, 2};
 	double hv, d[3];
@@ -210,7 +217,8 @@ static void allocation_failures_are_reported(void **state)
 	assert_int_equal(search_nondominated_sort(p, 3, &lim, rank),
 			 CORE_ERR_NOMEM);
 	assert_int_equal(search_hypervolume(p, 3, &lim, &hv), CORE_ERR_NOMEM);
-	assert_int_equal(search_crowding_distance(p, idx, 3, d), CORE_ERR_NOMEM);
+	assert_int_equal(search_crowding_distance(p, idx, 3, d),
+			 CORE_ERR_NOMEM);
 	core_alloc_fail_after(2);
 	assert_int_equal(search_nondominated_sort(p, 3, &lim, rank),
 			 CORE_ERR_NOMEM);
@@ -222,12 +230,12 @@ static void allocation_failures_are_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(nondominated_sort_matches_brute_force),
-		cmocka_unit_test(constraints_order_the_fronts),
-		cmocka_unit_test(crowding_distance_by_hand),
-		cmocka_unit_test(hypervolume_matches_brute_force),
-		cmocka_unit_test(hypervolume_single_point_by_hand),
-		cmocka_unit_test(allocation_failures_are_reported),
+	    cmocka_unit_test(nondominated_sort_matches_brute_force),
+	    cmocka_unit_test(constraints_order_the_fronts),
+	    cmocka_unit_test(crowding_distance_by_hand),
+	    cmocka_unit_test(hypervolume_matches_brute_force),
+	    cmocka_unit_test(hypervolume_single_point_by_hand),
+	    cmocka_unit_test(allocation_failures_are_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "train/checkpoint.h"
@@ -21,9 +22,11 @@ static void *make_blob(size_t *len)
 	for (int i = 0; i < 100; i++)
 		params[i] = (float)i * 0.5f;
 	assert_int_equal(train_ckpt_add(&c, "params", params, sizeof params,
-					err, sizeof err), CORE_OK);
-	assert_int_equal(train_ckpt_add(&c, "meta", meta, strlen(meta), err,
-					sizeof err), CORE_OK);
+					err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(
+	    train_ckpt_add(&c, "meta", meta, strlen(meta), err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(train_ckpt_add(&c, "empty", NULL, 0, err, sizeof err),
 			 CORE_OK);
 	assert_int_equal(train_ckpt_encode(&c, &blob, len, err, sizeof err),
@@ -61,8 +64,9 @@ static void corruption_is_refused(void **state)
 
 	/* truncated anywhere */
 	for (size_t cut = 0; cut < len; cut += 37)
-		assert_int_equal(train_ckpt_decode(blob, cut, &d, err,
-						   sizeof err), CORE_ERR_INVALID);
+		assert_int_equal(
+		    train_ckpt_decode(blob, cut, &d, err, sizeof err),
+		    CORE_ERR_INVALID);
 	/* a flipped data byte: checksum */
 	blob[len - 20] ^= 1;
 	assert_int_equal(train_ckpt_decode(blob, len, &d, err, sizeof err),
@@ -101,7 +105,8 @@ static void bad_sections_are_refused(void **state)
 
 	assert_int_equal(train_ckpt_add(&c, "", &x, 4, err, sizeof err),
 			 CORE_ERR_INVALID);
-	assert_int_equal(train_ckpt_add(&c, "a-name-that-is-far-too-long-for-it",
+	assert_int_equal(train_ckpt_add(&c,
+					"a-name-that-is-far-too-long-for-it",
 					&x, 4, err, sizeof err),
 			 CORE_ERR_INVALID);
 	assert_int_equal(train_ckpt_add(&c, "x", &x, 4, err, sizeof err),
@@ -118,9 +123,9 @@ static void bad_sections_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(corruption_is_refused),
-		cmocka_unit_test(bad_sections_are_refused),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(corruption_is_refused),
+	    cmocka_unit_test(bad_sections_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

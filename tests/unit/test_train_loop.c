@@ -20,14 +20,14 @@
 static char dir[64];
 
 static const char *arch_json =
-	"{\"format\":\"lmnas-arch/1\",\"input\":{\"resolution\":16},"
-	"\"stem\":{\"out\":8,\"kernel\":3,\"stride\":1},"
-	"\"stages\":["
-	"{\"block\":\"mbconv\",\"out\":8,\"layers\":1,\"kernel\":3,\"stride\":2,"
-	"\"expand\":2,\"se\":0.25,\"skip\":\"residual\",\"act\":\"swish\"},"
-	"{\"block\":\"dwsep\",\"out\":16,\"layers\":2,\"kernel\":3,\"stride\":2,"
-	"\"skip\":\"residual\",\"act\":\"relu6\"}],"
-	"\"head\":{\"dropout\":0.1,\"classes\":10}}";
+    "{\"format\":\"lmnas-arch/1\",\"input\":{\"resolution\":16},"
+    "\"stem\":{\"out\":8,\"kernel\":3,\"stride\":1},"
+    "\"stages\":["
+    "{\"block\":\"mbconv\",\"out\":8,\"layers\":1,\"kernel\":3,\"stride\":2,"
+    "\"expand\":2,\"se\":0.25,\"skip\":\"residual\",\"act\":\"swish\"},"
+    "{\"block\":\"dwsep\",\"out\":16,\"layers\":2,\"kernel\":3,\"stride\":2,"
+    "\"skip\":\"residual\",\"act\":\"relu6\"}],"
+    "\"head\":{\"dropout\":0.1,\"classes\":10}}";
 
 static int setup(void **state)
 {
@@ -126,14 +126,15 @@ static void it_learns(void **state)
 	c.epochs = 4;
 	assert_int_equal(train_run(&a, &c, NULL, 0, &h, &r, err, sizeof err),
 			 CORE_OK);
-	printf("# synthetic 10-class set: val top-1 %.3f, test top-1 %.3f after "
-	       "%d epochs\n",
-	       r.val.top1, r.test.top1, r.epochs_done);
+	printf(
+	    "# synthetic 10-class set: val top-1 %.3f, test top-1 %.3f after "
+	    "%d epochs\n",
+	    r.val.top1, r.test.top1, r.epochs_done);
 	assert_int_equal(r.epochs_done, 4);
 	assert_int_equal(cap.epochs, 4);
 	assert_int_equal(r.val.n, 40);
 	assert_int_equal(r.test.n, 100);
-	assert_true(r.val.top1 > 0.5);  /* chance is 0.1 */
+	assert_true(r.val.top1 > 0.5); /* chance is 0.1 */
 	assert_true(r.test.top1 > 0.5);
 	assert_true(cap.progress_calls >= 4);
 	capture_free(&cap);
@@ -165,8 +166,8 @@ static void resume_continues_exactly(void **state)
 	assert_int_equal(train_ckpt_decode(straight.blob[3], straight.len[3],
 					   &d1, err, sizeof err),
 			 CORE_OK);
-	assert_int_equal(train_ckpt_decode(resumed.blob[3], resumed.len[3],
-					   &d2, err, sizeof err),
+	assert_int_equal(train_ckpt_decode(resumed.blob[3], resumed.len[3], &d2,
+					   err, sizeof err),
 			 CORE_OK);
 	p1 = train_ckpt_find(&d1, "params");
 	p2 = train_ckpt_find(&d2, "params");
@@ -265,16 +266,15 @@ static void bad_settings_are_named(void **state)
 	assert_non_null(strstr(err, "val-fraction"));
 	small_config(&c);
 	c.data_dir = "/nonexistent/lmnas";
-	assert_int_not_equal(train_run(&a, &c, NULL, 0, NULL, &r, err,
-				       sizeof err),
-			     CORE_OK);
+	assert_int_not_equal(
+	    train_run(&a, &c, NULL, 0, NULL, &r, err, sizeof err), CORE_OK);
 	assert_non_null(strstr(err, "/nonexistent/lmnas"));
 	/* classes must match the data set */
 	arch_with_classes(&other, 10);
 	small_config(&c);
-	assert_int_equal(train_run(&other, &c, NULL, 0, NULL, &r, err,
-				   sizeof err),
-			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    train_run(&other, &c, NULL, 0, NULL, &r, err, sizeof err),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(err, "classes"));
 	/* a checkpoint of another architecture, and a corrupt one */
 	small_config(&c);
@@ -301,11 +301,11 @@ static void bad_settings_are_named(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(it_learns),
-		cmocka_unit_test(resume_continues_exactly),
-		cmocka_unit_test(distillation_runs_and_checks_the_teacher),
-		cmocka_unit_test(divergence_is_caught),
-		cmocka_unit_test(bad_settings_are_named),
+	    cmocka_unit_test(it_learns),
+	    cmocka_unit_test(resume_continues_exactly),
+	    cmocka_unit_test(distillation_runs_and_checks_the_teacher),
+	    cmocka_unit_test(divergence_is_caught),
+	    cmocka_unit_test(bad_settings_are_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "train/optim.h"
@@ -89,10 +90,13 @@ static void clip_only_shrinks(void **state)
 
 static void cosine_schedule_with_warmup(void **state)
 {
-	struct train_lr_schedule s = {
-		.base_lr = 0.1, .min_lr = 0.0, .warmup_epochs = 2,
-		.warmup_start = 0.1, .decay = TRAIN_LR_COSINE, .epochs = 10,
-		.steps_per_epoch = 100};
+	struct train_lr_schedule s = {.base_lr = 0.1,
+				      .min_lr = 0.0,
+				      .warmup_epochs = 2,
+				      .warmup_start = 0.1,
+				      .decay = TRAIN_LR_COSINE,
+				      .epochs = 10,
+				      .steps_per_epoch = 100};
 
 	assert_true(fabs(train_lr_at(&s, 0) - 0.01) < 1e-12);
 	assert_true(fabs(train_lr_at(&s, 100) - 0.055) < 1e-12);
@@ -106,9 +110,12 @@ static void cosine_schedule_with_warmup(void **state)
 
 static void step_schedule(void **state)
 {
-	struct train_lr_schedule s = {.base_lr = 1.0, .decay = TRAIN_LR_STEP,
-				      .step_epochs = 3, .gamma = 0.1,
-				      .epochs = 9, .steps_per_epoch = 10};
+	struct train_lr_schedule s = {.base_lr = 1.0,
+				      .decay = TRAIN_LR_STEP,
+				      .step_epochs = 3,
+				      .gamma = 0.1,
+				      .epochs = 9,
+				      .steps_per_epoch = 10};
 
 	assert_true(fabs(train_lr_at(&s, 29) - 1.0) < 1e-12);
 	assert_true(fabs(train_lr_at(&s, 30) - 0.1) < 1e-12);
@@ -127,11 +134,11 @@ static void kd_alpha_schedule(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sgd_matches_pytorch),
-		cmocka_unit_test(clip_only_shrinks),
-		cmocka_unit_test(cosine_schedule_with_warmup),
-		cmocka_unit_test(step_schedule),
-		cmocka_unit_test(kd_alpha_schedule),
+	    cmocka_unit_test(sgd_matches_pytorch),
+	    cmocka_unit_test(clip_only_shrinks),
+	    cmocka_unit_test(cosine_schedule_with_warmup),
+	    cmocka_unit_test(step_schedule),
+	    cmocka_unit_test(kd_alpha_schedule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,480 @@
+/* cmd_search.c - the search commands: `lmnas search JOB.json` (enqueue and
+ * run in the foreground with a live progress line), `lmnas search --job ID`
+ * (continue a job), `lmnas worker` (run queued jobs until stopped),
+ * `lmnas jobs`, `lmnas job show ID`, `lmnas model get ID --out F`. */
+#include "cmd.h"
+#include "data/data.h"
+#include "runner/runner.h"
+#include "search/search.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+struct display {
+	int tty;
+	double last;
+};
+
+static void show_progress(const struct runner_progress *p, void *ctx)
+{
+	struct display *d = ctx;
+	double now = core_now_seconds();
+
+	if (now - d->last < (d->tty ? 0.5 : 10.0))
+		return;
+	d->last = now;
+	if (d->tty) {
+		printf("\r\033[Kjob %lld  %s  round %d/%d  candidate %d/%d "
+		       "(#%lld)  epoch %d/%d  loss %.3f  evaluated %d  front %d"
+		       "  HV %.4f",
+		       p->job_id, p->phase, p->round + 1, p->rounds,
+		       p->candidate, p->candidates, p->candidate_id, p->epoch,
+		       p->epochs, p->loss, p->evaluated, p->front_size,
+		       p->hypervolume);
+	} else {
+		printf("{\"event\":\"progress\",\"job\":%lld,\"phase\":\"%s\","
+		       "\"round\":%d,\"rounds\":%d,\"candidate_id\":%lld,"
+		       "\"epoch\":%d,\"epochs\":%d,\"evaluated\":%d,"
+		       "\"front\":%d,\"hypervolume\":%.6f}\n",
+		       p->job_id, p->phase, p->round + 1, p->rounds,
+		       p->candidate_id, p->epoch, p->epochs, p->evaluated,
+		       p->front_size, p->hypervolume);
+	}
+	fflush(stdout);
+}
+
+static int open_pool(const struct config *cfg, struct store_pool **pool)
+{
+	char err[CORE_ERR_LEN];
+	struct store_schema_state s;
+
+	if (store_pool_open(cfg->database_url, 2, pool, err, sizeof err) ||
+	    store_schema_check(*pool, &s, err, sizeof err)) {
+		fprintf(stderr, "lmnas: database: %s\n", err);
+		store_pool_close(*pool);
+		*pool = NULL;
+		return -1;
+	}
+	if (s.pending || s.unknown) {
+		fprintf(stderr,
+			"lmnas: the database schema is at version %d, "
+			"this binary at %d: run `lmnas migrate`%s\n",
+			s.db_version, s.binary_version,
+			s.unknown ? " with a newer lmnas" : "");
+		store_pool_close(*pool);
+		*pool = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_id(char *out, size_t len)
+{
+	char host[128] = "host";
+
+	gethostname(host, sizeof host - 1);
+	snprintf(out, len, "%s:%ld", host, (long)getpid());
+}
+
+/* A fraction as a percentage, "-" when null. */
+static void pct(const json_t *v, char *out, size_t len)
+{
+	if (json_is_number(v))
+		snprintf(out, len, "%.2f", 100 * json_number_value(v));
+	else
+		snprintf(out, len, "-");
+}
+
+static void print_job_table(struct store_pool *pool, long long id)
+{
+	char err[CORE_ERR_LEN], *text = NULL;
+	json_t *doc, *c, *m;
+	json_error_t jerr;
+	size_t i;
+
+	if (store_job_json(pool, id, &text, err, sizeof err)) {
+		fprintf(stderr, "lmnas: %s\n", err);
+		return;
+	}
+	doc = json_loads(text, 0, &jerr);
+	core_free(text);
+	if (!doc)
+		return;
+	printf("job %lld %s: %s\n", id,
+	       json_string_value(
+		   json_object_get(json_object_get(doc, "job"), "name")),
+	       json_string_value(
+		   json_object_get(json_object_get(doc, "job"), "status")));
+	printf("%6s %5s %-9s %-14s %8s %8s %12s %10s %10s\n", "id", "round",
+	       "source", "status", "val%", "test%", "MACs", "SRAM B",
+	       "flash B");
+	json_array_foreach(json_object_get(doc, "candidates"), i, c)
+	{
+		const char *status =
+		    json_string_value(json_object_get(c, "status"));
+		if (strcmp(status, "rejected") == 0)
+			continue;
+		char val[16], test[16];
+		pct(json_object_get(c, "val_top1"), val, sizeof val);
+		pct(json_object_get(c, "test_top1"), test, sizeof test);
+		printf(
+		    "%6lld %5lld %-9s %-14s %8s %8s %12lld %10lld %10lld\n",
+		    (long long)json_integer_value(json_object_get(c, "id")),
+		    (long long)json_integer_value(json_object_get(c, "round")) +
+			1,
+		    json_string_value(json_object_get(c, "source")), status,
+		    val, test,
+		    (long long)json_integer_value(json_object_get(c, "macs")),
+		    (long long)json_integer_value(
+			json_object_get(c, "sram_bytes")),
+		    (long long)json_integer_value(
+			json_object_get(c, "flash_bytes")));
+	}
+	json_array_foreach(json_object_get(doc, "models"), i, m)
+	{
+		long long mid = json_integer_value(json_object_get(m, "id"));
+		printf("model %lld (candidate %lld): %s\n", mid,
+		       (long long)json_integer_value(
+			   json_object_get(m, "candidate_id")),
+		       json_is_null(json_object_get(m, "zip_size"))
+			   ? "no STM32 project"
+			   : "STM32 project zip");
+		if (!json_is_null(json_object_get(m, "zip_size")))
+			printf("  lmnas model get %lld --out model-%lld.zip\n",
+			       mid, mid);
+	}
+	json_decref(doc);
+}
+
+enum core_status cmd_search_export_model(const void *ckpt, size_t len,
+					 const char *data_dir, int kind,
+					 void **zip, size_t *zip_len,
+					 char **report_json, void *ctx,
+					 char *err, size_t errlen)
+{
+	char dir[] = "/tmp/lmnas-export-XXXXXX", ckpt_path[64], zip_path[64];
+	struct cmd_export_args x = {0};
+	char *data = NULL;
+	size_t n = 0;
+	enum core_status st;
+
+	(void)ctx;
+	*zip = NULL;
+	*zip_len = 0;
+	if (!mkdtemp(dir)) {
+		core_errf(err, errlen, "cannot create a temporary directory");
+		return CORE_ERR_IO;
+	}
+	snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.lmnas", dir);
+	snprintf(zip_path, sizeof zip_path, "%s/model.zip", dir);
+	x.ckpt = ckpt_path;
+	x.target = "stm32h743";
+	x.out = zip_path;
+	x.data = data_dir;
+	x.dataset = kind == DATA_KIND_CIFAR10 ? "cifar10" : "cifar100";
+	x.calib = 500;
+	x.images = 3;
+	x.eval = 1000;
+	x.threads = 1;
+	x.percentile = 100.0;
+	x.seed = 1;
+	st = core_file_write_atomic(ckpt_path, ckpt, len, err, errlen);
+	if (!st && cmd_export_run(&x, report_json) != 0) {
+		core_errf(err, errlen, "the export failed (see its output)");
+		st = CORE_ERR_INVALID;
+	}
+	if (!st)
+		st = core_file_read(zip_path, (size_t)1 << 30, &data, &n, err,
+				    errlen);
+	if (!st) {
+		*zip = data;
+		*zip_len = n;
+	}
+	unlink(ckpt_path);
+	unlink(zip_path);
+	rmdir(dir);
+	return st;
+}
+
+static int run_claim(struct store_pool *pool, struct queue_claim *claim,
+		     const char *worker)
+{
+	struct display d = {isatty(STDOUT_FILENO), 0};
+	struct runner_config rc = {worker,	  60,	&stop_requested,
+				   show_progress, NULL, &d};
+	char err[CORE_ERR_LEN];
+	enum core_status st;
+
+	st = runner_job_run(pool, claim, &rc, err, sizeof err);
+	if (d.tty)
+		printf("\n");
+	if (st) {
+		fprintf(stderr, "lmnas: %s\n", err);
+		return st == CORE_ERR_CANCELLED ? 130 : 1;
+	}
+	print_job_table(pool, claim->id);
+	return 0;
+}
+
+int cmd_search(const struct config *cfg, int argc, char **argv)
+{
+	const char *resume = NULL, *proposer = NULL;
+	char err[CORE_ERR_LEN], worker[192], why[2048];
+	char *text = NULL, *canon = NULL;
+	size_t len = 0;
+	struct search_spec spec;
+	struct core_field_errors fe;
+	struct store_pool *pool = NULL;
+	struct queue_claim claim;
+	long long id = 0;
+	int rc = 1;
+	const char *job_file = NULL;
+	const struct cmd_arg args[] = {
+	    {"--job", CMD_ARG_STRING, &resume, 0, 0,
+	     "continue job ID instead of submitting a new one"},
+	    {"--proposer", CMD_ARG_STRING, &proposer, 0, 0,
+	     "override the spec's proposer: llm, evolution or random"},
+	    {NULL, 0, NULL, 0, 0, NULL},
+	};
+
+	/* the job file is the one operand */
+	if (argc >= 2 && argv[1][0] != '-') {
+		job_file = argv[1];
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (cmd_args_parse(args, argc, argv, err, sizeof err) ||
+	    (!job_file == !resume)) {
+		fprintf(stderr, "lmnas search: %s\n",
+			*err ? err : "give a JOB.json or --job ID");
+		cmd_args_usage(stderr, "lmnas search JOB.json | --job ID",
+			       args);
+		return 2;
+	}
+	memset(&claim, 0, sizeof claim);
+	if (job_file) {
+		json_t *j;
+		core_field_errors_clear(&fe);
+		if (core_file_read(job_file, 1 << 20, &text, &len, err,
+				   sizeof err)) {
+			fprintf(stderr, "lmnas search: %s\n", err);
+			return 2;
+		}
+		if (search_spec_parse(text, len, &spec, &fe)) {
+			for (int i = 0; i < fe.n; i++)
+				fprintf(stderr, "lmnas search: %s: %s: %s\n",
+					job_file, fe.e[i].field,
+					fe.e[i].reason);
+			goto out;
+		}
+		if (proposer &&
+		    search_proposer_kind_parse(proposer, &spec.proposer)) {
+			fprintf(stderr,
+				"lmnas search: --proposer: '%s' is not "
+				"llm, evolution or random\n",
+				proposer);
+			goto out;
+		}
+		j = search_spec_to_json(&spec);
+		canon = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (!canon) {
+			fprintf(stderr, "lmnas search: out of memory\n");
+			goto out;
+		}
+	}
+	if (open_pool(cfg, &pool))
+		goto out;
+	worker_id(worker, sizeof worker);
+	if (job_file) {
+		if (queue_job_enqueue(pool, spec.name, canon, &id, err,
+				      sizeof err)) {
+			fprintf(stderr, "lmnas search: %s\n", err);
+			goto out;
+		}
+		printf("job %lld submitted (%s)\n", id, spec.name);
+	} else {
+		id = strtoll(resume, NULL, 10);
+	}
+	if (queue_job_claim_id(pool, id, worker, 60, &claim, err, sizeof err)) {
+		fprintf(stderr, "lmnas search: %s\n", err);
+		goto out;
+	}
+	install_signals();
+	rc = run_claim(pool, &claim, worker);
+	if (rc == 130)
+		fprintf(stderr,
+			"lmnas search: stopped; continue with `lmnas "
+			"search --job %lld` once its lease expires (60 s)\n",
+			id);
+out:
+	(void)why;
+	queue_claim_free(&claim);
+	store_pool_close(pool);
+	core_free(text);
+	free(canon);
+	return rc;
+}
+
+int cmd_worker(const struct config *cfg, int argc, char **argv)
+{
+	struct store_pool *pool = NULL;
+	char err[CORE_ERR_LEN], worker[192];
+	int once = 0;
+	const struct cmd_arg args[] = {
+	    {"--once", CMD_ARG_FLAG, &once, 0, 0,
+	     "run at most one job, then exit"},
+	    {NULL, 0, NULL, 0, 0, NULL},
+	};
+
+	if (cmd_args_parse(args, argc, argv, err, sizeof err)) {
+		fprintf(stderr, "lmnas worker: %s\n", err);
+		return 2;
+	}
+	if (open_pool(cfg, &pool))
+		return 1;
+	worker_id(worker, sizeof worker);
+	install_signals();
+	LOG_INFO("worker %s waiting for jobs", worker);
+	while (!stop_requested) {
+		struct queue_claim claim;
+		enum core_status st =
+		    queue_job_claim(pool, worker, 60, &claim, err, sizeof err);
+		if (st == CORE_ERR_NOT_FOUND) {
+			for (int i = 0; i < 20 && !stop_requested; i++)
+				usleep(100000);
+			continue;
+		}
+		if (st) {
+			LOG_WARN("claim: %s", err);
+			sleep(2);
+			continue;
+		}
+		LOG_INFO("claimed job %lld (%s)", claim.id, claim.name);
+		run_claim(pool, &claim, worker);
+		queue_claim_free(&claim);
+		if (once)
+			break;
+	}
+	store_pool_close(pool);
+	return 0;
+}
+
+int cmd_jobs(const struct config *cfg, int argc, char **argv)
+{
+	struct store_pool *pool = NULL;
+	char err[CORE_ERR_LEN], *text = NULL;
+	json_t *arr, *j;
+	json_error_t jerr;
+	size_t i;
+
+	if (open_pool(cfg, &pool))
+		return 1;
+	if (store_jobs_json(pool, 50, &text, err, sizeof err)) {
+		fprintf(stderr, "lmnas jobs: %s\n", err);
+		store_pool_close(pool);
+		return 1;
+	}
+	arr = json_loads(text, 0, &jerr);
+	printf("%6s %-24s %-10s %10s %6s\n", "id", "name", "status",
+	       "candidates", "models");
+	json_array_foreach(arr, i, j)
+	{
+		printf("%6lld %-24.24s %-10s %10lld %6lld\n",
+		       (long long)json_integer_value(json_object_get(j, "id")),
+		       json_string_value(json_object_get(j, "name")),
+		       json_string_value(json_object_get(j, "status")),
+		       (long long)json_integer_value(
+			   json_object_get(j, "candidates")),
+		       (long long)json_integer_value(
+			   json_object_get(j, "models")));
+	}
+	json_decref(arr);
+	core_free(text);
+	store_pool_close(pool);
+	return 0;
+}
+
+int cmd_job(const struct config *cfg, int argc, char **argv)
+{
+	struct store_pool *pool = NULL;
+	char err[CORE_ERR_LEN], *text = NULL;
+	long long id;
+	int json = argc > 3 && strcmp(argv[3], "--json") == 0;
+
+	if (argc < 3 || strcmp(argv[1], "show") != 0) {
+		fprintf(stderr, "usage: lmnas job show ID [--json]\n");
+		return 2;
+	}
+	id = strtoll(argv[2], NULL, 10);
+	if (open_pool(cfg, &pool))
+		return 1;
+	if (json) {
+		if (store_job_json(pool, id, &text, err, sizeof err)) {
+			fprintf(stderr, "lmnas job: %s\n", err);
+			store_pool_close(pool);
+			return 1;
+		}
+		printf("%s\n", text);
+		core_free(text);
+	} else {
+		print_job_table(pool, id);
+	}
+	store_pool_close(pool);
+	return 0;
+}
+
+int cmd_model(const struct config *cfg, int argc, char **argv)
+{
+	struct store_pool *pool = NULL;
+	char err[CORE_ERR_LEN];
+	const char *out = NULL;
+	void *zip = NULL;
+	size_t len = 0;
+	long long id;
+	int rc = 1;
+
+	if (argc == 5 && strcmp(argv[1], "get") == 0 &&
+	    strcmp(argv[3], "--out") == 0)
+		out = argv[4];
+	if (!out) {
+		fprintf(stderr, "usage: lmnas model get ID --out model.zip\n");
+		return 2;
+	}
+	id = strtoll(argv[2], NULL, 10);
+	if (open_pool(cfg, &pool))
+		return 1;
+	if (store_model_zip(pool, id, &zip, &len, err, sizeof err) ||
+	    core_file_write_atomic(out, zip, len, err, sizeof err)) {
+		fprintf(stderr, "lmnas model: %s\n", err);
+		goto done;
+	}
+	printf("%s: %zu bytes\n", out, len);
+	rc = 0;
+done:
+	core_free(zip);
+	store_pool_close(pool);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/* kernels.h - the int8 kernels that lmnas copies into generated MCU projects:
+ * parameter structs, status codes and every kernel's signature.
+ *
+ * Portable C99 with no allocation and no library beyond string.h and
+ * stdint.h. When __ARM_FEATURE_DSP is defined (Cortex-M4/M7/M33...), the hot
+ * loops use the SIMD/DSP instructions (SMLAD, SXTB16, SXTAB16, SMLABB); the
+ * results are bit-identical to the plain C paths and to lmnas' host
+ * reference (service/quant, ref_*), which is what defines them.
+ *
+ * Conventions (CMSIS-NN / TFLite Micro):
+ *   - tensors are NHWC, batch 1: element (y, x, c) of (H, W, C) sits at
+ *     (y * W + x) * C + c;
+ *   - weights are int8 per output channel, biases int32 (may be NULL);
+ *   - input_offset = -input zero point, output_offset = output zero point;
+ *   - acc = bias + sum w * (x + input_offset) in int32 (the generator proves
+ *     it cannot overflow), then out = clamp(MBQM(acc, multiplier[c],
+ *     shift[c]) + output_offset, act_min, act_max), MBQM being TFLite's
+ *     MultiplyByQuantizedMultiplier (requant.h);
+ *   - a kernel that needs scratch takes a caller-owned buffer of at least
+ *     <op>_s8_scratch_size() bytes, 4-byte aligned;
+ *   - kernels return S8_OK, or S8_ERR_ARG (nothing written) when the
+ *     parameters are inconsistent;
+ *   - stack: at most about 1.1 KB deep (Cortex-M7, -O2, measured with
+ *     -fstack-usage; the 3x3 depthwise keeps 24 pixels x 4 channels of
+ *     accumulators), under 400 bytes for the others.
+ * Little-endian targets only. Files: kernels.h (this), requant.h (fixed
+ * point), dsp.h (the DSP instructions), one .c per kernel family and
+ * mat_mult_s8_s16.c (the matrix core of the kxk, 1x1 and dense kernels).
+ */
+#ifndef S8_KERNELS_H
+#define S8_KERNELS_H
+
+#include <stdint.h>
+
+enum s8_status { S8_OK = 0, S8_ERR_ARG = -1 };
+
+struct s8_dims {
+	int h, w, c;
+};
+
+struct s8_per_channel {
+	const int32_t *multiplier; /* (C_out) */
+	const int32_t *shift;	   /* (C_out), in [-31, 30], > 0 = left */
+};
+
+/* Square stride and padding; `padding` zero-point pixels precede the first
+ * row and column. Output size: (in + 2 * padding - kernel) / stride + 1. */
+struct s8_conv_params {
+	int32_t input_offset;  /* [-127, 128] */
+	int32_t output_offset; /* [-128, 127] */
+	int stride;
+	int padding;
+	int dilation; /* must be 1 */
+	int32_t act_min, act_max;
+};
+
+struct s8_fc_params {
+	int32_t input_offset, output_offset;
+	int32_t act_min, act_max;
+};
+
+struct s8_add_params {
+	int32_t input1_offset, input2_offset;
+	int32_t input1_multiplier, input2_multiplier;
+	int32_t input1_shift, input2_shift; /* <= 0 */
+	int32_t left_shift;		    /* 20 */
+	int32_t output_multiplier;
+	int32_t output_shift; /* <= 0 */
+	int32_t output_offset;
+	int32_t act_min, act_max;
+};
+
+struct s8_pool_params {
+	int32_t input_offset, output_offset;
+	int32_t multiplier, shift; /* ~ in_scale / (out_scale * H * W) */
+	int32_t act_min, act_max;
+};
+
+struct s8_mul_params {
+	int32_t input1_offset, input2_offset, output_offset;
+	int32_t multiplier, shift; /* ~ s1 * s2 / s_out */
+	int32_t act_min, act_max;
+};
+
+/* ---- matrix core (mat_mult_s8_s16.c) -------------------------------------
+ * Columns are int16 input values with the input offset added, in the layout
+ * s8_col_from_s8 writes (on DSP builds each group of 4 is stored as elements
+ * 0, 2, 1, 3 so that SXTB16 of 4 weights lines up with two SMLADs). */
+
+/* dst (n) = src (n) + offset, in column layout. */
+void s8_col_from_s8(int16_t *dst, const int8_t *src, int32_t n, int32_t offset);
+/* Turns a column written in natural order into column layout, in place. */
+void s8_col_reorder(int16_t *col, int32_t n);
+/* For each row r < rows of w (rows, len): out0[r] from col0 and, when col1
+ * is not NULL, out1[r] from col1, requantized with q[r] and bias[r]. */
+void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
+		     int32_t len, int32_t rows, const int32_t *bias,
+		     const struct s8_per_channel *q, int32_t output_offset,
+		     int32_t act_min, int32_t act_max, int8_t *out0,
+		     int8_t *out1);
+
+/* ---- convolutions --------------------------------------------------------*/
+
+/* kxk convolution, groups 1 (the stem). w: (C_out, K, K, C_in), filter dims
+ * {K, K, C_in}. Scratch: two im2col columns of K*K*C_in int16. */
+int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
+			       const struct s8_dims *filter_dims);
+enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *w,
+			 const int32_t *bias, const struct s8_conv_params *p,
+			 const struct s8_per_channel *q,
+			 const struct s8_dims *in_dims,
+			 const struct s8_dims *filter_dims,
+			 const struct s8_dims *out_dims, void *scratch);
+
+/* Depthwise kxk, channel multiplier 1, K <= 15. w: (K, K, C), filter dims
+ * {K, K, C}. No scratch. 3x3 has its own faster loops. */
+enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
+				   const int8_t *w, const int32_t *bias,
+				   const struct s8_conv_params *p,
+				   const struct s8_per_channel *q,
+				   const struct s8_dims *in_dims,
+				   const struct s8_dims *filter_dims,
+				   const struct s8_dims *out_dims);
+
+/* The same, in place, for stride 1 and padding K/2 with K odd (output dims ==
+ * input dims): buf (H, W, C) is overwritten by the output. The scratch keeps
+ * the K/2 + 1 most recent input rows that outputs have already overwritten:
+ * (K/2 + 1) * W * C bytes. */
+int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
+					 const struct s8_dims *filter_dims);
+enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
+					   const int32_t *bias,
+					   const struct s8_conv_params *p,
+					   const struct s8_per_channel *q,
+					   const struct s8_dims *dims,
+					   const struct s8_dims *filter_dims,
+					   void *scratch);
+
+/* 1x1 convolution, stride 1, no padding. w: (C_out, C_in). Scratch: two
+ * int16 columns of C_in. */
+int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims);
+enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
+				   const int8_t *w, const int32_t *bias,
+				   const struct s8_conv_params *p,
+				   const struct s8_per_channel *q,
+				   const struct s8_dims *in_dims,
+				   const struct s8_dims *out_dims,
+				   void *scratch);
+
+/* out (n_out) = w (n_out, n_in) x in (n_in). Scratch: n_in int16. */
+int32_t fully_connected_s8_scratch_size(int32_t n_in);
+enum s8_status fully_connected_s8(int8_t *out, const int8_t *in,
+				  const int8_t *w, const int32_t *bias,
+				  const struct s8_fc_params *p,
+				  const struct s8_per_channel *q, int32_t n_in,
+				  int32_t n_out, void *scratch);
+
+/* ---- elementwise --------------------------------------------------------- */
+
+/* TFLite ADD of n elements; out may alias in1 or in2. */
+enum s8_status add_s8(int8_t *out, const int8_t *in1, const int8_t *in2,
+		      const struct s8_add_params *p, int32_t n);
+
+/* out (C) = mean over pixels of in (H, W, C). */
+enum s8_status avgpool_global_s8(int8_t *out, const int8_t *in,
+				 const struct s8_pool_params *p,
+				 const struct s8_dims *in_dims);
+
+/* out (H, W, C) = in * gate (C) (SE scaling); out may alias in. */
+enum s8_status mul_channel_s8(int8_t *out, const int8_t *in, const int8_t *gate,
+			      const struct s8_mul_params *p,
+			      const struct s8_dims *dims);
+
+/* out[i] = table[in[i] + 128]; out may alias in. */
+void lut_s8(int8_t *out, const int8_t *in, int32_t n, const int8_t table[256]);
+
+#endif

@@ -1,0 +1,63 @@
+/* runner.h - the search job runner: for a claimed job, rounds of proposals
+ * (LLM, evolution or random, with the fallback to evolution), proxy training
+ * of every accepted candidate, the constrained Pareto front and hypervolume
+ * after each round, then the final phase (full training of the top-K with
+ * distillation, test accuracy, model stored). Everything is persisted as it
+ * happens, so a job whose process died resumes where it stopped: finished
+ * rounds are not proposed again, trained candidates are not trained again,
+ * and a candidate that was training continues from its last epoch
+ * checkpoint.
+ *
+ * Layer: runner sits above search, train, llm, store and queue; the CLI
+ * (`lmnas search`, `lmnas worker`) and later the HTTP workers call it. */
+#ifndef LMNAS_RUNNER_H
+#define LMNAS_RUNNER_H
+
+#include "core/core.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+struct runner_progress {
+	long long job_id;
+	const char *phase; /* "propose", "proxy", "final", "done" */
+	int round, rounds; /* 0-based round */
+	long long candidate_id;
+	int candidate, candidates; /* within the round or the final phase */
+	int epoch, epochs;	   /* of the candidate being trained */
+	double loss;
+	int evaluated; /* candidates trained so far */
+	int front_size;
+	double hypervolume;
+	const char *proposer; /* who proposed this round */
+};
+
+/* A final model ready to store: the runner hands the checkpoint to the
+ * exporter (int8 + STM32 project), which returns a zip and a report JSON
+ * (both owned by the caller afterwards, core_free). */
+typedef enum core_status (*runner_export_fn)(const void *ckpt, size_t len,
+					     const char *data_dir, int kind,
+					     void **zip, size_t *zip_len,
+					     char **report_json, void *ctx,
+					     char *err, size_t errlen);
+
+struct runner_config {
+	const char *worker; /* lease owner, e.g. host:pid */
+	int lease_s;	    /* lease length; renewed every lease_s / 3 */
+	volatile int *stop; /* set by a signal handler: stop soon, keep the
+			       lease to expire (the job resumes elsewhere) */
+	void (*progress)(const struct runner_progress *p, void *ctx);
+	runner_export_fn export_model; /* NULL: models stored without zip */
+	void *ctx;
+};
+
+/* Runs the claimed job to its end and records the end in the queue
+ * (succeeded, failed with the error, or cancelled). Returns CORE_OK when
+ * the job ended (whatever its outcome), CORE_ERR_CANCELLED when *stop was
+ * set (the job is left running, to be resumed), CORE_ERR_CONFLICT when the
+ * lease was lost, or another error when the database failed. */
+enum core_status runner_job_run(struct store_pool *p,
+				const struct queue_claim *claim,
+				const struct runner_config *rc, char *err,
+				size_t errlen);
+
+#endif

@@ -1,0 +1,67 @@
+/* runner_internal.h - private to service/runner: the state of one job run,
+ * shared by the round loop (runner.c), candidate training
+ * (runner_train.c) and the front bookkeeping (runner_front.c). */
+#ifndef LMNAS_RUNNER_INTERNAL_H
+#define LMNAS_RUNNER_INTERNAL_H
+
+#include "runner/runner.h"
+#include "search/search.h"
+#include "train/train.h"
+
+struct job {
+	struct store_pool *p;
+	const struct runner_config *rc;
+	long long id;
+	struct search_spec spec;
+	struct search_limits lim;
+	struct search_seen seen;
+	struct search_proposer *primary; /* NULL when evolution is primary */
+	struct search_proposer *evo;
+	struct llm_client *llm;
+	const char *proposer_name; /* of the current round */
+	double last_beat;
+	int cancel_requested;
+	int lease_lost;
+	struct runner_progress prog;
+	/* the candidates as stored (refreshed with job_load) */
+	struct store_candidate *cands;
+	int ncands;
+	/* front after the last finished round */
+	double hv;
+	long *front; /* candidate ids */
+	int nfront;
+};
+
+/* Renews the lease when a third of it has passed (or always when force);
+ * records progress. Returns 1 when work must stop (cancel, lost lease,
+ * process stop), 0 otherwise. */
+int job_beat(struct job *j, int force);
+/* An event row; failures to write it are logged, not fatal. */
+void job_event(struct job *j, const char *level, const char *kind,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Reloads j->cands from the database. */
+enum core_status job_load(struct job *j, char *err, size_t errlen);
+/* Parses a stored candidate's architecture. */
+enum core_status job_cand_arch(const struct store_candidate *c, struct arch *a,
+			       char *err, size_t errlen);
+
+/* Trains candidate c (proxy or final phase), resuming from its stored
+ * checkpoint; records epochs, checkpoints and the outcome. CORE_OK also when
+ * the candidate failed (status failed): only cancellation, a lost lease and
+ * database errors are returned. */
+enum core_status job_train_candidate(struct job *j,
+				     const struct store_candidate *c,
+				     enum search_phase phase, char *err,
+				     size_t errlen);
+
+/* Members of the trained candidates (proxy metrics), in id order. *out owned
+ * by the caller (core_free). */
+enum core_status job_members(struct job *j, struct search_member **out, int *n,
+			     char *err, size_t errlen);
+/* Recomputes the front and hypervolume over the trained candidates into
+ * j->front / j->hv, and stores round r as finished with the front JSON and
+ * a summary of what changed. */
+enum core_status job_finish_round(struct job *j, int round, char *err,
+				  size_t errlen);
+
+#endif

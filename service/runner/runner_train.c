@@ -1,0 +1,137 @@
+/* runner_train.c - training one candidate inside a job: resume from its
+ * stored checkpoint, store every epoch (metrics and checkpoint), renew the
+ * lease while training, record the outcome. */
+#include "runner_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct train_ctx {
+	struct job *j;
+	const struct store_candidate *c;
+	const char *phase;
+	int stopped;
+	enum core_status db_st;
+	char db_err[CORE_ERR_LEN];
+};
+
+static int on_progress(const struct train_progress *p, void *ctxp)
+{
+	struct train_ctx *t = ctxp;
+	struct job *j = t->j;
+
+	j->prog.epoch = p->epoch + (p->epoch_done ? 1 : 0);
+	j->prog.epochs = p->epochs;
+	j->prog.loss = p->loss;
+	if (p->epoch_done) {
+		enum core_status st = store_epoch_put(
+		    j->p, t->c->id, t->phase, p->epoch + 1, p->loss,
+		    p->val.top1, p->val.top5, p->val.loss, p->lr,
+		    p->epoch_seconds, t->db_err, sizeof t->db_err);
+		if (!st)
+			st = store_candidate_set_metrics(
+			    j->p, t->c->id, p->val.top1, p->val.top5,
+			    p->val.loss, NAN, p->epoch + 1, t->db_err,
+			    sizeof t->db_err);
+		if (st) {
+			t->db_st = st;
+			return 1;
+		}
+	}
+	if (job_beat(j, 0)) {
+		t->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static enum core_status on_checkpoint(const void *blob, size_t len, int epoch,
+				      void *ctxp, char *err, size_t errlen)
+{
+	struct train_ctx *t = ctxp;
+
+	return store_candidate_save_checkpoint(t->j->p, t->c->id, blob, len,
+					       epoch, err, errlen);
+}
+
+enum core_status job_train_candidate(struct job *j,
+				     const struct store_candidate *c,
+				     enum search_phase phase, char *err,
+				     size_t errlen)
+{
+	struct train_ctx t = {
+	    j, c,	phase == SEARCH_PHASE_FINAL ? "final" : "proxy",
+	    0, CORE_OK, ""};
+	struct train_hooks hooks = {on_progress, on_checkpoint, &t};
+	struct train_config tc;
+	struct train_result res;
+	struct arch a;
+	char why[CORE_ERR_LEN];
+	void *blob = NULL;
+	size_t len = 0;
+	int done = 0;
+	enum core_status st;
+
+	search_spec_train_config(&j->spec, phase, &tc);
+	st = job_cand_arch(c, &a, why, sizeof why);
+	if (st)
+		goto candidate_failed;
+	st = store_candidate_set_status(
+	    j->p, c->id,
+	    phase == SEARCH_PHASE_FINAL ? "final_training" : "training", NULL,
+	    err, errlen);
+	if (st)
+		return st;
+	st = store_candidate_load_checkpoint(j->p, c->id, &blob, &len, &done,
+					     err, errlen);
+	if (st)
+		return st;
+	if (len == 0) {
+		core_free(blob);
+		blob = NULL;
+	}
+	if (blob && done >= tc.epochs) {
+		/* trained before the process stopped; only the status is
+		 * missing */
+		core_free(blob);
+		return store_candidate_set_status(
+		    j->p, c->id,
+		    phase == SEARCH_PHASE_FINAL ? "final_training" : "trained",
+		    NULL, err, errlen);
+	}
+	if (blob)
+		job_event(j, "info", "resume",
+			  "candidate %lld continues %s training from epoch %d",
+			  c->id, t.phase, done);
+	j->prog.candidate_id = c->id;
+	j->prog.epoch = done;
+	j->prog.epochs = tc.epochs;
+	st = train_run(&a, &tc, blob, len, &hooks, &res, why, sizeof why);
+	core_free(blob);
+	if (t.db_st) {
+		core_errf(err, errlen, "%s", t.db_err);
+		return t.db_st;
+	}
+	if (st == CORE_ERR_CANCELLED && t.stopped) {
+		core_errf(err, errlen, "stopped while training candidate %lld",
+			  c->id);
+		return CORE_ERR_CANCELLED;
+	}
+	if (st)
+		goto candidate_failed;
+	if (phase == SEARCH_PHASE_FINAL)
+		return store_candidate_set_metrics(
+		    j->p, c->id, res.val.top1, res.val.top5, res.val.loss,
+		    res.test.n ? res.test.top1 : NAN, res.epochs_done, err,
+		    errlen);
+	return store_candidate_set_status(j->p, c->id, "trained", NULL, err,
+					  errlen);
+
+candidate_failed:
+	/* a bad candidate fails the candidate, not the job */
+	job_event(j, "warn", "candidate_failed", "candidate %lld: %s", c->id,
+		  why);
+	return store_candidate_set_status(j->p, c->id, "failed", why, err,
+					  errlen);
+}

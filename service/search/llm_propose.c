@@ -1,0 +1,164 @@
+/* llm_propose.c - the LLM proposer: prompt, call, parse and check the
+ * reply, repair what was rejected, and say when the runner should fall
+ * back to evolution. */
+#include "search_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct turn {
+	struct llm_message msgs[4];
+	size_t n;
+};
+
+/* system, user, [assistant echo], repair: the echo of the previous reply
+ * only when everything fits in the budget. */
+static void repair_turn(struct turn *t, const struct search_prompt *pr,
+			const char *content, const char *repair, long budget)
+{
+	long need = pr->tokens + search_tokens_estimate(strlen(repair));
+
+	t->msgs[0] = (struct llm_message){"system", pr->system};
+	t->msgs[1] = (struct llm_message){"user", pr->user};
+	t->n = 2;
+	if (content && *content &&
+	    need + search_tokens_estimate(strlen(content)) <= budget)
+		t->msgs[t->n++] = (struct llm_message){"assistant", content};
+	t->msgs[t->n++] = (struct llm_message){"user", repair};
+}
+
+/* The outcome of one call, in the batch's terms. */
+enum call_result { CALL_ANSWERED = 0, CALL_UNREACHABLE, CALL_BAD_REPLY };
+
+static enum core_status llm_propose(struct search_proposer *p,
+				    const struct search_propose_in *in,
+				    struct core_rng *rng,
+				    struct search_batch *out, char *err,
+				    size_t errlen)
+{
+	const struct search_spec *spec = p->cfg.spec;
+	long budget = spec->llm.prompt_token_budget;
+	size_t repair_max = (size_t)search_prompt_reserve(budget) * 4;
+	struct search_prompt pr;
+	struct search_seen batch;
+	struct turn t;
+	char *schema = NULL, *repair = NULL;
+	char problem[CORE_ERR_LEN], cerr[CORE_ERR_LEN];
+	int k = in->k, accepted = 0, unreachable = 0;
+	enum core_status rc;
+
+	search_seen_init(&batch);
+	rc = search_prompt_build(spec, in->history, k, &pr, err, errlen);
+	if (rc)
+		return rc;
+	rc = search_reply_schema(spec, k, &schema, NULL, err, errlen);
+	if (rc)
+		goto out;
+	t.msgs[0] = (struct llm_message){"system", pr.system};
+	t.msgs[1] = (struct llm_message){"user", pr.user};
+	t.n = 2;
+	for (int attempt = 0; attempt <= spec->llm.repair_attempts; attempt++) {
+		struct search_llm_call *call = &out->calls[out->ncalls];
+		struct llm_request req = {t.msgs, t.n, "candidates", schema,
+					  p->cfg.cancel};
+		int from = out->props.n;
+		const char *why = NULL;
+
+		call->attempt = attempt;
+		out->ncalls++;
+		rc = p->cfg.chat(p->cfg.chat_ctx, &req, &call->rec, cerr,
+				 sizeof cerr);
+		if (rc == CORE_ERR_CANCELLED || rc == CORE_ERR_NOMEM ||
+		    (rc == CORE_ERR_INVALID &&
+		     call->rec.outcome == LLM_OUTCOME_INTERNAL)) {
+			core_errf(err, errlen, "llm: %s", cerr);
+			if (rc == CORE_ERR_INVALID)
+				rc = CORE_ERR_INTERNAL; /* our request */
+			goto out;
+		}
+		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO) {
+			/* the client already retried what was transient */
+			unreachable = 1;
+			core_errf(out->note, sizeof out->note, "llm %s: %s",
+				  llm_outcome_name(call->rec.outcome), cerr);
+			rc = CORE_OK;
+			break;
+		}
+		if (rc) { /* bad_reply, refused_format: ask again */
+			core_errf(problem, sizeof problem,
+				  "the reply was not usable (%s): %s",
+				  llm_outcome_name(call->rec.outcome), cerr);
+			why = problem;
+			rc = CORE_OK;
+		} else {
+			rc = search_parse_reply(
+			    spec, in->known, &batch, call->rec.json,
+			    call->rec.json_len, k - accepted, &out->props,
+			    problem, sizeof problem);
+			if (rc == CORE_ERR_NOMEM) {
+				core_errf(err, errlen, "%s", problem);
+				goto out;
+			}
+			if (rc)
+				why = problem;
+			rc = CORE_OK;
+			for (int i = from; i < out->props.n; i++) {
+				out->props.v[i].attempt = attempt;
+				accepted += out->props.v[i].verdict ==
+					    SEARCH_VERDICT_OK;
+			}
+		}
+		if (accepted >= k || attempt == spec->llm.repair_attempts) {
+			if (why || accepted < k)
+				core_errf(out->note, sizeof out->note,
+					  "%d of %d candidates after %d "
+					  "call(s)%s%s",
+					  accepted, k, out->ncalls,
+					  why ? "; last reply: " : "",
+					  why ? why : "");
+			break;
+		}
+		core_free(repair);
+		repair = NULL;
+		rc = search_prompt_repair(spec, why, &out->props, from,
+					  accepted, k - accepted, repair_max,
+					  &repair, NULL, err, errlen);
+		if (rc)
+			goto out;
+		repair_turn(&t, &pr, call->rec.content, repair, budget);
+	}
+	if (accepted >= k)
+		out->status = SEARCH_BATCH_OK;
+	else if (accepted > 0)
+		out->status = SEARCH_BATCH_PARTIAL;
+	else
+		out->status = unreachable ? SEARCH_BATCH_LLM_UNREACHABLE
+					  : SEARCH_BATCH_LLM_FAILING;
+	if (accepted == 0)
+		p->consecutive_failures++;
+	else
+		p->consecutive_failures = 0;
+	out->consecutive_failures = p->consecutive_failures;
+	out->give_up = p->consecutive_failures >= SEARCH_LLM_GIVE_UP;
+out:
+	(void)rng;
+	core_free(repair);
+	core_free(schema);
+	search_prompt_free(&pr);
+	search_seen_free(&batch);
+	return rc;
+}
+
+static enum core_status llm_observe(struct search_proposer *p,
+				    const struct search_member *m, char *err,
+				    size_t errlen)
+{
+	return CORE_OK; /* the runner's history carries what the LLM sees */
+}
+
+static void llm_destroy(struct search_proposer *p)
+{
+}
+
+const struct search_proposer_ops search_llm_ops = {NULL, llm_propose,
+						   llm_observe, llm_destroy};

@@ -1,0 +1,118 @@
+/* qemu_int8_runner.c - Cortex-M7 side of test_int8_qemu.c: runs every int8
+ * kernel case of the generated vectors.c, compares each output byte with the
+ * host reference, prints one FAIL line per mismatching case and one KERNEL
+ * line per kernel, and returns the number of failing cases (QEMU's exit
+ * code). Built with arm-none-eabi-gcc against the kernels and the qemu
+ * target harness. */
+#include <string.h>
+
+#include "dsp.h" /* S8_DSP: which code paths were built */
+#include "kernels.h"
+#include "qemu_int8.h"
+#include "semihost.h"
+
+static const char *const names[QOP_COUNT] = {
+    "conv2d_s8",	   "depthwise_conv2d_s8", "depthwise_conv2d_inplace_s8",
+    "pointwise_conv2d_s8", "fully_connected_s8",  "add_s8",
+    "avgpool_global_s8",   "mul_channel_s8",	  "lut_s8"};
+
+static int8_t out_buf[QMAX_OUT] __attribute__((aligned(8)));
+static int32_t scratch[16384]; /* 64 KB */
+
+static int32_t scratch_needed(const struct qcase *c)
+{
+	switch (c->op) {
+	case QOP_CONV2D: return conv2d_s8_scratch_size(&c->in, &c->filter);
+	case QOP_DEPTHWISE_INPLACE:
+		return depthwise_conv2d_s8_scratch_size(&c->in, &c->filter);
+	case QOP_POINTWISE: return pointwise_conv2d_s8_scratch_size(&c->in);
+	case QOP_FC: return fully_connected_s8_scratch_size(c->in.c);
+	default: return 0;
+	}
+}
+
+static int run(const struct qcase *c)
+{
+	const struct s8_per_channel q = {c->mult, c->shift};
+
+	switch (c->op) {
+	case QOP_CONV2D:
+		return conv2d_s8(out_buf, c->x, c->w, c->bias, &c->conv, &q,
+				 &c->in, &c->filter, &c->out, scratch);
+	case QOP_DEPTHWISE:
+		return depthwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
+					   &c->conv, &q, &c->in, &c->filter,
+					   &c->out);
+	case QOP_DEPTHWISE_INPLACE:
+		memcpy(out_buf, c->x, (size_t)c->n_x);
+		return depthwise_conv2d_inplace_s8(out_buf, c->w, c->bias,
+						   &c->conv, &q, &c->in,
+						   &c->filter, scratch);
+	case QOP_POINTWISE:
+		return pointwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
+					   &c->conv, &q, &c->in, &c->out,
+					   scratch);
+	case QOP_FC:
+		return fully_connected_s8(out_buf, c->x, c->w, c->bias, &c->fc,
+					  &q, c->in.c, c->out.c, scratch);
+	case QOP_ADD: return add_s8(out_buf, c->x, c->x2, &c->add, c->n_x);
+	case QOP_AVGPOOL:
+		return avgpool_global_s8(out_buf, c->x, &c->pool, &c->in);
+	case QOP_MUL_CHANNEL:
+		return mul_channel_s8(out_buf, c->x, c->x2, &c->mul, &c->in);
+	case QOP_LUT: lut_s8(out_buf, c->x, c->n_x, c->table); return S8_OK;
+	default: return S8_ERR_ARG;
+	}
+}
+
+int main(void)
+{
+	int cases[QOP_COUNT] = {0}, failed[QOP_COUNT] = {0};
+	long bytes[QOP_COUNT] = {0};
+	int total_failed = 0;
+
+	semihost_printf("S8_DSP %d\n", S8_DSP);
+	for (int i = 0; i < qcases_count; i++) {
+		const struct qcase *c = &qcases[i];
+		int32_t need = scratch_needed(c);
+		int st, bad = -1;
+
+		if (c->op >= QOP_COUNT || c->n_out > QMAX_OUT ||
+		    c->n_x > QMAX_OUT || need > (int32_t)sizeof scratch) {
+			semihost_printf("FAIL case %d %s: buffers too small\n",
+					i, c->name);
+			total_failed++;
+			continue;
+		}
+		memset(out_buf, 0x5a, sizeof out_buf);
+		st = run(c);
+		for (int32_t j = 0; j < c->n_out && st == S8_OK; j++) {
+			if (out_buf[j] != c->expect[j]) {
+				bad = (int)j;
+				break;
+			}
+		}
+		cases[c->op]++;
+		bytes[c->op] += c->n_out;
+		if (st != S8_OK || bad >= 0) {
+			failed[c->op]++;
+			total_failed++;
+			if (st != S8_OK)
+				semihost_printf("FAIL case %d %s: status %d\n",
+						i, c->name, st);
+			else
+				semihost_printf("FAIL case %d %s: output %d: "
+						"got %d want %d\n",
+						i, c->name, bad, out_buf[bad],
+						c->expect[bad]);
+		}
+	}
+	for (int op = 0; op < QOP_COUNT; op++) {
+		if (!cases[op])
+			continue;
+		semihost_printf("KERNEL %s cases %d bytes %ld %s\n", names[op],
+				cases[op], bytes[op],
+				failed[op] ? "MISMATCH" : "identical");
+	}
+	return total_failed;
+}

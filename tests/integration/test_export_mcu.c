@@ -1,0 +1,176 @@
+/* test_export_mcu.c - generated projects on the Cortex-M7: for the export
+ * test architectures (together every op and activation), both targets build
+ * with the project's Makefile (arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb
+ * -mfpu=fpv5-d16 -mfloat-abi=hard -O2 -Wall -Wextra -Werror); by
+ * arm-none-eabi-size, flash (text + data, minus the embedded test images)
+ * is within 3% of the cost model's estimate and RAM (data + bss) holds the
+ * arena within the target's SRAM; and the QEMU build, run under
+ * qemu-system-arm -M mps2-an500 -semihosting, prints logits identical to the
+ * host int8 engine's. Skipped when the Arm toolchain or QEMU is missing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../support/exportproj.h"
+#include "../support/exporttest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FLASH_TOLERANCE 0.03
+
+static char log_buf[1 << 17];
+
+struct sizes {
+	unsigned long text, data, bss;
+};
+
+static int elf_size(const char *elf, struct sizes *s)
+{
+	char cmd[700];
+	const char *p;
+
+	snprintf(cmd, sizeof cmd, "arm-none-eabi-size '%s'", elf);
+	if (exportproj_run(cmd, log_buf, sizeof log_buf) != 0)
+		return -1;
+	p = strchr(log_buf, '\n');
+	return p && sscanf(p + 1, "%lu %lu %lu", &s->text, &s->data, &s->bss) ==
+			   3
+		   ? 0
+		   : -1;
+}
+
+/* Builds target t in dir and checks its sizes against the estimate. */
+static void build_and_size(const struct exportproj *e,
+			   struct codegen_project *p, const char *dir,
+			   enum codegen_target t)
+{
+	const struct codegen_target_info *ti = codegen_target_info(t);
+	char cmd[1024], elf[600];
+	struct sizes s;
+	double t0 = core_now_seconds(), dev;
+	uint64_t est, meas;
+
+	snprintf(cmd, sizeof cmd,
+		 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' "
+		 "TARGET=%s 2>&1",
+		 dir, codegen_target_name(t));
+	if (exportproj_run(cmd, log_buf, sizeof log_buf) != 0)
+		fail_msg("%s: make TARGET=%s failed:\n%s", e->arch.name,
+			 codegen_target_name(t), log_buf);
+	/* a clean build: -Werror would have failed it, and nothing printed
+	 * but the size table */
+	assert_null(strstr(log_buf, "warning"));
+	snprintf(elf, sizeof elf, "%s/build/%s/model.elf", dir,
+		 codegen_target_name(t));
+	assert_int_equal(elf_size(elf, &s), 0);
+	cost_report_set_target(&p->cost, ti->cost);
+	est = p->cost.flash.total;
+	meas = s.text + s.data - p->test_data_bytes;
+	dev = ((double)est - (double)meas) / (double)meas;
+	print_message("# %-12s %-9s flash estimate %7llu B, "
+		      "arm-none-eabi-size %7llu B (text %lu + data %lu - test "
+		      "images %llu): %+.2f%%; RAM %lu B (arena %zu B in %s); "
+		      "build %.1f s\n",
+		      e->arch.name, codegen_target_name(t),
+		      (unsigned long long)est, (unsigned long long)meas, s.text,
+		      s.data, (unsigned long long)p->test_data_bytes, 100 * dev,
+		      s.data + s.bss, p->arena_bytes,
+		      t == CODEGEN_TARGET_STM32H743 ? p->arena_region : "RAM",
+		      core_now_seconds() - t0);
+	if (fabs(dev) > FLASH_TOLERANCE)
+		fail_msg("%s/%s: flash estimate off by %.2f%%", e->arch.name,
+			 codegen_target_name(t), 100 * dev);
+	/* RAM holds the arena and stays within the target's SRAM */
+	assert_true(s.data + s.bss >= p->arena_bytes);
+	assert_true(s.data + s.bss <= ti->sram);
+	assert_true(s.text + s.data <= ti->flash);
+}
+
+static void run_qemu(const struct exportproj *e, const char *dir, int n)
+{
+	char cmd[1024];
+	int8_t v[16];
+	int rc;
+
+	snprintf(cmd, sizeof cmd,
+		 "timeout 60 qemu-system-arm -M mps2-an500 -nographic "
+		 "-monitor none -semihosting -kernel '%s/build/qemu/model.elf' "
+		 "2>&1",
+		 dir);
+	rc = exportproj_run(cmd, log_buf, sizeof log_buf);
+	if (rc != 0)
+		fail_msg("%s: qemu exit %d:\n%s", e->arch.name, rc, log_buf);
+	for (int i = 0; i < n; i++) {
+		if (exportproj_logits(log_buf, i, v, e->classes))
+			fail_msg("%s: no logits of image %d in:\n%s",
+				 e->arch.name, i, log_buf);
+		if (memcmp(v, e->expected + (size_t)i * e->classes,
+			   e->classes) != 0)
+			fail_msg("%s: image %d: Cortex-M7 logits differ from "
+				 "the host engine:\n%s",
+				 e->arch.name, i, log_buf);
+	}
+	assert_non_null(strstr(log_buf, "done: 0 of"));
+	print_message("# %-12s qemu: %d images, logits identical to the host "
+		      "engine\n",
+		      e->arch.name, n);
+}
+
+static void projects_on_cortex_m7(void **state)
+{
+	char err[CORE_ERR_LEN];
+
+	if (!exportproj_have("arm-none-eabi-gcc") ||
+	    !exportproj_have("arm-none-eabi-size") ||
+	    !exportproj_have("qemu-system-arm")) {
+		print_message("SKIP: arm-none-eabi-gcc, arm-none-eabi-size or "
+			      "qemu-system-arm not found (scripts/deps.sh "
+			      "installs gcc-arm-none-eabi, "
+			      "libnewlib-arm-none-eabi, qemu-system-arm)\n");
+		skip();
+	}
+	for (int ai = 0; ai < EXPORTTEST_NARCH; ai++) {
+		char dir[] = "/tmp/lmnas-export-mcu-XXXXXX";
+		struct exportproj e;
+		struct codegen_options o;
+		struct codegen_project p;
+		const struct codegen_out *mk;
+
+		exportproj_make(&e, ai, 3);
+		o = exportproj_options(&e, CODEGEN_TARGET_STM32H743);
+		if (codegen_project_build(&e.q, &o, &p, err, sizeof err))
+			fail_msg("%s: %s", e.arch.name, err);
+		mk = codegen_project_find(&p, "Makefile");
+		assert_non_null(mk);
+		assert_non_null(strstr(mk->data,
+				       "-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 "
+				       "-mfloat-abi=hard -O2"));
+		assert_non_null(strstr(mk->data, "-Wall -Wextra -Werror"));
+		assert_non_null(mkdtemp(dir));
+		assert_int_equal(
+		    codegen_project_write_dir(&p, dir, err, sizeof err),
+		    CORE_OK);
+		build_and_size(&e, &p, dir, CODEGEN_TARGET_STM32H743);
+		build_and_size(&e, &p, dir, CODEGEN_TARGET_QEMU);
+		run_qemu(&e, dir, o.n_images);
+		codegen_project_free(&p);
+		exportproj_free(&e);
+		exportproj_rmtree(dir);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(projects_on_cortex_m7),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

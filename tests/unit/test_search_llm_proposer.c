@@ -1,0 +1,524 @@
+/* test_search_llm_proposer.c - the llm proposer against the scripted fake
+ * server (tests/support/fake_llm): a good reply (and what was sent), one
+ * invalid candidate then a repair, replies that are never usable ->
+ * llm_failing and give_up after three rounds, partial, unreachable and
+ * failing servers -> llm_unreachable, an injected chat function
+ * (cancellation, our own bad request, a prompt over budget), allocation
+ * failures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "search/search.h"
+
+#include "../support/fake_llm.h"
+#include "../support/searchtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct fake_llm *fake;
+
+static int group_setup(void **state)
+{
+	return fake_llm_start(&fake);
+}
+
+static int group_teardown(void **state)
+{
+	fake_llm_stop(fake);
+	return 0;
+}
+
+static void assert_good(const struct search_spec *s,
+			const struct search_proposal *q)
+{
+	char why[256];
+
+	if (searchtest_proposal_ok(s, q, why, sizeof why))
+		fail_msg("bad proposal: %s", why);
+}
+
+/* A reply content with n distinct feasible members of s's space (drawn
+ * with seed) and, when bad_kernel, one more entry whose first stage has
+ * kernel 4. Returned text is malloc'd. */
+static char *candidates_json(const struct search_spec *s, uint64_t seed, int n,
+			     int bad_kernel)
+{
+	struct core_rng rng;
+	json_t *list = json_array(), *root;
+	char *text;
+
+	core_rng_seed(&rng, seed);
+	for (int i = 0; i < n + bad_kernel; i++) {
+		struct search_member m;
+		json_t *arch;
+
+		assert_int_equal(searchtest_random_member(s, &rng, i, 0, &m),
+				 0);
+		if (i == n)
+			m.arch.stages[0].kernel = 4; /* not odd */
+		arch = arch_to_json(&m.arch);
+		if (i == n)
+			json_object_set_new(
+			    json_array_get(json_object_get(arch, "stages"), 0),
+			    "kernel", json_integer(4));
+		json_array_append_new(list, json_pack("{s:s,s:o}", "rationale",
+						      "because", "arch", arch));
+	}
+	root = json_pack("{s:o}", "candidates", list);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	assert_non_null(text);
+	return text;
+}
+
+static void script_contents(const char *const *contents, size_t n)
+{
+	struct fake_llm_reply r[8];
+	char *bodies[8];
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		bodies[i] = fake_llm_chat_body(contents[i], "stop", 100, 50);
+		assert_non_null(bodies[i]);
+		r[i] = (struct fake_llm_reply){200, bodies[i], 0, NULL};
+	}
+	assert_int_equal(fake_llm_script(fake, r, n), 0);
+	for (size_t i = 0; i < n; i++)
+		free(bodies[i]);
+}
+
+static struct llm_client *test_client(const char *url, int attempts)
+{
+	struct llm_settings ls;
+	struct llm_client *c = NULL;
+	char err[CORE_ERR_LEN];
+
+	llm_settings_default(&ls);
+	ls.base_url = url;
+	ls.model = "fake";
+	ls.connect_timeout_ms = 1000;
+	ls.timeout_ms = 3000;
+	ls.max_attempts = attempts;
+	ls.backoff_base_ms = 5;
+	ls.backoff_max_ms = 10;
+	ls.seed = 1;
+	if (llm_client_open(&ls, &c, err, sizeof err))
+		fail_msg("client: %s", err);
+	return c;
+}
+
+static struct search_proposer *open_llm(const struct search_spec *s,
+					struct llm_client *c)
+{
+	struct search_proposer_config pc = {
+	    .spec = s, .kind = SEARCH_PROPOSER_LLM, .client = c};
+	struct search_proposer *p = NULL;
+	char err[CORE_ERR_LEN];
+
+	if (search_proposer_open(&pc, &p, err, sizeof err))
+		fail_msg("open: %s", err);
+	return p;
+}
+
+/* The JSON body of request i, parsed. */
+static json_t *request_body(size_t i)
+{
+	struct fake_llm_request r;
+	json_error_t jerr;
+	json_t *v;
+
+	assert_int_equal(fake_llm_request_get(fake, i, &r), 0);
+	v = json_loads(r.body, 0, &jerr);
+	fake_llm_request_free(&r);
+	assert_non_null(v);
+	return v;
+}
+
+static const char *message(json_t *body, size_t i, const char **role)
+{
+	json_t *m = json_array_get(json_object_get(body, "messages"), i);
+
+	if (role)
+		*role =
+		    m ? json_string_value(json_object_get(m, "role")) : NULL;
+	return m ? json_string_value(json_object_get(m, "content")) : NULL;
+}
+
+static void llm_good_reply(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_prompt pr;
+	struct search_propose_in in = {0, 4, NULL, NULL};
+	char err[CORE_ERR_LEN], rf[32], *content;
+	const char *contents[1];
+	json_t *body;
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	content = candidates_json(&s, 1, 4, 0);
+	contents[0] = content;
+	script_contents(contents, 1);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_OK);
+	assert_int_equal(b.naccepted, 4);
+	assert_int_equal(b.props.n, 4);
+	assert_int_equal(b.ncalls, 1);
+	assert_int_equal(b.calls[0].attempt, 0);
+	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_OK);
+	assert_int_equal(b.consecutive_failures, 0);
+	for (int i = 0; i < 4; i++) {
+		assert_good(&s, &b.props.v[i]);
+		assert_string_equal(b.props.v[i].rationale, "because");
+		assert_int_equal(b.props.v[i].source, SEARCH_SOURCE_LLM);
+		assert_int_equal(b.props.v[i].index, i);
+	}
+	/* what was sent: the built prompt and the reply schema */
+	assert_int_equal(fake_llm_request_count(fake), 1);
+	assert_int_equal(fake_llm_request_format(fake, 0, rf, sizeof rf), 0);
+	assert_string_equal(rf, "json_schema");
+	body = request_body(0);
+	assert_int_equal(search_prompt_build(&s, NULL, 4, &pr, err, sizeof err),
+			 CORE_OK);
+	assert_string_equal(message(body, 0, NULL), pr.system);
+	assert_string_equal(message(body, 1, NULL), pr.user);
+	assert_null(message(body, 2, NULL));
+	search_prompt_free(&pr);
+	json_decref(body);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	llm_client_close(c);
+	free(content);
+}
+
+static void llm_invalid_then_repaired(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_propose_in in = {2, 4, NULL, NULL};
+	char err[CORE_ERR_LEN], *first, *second;
+	const char *contents[2], *role, *repair;
+	json_t *body;
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	first = candidates_json(&s, 2, 3, 1); /* 3 good, 1 kernel 4 */
+	second = candidates_json(&s, 3, 1, 0);
+	contents[0] = first;
+	contents[1] = second;
+	script_contents(contents, 2);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_OK);
+	assert_int_equal(b.naccepted, 4);
+	assert_int_equal(b.ncalls, 2);
+	assert_int_equal(b.calls[1].attempt, 1);
+	assert_int_equal(b.props.n, 5);
+	assert_int_equal(b.props.v[3].verdict, SEARCH_VERDICT_INVALID);
+	assert_string_equal(b.props.v[3].reason,
+			    "stages[0].kernel: 4 is not odd");
+	assert_int_equal(b.props.v[3].attempt, 0);
+	assert_int_equal(b.props.v[4].verdict, SEARCH_VERDICT_OK);
+	assert_int_equal(b.props.v[4].attempt, 1);
+	assert_int_equal(b.props.v[4].index, 0);
+	/* the repair turn: the previous reply echoed, then the reasons */
+	body = request_body(1);
+	message(body, 2, &role);
+	assert_string_equal(role, "assistant");
+	assert_string_equal(message(body, 2, NULL), first);
+	repair = message(body, 3, &role);
+	assert_string_equal(role, "user");
+	assert_non_null(strstr(repair, "- candidates[3] (invalid): "
+				       "stages[0].kernel: 4 is not odd"));
+	assert_non_null(strstr(repair, "Accepted so far this round: 3"));
+	assert_non_null(strstr(repair, "Send 1 corrected or new"));
+	json_decref(body);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	llm_client_close(c);
+	free(first);
+	free(second);
+}
+
+/* Replies that never give a usable candidate: 1 + repair_attempts calls,
+ * then llm_failing; three such rounds in a row: give_up. */
+static void llm_all_bad(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	char err[CORE_ERR_LEN], *good;
+	const char *contents[] = {
+	    "I think a MobileNet would work well here.", /* no JSON */
+	    "{\"candidates\": []}",			 /* empty */
+	    "{\"candidates\": [{\"rationale\": \"x\", \"arch\": {}}]}",
+	};
+
+	assert_int_equal(searchtest_spec("'llm': {'repair_attempts': 2}", &s),
+			 0);
+	p = open_llm(&s, c);
+	for (int round = 0; round < 3; round++) {
+		struct search_propose_in in = {round, 2, NULL, NULL};
+
+		script_contents(contents, 3);
+		assert_int_equal(
+		    search_proposer_propose(p, &in, &b, err, sizeof err),
+		    CORE_OK);
+		assert_int_equal(b.status, SEARCH_BATCH_LLM_FAILING);
+		assert_int_equal(b.ncalls, 3);
+		assert_int_equal(fake_llm_request_count(fake), 3);
+		assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_BAD_REPLY);
+		assert_int_equal(b.naccepted, 0);
+		assert_int_equal(b.props.n, 1); /* the empty arch */
+		assert_int_equal(b.props.v[0].verdict, SEARCH_VERDICT_INVALID);
+		assert_int_equal(b.props.v[0].attempt, 2);
+		assert_int_equal(b.consecutive_failures, round + 1);
+		assert_int_equal(b.give_up, round == 2);
+		assert_non_null(strstr(b.note, "0 of 2 candidates after 3"));
+		search_batch_free(&b);
+	}
+	/* the repair after a reply without JSON says so */
+	{
+		json_t *body = request_body(1);
+		const char *repair = message(body, 3, NULL);
+		assert_non_null(repair);
+		assert_non_null(strstr(repair, "- the reply was not usable "
+					       "(bad_reply)"));
+		json_decref(body);
+	}
+	/* a good round resets the count */
+	good = candidates_json(&s, 9, 2, 0);
+	contents[0] = good;
+	script_contents(contents, 1);
+	{
+		struct search_propose_in in = {3, 2, NULL, NULL};
+		assert_int_equal(
+		    search_proposer_propose(p, &in, &b, err, sizeof err),
+		    CORE_OK);
+	}
+	assert_int_equal(b.status, SEARCH_BATCH_OK);
+	assert_int_equal(b.consecutive_failures, 0);
+	assert_int_equal(b.give_up, 0);
+	search_batch_free(&b);
+	free(good);
+	search_proposer_close(p);
+	llm_client_close(c);
+}
+
+/* Fewer than asked after every repair: partial, and the runner tops up. */
+static void llm_partial(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_propose_in in = {0, 3, NULL, NULL};
+	char err[CORE_ERR_LEN], *one;
+	const char *contents[1];
+
+	assert_int_equal(searchtest_spec("'llm': {'repair_attempts': 1}", &s),
+			 0);
+	one = candidates_json(&s, 4, 1, 0);
+	contents[0] = one;
+	script_contents(contents, 1); /* the same reply every time */
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_PARTIAL);
+	assert_int_equal(b.naccepted, 1);
+	assert_int_equal(b.ncalls, 2);
+	/* the repeat is a duplicate of what the first reply gave */
+	assert_int_equal(b.props.v[1].verdict, SEARCH_VERDICT_DUPLICATE);
+	assert_string_equal(b.props.v[1].reason, "duplicate of a candidate "
+						 "already accepted this round");
+	search_batch_free(&b);
+	search_proposer_close(p);
+	llm_client_close(c);
+	free(one);
+}
+
+static void llm_unreachable(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c;
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_propose_in in = {0, 4, NULL, NULL};
+	struct fake_llm_reply five[] = {{500, "{\"error\":\"down\"}", 0, NULL}};
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	/* nothing listens on port 9 of 127.0.0.1 */
+	c = test_client("http://127.0.0.1:9/v1", 2);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
+	assert_int_equal(b.ncalls, 1);
+	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_UNREACHABLE);
+	assert_int_equal(b.naccepted, 0);
+	assert_int_equal(b.consecutive_failures, 1);
+	assert_non_null(strstr(b.note, "llm unreachable"));
+	search_batch_free(&b);
+	search_proposer_close(p);
+	llm_client_close(c);
+	/* a server that only fails is as good as unreachable */
+	c = test_client(fake_llm_url(fake), 2);
+	assert_int_equal(fake_llm_script(fake, five, 1), 0);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
+	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_HTTP_ERROR);
+	assert_int_equal(b.calls[0].rec.http_status, 500);
+	assert_non_null(strstr(b.note, "llm http_error"));
+	search_batch_free(&b);
+	search_proposer_close(p);
+	llm_client_close(c);
+}
+
+/* An injected chat function: no HTTP at all. */
+struct scripted {
+	int calls;
+	enum core_status rc;
+};
+
+static enum core_status fake_chat(void *ctx, const struct llm_request *req,
+				  struct llm_record *rec, char *err,
+				  size_t errlen)
+{
+	struct scripted *sc = ctx;
+
+	memset(rec, 0, sizeof *rec);
+	sc->calls++;
+	rec->outcome = sc->rc == CORE_ERR_CANCELLED ? LLM_OUTCOME_CANCELLED
+						    : LLM_OUTCOME_INTERNAL;
+	core_errf(err, errlen, "scripted %s", core_status_name(sc->rc));
+	return sc->rc;
+}
+
+static void llm_injected_chat_errors(void **state)
+{
+	struct search_spec s;
+	struct scripted sc = {0, CORE_ERR_CANCELLED};
+	struct search_proposer_config pc = {
+	    .kind = SEARCH_PROPOSER_LLM, .chat = fake_chat, .chat_ctx = &sc};
+	struct search_proposer *p = NULL;
+	struct search_batch b;
+	struct search_propose_in in = {0, 2, NULL, NULL};
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	pc.spec = &s;
+	assert_int_equal(search_proposer_open(&pc, &p, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_ERR_CANCELLED);
+	assert_int_equal(sc.calls, 1);
+	assert_int_equal(b.ncalls, 1); /* the record is kept for storage */
+	search_batch_free(&b);
+	sc.rc = CORE_ERR_INVALID; /* a request we built wrong */
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_ERR_INTERNAL);
+	assert_non_null(strstr(err, "scripted invalid"));
+	search_batch_free(&b);
+	search_proposer_close(p);
+	/* the prompt does not fit: nothing is sent */
+	assert_int_equal(
+	    searchtest_spec("'llm': {'prompt_token_budget': 1024}", &s), 0);
+	assert_int_equal(search_proposer_open(&pc, &p, err, sizeof err),
+			 CORE_OK);
+	sc.calls = 0;
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_int_equal(sc.calls, 0);
+	search_batch_free(&b);
+	search_proposer_close(p);
+}
+
+/* A chat function that answers with a fixed reply (plain malloc, so the
+ * fault injector only hits the proposer). */
+static enum core_status canned_chat(void *ctx, const struct llm_request *req,
+				    struct llm_record *rec, char *err,
+				    size_t errlen)
+{
+	const char *json = ctx;
+
+	memset(rec, 0, sizeof *rec);
+	rec->content = strdup(json);
+	rec->json = strdup(json);
+	if (!rec->content || !rec->json)
+		return CORE_ERR_NOMEM;
+	rec->json_len = strlen(json);
+	rec->outcome = LLM_OUTCOME_OK;
+	return CORE_OK;
+}
+
+/* Every allocation of a propose call fails in turn: NOMEM, no leak, no
+ * crash, and the next call succeeds. */
+static void allocation_failures(void **state)
+{
+	struct search_spec s;
+	struct search_proposer_config pc = {0};
+	struct search_proposer *p;
+	char err[CORE_ERR_LEN], *reply;
+	int n;
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	reply = candidates_json(&s, 21, 2, 1);
+	pc.spec = &s;
+	pc.kind = SEARCH_PROPOSER_LLM;
+	pc.chat = canned_chat;
+	pc.chat_ctx = reply;
+	assert_int_equal(search_proposer_open(&pc, &p, err, sizeof err),
+			 CORE_OK);
+	for (n = 0;; n++) {
+		struct search_propose_in in = {0, 2, NULL, NULL};
+		struct search_batch b;
+		enum core_status rc;
+
+		core_alloc_fail_after(n);
+		rc = search_proposer_propose(p, &in, &b, err, sizeof err);
+		core_alloc_fail_after(-1);
+		if (rc == CORE_OK) {
+			/* 2 good ones (the third entry is beyond k) */
+			assert_int_equal(b.naccepted, 2);
+			assert_int_equal(b.ncalls, 1);
+		}
+		search_batch_free(&b);
+		if (rc == CORE_OK)
+			break;
+		assert_int_equal(rc, CORE_ERR_NOMEM);
+	}
+	assert_true(n > 10);
+	search_proposer_close(p);
+	free(reply);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(llm_good_reply),
+	    cmocka_unit_test(llm_invalid_then_repaired),
+	    cmocka_unit_test(llm_all_bad),
+	    cmocka_unit_test(llm_partial),
+	    cmocka_unit_test(llm_unreachable),
+	    cmocka_unit_test(llm_injected_chat_errors),
+	    cmocka_unit_test(allocation_failures),
+	};
+	if (getenv("TEST_CASE"))
+		cmocka_set_test_filter(getenv("TEST_CASE"));
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,141 @@
+/* bench_main.c - Cortex-M7 (QEMU mps2-an500) instruction counts of the int8
+ * kernels, built and run by tools/m7_bench.sh. QEMU is run with
+ * -icount shift=0: every guest instruction advances virtual time by 1 ns, and
+ * SysTick (processor clock, 25 MHz on this board) then ticks once per 40
+ * instructions, which a calibration loop of known length confirms. These are
+ * instruction counts, not cycles: QEMU models neither the M7's dual issue
+ * nor its memory wait states. */
+#include <stdint.h>
+#include <string.h>
+
+#include "dsp.h"
+#include "kernels.h"
+#include "semihost.h"
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+
+#define H    20
+#define W    20
+#define CIN  48
+#define CEXP 288
+
+static int8_t x_in[H * W * CIN];
+static int8_t w_pw[CEXP * CIN];
+static int8_t x_exp[H * W * CEXP];
+static int8_t y_dw[H * W * CEXP];
+static int8_t w_dw[3 * 3 * CEXP];
+static int32_t bias[CEXP], mult[CEXP], shift[CEXP];
+static int32_t scratch[4096];
+
+static uint32_t lcg = 12345u;
+static int8_t rnd8(void)
+{
+	lcg = lcg * 1664525u + 1013904223u;
+	return (int8_t)(lcg >> 24);
+}
+
+static void fill(int8_t *p, int32_t n)
+{
+	for (int32_t i = 0; i < n; i++)
+		p[i] = rnd8();
+}
+
+static void timer_start(void)
+{
+	SYST_RVR = 0xFFFFFFu;
+	SYST_CVR = 0;
+	SYST_CSR = 5; /* enable, processor clock, no interrupt */
+}
+
+/* Elapsed SysTick ticks between two readings (24-bit down counter). */
+static uint32_t ticks(uint32_t t0, uint32_t t1)
+{
+	return (t0 - t1) & 0xFFFFFFu;
+}
+
+static void busy(uint32_t n)
+{
+	__asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
+}
+
+static void report(const char *what, uint32_t t, uint32_t macs)
+{
+	/* instructions = 40 * ticks; print per MAC with 3 decimals */
+	uint32_t insn = t * 40u;
+	uint32_t milli = (uint32_t)(((uint64_t)insn * 1000u + macs / 2) / macs);
+
+	uint32_t frac = milli % 1000;
+
+	/* semihost_printf has no field widths: pad the fraction by hand */
+	semihost_printf("%s: %lu instructions, %lu MACs, %lu.%s%s%lu "
+			"instructions/MAC\n",
+			what, (unsigned long)insn, (unsigned long)macs,
+			(unsigned long)(milli / 1000), frac < 100 ? "0" : "",
+			frac < 10 ? "0" : "", (unsigned long)frac);
+}
+
+int main(void)
+{
+	const struct s8_per_channel q = {mult, shift};
+	struct s8_conv_params pw = {3, -5, 1, 0, 1, -128, 127};
+	struct s8_conv_params dw = {3, -5, 1, 1, 1, -128, 127};
+	struct s8_dims in = {H, W, CIN}, exp = {H, W, CEXP}, f3 = {3, 3, CEXP};
+	uint32_t t0, t1;
+
+	fill(x_in, sizeof x_in);
+	fill(w_pw, sizeof w_pw);
+	fill(w_dw, sizeof w_dw);
+	for (int i = 0; i < CEXP; i++) {
+		bias[i] = (int32_t)rnd8() * 64;
+		mult[i] = 1300000000 + rnd8() * 1000000;
+		shift[i] = -9;
+	}
+	semihost_printf("S8_DSP %d\n", S8_DSP);
+	timer_start();
+
+	/* calibration: 2 instructions per iteration */
+	t0 = SYST_CVR;
+	busy(1000000);
+	t1 = SYST_CVR;
+	semihost_printf("calibration: 2000000-instruction loop = %lu ticks "
+			"(expect 50000)\n",
+			(unsigned long)ticks(t0, t1));
+
+	t0 = SYST_CVR;
+	pointwise_conv2d_s8(x_exp, x_in, w_pw, bias, &pw, &q, &in, &exp,
+			    scratch);
+	t1 = SYST_CVR;
+	report("pointwise 1x1 48->288 on 20x20", ticks(t0, t1),
+	       H * W * CIN * CEXP);
+
+	/* the same with a relu6-style clamp: the other requantization loop */
+	pw.act_min = -100;
+	pw.act_max = 90;
+	t0 = SYST_CVR;
+	pointwise_conv2d_s8(x_exp, x_in, w_pw, bias, &pw, &q, &in, &exp,
+			    scratch);
+	t1 = SYST_CVR;
+	report("pointwise 1x1 48->288 on 20x20, clamped", ticks(t0, t1),
+	       H * W * CIN * CEXP);
+
+	t0 = SYST_CVR;
+	depthwise_conv2d_s8(y_dw, x_exp, w_dw, bias, &dw, &q, &exp, &f3, &exp);
+	t1 = SYST_CVR;
+	report("depthwise 3x3 s1 288ch on 20x20", ticks(t0, t1),
+	       H * W * 9 * CEXP);
+
+	t0 = SYST_CVR;
+	depthwise_conv2d_inplace_s8(x_exp, w_dw, bias, &dw, &q, &exp, &f3,
+				    scratch);
+	t1 = SYST_CVR;
+	report("depthwise 3x3 s1 288ch on 20x20, in place", ticks(t0, t1),
+	       H * W * 9 * CEXP);
+	/* the in-place result must equal the out-of-place one */
+	if (memcmp(x_exp, y_dw, sizeof y_dw) != 0) {
+		semihost_printf("in-place output differs\n");
+		return 1;
+	}
+	return 0;
+}
