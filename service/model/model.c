@@ -14,9 +14,9 @@ struct builder {
 	int n; /* max batch */
 	size_t nparams, nbuffers, arena;
 	size_t scratch;
-	size_t max_act;
-	int max_c;   /* widest tensor: the partial sums' row */
-	int threads; /* workers the scratch is sized for */
+	size_t max_gbuf[MODEL_GBUFS]; /* floats each gradient buffer needs */
+	int max_c;		      /* widest tensor: the partial sums' row */
+	int threads;		      /* workers the scratch is sized for */
 	int ntensors, cap;
 	char *err;
 	size_t errlen;
@@ -32,10 +32,11 @@ static size_t arena_take(struct builder *b, size_t count)
 	return off;
 }
 
-static void note_act(struct builder *b, size_t count)
+/* Gradient buffer i must hold count floats. */
+static void note_gbuf(struct builder *b, int i, size_t count)
 {
-	if (count > b->max_act)
-		b->max_act = count;
+	if (count > b->max_gbuf[i])
+		b->max_gbuf[i] = count;
 }
 
 static void note_c(struct builder *b, int c)
@@ -161,7 +162,6 @@ static void add_convbn(struct builder *b, struct model_convbn *u,
 	u->scale = arena_take(b, (size_t)cout);
 	u->m1 = arena_take(b, (size_t)cout);
 	u->m2 = arena_take(b, (size_t)cout);
-	note_act(b, count);
 	note_c(b, cin);
 	note_c(b, cout);
 }
@@ -237,6 +237,15 @@ static void add_block(struct builder *b, struct model_block *blk,
 	/* the block output, BN(project) [+ input or shortcut]: the next
 	 * block's input, stored */
 	blk->out = arena_take(b, nn_shape_count(&blk->out_shape));
+	/* backward: block input and output gradients rotate through buffers
+	 * 0 and 1, the middle gradient goes to 2, the expand's to 3 */
+	note_gbuf(b, 0, nn_shape_count(&blk->in_shape));
+	note_gbuf(b, 0, nn_shape_count(&blk->out_shape));
+	note_gbuf(b, 1, nn_shape_count(&blk->in_shape));
+	note_gbuf(b, 1, nn_shape_count(&blk->out_shape));
+	note_gbuf(b, 2, nn_shape_count(&blk->mid_shape));
+	if (blk->has_expand)
+		note_gbuf(b, 3, nn_shape_count(&blk->expand.out_shape));
 }
 
 /* Box-Muller normal from the core generator. */
@@ -354,7 +363,6 @@ enum core_status model_build(const struct arch *a, int max_batch, int training,
 
 	count = (size_t)max_batch * (size_t)h * (size_t)w * (size_t)c;
 	m->input_off = arena_take(&b, count);
-	note_act(&b, count);
 	prev = m->input_off;
 	if (a->stem.present) {
 		enum nn_act act;
@@ -393,18 +401,22 @@ enum core_status model_build(const struct arch *a, int max_batch, int training,
 	m->head_dropped = arena_take(&b, (size_t)max_batch * (size_t)c);
 	m->head_mask = arena_take(&b, (size_t)max_batch * (size_t)c);
 	m->head_logits = arena_take(&b, (size_t)max_batch * (size_t)a->classes);
+	m->head_dpool = arena_take(&b, (size_t)max_batch * (size_t)c);
+	m->head_ddrop = arena_take(&b, (size_t)max_batch * (size_t)c);
 	m->fc_w = add_tensor(&b, "head.fc", "weight", MODEL_PARAM,
 			     MODEL_LAYOUT_PLAIN, 1, 2, a->classes, c, 0, 0);
 	m->fc_b = add_tensor(&b, "head.fc", "bias", MODEL_PARAM,
 			     MODEL_LAYOUT_PLAIN, 0, 1, a->classes, 0, 0, 0);
-	note_act(&b, (size_t)max_batch * (size_t)a->classes);
+	/* the head's gradient of the last block's output */
+	note_gbuf(&b, 0, (size_t)max_batch * h * w * c);
 	if (b.st)
 		goto fail;
 	m->ntensors = b.ntensors;
 	m->nparams = b.nparams;
 	m->nbuffers = b.nbuffers;
 	m->arena_count = b.arena;
-	m->max_act = (b.max_act + 15) & ~(size_t)15;
+	for (int i = 0; i < MODEL_GBUFS; i++)
+		m->gbuf_count[i] = (b.max_gbuf[i] + 15) & ~(size_t)15;
 	m->scratch_bytes = b.scratch < 64 ? 64 : b.scratch;
 	b.st = nn_pool_create(b.threads, &m->pool, err, errlen);
 	if (b.st)
@@ -426,7 +438,9 @@ enum core_status model_build(const struct arch *a, int max_batch, int training,
 		if (!m->grads || !m->sums)
 			goto nomem;
 		for (int i = 0; i < MODEL_GBUFS; i++) {
-			m->gbuf[i] = core_malloc(m->max_act * sizeof(float));
+			m->gbuf[i] = core_malloc(
+			    (m->gbuf_count[i] ? m->gbuf_count[i] : 16) *
+			    sizeof(float));
 			if (!m->gbuf[i])
 				goto nomem;
 		}
@@ -475,8 +489,9 @@ size_t model_memory_bytes(const struct model *m)
 		       m->arena_count * f + m->scratch_bytes;
 
 	if (m->training)
-		total += m->nparams * f + MODEL_GBUFS * m->max_act * f +
-			 m->sums_count * sizeof(double);
+		total += m->nparams * f + m->gbuf_count[0] * f +
+			 m->gbuf_count[1] * f + m->gbuf_count[2] * f +
+			 m->gbuf_count[3] * f + m->sums_count * sizeof(double);
 	return total;
 }
 

@@ -11,8 +11,8 @@
  * output (its BN+activation output is never stored: the next layer reads
  * it through a view and backward recomputes it, see nn_bn_view), block
  * outputs, BN statistics, SE internals, the dropout mask. Gradients flow
- * through MODEL_GBUFS rotating buffers of the largest activation size, so
- * gradient memory does not grow with depth.
+ * through MODEL_GBUFS buffers reused block after block, so gradient memory
+ * does not grow with depth.
  *
  * Threads: each pass runs as one worker-pool session (nn_pool_session) of
  * up to omp_get_max_threads() at build time workers (fewer if the OpenMP
@@ -70,9 +70,10 @@ struct model_profile {
 
 const char *model_prof_kind_name(enum model_prof_kind k);
 
-/* Gradient buffers of the largest activation: a block's output gradient,
- * its middle gradient and its input gradient rotate through them. */
-#define MODEL_GBUFS 3
+/* Gradient buffers: a block's output and input gradients rotate through
+ * buffers 0 and 1, its middle gradient (the depthwise output's) goes to 2
+ * and its expand output's to 3, each sized for the largest of its kind. */
+#define MODEL_GBUFS 4
 
 struct model_convbn; /* private */
 struct model_block;  /* private */
@@ -99,14 +100,15 @@ struct model {
 	size_t head_in; /* arena: the last block's output */
 	struct nn_shape head_in_shape;
 	size_t head_pooled, head_dropped, head_mask, head_logits; /* arena */
-	size_t fc_w, fc_b;					  /* params */
+	size_t head_dpool, head_ddrop; /* arena: head gradients (N, C) */
+	size_t fc_w, fc_b;	       /* params */
 	int head_c;
 	size_t input_off; /* arena offset of the input copy */
-	size_t max_act;	  /* floats of the largest activation tensor */
 
 	float *arena; /* (arena_count) activations */
 	size_t arena_count;
-	float *gbuf[MODEL_GBUFS]; /* (max_act) each, gradients, training only */
+	float *gbuf[MODEL_GBUFS]; /* (gbuf_count[i]) gradients, training only */
+	size_t gbuf_count[MODEL_GBUFS];
 	double
 	    *sums; /* (sums_count) per-slice partial sums, (NN_SLICES, 2, C) */
 	size_t sums_count;

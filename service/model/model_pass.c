@@ -261,10 +261,10 @@ static void block_forward(struct model *m, const struct model_block *b, int n,
 }
 
 /* gin (block input gradient, NULL for the network input) is written;
- * gout = dL/d block output, clobbered once read; mid a free buffer; all
- * of max_act floats. */
+ * gout = dL/d block output; mid and exp are free buffers for the gradients
+ * of the depthwise and expand outputs (see MODEL_GBUFS). */
 static void block_backward(struct model *m, const struct model_block *b, int n,
-			   float *gin, float *gout, float *mid)
+			   float *gin, float *gout, float *mid, float *exp)
 {
 	float *A = m->arena, *P = m->params, *G = m->grads;
 	const float *x = A + b->in;
@@ -332,11 +332,10 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 		prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
 		return;
 	}
-	/* gout is dead (project and shortcut have read it): the gradient of
-	 * the expand's output goes there, with the expand BN's sums */
+	/* the gradient of the expand's output, with the expand BN's sums */
 	vexp = unit_view(m, &b->expand, NULL);
 	t = prof_start(m);
-	nn_dw_backward(gout, 0, m->sums, G + b->dw.w, mid, A + b->dw.pre, &gdw,
+	nn_dw_backward(exp, 0, m->sums, G + b->dw.w, mid, A + b->dw.pre, &gdw,
 		       A + b->expand.pre, &vexp, P + b->dw.w, &ddw, m->pool,
 		       m->scratch);
 	prof_add(m, 1, MODEL_PROF_DEPTHWISE, t);
@@ -345,7 +344,7 @@ static void block_backward(struct model *m, const struct model_block *b, int n,
 		struct nn_pw_dims d = pw_dims(&b->expand, n);
 		struct nn_bn_grad g = unit_grad(m, &b->expand);
 		t = prof_start(m);
-		nn_pw_backward(gin, gin_set, NULL, G + b->expand.w, gout,
+		nn_pw_backward(gin, gin_set, NULL, G + b->expand.w, exp,
 			       A + b->expand.pre, &g, x, NULL, P + b->expand.w,
 			       &d, m->pool, m->scratch);
 		prof_add(m, 1, MODEL_PROF_POINTWISE, t);
@@ -427,16 +426,16 @@ static void backward_pass(struct model *m, const float *dlogits, int n)
 	float *dpool;
 	double t = prof_start(m);
 
-	/* head: fc -> (dropout) -> pool; the pooled gradient in buffer 1 */
-	memset(m->gbuf[1], 0, nc * sizeof(float));
-	nn_linear_backward(m->gbuf[1], G + m->fc_w, G + m->fc_b, dlogits, fc_in,
+	/* head: fc -> (dropout) -> pool into buffer 0 */
+	dpool = A + m->head_dpool;
+	memset(dpool, 0, nc * sizeof(float));
+	nn_linear_backward(dpool, G + m->fc_w, G + m->fc_b, dlogits, fc_in,
 			   P + m->fc_w, n, m->head_c, a->classes);
-	dpool = m->gbuf[1];
 	if (m->last_dropout) {
-		memset(m->gbuf[2], 0, nc * sizeof(float));
-		nn_dropout_backward(m->gbuf[2], m->gbuf[1], A + m->head_mask,
-				    nc);
-		dpool = m->gbuf[2];
+		float *dd = A + m->head_ddrop;
+		memset(dd, 0, nc * sizeof(float));
+		nn_dropout_backward(dd, dpool, A + m->head_mask, nc);
+		dpool = dd;
 	}
 	hs.n = n;
 	memset(m->gbuf[0], 0, nn_shape_count(&hs) * sizeof(float));
@@ -445,10 +444,10 @@ static void backward_pass(struct model *m, const float *dlogits, int n)
 
 	for (int i = m->nblocks - 1; i >= 0; i--) {
 		const struct model_block *b = &m->blocks[i];
-		int gi = (o + 1) % MODEL_GBUFS, mid = (o + 2) % MODEL_GBUFS;
+		int gi = 1 - o;
 
 		block_backward(m, b, n, i > 0 || m->stem ? m->gbuf[gi] : NULL,
-			       m->gbuf[o], m->gbuf[mid]);
+			       m->gbuf[o], m->gbuf[2], m->gbuf[3]);
 		o = gi;
 	}
 	if (m->stem)
