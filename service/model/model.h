@@ -109,8 +109,7 @@ struct model {
 	size_t arena_count;
 	float *gbuf[MODEL_GBUFS]; /* (gbuf_count[i]) gradients, training only */
 	size_t gbuf_count[MODEL_GBUFS];
-	double
-	    *sums; /* (sums_count) per-slice partial sums, (NN_SLICES, 2, C) */
+	double *sums; /* (sums_count) partial sums (NN_SLICES, 2, C) */
 	size_t sums_count;
 	int last_dropout; /* the last forward applied dropout */
 	void *scratch;	  /* kernel scratch for the pool's workers */

@@ -35,7 +35,8 @@
  *   builder can own one allocation for parameters, one for gradients, one for
  *   optimizer state and one activation arena.
  *
- *   Threads. Loops over pixels or images use OpenMP; GEMMs use OpenBLAS
+ *   Threads. Loops over pixels or images use OpenMP (the fused training
+ *   kernels below use a worker pool instead); GEMMs use OpenBLAS
  *   (OpenMP build). No atomics on floats: per-channel reductions (BN
  *   statistics, depthwise weight gradients, ...) are summed in NN_SLICES
  *   fixed slices of the pixel range, each into its own scratch row, then
@@ -303,12 +304,13 @@ void nn_resize_bilinear_backward(float *dinp, const float *dout,
  * while the data is in cache, the per-channel sums the next step needs (BN
  * statistics of what forward wrote; BN-backward sums of what backward wrote).
  *
- * Partial sums. Per-channel sums are taken in double into `part`, (ns, 2, C)
- * doubles: slice s holds sum_a (C) then sum_b (C) over its fixed share of
- * the pixels. ns depends on the shapes only (never on the thread count), and
- * nn_bn_stats_finish / nn_bn_grad_finish add the slices in order, so every
- * result here is the same for any thread count (the GEMMs run one thread per
- * slice with the same blocking).
+ * Partial sums. Per-channel sums go into `part`, (ns, 2, C) doubles: slice
+ * s holds sum_a (C) then sum_b (C) over its fixed share of the pixels,
+ * summed in float over blocks of 16 rows and in double across them. ns depends
+ * on the shapes only (never on the thread count), and nn_bn_stats_finish /
+ * nn_bn_grad_finish add the slices in order, so every result here is the same
+ * for any thread count (the GEMMs run one thread per slice with the same
+ * blocking).
  *
  * Threads. The kernels cut their work into tasks (slices) that a worker
  * pool (below) runs; pool NULL runs them in order on the caller. The
@@ -330,7 +332,7 @@ void nn_resize_bilinear_backward(float *dinp, const float *dout,
 struct nn_pool; /* opaque */
 typedef void (*nn_pool_task_fn)(void *ctx, int task, int worker);
 
-/* A pool of workers threads (1..1024). *out is owned by the caller
+/* A pool of `workers` threads (1..1024). *out is owned by the caller
  * (nn_pool_free); nothing is allocated on failure. */
 enum core_status nn_pool_create(int workers, struct nn_pool **out, char *err,
 				size_t errlen);
@@ -351,11 +353,10 @@ void nn_pool_run(struct nn_pool *p, int ntasks, nn_pool_task_fn task,
  * nn_bn_act_forward's output up to rounding (z is one fused multiply-add
  * here) when mean, scale = rstd * gamma and beta are the batch ones. */
 struct nn_bn_view {
-	const float *mean; /* (C) batch (training) or running (eval) mean */
-	const float *rstd; /* (C) 1 / sqrt(var + eps), for backward sums */
-	const float
-	    *scale;	   /* (C) rstd * gamma (eval: gamma / sqrt(rv + eps)) */
-	const float *beta; /* (C) */
+	const float *mean;  /* (C) batch (training) or running (eval) mean */
+	const float *rstd;  /* (C) 1 / sqrt(var + eps), for backward sums */
+	const float *scale; /* (C) rstd * gamma; eval: gamma / sqrt(rv+eps) */
+	const float *beta;  /* (C) */
 	enum nn_act act;
 	const float *gate; /* (N, C) SE gate multiplying the result, or NULL */
 	size_t hw;	   /* pixels per image, for the gate */
