@@ -51,8 +51,8 @@ static void kernel_requant_matches_64bit_model(void **state)
 		int32_t got = s8_requantize(x, m, shift);
 
 		if (got != want)
-			fail_msg("x %d m %d shift %d: model %d kernel %d", x,
-				 m, shift, want, got);
+			fail_msg("x %d m %d shift %d: model %d kernel %d", x, m,
+				 shift, want, got);
 		assert_int_equal(s8_srdhm(x, m), int8_model_srdhm(x, m));
 		assert_int_equal(s8_rdbpot(x, e), int8_model_rdbpot(x, e));
 	}
@@ -70,12 +70,13 @@ static void requantize_out_matches_model(void **state)
 	core_rng_seed(&r, 4242);
 	for (int i = 0; i < 300000; i++) {
 		int32_t acc = int8_rand_edge_i32(&r);
-		int32_t m = core_rng_below(&r, 4) == 0
-				    ? int8_rand_edge_i32(&r)
-				    : (int32_t)((1u << 30) +
-						core_rng_below(&r, 1u << 30));
-		int shift = core_rng_below(&r, 2) ? -(int)core_rng_below(&r, 25)
-						  : (int)core_rng_below(&r, 62) - 31;
+		int32_t m =
+		    core_rng_below(&r, 4) == 0
+			? int8_rand_edge_i32(&r)
+			: (int32_t)((1u << 30) + core_rng_below(&r, 1u << 30));
+		int shift = core_rng_below(&r, 2)
+				? -(int)core_rng_below(&r, 25)
+				: (int)core_rng_below(&r, 62) - 31;
 		int32_t off = (int32_t)core_rng_below(&r, 256) - 128;
 		int32_t amin = (int32_t)core_rng_below(&r, 256) - 128;
 		int32_t amax = amin + (int32_t)core_rng_below(&r, 128 - amin);
@@ -99,9 +100,10 @@ static void requantize_out_matches_model(void **state)
 		if (s8_rq_fast(m, shift)) {
 			int32_t e = -shift;
 			int64_t v = (int64_t)s8_rq_fast_value_small(
-					    small, m, e, 1 << (e - 1)) +
+					small, m, e, 1 << (e - 1)) +
 				    off;
-			int64_t w = (int64_t)int8_model_mbqm(small, m, shift) + off;
+			int64_t w =
+			    (int64_t)int8_model_mbqm(small, m, shift) + off;
 			v = v < amin ? amin : (v > amax ? amax : v);
 			w = w < amin ? amin : (w > amax ? amax : w);
 			assert_int_equal(v, w);

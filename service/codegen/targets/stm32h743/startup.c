@@ -26,8 +26,12 @@ void stm32_reset_handler(void)
 	 * (the code is built with -mfloat-abi=hard). */
 	SCB_CPACR |= 0xFu << 20;
 	__asm__ volatile("dsb\n\tisb" ::: "memory");
+	/* the linker script's section bounds: one region each, though C
+	 * cannot know it */
+	/* cppcheck-suppress comparePointers */
 	for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;)
 		*d++ = *s++;
+	/* cppcheck-suppress comparePointers */
 	for (uint32_t *d = __bss_start; d < __bss_end;)
 		*d++ = 0;
 	stm32_clock_init();
