@@ -584,12 +584,13 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		timeout_s = 0;
 	atomic_store(&s->stopping, 1);
 	fd = MHD_quiesce_daemon(s->daemon);
-	/* libmicrohttpd keeps the socket open until MHD_stop_daemon (a worker
-	 * may still look at it), so it would keep queueing connections in the
-	 * backlog; shutdown() takes it out of LISTEN: new clients are refused
-	 * at once instead of waiting for a server that will never answer. */
-	if (fd != MHD_INVALID_SOCKET)
-		shutdown(fd, SHUT_RDWR);
+	/* The listening socket stays open until MHD_stop_daemon: clients that
+	 * connect during the drain wait in the backlog and are reset when the
+	 * daemon stops. Shutting the socket down here made it readable, which
+	 * woke the pool's workers while libmicrohttpd 0.9.75 was still taking
+	 * it out of their epoll sets: under load that raced into its
+	 * "Failed to remove listen FD from epoll set" panic (an abort in the
+	 * middle of a graceful stop). */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += (time_t)timeout_s;
 	deadline.tv_nsec +=
