@@ -36,30 +36,47 @@ struct display {
 	double last;
 };
 
+/* "1h02m", "4m05s", "12s" or "?" (unknown). */
+static void format_eta(double s, char *out, size_t len)
+{
+	long t = (long)(s + 0.5);
+
+	if (s < 0)
+		snprintf(out, len, "?");
+	else if (t >= 3600)
+		snprintf(out, len, "%ldh%02ldm", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(out, len, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, len, "%lds", t);
+}
+
 static void show_progress(const struct runner_progress *p, void *ctx)
 {
 	struct display *d = ctx;
 	double now = core_now_seconds();
+	char eta[32];
 
 	if (now - d->last < (d->tty ? 0.5 : 10.0))
 		return;
 	d->last = now;
+	format_eta(p->eta_s, eta, sizeof eta);
 	if (d->tty) {
 		printf("\r\033[Kjob %lld  %s  round %d/%d  candidate %d/%d "
 		       "(#%lld)  epoch %d/%d  loss %.3f  evaluated %d  front %d"
-		       "  HV %.4f",
+		       "  HV %.4f  ETA %s",
 		       p->job_id, p->phase, p->round + 1, p->rounds,
 		       p->candidate, p->candidates, p->candidate_id, p->epoch,
 		       p->epochs, p->loss, p->evaluated, p->front_size,
-		       p->hypervolume);
+		       p->hypervolume, eta);
 	} else {
 		printf("{\"event\":\"progress\",\"job\":%lld,\"phase\":\"%s\","
 		       "\"round\":%d,\"rounds\":%d,\"candidate_id\":%lld,"
 		       "\"epoch\":%d,\"epochs\":%d,\"evaluated\":%d,"
-		       "\"front\":%d,\"hypervolume\":%.6f}\n",
+		       "\"front\":%d,\"hypervolume\":%.6f,\"eta_s\":%.0f}\n",
 		       p->job_id, p->phase, p->round + 1, p->rounds,
 		       p->candidate_id, p->epoch, p->epochs, p->evaluated,
-		       p->front_size, p->hypervolume);
+		       p->front_size, p->hypervolume, p->eta_s);
 	}
 	fflush(stdout);
 }

@@ -26,10 +26,12 @@ int job_beat(struct job *j, int force)
 	snprintf(progress, sizeof progress,
 		 "{\"phase\":\"%s\",\"round\":%d,\"rounds\":%d,"
 		 "\"candidate_id\":%lld,\"epoch\":%d,\"epochs\":%d,"
-		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f}",
+		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f,"
+		 "\"eta_s\":%.0f}",
 		 j->prog.phase, j->prog.round + 1, j->prog.rounds,
 		 j->prog.candidate_id, j->prog.epoch, j->prog.epochs,
-		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume);
+		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume,
+		 j->prog.eta_s);
 	st = queue_job_heartbeat(j->p, j->id, j->rc->worker, j->rc->lease_s,
 				 progress, &cancel, err, sizeof err);
 	if (st == CORE_ERR_CONFLICT) {
@@ -248,6 +250,7 @@ static enum core_status propose_round(struct job *j, int round, int k,
 	in.known = &j->seen;
 	in.history = &h;
 	j->prog.phase = "propose";
+	job_eta_update(j, 0);
 	job_beat(j, 1);
 
 	st = search_proposer_propose(j->primary ? j->primary : j->evo, &in, &b,
@@ -345,6 +348,7 @@ static enum core_status run_round(struct job *j, int round, char *err,
 		if (st)
 			return st;
 		j->prog.evaluated++;
+		job_eta_update(j, 0);
 	}
 	st = job_finish_round(j, round, err, errlen);
 	if (st)
@@ -532,6 +536,7 @@ static enum core_status run(struct job *j, char *err, size_t errlen)
 	st = final_phase(j, err, errlen);
 	if (!st) {
 		j->prog.phase = "done";
+		job_eta_update(j, 0);
 		job_beat(j, 1);
 	}
 	return st;
@@ -569,6 +574,7 @@ enum core_status runner_job_run(struct store_pool *p,
 		goto out;
 	}
 	search_spec_limits(&j.spec, &j.lim);
+	job_eta_init(&j);
 	job_event(&j, "info", "start",
 		  "job %lld (%s) started by %s, attempt %d", j.id, j.spec.name,
 		  rc->worker, claim->attempts);

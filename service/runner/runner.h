@@ -29,7 +29,29 @@ struct runner_progress {
 	int front_size;
 	double hypervolume;
 	const char *proposer; /* who proposed this round */
+	double eta_s;	      /* seconds to the job's end; -1 unknown */
 };
+
+/* The time-to-finish estimate (runner_eta.c). Work is counted in MACs x
+ * images of the full training split: runner_epoch_work is one epoch of a
+ * candidate of `macs` MACs at arch_res trained at train_res (0: arch_res)
+ * on train_fraction of the training split with val_fraction held out (a
+ * training image costs three passes, a validation image one). */
+double runner_epoch_work(long long macs, int arch_res, int train_res,
+			 double train_fraction, double val_fraction);
+
+struct runner_eta_in {
+	double seconds, work;  /* measured so far: seconds for work */
+	double current_left_s; /* the candidate in training, its own ETA */
+	int proxy_left, proxy_epochs; /* candidates after the current one */
+	double proxy_epoch_work;      /* mean per candidate and epoch */
+	int final_left, final_epochs;
+	double final_epoch_work;
+};
+
+/* Seconds to the end: current_left_s plus the remaining work at the
+ * measured rate; -1 when nothing has been measured yet. */
+double runner_eta_estimate(const struct runner_eta_in *in);
 
 /* A final model ready to store: the runner hands the checkpoint to the
  * exporter (int8 + STM32 project), which returns a zip and a report JSON

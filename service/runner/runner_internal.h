@@ -26,6 +26,15 @@ struct job {
 	/* the candidates as stored (refreshed with job_load) */
 	struct store_candidate *cands;
 	int ncands;
+	/* time-to-finish estimate (runner_eta.c) */
+	struct {
+		double seconds, work;  /* epochs measured in this process */
+		double epoch_work;     /* of the candidate in training */
+		double proxy_work_sum; /* per-epoch work of proxy candidates */
+		int proxy_cands;       /* started in this process */
+		int proxy_res, proxy_epochs, final_epochs;
+		double proxy_fraction, val_fraction;
+	} eta;
 	/* front after the last finished round */
 	double hv;
 	long *front; /* candidate ids */
@@ -39,6 +48,14 @@ int job_beat(struct job *j, int force);
 /* An event row; failures to write it are logged, not fatal. */
 void job_event(struct job *j, const char *level, const char *kind,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* ETA bookkeeping: once per job (after the spec is parsed), when a
+ * candidate starts training, after each epoch, and to refresh j->prog.eta_s
+ * given the current candidate's own remaining seconds (0 if none). */
+void job_eta_init(struct job *j);
+void job_eta_candidate(struct job *j, long long macs, int arch_res,
+		       enum search_phase phase);
+void job_eta_epoch(struct job *j, double seconds);
+void job_eta_update(struct job *j, double current_left_s);
 /* Reloads j->cands from the database. */
 enum core_status job_load(struct job *j, char *err, size_t errlen);
 /* Parses a stored candidate's architecture. */

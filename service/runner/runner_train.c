@@ -24,6 +24,9 @@ static int on_progress(const struct train_progress *p, void *ctxp)
 	j->prog.epoch = p->epoch + (p->epoch_done ? 1 : 0);
 	j->prog.epochs = p->epochs;
 	j->prog.loss = p->loss;
+	if (p->epoch_done)
+		job_eta_epoch(j, p->epoch_seconds);
+	job_eta_update(j, p->eta_s);
 	if (p->epoch_done) {
 		enum core_status st = store_epoch_put(
 		    j->p, t->c->id, t->phase, p->epoch + 1, p->loss,
@@ -105,6 +108,7 @@ enum core_status job_train_candidate(struct job *j,
 			  "candidate %lld continues %s training from epoch %d",
 			  c->id, t.phase, done);
 	j->prog.candidate_id = c->id;
+	job_eta_candidate(j, c->macs, a.resolution, phase);
 	j->prog.epoch = done;
 	j->prog.epochs = tc.epochs;
 	st = train_run(&a, &tc, blob, len, &hooks, &res, why, sizeof why);

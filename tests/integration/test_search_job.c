@@ -99,11 +99,34 @@ static long long submit(struct store_pool *p, const char *spec)
 
 static runner_export_fn exporter; /* set by the test that exports */
 
+/* What the progress callback saw of the ETA. */
+static struct {
+	int calls, unknown_after_epoch, known, done, done_eta_zero;
+	int epochs_seen;
+} eta_seen;
+
+static void record_progress(const struct runner_progress *pr, void *ctx)
+{
+	(void)ctx;
+	eta_seen.calls++;
+	if (strcmp(pr->phase, "done") == 0) {
+		eta_seen.done++;
+		eta_seen.done_eta_zero += pr->eta_s == 0;
+		return;
+	}
+	if (pr->eta_s >= 0)
+		eta_seen.known++;
+	else if (eta_seen.epochs_seen)
+		eta_seen.unknown_after_epoch++;
+	if (pr->epoch > 0)
+		eta_seen.epochs_seen = 1;
+}
+
 static enum core_status run_job(struct store_pool *p, long long id, int lease_s)
 {
 	struct queue_claim claim;
-	struct runner_config rc = {"test-worker", lease_s,  NULL,
-				   NULL,	  exporter, NULL};
+	struct runner_config rc = {"test-worker",   lease_s,  NULL,
+				   record_progress, exporter, NULL};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 
@@ -174,10 +197,21 @@ static void evolution_job_succeeds(void **state)
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	id = submit(p, spec);
+	memset(&eta_seen, 0, sizeof eta_seen);
 	exporter = cmd_search_export_model; /* the final model's STM32 zip */
 	assert_int_equal(run_job(p, id, 60), CORE_OK);
 	exporter = NULL;
 	check_succeeded(id, 4);
+	/* the ETA: known once an epoch was measured, never lost again, 0 at
+	 * the end, and stored with the job's progress */
+	assert_true(eta_seen.known > 0);
+	assert_int_equal(eta_seen.unknown_after_epoch, 0);
+	assert_true(eta_seen.done >= 1);
+	assert_int_equal(eta_seen.done_eta_zero, eta_seen.done);
+	snprintf(q, sizeof q,
+		 "SELECT progress->>'eta_s' FROM jobs WHERE id = %lld", id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "0");
 	snprintf(q, sizeof q,
 		 "SELECT count(*) FROM models WHERE job_id = %lld AND zip_size "
 		 "> 1000 AND report ? 'macs'",
