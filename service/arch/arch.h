@@ -238,4 +238,39 @@ int arch_json_check_keys(const json_t *obj, const char *path,
 			 const char *const *allowed,
 			 struct core_field_errors *fe);
 
+/* Field readers (arch_fields.c) for the parsers of JSON documents with
+ * field-path errors (the architecture, the search job spec). A reader is
+ * the path prefix of the object being read ("" at the root, "stages[2]",
+ * "budget.proxy") and where its errors go. Each reader reports what is
+ * wrong under "<prefix>.<key>" and leaves *out alone unless it read a
+ * value:
+ *   arch_reader_member: the member, or NULL ("required" when required);
+ *   arch_reader_type_error: "expected <expected>, got <kind of v>";
+ *   arch_reader_int: a JSON integer within lo..hi ("N is outside lo..hi");
+ *   arch_reader_enum: a string equal to one of names[0..count-1], *out its
+ *     index ("'x' is not one of a, b, c");
+ *   arch_reader_object: an object, its keys checked against the
+ *     NULL-terminated list keys (not checked when keys is NULL).
+ * The int and enum readers return 1 when they set *out. */
+struct arch_reader {
+	struct core_field_errors *fe;
+	const char *prefix;
+};
+
+void arch_reader_path(const struct arch_reader *r, const char *key, char *p,
+		      size_t n);
+const json_t *arch_reader_member(const struct arch_reader *r, const json_t *obj,
+				 const char *key, int required);
+void arch_reader_type_error(const struct arch_reader *r, const char *key,
+			    const char *expected, const json_t *v);
+int arch_reader_int(const struct arch_reader *r, const json_t *obj,
+		    const char *key, int required, long long lo, long long hi,
+		    long long *out);
+int arch_reader_enum(const struct arch_reader *r, const json_t *obj,
+		     const char *key, int required, const char *const *names,
+		     int count, int *out);
+const json_t *arch_reader_object(const struct arch_reader *r, const json_t *obj,
+				 const char *key, int required,
+				 const char *const *keys);
+
 #endif

@@ -25,72 +25,23 @@ static const char *const head_keys[] = {"dropout", "classes", NULL};
 #define PH_KERNEL     3
 #define PH_LAYERS     1
 
-struct reader {
-	struct core_field_errors *fe;
-	const char *prefix; /* "" at the root, "stages[2]", "input", ... */
-};
-
-static void path_of(const struct reader *r, const char *key, char *p, size_t n)
+/* An int member within lo..hi, dflt unless one is read. */
+static void read_int(const struct arch_reader *r, const json_t *obj,
+		     const char *key, int required, int dflt, int lo, int hi,
+		     int *out)
 {
-	snprintf(p, n, "%s%s%s", r->prefix, *r->prefix ? "." : "", key);
-}
-
-/* The member or NULL; reports "required" when it is missing and needed. */
-static const json_t *member(const struct reader *r, const json_t *obj,
-			    const char *key, int required)
-{
-	const json_t *v = json_object_get(obj, key);
-	char p[128];
-
-	if (!v && required) {
-		path_of(r, key, p, sizeof p);
-		core_field_errorf(r->fe, p, "required");
-	}
-	return v;
-}
-
-static void type_error(const struct reader *r, const char *key,
-		       const char *expected, const json_t *v)
-{
-	char p[128];
-
-	path_of(r, key, p, sizeof p);
-	core_field_errorf(r->fe, p, "expected %s, got %s", expected,
-			  arch_json_kind(v));
-}
-
-/* Integers must be JSON integers within lo..hi (json_int_t is 64-bit, so
- * values beyond int are caught here before any narrowing). */
-static void read_int(const struct reader *r, const json_t *obj, const char *key,
-		     int required, int dflt, int lo, int hi, int *out)
-{
-	const json_t *v = member(r, obj, key, required);
-	json_int_t x;
-	char p[128];
+	long long x;
 
 	*out = dflt;
-	if (!v)
-		return;
-	if (!json_is_integer(v)) {
-		type_error(r, key, "an integer", v);
-		return;
-	}
-	x = json_integer_value(v);
-	if (x < lo || x > hi) {
-		path_of(r, key, p, sizeof p);
-		core_field_errorf(r->fe, p,
-				  "%" JSON_INTEGER_FORMAT " is outside %d..%d",
-				  x, lo, hi);
-		return;
-	}
-	*out = (int)x;
+	if (arch_reader_int(r, obj, key, required, lo, hi, &x))
+		*out = (int)x;
 }
 
 /* A number in [0, 1] (or [0, 1) when hi_open), kept canonical. */
-static void read_unit(const struct reader *r, const json_t *obj,
+static void read_unit(const struct arch_reader *r, const json_t *obj,
 		      const char *key, int hi_open, double *out)
 {
-	const json_t *v = member(r, obj, key, 0);
+	const json_t *v = arch_reader_member(r, obj, key, 0);
 	double x, c;
 	char p[128];
 
@@ -98,13 +49,13 @@ static void read_unit(const struct reader *r, const json_t *obj,
 	if (!v)
 		return;
 	if (!json_is_number(v)) {
-		type_error(r, key, "a number", v);
+		arch_reader_type_error(r, key, "a number", v);
 		return;
 	}
 	x = json_number_value(v);
 	c = arch_real_canonical(x);
 	if (!(c >= 0.0 && (hi_open ? c < 1.0 : c <= 1.0))) {
-		path_of(r, key, p, sizeof p);
+		arch_reader_path(r, key, p, sizeof p);
 		core_field_errorf(r->fe, p, "%.10g%s is outside [0, 1%c", x,
 				  c != x ? " (to 6 decimals)" : "",
 				  hi_open ? ')' : ']');
@@ -127,61 +78,29 @@ static const char *act_name(int i)
 	return arch_act_name((enum arch_act)i);
 }
 
-/* A string naming one of count values; returns 1 when read. */
-static int read_enum(const struct reader *r, const json_t *obj, const char *key,
-		     int required, int dflt, int count, name_fn name, int *out)
+/* A string naming one of count values (at most 16); returns 1 when read. */
+static int read_enum(const struct arch_reader *r, const json_t *obj,
+		     const char *key, int required, int dflt, int count,
+		     name_fn name, int *out)
 {
-	const json_t *v = member(r, obj, key, required);
-	const char *s;
-	char p[128], list[128], shown[48];
-	size_t used = 0;
+	const char *names[16];
 
+	for (int i = 0; i < count && i < 16; i++)
+		names[i] = name(i);
 	*out = dflt;
-	if (!v)
-		return 0;
-	if (!json_is_string(v)) {
-		type_error(r, key, "a string", v);
-		return 0;
-	}
-	s = json_string_value(v);
-	for (int i = 0; i < count; i++) {
-		if (strcmp(s, name(i)) == 0) {
-			*out = i;
-			return 1;
-		}
-	}
-	list[0] = '\0';
-	for (int i = 0; i < count && used < sizeof list; i++)
-		used += (size_t)snprintf(list + used, sizeof list - used,
-					 "%s%s", i ? ", " : "", name(i));
-	arch_json_printable(s, shown, sizeof shown);
-	path_of(r, key, p, sizeof p);
-	core_field_errorf(r->fe, p, "'%s' is not one of %s", shown, list);
-	return 0;
+	return arch_reader_enum(r, obj, key, required, names,
+				count < 16 ? count : 16, out);
 }
 
-/* An object member (or NULL after reporting a wrong type). */
-static const json_t *read_object(const struct reader *r, const json_t *obj,
-				 const char *key, int required)
+static void read_format(const struct arch_reader *r, const json_t *root)
 {
-	const json_t *v = member(r, obj, key, required);
-
-	if (v && !json_is_object(v)) {
-		type_error(r, key, "an object", v);
-		return NULL;
-	}
-	return v;
-}
-
-static void read_format(const struct reader *r, const json_t *root)
-{
-	const json_t *v = member(r, root, "format", 1);
+	const json_t *v = arch_reader_member(r, root, "format", 1);
 	char shown[48];
 
 	if (!v)
 		return;
 	if (!json_is_string(v)) {
-		type_error(r, "format", "a string", v);
+		arch_reader_type_error(r, "format", "a string", v);
 		return;
 	}
 	if (strcmp(json_string_value(v), ARCH_FORMAT) != 0) {
@@ -191,16 +110,16 @@ static void read_format(const struct reader *r, const json_t *root)
 	}
 }
 
-static void read_name(const struct reader *r, const json_t *root,
+static void read_name(const struct arch_reader *r, const json_t *root,
 		      struct arch *a)
 {
-	const json_t *v = member(r, root, "name", 0);
+	const json_t *v = arch_reader_member(r, root, "name", 0);
 	size_t n;
 
 	if (!v)
 		return;
 	if (!json_is_string(v)) {
-		type_error(r, "name", "a string", v);
+		arch_reader_type_error(r, "name", "a string", v);
 		return;
 	}
 	n = json_string_length(v);
@@ -218,17 +137,17 @@ static void read_name(const struct reader *r, const json_t *root,
 	a->name[n] = '\0';
 }
 
-static void read_stem(const struct reader *root, const json_t *j,
+static void read_stem(const struct arch_reader *root, const json_t *j,
 		      struct arch *a)
 {
 	const json_t *v = json_object_get(j, "stem");
-	struct reader r = {root->fe, "stem"};
+	struct arch_reader r = {root->fe, "stem"};
 	int act = ARCH_ACT_RELU6;
 
 	if (!v || json_is_null(v))
 		return;
 	if (!json_is_object(v)) {
-		type_error(root, "stem", "an object or null", v);
+		arch_reader_type_error(root, "stem", "an object or null", v);
 		return;
 	}
 	a->stem.present = 1;
@@ -253,7 +172,7 @@ static void read_stage(const json_t *v, int i, struct core_field_errors *fe,
 		       struct arch_stage *st)
 {
 	char prefix[32];
-	struct reader r = {fe, prefix};
+	struct arch_reader r = {fe, prefix};
 	int block = ARCH_BLOCK_DWSEP, skip = ARCH_SKIP_NONE;
 	int act = ARCH_ACT_RELU6, have_block;
 
@@ -286,10 +205,10 @@ static void read_stage(const json_t *v, int i, struct core_field_errors *fe,
 	st->act = (enum arch_act)act;
 }
 
-static void read_stages(const struct reader *r, const json_t *root,
+static void read_stages(const struct arch_reader *r, const json_t *root,
 			struct arch *a)
 {
-	const json_t *v = member(r, root, "stages", 1);
+	const json_t *v = arch_reader_member(r, root, "stages", 1);
 	size_t n;
 
 	/* One placeholder stage unless real ones are read, so that the stage
@@ -299,7 +218,7 @@ static void read_stages(const struct reader *r, const json_t *root,
 	if (!v)
 		return;
 	if (!json_is_array(v)) {
-		type_error(r, "stages", "an array", v);
+		arch_reader_type_error(r, "stages", "an array", v);
 		return;
 	}
 	n = json_array_size(v);
@@ -321,8 +240,8 @@ static void read_stages(const struct reader *r, const json_t *root,
 enum core_status arch_from_json(const json_t *j, struct arch *out,
 				struct core_field_errors *fe)
 {
-	struct reader root = {fe, ""};
-	struct reader in = {fe, "input"}, hd = {fe, "head"};
+	struct arch_reader root = {fe, ""};
+	struct arch_reader in = {fe, "input"}, hd = {fe, "head"};
 	const json_t *v;
 	struct arch a;
 	enum core_status rc;
@@ -340,7 +259,7 @@ enum core_status arch_from_json(const json_t *j, struct arch *out,
 	arch_json_check_keys(j, "", root_keys, fe);
 	read_format(&root, j);
 	read_name(&root, j, &a);
-	v = read_object(&root, j, "input", 1);
+	v = arch_reader_object(&root, j, "input", 1, NULL);
 	if (v) {
 		arch_json_check_keys(v, "input", input_keys, fe);
 		read_int(&in, v, "resolution", 1, PH_RESOLUTION,
@@ -351,7 +270,7 @@ enum core_status arch_from_json(const json_t *j, struct arch *out,
 	}
 	read_stem(&root, j, &a);
 	read_stages(&root, j, &a);
-	v = read_object(&root, j, "head", 1);
+	v = arch_reader_object(&root, j, "head", 1, NULL);
 	if (v) {
 		arch_json_check_keys(v, "head", head_keys, fe);
 		read_unit(&hd, v, "dropout", 1, &a.dropout);

@@ -36,68 +36,16 @@ static const char *const final_keys[] = {"top_k", "epochs",   "teacher_logits",
 					 "kd_T",  "kd_alpha", "batch",
 					 "lr",	  NULL};
 
-struct reader {
-	struct core_field_errors *fe;
-	const char *prefix; /* "" at the root, "budget.proxy", ... */
-};
-
-static void path_of(const struct reader *r, const char *key, char *p, size_t n)
-{
-	snprintf(p, n, "%s%s%s", r->prefix, *r->prefix ? "." : "", key);
-}
-
-static void type_error(const struct reader *r, const char *key,
-		       const char *expected, const json_t *v)
-{
-	char p[128];
-
-	path_of(r, key, p, sizeof p);
-	core_field_errorf(r->fe, p, "expected %s, got %s", expected,
-			  arch_json_kind(v));
-}
-
-/* The member, or NULL (reporting "required" when it must be there). */
-static const json_t *member(const struct reader *r, const json_t *obj,
-			    const char *key, int required)
-{
-	const json_t *v = json_object_get(obj, key);
-	char p[128];
-
-	if (!v && required) {
-		path_of(r, key, p, sizeof p);
-		core_field_errorf(r->fe, p, "required");
-	}
-	return v;
-}
-
 /* An integer in lo..hi; *out keeps its default unless one is read. */
-static void read_int64(const struct reader *r, const json_t *obj,
+static void read_int64(const struct arch_reader *r, const json_t *obj,
 		       const char *key, long long lo, long long hi,
 		       long long *out)
 {
-	const json_t *v = member(r, obj, key, 0);
-	json_int_t x;
-	char p[128];
-
-	if (!v)
-		return;
-	if (!json_is_integer(v)) {
-		type_error(r, key, "an integer", v);
-		return;
-	}
-	x = json_integer_value(v);
-	if (x < lo || x > hi) {
-		path_of(r, key, p, sizeof p);
-		core_field_errorf(
-		    r->fe, p, "%" JSON_INTEGER_FORMAT " is outside %lld..%lld",
-		    x, lo, hi);
-		return;
-	}
-	*out = x;
+	arch_reader_int(r, obj, key, 0, lo, hi, out);
 }
 
-static void read_int(const struct reader *r, const json_t *obj, const char *key,
-		     int lo, int hi, int *out)
+static void read_int(const struct arch_reader *r, const json_t *obj,
+		     const char *key, int lo, int hi, int *out)
 {
 	long long x = *out;
 
@@ -118,24 +66,24 @@ static double real15(double x)
 
 /* A number in the interval lo..hi, each end open or closed; kept to 15
  * significant digits. */
-static void read_real(const struct reader *r, const json_t *obj,
+static void read_real(const struct arch_reader *r, const json_t *obj,
 		      const char *key, double lo, int lo_open, double hi,
 		      int hi_open, double *out)
 {
-	const json_t *v = member(r, obj, key, 0);
+	const json_t *v = arch_reader_member(r, obj, key, 0);
 	double x;
 	char p[128];
 
 	if (!v)
 		return;
 	if (!json_is_number(v)) {
-		type_error(r, key, "a number", v);
+		arch_reader_type_error(r, key, "a number", v);
 		return;
 	}
 	x = real15(json_number_value(v));
 	if ((lo_open ? !(x > lo) : !(x >= lo)) ||
 	    (hi_open ? !(x < hi) : !(x <= hi))) {
-		path_of(r, key, p, sizeof p);
+		arch_reader_path(r, key, p, sizeof p);
 		core_field_errorf(r->fe, p, "%.10g is outside %c%g, %g%c", x,
 				  lo_open ? '(' : '[', lo, hi,
 				  hi_open ? ')' : ']');
@@ -146,25 +94,25 @@ static void read_real(const struct reader *r, const json_t *obj,
 
 /* A string of 1..cap-1 bytes without control characters (nullable: null
  * gives ""). Returns 1 when a value (or null) was read. */
-static int read_string(const struct reader *r, const json_t *obj,
+static int read_string(const struct arch_reader *r, const json_t *obj,
 		       const char *key, int required, int nullable, char *dst,
 		       size_t cap)
 {
-	const json_t *v = member(r, obj, key, required);
+	const json_t *v = arch_reader_member(r, obj, key, required);
 	const char *s;
 	size_t n;
 	char p[128];
 
 	if (!v)
 		return 0;
-	path_of(r, key, p, sizeof p);
+	arch_reader_path(r, key, p, sizeof p);
 	if (nullable && json_is_null(v)) {
 		dst[0] = '\0';
 		return 1;
 	}
 	if (!json_is_string(v)) {
-		type_error(r, key, nullable ? "a string or null" : "a string",
-			   v);
+		arch_reader_type_error(
+		    r, key, nullable ? "a string or null" : "a string", v);
 		return 0;
 	}
 	s = json_string_value(v);
@@ -194,62 +142,22 @@ static int read_string(const struct reader *r, const json_t *obj,
 }
 
 /* One of names[0..count-1]; returns 1 when read. */
-static int read_enum(const struct reader *r, const json_t *obj, const char *key,
-		     const char *const *names, int count, int *out)
+static int read_enum(const struct arch_reader *r, const json_t *obj,
+		     const char *key, const char *const *names, int count,
+		     int *out)
 {
-	const json_t *v = member(r, obj, key, 0);
-	char p[128], shown[48], list[160];
-	size_t used = 0;
-
-	if (!v)
-		return 0;
-	if (!json_is_string(v)) {
-		type_error(r, key, "a string", v);
-		return 0;
-	}
-	for (int i = 0; i < count; i++) {
-		if (strcmp(json_string_value(v), names[i]) == 0) {
-			*out = i;
-			return 1;
-		}
-	}
-	list[0] = '\0';
-	for (int i = 0; i < count && used < sizeof list; i++)
-		used += (size_t)snprintf(list + used, sizeof list - used,
-					 "%s%s", i ? ", " : "", names[i]);
-	arch_json_printable(json_string_value(v), shown, sizeof shown);
-	path_of(r, key, p, sizeof p);
-	core_field_errorf(r->fe, p, "'%s' is not one of %s", shown, list);
-	return 0;
-}
-
-/* An object member, checked for unknown keys; NULL when absent or wrong. */
-static const json_t *read_object(const struct reader *r, const json_t *obj,
-				 const char *key, int required,
-				 const char *const *keys)
-{
-	const json_t *v = member(r, obj, key, required);
-	char p[128];
-
-	if (!v)
-		return NULL;
-	if (!json_is_object(v)) {
-		type_error(r, key, "an object", v);
-		return NULL;
-	}
-	path_of(r, key, p, sizeof p);
-	arch_json_check_keys(v, p, keys, r->fe);
-	return v;
+	return arch_reader_enum(r, obj, key, 0, names, count, out);
 }
 
 /* ---- sections ---------------------------------------------------------- */
 
-static void read_dataset(const struct reader *root, const json_t *j,
+static void read_dataset(const struct arch_reader *root, const json_t *j,
 			 struct search_spec *s)
 {
 	static const char *const kinds[] = {"cifar10", "cifar100"};
-	const json_t *d = read_object(root, j, "dataset", 1, dataset_keys);
-	struct reader r = {root->fe, "dataset"};
+	const json_t *d =
+	    arch_reader_object(root, j, "dataset", 1, dataset_keys);
+	struct arch_reader r = {root->fe, "dataset"};
 	int kind = (int)s->dataset_kind;
 
 	if (!d)
@@ -268,10 +176,10 @@ static int allows_3_channels(const struct space *sp)
 	return 0;
 }
 
-static void read_space(const struct reader *root, const json_t *j,
+static void read_space(const struct arch_reader *root, const json_t *j,
 		       struct search_spec *s)
 {
-	const json_t *v = member(root, j, "space", 0);
+	const json_t *v = arch_reader_member(root, j, "space", 0);
 	struct core_field_errors sfe;
 	char p[160];
 	enum core_status rc;
@@ -279,7 +187,7 @@ static void read_space(const struct reader *root, const json_t *j,
 	if (!v)
 		return;
 	if (!json_is_object(v)) {
-		type_error(root, "space", "an object", v);
+		arch_reader_type_error(root, "space", "an object", v);
 		return;
 	}
 	rc = space_from_json(v, &s->space, &sfe);
@@ -302,10 +210,10 @@ static void read_space(const struct reader *root, const json_t *j,
 }
 
 /* A limit: an integer 1..SEARCH_MAX_LIMIT, or null for none. */
-static void read_limit(const struct reader *r, const json_t *obj,
+static void read_limit(const struct arch_reader *r, const json_t *obj,
 		       const char *key, uint64_t *out)
 {
-	const json_t *v = member(r, obj, key, 0);
+	const json_t *v = arch_reader_member(r, obj, key, 0);
 	long long x = 0;
 
 	if (v && json_is_null(v)) {
@@ -313,7 +221,7 @@ static void read_limit(const struct reader *r, const json_t *obj,
 		return;
 	}
 	if (v && !json_is_integer(v)) {
-		type_error(r, key, "an integer or null", v);
+		arch_reader_type_error(r, key, "an integer or null", v);
 		return;
 	}
 	read_int64(r, obj, key, 1, (long long)SEARCH_MAX_LIMIT, &x);
@@ -321,12 +229,12 @@ static void read_limit(const struct reader *r, const json_t *obj,
 		*out = (uint64_t)x;
 }
 
-static void read_constraints(const struct reader *root, const json_t *j,
+static void read_constraints(const struct arch_reader *root, const json_t *j,
 			     struct search_spec *s)
 {
 	const json_t *c =
-	    read_object(root, j, "constraints", 0, constraint_keys);
-	struct reader r = {root->fe, "constraints"};
+	    arch_reader_object(root, j, "constraints", 0, constraint_keys);
+	struct arch_reader r = {root->fe, "constraints"};
 	struct search_constraints *k = &s->constraints;
 	const json_t *t;
 	const struct search_target *preset;
@@ -339,7 +247,7 @@ static void read_constraints(const struct reader *root, const json_t *j,
 	if (t && json_is_null(t)) {
 		memset(k, 0, sizeof *k);
 	} else if (t && !json_is_string(t)) {
-		type_error(&r, "target", "a string or null", t);
+		arch_reader_type_error(&r, "target", "a string or null", t);
 	} else if (t) {
 		preset = search_target_find(json_string_value(t));
 		if (!preset) {
@@ -377,11 +285,11 @@ static int is_identifier(const char *s)
 	return 1;
 }
 
-static void read_llm(const struct reader *root, const json_t *j,
+static void read_llm(const struct arch_reader *root, const json_t *j,
 		     struct search_spec *s)
 {
-	const json_t *l = read_object(root, j, "llm", 0, llm_keys);
-	struct reader r = {root->fe, "llm"};
+	const json_t *l = arch_reader_object(root, j, "llm", 0, llm_keys);
+	struct arch_reader r = {root->fe, "llm"};
 	struct search_llm_spec *m = &s->llm;
 	char url[SEARCH_URL_MAX], env[SEARCH_ENV_MAX];
 	const json_t *v;
@@ -426,11 +334,12 @@ static void read_llm(const struct reader *root, const json_t *j,
 		 &m->prompt_token_budget);
 }
 
-static void read_evolution(const struct reader *root, const json_t *j,
+static void read_evolution(const struct arch_reader *root, const json_t *j,
 			   struct search_spec *s)
 {
-	const json_t *e = read_object(root, j, "evolution", 0, evolution_keys);
-	struct reader r = {root->fe, "evolution"};
+	const json_t *e =
+	    arch_reader_object(root, j, "evolution", 0, evolution_keys);
+	struct arch_reader r = {root->fe, "evolution"};
 	int n = root->fe->n;
 
 	if (!e)
@@ -445,7 +354,7 @@ static void read_evolution(const struct reader *root, const json_t *j,
 				  s->evolution.population);
 }
 
-static void read_kd_alpha(const struct reader *r, const json_t *f,
+static void read_kd_alpha(const struct arch_reader *r, const json_t *f,
 			  struct search_final_spec *fin)
 {
 	const json_t *v = json_object_get(f, "kd_alpha");
@@ -460,7 +369,8 @@ static void read_kd_alpha(const struct reader *r, const json_t *f,
 		return;
 	}
 	if (!json_is_array(v)) {
-		type_error(r, "kd_alpha", "a number or [a0, a1]", v);
+		arch_reader_type_error(r, "kd_alpha", "a number or [a0, a1]",
+				       v);
 		return;
 	}
 	if (json_array_size(v) != 2) {
@@ -493,13 +403,13 @@ static void read_kd_alpha(const struct reader *r, const json_t *f,
 	}
 }
 
-static void read_budget(const struct reader *root, const json_t *j,
+static void read_budget(const struct arch_reader *root, const json_t *j,
 			struct search_spec *s)
 {
-	const json_t *b = read_object(root, j, "budget", 0, budget_keys);
-	struct reader r = {root->fe, "budget"};
-	struct reader rp = {root->fe, "budget.proxy"};
-	struct reader rf = {root->fe, "budget.final"};
+	const json_t *b = arch_reader_object(root, j, "budget", 0, budget_keys);
+	struct arch_reader r = {root->fe, "budget"};
+	struct arch_reader rp = {root->fe, "budget.proxy"};
+	struct arch_reader rf = {root->fe, "budget.final"};
 	struct search_proxy_spec *px = &s->budget.proxy;
 	struct search_final_spec *fin = &s->budget.final;
 	const json_t *p, *f;
@@ -509,7 +419,7 @@ static void read_budget(const struct reader *root, const json_t *j,
 		return;
 	read_int(&r, b, "rounds", 1, 1000, &s->budget.rounds);
 	read_int(&r, b, "max_candidates", 1, 100000, &s->budget.max_candidates);
-	p = read_object(&r, b, "proxy", 0, proxy_keys);
+	p = arch_reader_object(&r, b, "proxy", 0, proxy_keys);
 	if (p) {
 		read_int(&rp, p, "epochs", 1, 1000, &px->epochs);
 		read_real(&rp, p, "train_fraction", 0, 1, 1, 0,
@@ -527,7 +437,7 @@ static void read_budget(const struct reader *root, const json_t *j,
 		read_int(&rp, p, "batch", 2, 4096, &px->batch);
 		read_real(&rp, p, "lr", 0, 1, 10, 0, &px->lr);
 	}
-	f = read_object(&r, b, "final", 0, final_keys);
+	f = arch_reader_object(&r, b, "final", 0, final_keys);
 	if (f) {
 		read_int(&rf, f, "top_k", 0, 100, &fin->top_k);
 		read_int(&rf, f, "epochs", 1, 10000, &fin->epochs);
@@ -547,7 +457,7 @@ enum core_status search_spec_from_json(const json_t *j, struct search_spec *out,
 				       struct core_field_errors *fe)
 {
 	static const char *const kinds[] = {"llm", "evolution", "random"};
-	struct reader root = {fe, ""};
+	struct arch_reader root = {fe, ""};
 	struct search_spec *s;
 	long long seed;
 	int kind;
