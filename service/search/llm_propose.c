@@ -76,15 +76,19 @@ static enum core_status llm_propose(struct search_proposer *p,
 				rc = CORE_ERR_INTERNAL; /* our request */
 			goto out;
 		}
-		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO) {
-			/* the client already retried what was transient */
+		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO ||
+		    call->rec.outcome == LLM_OUTCOME_REFUSED_FORMAT) {
+			/* the client already retried what was transient; a
+			 * server that refuses every allowed response_format
+			 * refuses a repair too (same schema, same ladder),
+			 * and the model can do nothing about it */
 			unreachable = 1;
 			core_errf(out->note, sizeof out->note, "llm %s: %s",
 				  llm_outcome_name(call->rec.outcome), cerr);
 			rc = CORE_OK;
 			break;
 		}
-		if (rc) { /* bad_reply, refused_format: ask again */
+		if (rc) { /* bad_reply: ask again */
 			core_errf(problem, sizeof problem,
 				  "the reply was not usable (%s): %s",
 				  llm_outcome_name(call->rec.outcome), cerr);

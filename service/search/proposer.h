@@ -51,7 +51,8 @@
  *
  * Falling back. The llm proposer never switches by itself; its batch says
  * what happened (enum search_batch_status): `llm_unreachable` (the server
- * could not be reached or kept failing at the HTTP level: no candidates)
+ * could not be reached, kept failing at the HTTP level or refused every
+ * response_format the client may send: no repair is tried, no candidates)
  * and `llm_failing` (it answered, but nothing usable after every repair)
  * mean "propose this round with evolution"; `give_up` in the batch says
  * the llm has failed SEARCH_LLM_GIVE_UP rounds in a row, time to switch

@@ -3,9 +3,11 @@
 #include "searchtest.h"
 
 #include "archtest.h"
+#include "fake_llm.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int searchtest_spec(const char *extra, struct search_spec *s)
@@ -69,14 +71,13 @@ int searchtest_member(const struct arch *a, long id, int round,
 	return 0;
 }
 
-int searchtest_random_member(const struct search_spec *spec,
-			     struct core_rng *rng, long id, int round,
-			     struct search_member *m)
+int searchtest_random_where(const struct search_spec *spec,
+			    struct core_rng *rng, long id, int round,
+			    searchtest_keep_fn keep, const void *ctx,
+			    struct search_member *m)
 {
-	struct search_limits lim;
 	char err[CORE_ERR_LEN];
 
-	search_spec_limits(spec, &lim);
 	for (int t = 0; t < 10000; t++) {
 		struct arch a;
 
@@ -84,10 +85,26 @@ int searchtest_random_member(const struct search_spec *spec,
 				 &a, err, sizeof err) != CORE_OK ||
 		    searchtest_member(&a, id, round, m) != 0)
 			return -1;
-		if (search_violation(&m->pt, &lim) == 0)
+		if (keep(m, ctx))
 			return 0;
 	}
 	return -1;
+}
+
+static int within_limits(const struct search_member *m, const void *ctx)
+{
+	return search_violation(&m->pt, ctx) == 0;
+}
+
+int searchtest_random_member(const struct search_spec *spec,
+			     struct core_rng *rng, long id, int round,
+			     struct search_member *m)
+{
+	struct search_limits lim;
+
+	search_spec_limits(spec, &lim);
+	return searchtest_random_where(spec, rng, id, round, within_limits,
+				       &lim, m);
 }
 
 char *searchtest_compact(const struct arch *a)
@@ -148,4 +165,92 @@ int searchtest_proposal_ok(const struct search_spec *s,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the llm proposer against the fake server --------------------------- */
+
+void searchtest_llm_settings(struct llm_settings *ls, const char *url,
+			     int attempts)
+{
+	llm_settings_default(ls);
+	ls->base_url = url;
+	ls->model = "fake";
+	ls->connect_timeout_ms = 1000;
+	ls->timeout_ms = 3000;
+	ls->max_attempts = attempts;
+	ls->backoff_base_ms = 5;
+	ls->backoff_max_ms = 10;
+	ls->seed = 1;
+}
+
+struct llm_client *searchtest_llm_client(const struct llm_settings *ls)
+{
+	struct llm_client *c = NULL;
+	char err[CORE_ERR_LEN];
+
+	if (llm_client_open(ls, &c, err, sizeof err)) {
+		fprintf(stderr, "# client: %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+struct search_proposer *searchtest_llm_proposer(const struct search_spec *s,
+						struct llm_client *c)
+{
+	struct search_proposer_config pc = {
+	    .spec = s, .kind = SEARCH_PROPOSER_LLM, .client = c};
+	struct search_proposer *p = NULL;
+	char err[CORE_ERR_LEN];
+
+	if (search_proposer_open(&pc, &p, err, sizeof err)) {
+		fprintf(stderr, "# proposer: %s\n", err);
+		return NULL;
+	}
+	return p;
+}
+
+int searchtest_script_contents(struct fake_llm *f, const char *const *contents,
+			       size_t n)
+{
+	struct fake_llm_reply r[8];
+	char *bodies[8] = {0};
+	int rc = -1;
+
+	if (n > 8)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		bodies[i] = fake_llm_chat_body(contents[i], "stop", 100, 50);
+		if (!bodies[i])
+			goto out;
+		r[i] = (struct fake_llm_reply){200, bodies[i], 0, NULL};
+	}
+	rc = fake_llm_script(f, r, n);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(bodies[i]);
+	return rc;
+}
+
+json_t *searchtest_request_body(struct fake_llm *f, size_t i)
+{
+	struct fake_llm_request r;
+	json_error_t jerr;
+	json_t *v;
+
+	if (fake_llm_request_get(f, i, &r))
+		return NULL;
+	v = json_loads(r.body, 0, &jerr);
+	fake_llm_request_free(&r);
+	return v;
+}
+
+const char *searchtest_message(const json_t *body, size_t i, const char **role)
+{
+	const json_t *m = json_array_get(json_object_get(body, "messages"), i);
+
+	if (role)
+		*role =
+		    m ? json_string_value(json_object_get(m, "role")) : NULL;
+	return m ? json_string_value(json_object_get(m, "content")) : NULL;
 }

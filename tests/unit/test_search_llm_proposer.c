@@ -79,75 +79,36 @@ static char *candidates_json(const struct search_spec *s, uint64_t seed, int n,
 
 static void script_contents(const char *const *contents, size_t n)
 {
-	struct fake_llm_reply r[8];
-	char *bodies[8];
-
-	assert_true(n <= 8);
-	for (size_t i = 0; i < n; i++) {
-		bodies[i] = fake_llm_chat_body(contents[i], "stop", 100, 50);
-		assert_non_null(bodies[i]);
-		r[i] = (struct fake_llm_reply){200, bodies[i], 0, NULL};
-	}
-	assert_int_equal(fake_llm_script(fake, r, n), 0);
-	for (size_t i = 0; i < n; i++)
-		free(bodies[i]);
+	assert_int_equal(searchtest_script_contents(fake, contents, n), 0);
 }
 
 static struct llm_client *test_client(const char *url, int attempts)
 {
 	struct llm_settings ls;
-	struct llm_client *c = NULL;
-	char err[CORE_ERR_LEN];
+	struct llm_client *c;
 
-	llm_settings_default(&ls);
-	ls.base_url = url;
-	ls.model = "fake";
-	ls.connect_timeout_ms = 1000;
-	ls.timeout_ms = 3000;
-	ls.max_attempts = attempts;
-	ls.backoff_base_ms = 5;
-	ls.backoff_max_ms = 10;
-	ls.seed = 1;
-	if (llm_client_open(&ls, &c, err, sizeof err))
-		fail_msg("client: %s", err);
+	searchtest_llm_settings(&ls, url, attempts);
+	c = searchtest_llm_client(&ls);
+	assert_non_null(c);
 	return c;
 }
 
 static struct search_proposer *open_llm(const struct search_spec *s,
 					struct llm_client *c)
 {
-	struct search_proposer_config pc = {
-	    .spec = s, .kind = SEARCH_PROPOSER_LLM, .client = c};
-	struct search_proposer *p = NULL;
-	char err[CORE_ERR_LEN];
+	struct search_proposer *p = searchtest_llm_proposer(s, c);
 
-	if (search_proposer_open(&pc, &p, err, sizeof err))
-		fail_msg("open: %s", err);
+	assert_non_null(p);
 	return p;
 }
 
 /* The JSON body of request i, parsed. */
 static json_t *request_body(size_t i)
 {
-	struct fake_llm_request r;
-	json_error_t jerr;
-	json_t *v;
+	json_t *v = searchtest_request_body(fake, i);
 
-	assert_int_equal(fake_llm_request_get(fake, i, &r), 0);
-	v = json_loads(r.body, 0, &jerr);
-	fake_llm_request_free(&r);
 	assert_non_null(v);
 	return v;
-}
-
-static const char *message(json_t *body, size_t i, const char **role)
-{
-	json_t *m = json_array_get(json_object_get(body, "messages"), i);
-
-	if (role)
-		*role =
-		    m ? json_string_value(json_object_get(m, "role")) : NULL;
-	return m ? json_string_value(json_object_get(m, "content")) : NULL;
 }
 
 static void llm_good_reply(void **state)
@@ -189,9 +150,9 @@ static void llm_good_reply(void **state)
 	body = request_body(0);
 	assert_int_equal(search_prompt_build(&s, NULL, 4, &pr, err, sizeof err),
 			 CORE_OK);
-	assert_string_equal(message(body, 0, NULL), pr.system);
-	assert_string_equal(message(body, 1, NULL), pr.user);
-	assert_null(message(body, 2, NULL));
+	assert_string_equal(searchtest_message(body, 0, NULL), pr.system);
+	assert_string_equal(searchtest_message(body, 1, NULL), pr.user);
+	assert_null(searchtest_message(body, 2, NULL));
 	search_prompt_free(&pr);
 	json_decref(body);
 	search_batch_free(&b);
@@ -234,10 +195,10 @@ static void llm_invalid_then_repaired(void **state)
 	assert_int_equal(b.props.v[4].index, 0);
 	/* the repair turn: the previous reply echoed, then the reasons */
 	body = request_body(1);
-	message(body, 2, &role);
+	searchtest_message(body, 2, &role);
 	assert_string_equal(role, "assistant");
-	assert_string_equal(message(body, 2, NULL), first);
-	repair = message(body, 3, &role);
+	assert_string_equal(searchtest_message(body, 2, NULL), first);
+	repair = searchtest_message(body, 3, &role);
 	assert_string_equal(role, "user");
 	assert_non_null(strstr(repair, "- candidates[3] (invalid): "
 				       "stages[0].kernel: 4 is not odd"));
@@ -292,7 +253,7 @@ static void llm_all_bad(void **state)
 	/* the repair after a reply without JSON says so */
 	{
 		json_t *body = request_body(1);
-		const char *repair = message(body, 3, NULL);
+		const char *repair = searchtest_message(body, 3, NULL);
 		assert_non_null(repair);
 		assert_non_null(strstr(repair, "- the reply was not usable "
 					       "(bad_reply)"));
