@@ -4,6 +4,7 @@
 
 #include "archtest.h"
 #include "fake_llm.h"
+#include "llmtest.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -172,27 +173,12 @@ int searchtest_proposal_ok(const struct search_spec *s,
 void searchtest_llm_settings(struct llm_settings *ls, const char *url,
 			     int attempts)
 {
-	llm_settings_default(ls);
-	ls->base_url = url;
+	llmtest_settings(ls, url);
 	ls->model = "fake";
-	ls->connect_timeout_ms = 1000;
-	ls->timeout_ms = 3000;
 	ls->max_attempts = attempts;
 	ls->backoff_base_ms = 5;
 	ls->backoff_max_ms = 10;
 	ls->seed = 1;
-}
-
-struct llm_client *searchtest_llm_client(const struct llm_settings *ls)
-{
-	struct llm_client *c = NULL;
-	char err[CORE_ERR_LEN];
-
-	if (llm_client_open(ls, &c, err, sizeof err)) {
-		fprintf(stderr, "# client: %s\n", err);
-		return NULL;
-	}
-	return c;
 }
 
 struct search_proposer *searchtest_llm_proposer(const struct search_spec *s,

@@ -57,13 +57,11 @@ char *searchtest_compact(const struct arch *a);
 
 struct fake_llm;
 
-/* Client settings for the fake at url: llm_settings_default, model "fake",
+/* Client settings for the fake at url: llmtest_settings, model "fake",
  * connect 1 s, timeout 3 s, max_attempts attempts, backoff 5..10 ms,
  * jitter seed 1. */
 void searchtest_llm_settings(struct llm_settings *ls, const char *url,
 			     int attempts);
-/* llm_client_open(ls); NULL after printing why. */
-struct llm_client *searchtest_llm_client(const struct llm_settings *ls);
 /* An llm proposer for s calling through c (both borrowed: they outlive
  * it); NULL after printing why. */
 struct search_proposer *searchtest_llm_proposer(const struct search_spec *s,

@@ -12,6 +12,7 @@
 #include "llm/llm.h"
 
 #include "../support/fake_llm.h"
+#include "../support/llmtest.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -43,30 +44,20 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* Fast settings: small timeouts and backoff, fixed jitter seed. */
+/* Fast settings (llmtest.h) against this file's fake. */
 static void test_settings(struct llm_settings *s)
 {
-	llm_settings_default(s);
-	s->base_url = fake_llm_url(fake);
-	s->model = "test-model";
+	llmtest_settings(s, fake_llm_url(fake));
 	s->temperature = 0.2;
 	s->max_tokens = 256;
-	s->connect_timeout_ms = 1000;
-	s->timeout_ms = 3000;
-	s->max_attempts = 3;
-	s->backoff_base_ms = 10;
-	s->backoff_max_ms = 40;
-	s->retry_after_max_ms = 2000;
-	s->seed = 42;
 }
 
 static struct llm_client *open_client(const struct llm_settings *s)
 {
-	struct llm_client *c = NULL;
-	char err[CORE_ERR_LEN];
+	struct llm_client *c = llmtest_client(s);
 
-	if (llm_client_open(s, &c, err, sizeof err))
-		fail_msg("llm_client_open: %s", err);
+	if (!c)
+		fail_msg("llm_client_open failed");
 	return c;
 }
 

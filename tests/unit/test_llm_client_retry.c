@@ -11,6 +11,7 @@
 #include "llm/llm.h"
 
 #include "../support/fake_llm.h"
+#include "../support/llmtest.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,28 +45,18 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* Fast settings: small timeouts and backoff, fixed jitter seed. */
+/* Fast settings (llmtest.h) against this file's fake. */
 static void test_settings(struct llm_settings *s)
 {
-	llm_settings_default(s);
-	s->base_url = fake_llm_url(fake);
-	s->model = "test-model";
-	s->connect_timeout_ms = 1000;
-	s->timeout_ms = 3000;
-	s->max_attempts = 3;
-	s->backoff_base_ms = 10;
-	s->backoff_max_ms = 40;
-	s->retry_after_max_ms = 2000;
-	s->seed = 42;
+	llmtest_settings(s, fake_llm_url(fake));
 }
 
 static struct llm_client *open_client(const struct llm_settings *s)
 {
-	struct llm_client *c = NULL;
-	char err[CORE_ERR_LEN];
+	struct llm_client *c = llmtest_client(s);
 
-	if (llm_client_open(s, &c, err, sizeof err))
-		fail_msg("llm_client_open: %s", err);
+	if (!c)
+		fail_msg("llm_client_open failed");
 	return c;
 }
 

@@ -15,6 +15,7 @@
 #include "search/search.h"
 
 #include "../support/fake_llm.h"
+#include "../support/llmtest.h"
 #include "../support/searchtest.h"
 
 #include <stdio.h>
@@ -88,7 +89,7 @@ static struct llm_client *test_client(const char *url, int attempts)
 	struct llm_client *c;
 
 	searchtest_llm_settings(&ls, url, attempts);
-	c = searchtest_llm_client(&ls);
+	c = llmtest_client(&ls);
 	assert_non_null(c);
 	return c;
 }

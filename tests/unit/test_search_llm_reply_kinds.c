@@ -20,6 +20,7 @@
 #include "search/search.h"
 
 #include "../support/fake_llm.h"
+#include "../support/llmtest.h"
 #include "../support/searchtest.h"
 
 #include <stdio.h>
@@ -480,7 +481,7 @@ static struct llm_client *row_client(const struct row *r)
 	ls.retry_after_max_ms = 40;
 	ls.format_floor =
 	    r->floor_object ? LLM_FORMAT_JSON_OBJECT : LLM_FORMAT_NONE;
-	c = searchtest_llm_client(&ls);
+	c = llmtest_client(&ls);
 	assert_non_null(c);
 	return c;
 }
