@@ -237,10 +237,9 @@ int codegen_uses_kernel(const struct graph *g, const struct quant_net *q,
 		}
 		if (strcmp(file, f) == 0)
 			return 1;
-		/* the matrix core serves the kxk, 1x1 and dense kernels */
+		/* the matrix core serves the kxk and dense kernels */
 		if (strcmp(file, "mat_mult_s8_s16.c") == 0 &&
-		    (k == GRAPH_OP_CONV2D || k == GRAPH_OP_CONV1X1 ||
-		     k == GRAPH_OP_LINEAR))
+		    (k == GRAPH_OP_CONV2D || k == GRAPH_OP_LINEAR))
 			return 1;
 	}
 	return 0;

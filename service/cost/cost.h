@@ -138,7 +138,7 @@ enum cost_target { COST_TARGET_STM32H743 = 0, COST_TARGET_QEMU };
 #define COST_BASE_STM32H743 3500
 #define COST_BASE_QEMU	    2890
 /* Each kernel family the network uses (the matrix core once, shared by the
- * kxk, 1x1 and dense kernels). */
+ * kxk and dense kernels). */
 #define COST_KERNEL_MATMUL    1940
 #define COST_KERNEL_CONV2D    698
 #define COST_KERNEL_POINTWISE 304

@@ -11,7 +11,7 @@
  * the planner lays out is exactly what generated code needs. */
 
 /* An im2col column of n int16 rounded up to an even count, which keeps the
- * second column 4-byte aligned (conv2d_s8.c, pointwise_conv2d_s8.c). */
+ * second column 4-byte aligned (conv2d_s8.c). */
 static size_t col_stride(size_t n)
 {
 	return (n + 1) & ~(size_t)1;
@@ -23,9 +23,11 @@ size_t cost_conv2d_s8_scratch_size(int kernel, int cin)
 	       sizeof(int16_t);
 }
 
+/* Four pixels' int16 columns of C_in rounded up to 4 (the column block of
+ * pointwise_conv2d_s8.c). */
 size_t cost_pointwise_conv2d_s8_scratch_size(int cin)
 {
-	return 2 * col_stride((size_t)cin) * sizeof(int16_t);
+	return 4 * (((size_t)cin + 3) & ~(size_t)3) * sizeof(int16_t);
 }
 
 size_t cost_fully_connected_s8_scratch_size(int cin)

@@ -24,8 +24,9 @@
  *     -fstack-usage; the 3x3 depthwise keeps 24 pixels x 4 channels of
  *     accumulators), under 400 bytes for the others.
  * Little-endian targets only. Files: kernels.h (this), requant.h (fixed
- * point), dsp.h (the DSP instructions), one .c per kernel family and
- * mat_mult_s8_s16.c (the matrix core of the kxk, 1x1 and dense kernels).
+ * point), dsp.h (the DSP instructions), pack_s8.h (export-time weight
+ * packing), one .c per kernel family and mat_mult_s8_s16.c (the matrix
+ * core of the kxk and dense kernels).
  */
 #ifndef S8_KERNELS_H
 #define S8_KERNELS_H
@@ -136,11 +137,13 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 					   const struct s8_dims *filter_dims,
 					   void *scratch);
 
-/* 1x1 convolution, stride 1, no padding. w: (C_out, C_in). Scratch: two
- * int16 columns of C_in. */
+/* 1x1 convolution, stride 1, no padding. wp: the (C_out, C_in) weights in
+ * the packed layout of pack_s8.h, bias: the folded bias pointwise_s8_pack
+ * makes (the input offset already in it; p->input_offset is not read).
+ * Scratch: four int16 columns of C_in rounded up to 4. */
 int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims);
 enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
-				   const int8_t *w, const int32_t *bias,
+				   const int8_t *wp, const int32_t *bias,
 				   const struct s8_conv_params *p,
 				   const struct s8_per_channel *q,
 				   const struct s8_dims *in_dims,
