@@ -313,7 +313,7 @@ static void text_and_json_report(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "macs")), 854);
 	assert_int_equal(json_integer_value(json_object_get(
 			     json_object_get(j, "sram"), "arena_bytes")),
-			 144);
+			 160);
 	assert_int_equal(json_array_size(json_object_get(j, "ops")), 10);
 	assert_true(json_is_true(json_object_get(
 	    json_array_get(json_object_get(j, "ops"), 5), "inplace")));
