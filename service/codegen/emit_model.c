@@ -38,14 +38,15 @@ static void emit_s32(struct core_buf *b, enum core_status *rc, const char *decl,
 /* ---- model_weights.c / .h
  * ---------------------------------------------------- */
 
-/* The weights of 1x1 op in pointwise_conv2d_s8's packed layout and its
- * bias with the input offset folded in (pack_s8.h), into *packed and
- * *folded (reallocated; the caller frees them). */
+/* The weights of a 1x1 or kxk op (rows of len = K*K*C_in) in the packed
+ * layout of pointwise_conv2d_s8 and conv2d_s8 and its bias with the input
+ * offset folded in (pack_s8.h), into *packed and *folded (reallocated; the
+ * caller frees them). */
 static enum core_status pack_pointwise(const struct graph_op *op,
-				       const struct quant_layer *L,
+				       const struct quant_layer *L, int len,
 				       int8_t **packed, int32_t **folded)
 {
-	const size_t nw = (size_t)pointwise_s8_packed_bytes(op->cin, op->cout);
+	const size_t nw = (size_t)pointwise_s8_packed_bytes(len, op->cout);
 	int8_t *w = core_realloc(*packed, nw);
 	int32_t *b;
 
@@ -56,7 +57,7 @@ static enum core_status pack_pointwise(const struct graph_op *op,
 	if (!b)
 		return CORE_ERR_NOMEM;
 	*folded = b;
-	pointwise_s8_pack(w, b, L->w, L->bias, L->conv.input_offset, op->cin,
+	pointwise_s8_pack(w, b, L->w, L->bias, L->conv.input_offset, len,
 			  op->cout);
 	return CORE_OK;
 }
@@ -98,12 +99,17 @@ static enum core_status emit_weights(struct codegen_ctx *c)
 			const int8_t *w = L->w;
 			const int32_t *bias = L->bias;
 
-			if (op->kind == GRAPH_OP_CONV1X1) {
-				rc = pack_pointwise(op, L, &packed, &folded);
+			if (op->kind == GRAPH_OP_CONV1X1 ||
+			    op->kind == GRAPH_OP_CONV2D) {
+				const int len =
+				    op->kernel * op->kernel * op->cin;
+
+				rc = pack_pointwise(op, L, len, &packed,
+						    &folded);
 				if (rc)
 					break;
-				nw = (size_t)pointwise_s8_packed_bytes(op->cin,
-								       op->cout);
+				nw = (size_t)pointwise_s8_packed_bytes(
+				    len, op->cout);
 				w = packed;
 				bias = folded;
 			}

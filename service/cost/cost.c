@@ -21,14 +21,16 @@ static uint64_t op_requant_bytes(const struct graph_op *op)
 	return COST_REQUANT_BYTES; /* GAP, MUL */
 }
 
-/* Weight bytes of an op in flash: 1x1 weights are emitted packed
+/* Weight bytes of an op in flash: 1x1 and kxk weights are emitted packed
  * (service/codegen/kernels/pack_s8.h): rows rounded up to an even count,
- * each padded to a multiple of 4 inputs. */
+ * each of K*K*C_in padded to a multiple of 4. */
 static uint64_t op_weight_bytes(const struct graph_op *op)
 {
-	if (op->kind == GRAPH_OP_CONV1X1)
+	const int len = op->kernel * op->kernel * op->cin;
+
+	if (op->kind == GRAPH_OP_CONV1X1 || op->kind == GRAPH_OP_CONV2D)
 		return (uint64_t)((op->cout + 1) & ~1) *
-		       (uint64_t)((op->cin + 3) & ~3);
+		       (uint64_t)((len + 3) & ~3);
 	return graph_op_weight_count(op);
 }
 
@@ -94,8 +96,11 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 		used[g->ops[i].kind] = 1;
 		lut |= graph_act_needs_lut(g->ops[i].act);
 	}
-	if (used[GRAPH_OP_CONV2D] || used[GRAPH_OP_LINEAR])
+	if (used[GRAPH_OP_LINEAR])
 		n += COST_KERNEL_MATMUL;
+	/* the packed matrix core lives in the 1x1 kernel's file */
+	if (used[GRAPH_OP_CONV2D] && !used[GRAPH_OP_CONV1X1])
+		n += COST_KERNEL_POINTWISE;
 	n += used[GRAPH_OP_CONV2D] ? COST_KERNEL_CONV2D : 0;
 	n += used[GRAPH_OP_CONV1X1] ? COST_KERNEL_POINTWISE : 0;
 	n += used[GRAPH_OP_LINEAR] ? COST_KERNEL_FC : 0;

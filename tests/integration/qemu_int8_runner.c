@@ -39,9 +39,19 @@ static int run(const struct qcase *c)
 	const struct s8_per_channel q = {c->mult, c->shift};
 
 	switch (c->op) {
-	case QOP_CONV2D:
-		return conv2d_s8(out_buf, c->x, c->w, c->bias, &c->conv, &q,
-				 &c->in, &c->filter, &c->out, scratch);
+	case QOP_CONV2D: {
+		/* packed here, as the generator does at export time */
+		const int32_t len = c->filter.h * c->filter.w * c->in.c;
+
+		if (pointwise_s8_packed_bytes(len, c->out.c) >
+			(int32_t)sizeof pw_packed ||
+		    c->out.c > (int32_t)(sizeof pw_bias / sizeof pw_bias[0]))
+			return S8_ERR_ARG;
+		pointwise_s8_pack(pw_packed, pw_bias, c->w, c->bias,
+				  c->conv.input_offset, len, c->out.c);
+		return conv2d_s8(out_buf, c->x, pw_packed, pw_bias, &c->conv,
+				 &q, &c->in, &c->filter, &c->out, scratch);
+	}
 	case QOP_DEPTHWISE:
 		return depthwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
 					   &c->conv, &q, &c->in, &c->filter,

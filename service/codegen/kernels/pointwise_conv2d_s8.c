@@ -1,4 +1,5 @@
-/* pointwise_conv2d_s8.c - int8 1x1 convolution over weights packed at export
+/* pointwise_conv2d_s8.c - int8 1x1 convolution, and the packed matrix core
+ * it shares with conv2d_s8.c (s8_packed_mm_*), over weights packed at export
  * time (pack_s8.h, input offset folded into the bias): four pixels at a time
  * become one int16 column block, and each pair of output channels is
  * multiplied with it 2x4-blocked (one weight word feeds 8 SMLADs on DSP
@@ -354,6 +355,94 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 }
 #endif
 
+int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
+		       const int32_t *bias, const struct s8_per_channel *q,
+		       int32_t len, int32_t rows, int32_t output_offset,
+		       int32_t act_min, int32_t act_max, void *scratch)
+{
+	const int32_t len4 = pointwise_s8_packed_len(len);
+
+	if (len < 1 || rows < 1 || !scratch || ((uintptr_t)scratch & 3u) != 0)
+		return 0;
+	m->wp = wp;
+	m->bias = bias;
+	m->q = q;
+	m->len = len;
+	m->rows = rows;
+	m->off = output_offset;
+	m->amin = act_min;
+	m->amax = act_max;
+	m->col = (int32_t *)scratch;
+	m->full = act_min == -128 && act_max == 127;
+	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
+	 * 2^30 for every channel: the SMMULR route applies */
+	m->fast = len4 < 32768;
+	for (int32_t r = 0; r < rows && m->fast && bias; r++)
+		if (bias[r] < -((1 << 30) - 1 - len4 * 16384) ||
+		    bias[r] > (1 << 30) - 1 - len4 * 16384)
+			m->fast = 0;
+	/* every channel on the fast route, no clamp, even rows: the hot
+	 * loop (pw_rows_fast) */
+	m->all_fast = 0;
+#if S8_DSP
+	m->all_fast = m->fast && m->full && bias && (rows & 1) == 0;
+	for (int32_t r = 0; r < rows && m->all_fast; r++)
+		m->all_fast = s8_rq_fast(q->multiplier[r], q->shift[r]) &&
+			      q->multiplier[r] > 0;
+#endif
+	return 1;
+}
+
+void s8_packed_mm_block(const struct s8_packed_mm *m,
+			const int8_t *const px[4], int np, int8_t *out)
+{
+	const int32_t len4 = pointwise_s8_packed_len(m->len), co = m->rows;
+	const struct s8_per_channel *q = m->q;
+	const int32_t *bias = m->bias;
+	const int32_t off = m->off, amin = m->amin, amax = m->amax;
+	const int full = m->full;
+	int32_t *col = m->col;
+
+#if S8_DSP
+	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX);
+	if (m->all_fast && np == PW_PIX) {
+		pw_rows_fast(m->wp, col, len4 >> 2, bias, q->multiplier,
+			     q->shift, off, co, out);
+		return;
+	}
+#else
+	pw_columns(col, px, m->len, 0);
+#endif
+	for (int32_t r = 0; r < co; r += 2) {
+		const int two = r + 1 < co;
+		const int8_t *w = m->wp + r * len4;
+		const int32_t b0 = bias ? bias[r] : 0;
+		const int32_t b1 = bias && two ? bias[r + 1] : 0;
+		int32_t a[8] = {b0, b0, b0, b0, b1, b1, b1, b1};
+		struct pw_rq rq0, rq1;
+		int8_t *o = out + r;
+
+		pw_block(w, col, len4 >> 2, a);
+		pw_rq_setup(&rq0, q->multiplier[r], q->shift[r], off, m->fast);
+		rq1 = rq0;
+		if (two)
+			pw_rq_setup(&rq1, q->multiplier[r + 1], q->shift[r + 1],
+				    off, m->fast);
+		for (int k = 0; k < np; k++) {
+			/* both computed before either store, which may
+			 * alias the parameters */
+			const int8_t v0 =
+			    pw_rq_out(&rq0, a[k], off, amin, amax, full);
+			const int8_t v1 =
+			    pw_rq_out(&rq1, a[4 + k], off, amin, amax, full);
+
+			o[k * co] = v0;
+			if (two)
+				o[k * co + 1] = v1;
+		}
+	}
+}
+
 enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 				   const int8_t *wp, const int32_t *bias,
 				   const struct s8_conv_params *p,
@@ -363,37 +452,16 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 				   void *scratch)
 {
 	const int32_t ci = in_dims->c, co = out_dims->c;
-	const int32_t len4 = pointwise_s8_packed_len(ci);
-	const int32_t off = p->output_offset;
-	const int32_t amin = p->act_min, amax = p->act_max;
-	const int full = amin == -128 && amax == 127;
-	int32_t *col = (int32_t *)scratch;
-	int32_t npix, fast = 1;
-#if S8_DSP
-	int all_fast;
-#endif
+	struct s8_packed_mm m;
+	int32_t npix;
 
 	if (ci < 1 || co < 1 || p->stride != 1 || p->padding != 0 ||
 	    p->dilation != 1 || out_dims->h != in_dims->h ||
-	    out_dims->w != in_dims->w || !scratch ||
-	    ((uintptr_t)scratch & 3u) != 0)
+	    out_dims->w != in_dims->w ||
+	    !s8_packed_mm_setup(&m, wp, bias, q, ci, co, p->output_offset,
+				p->act_min, p->act_max, scratch))
 		return S8_ERR_ARG;
 	npix = in_dims->h * in_dims->w;
-	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
-	 * 2^30 for every channel: the SMMULR route applies */
-	if (len4 >= 32768)
-		fast = 0;
-	for (int32_t r = 0; r < co && fast && bias; r++)
-		if (bias[r] < -((1 << 30) - 1 - len4 * 16384) ||
-		    bias[r] > (1 << 30) - 1 - len4 * 16384)
-			fast = 0;
-#if S8_DSP
-	/* every channel on the fast route, no clamp, even co: pw_rows_fast */
-	all_fast = fast && full && bias && (co & 1) == 0;
-	for (int32_t r = 0; r < co && all_fast; r++)
-		all_fast = s8_rq_fast(q->multiplier[r], q->shift[r]) &&
-			   q->multiplier[r] > 0;
-#endif
 	for (int32_t p0 = 0; p0 < npix; p0 += PW_PIX) {
 		const int8_t *px[PW_PIX];
 		const int np = npix - p0 < PW_PIX ? (int)(npix - p0) : PW_PIX;
@@ -401,45 +469,7 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 		/* missing pixels repeat the last one (computed, not stored) */
 		for (int k = 0; k < PW_PIX; k++)
 			px[k] = in + (p0 + (k < np ? k : np - 1)) * ci;
-#if S8_DSP
-		pw_columns(col, px, ci, all_fast && np == PW_PIX);
-		if (all_fast && np == PW_PIX) {
-			pw_rows_fast(wp, col, len4 >> 2, bias, q->multiplier,
-				     q->shift, off, co, out + p0 * co);
-			continue;
-		}
-#else
-		pw_columns(col, px, ci, 0);
-#endif
-		for (int32_t r = 0; r < co; r += 2) {
-			const int two = r + 1 < co;
-			const int8_t *w = wp + r * len4;
-			const int32_t b0 = bias ? bias[r] : 0;
-			const int32_t b1 = bias && two ? bias[r + 1] : 0;
-			int32_t a[8] = {b0, b0, b0, b0, b1, b1, b1, b1};
-			struct pw_rq rq0, rq1;
-			int8_t *o = out + p0 * co + r;
-
-			pw_block(w, col, len4 >> 2, a);
-			pw_rq_setup(&rq0, q->multiplier[r], q->shift[r], off,
-				    fast);
-			rq1 = rq0;
-			if (two)
-				pw_rq_setup(&rq1, q->multiplier[r + 1],
-					    q->shift[r + 1], off, fast);
-			for (int k = 0; k < np; k++) {
-				/* both computed before either store, which
-				 * may alias the parameters */
-				const int8_t v0 =
-				    pw_rq_out(&rq0, a[k], off, amin, amax, full);
-				const int8_t v1 = pw_rq_out(&rq1, a[4 + k], off,
-							    amin, amax, full);
-
-				o[k * co] = v0;
-				if (two)
-					o[k * co + 1] = v1;
-			}
-		}
+		s8_packed_mm_block(&m, px, np, out + p0 * co);
 	}
 	return S8_OK;
 }
