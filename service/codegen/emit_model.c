@@ -2,8 +2,8 @@
  * constants, from a template), model.c (the arena map at the planner's
  * offsets, per-op parameter structs and one kernel call per op) and
  * model_weights.c/.h (const weights, biases, requantization, tables). */
-#include "codegen_internal.h"
 #include "codegen/kernels/pack_s8.h"
+#include "codegen_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -150,7 +150,8 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 	case INT8_OP_CONV2D: {
 		/* packed as the generator does, rows of K*K*C_in */
 		const int32_t len = f.h * f.w * in.c;
-		int8_t *wp = malloc((size_t)pointwise_s8_packed_bytes(len, o.c));
+		int8_t *wp =
+		    malloc((size_t)pointwise_s8_packed_bytes(len, o.c));
 		int32_t *bf = malloc((size_t)o.c * sizeof *bf);
 
 		assert_non_null(wp);
@@ -174,8 +175,8 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 		break;
 	case INT8_OP_POINTWISE: {
 		/* the layout and folded bias the generator emits */
-		int8_t *wp = malloc(
-		    (size_t)pointwise_s8_packed_bytes(in.c, o.c));
+		int8_t *wp =
+		    malloc((size_t)pointwise_s8_packed_bytes(in.c, o.c));
 		int32_t *bf = malloc((size_t)o.c * sizeof *bf);
 
 		assert_non_null(wp);

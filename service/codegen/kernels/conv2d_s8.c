@@ -87,7 +87,7 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 	    in_dims->w + 2 * p->padding < k ||
 	    out_dims->h != (in_dims->h + 2 * p->padding - k) / p->stride + 1 ||
 	    out_dims->w != (in_dims->w + 2 * p->padding - k) / p->stride + 1 ||
-	    p->input_offset < -127 || p->input_offset > 128 ||
+	    p->input_offset < -127 || p->input_offset > 128 || !scratch ||
 	    !s8_packed_mm_setup(&m, wp, bias, q, len, out_dims->c,
 				p->output_offset, p->act_min, p->act_max,
 				scratch))

@@ -173,14 +173,11 @@ S8_INLINE void dwk_interior(const struct dw_ctx *d, const int8_t *const *rows,
 
 					for (int32_t k = 0; k < n; k++) {
 						const int32_t a = acc[4 * k + j];
+						const int32_t t = s8_smmlar(
+						    (int32_t)((uint32_t)a << 1),
+						    m, h);
 						// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-						const int32_t v =
-						    (s8_smmlar(
-							 (int32_t)((uint32_t)a
-								   << 1),
-							 m, h) +
-						     (a >> 31)) >>
-						    e;
+						const int32_t v = (t + (a >> 31)) >> e;
 
 						o[k * C] = (int8_t)s8_ssat8(v);
 					}
