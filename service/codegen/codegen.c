@@ -237,10 +237,13 @@ int codegen_uses_kernel(const struct graph *g, const struct quant_net *q,
 		}
 		if (strcmp(file, f) == 0)
 			return 1;
-		/* the matrix core serves the kxk, 1x1 and dense kernels */
+		/* the int16 matrix core serves the dense kernel, the packed
+		 * one (pointwise_conv2d_s8.c) the 1x1 and kxk kernels */
 		if (strcmp(file, "mat_mult_s8_s16.c") == 0 &&
-		    (k == GRAPH_OP_CONV2D || k == GRAPH_OP_CONV1X1 ||
-		     k == GRAPH_OP_LINEAR))
+		    k == GRAPH_OP_LINEAR)
+			return 1;
+		if (strcmp(file, "pointwise_conv2d_s8.c") == 0 &&
+		    k == GRAPH_OP_CONV2D)
 			return 1;
 	}
 	return 0;

@@ -2,6 +2,7 @@
  * constants, from a template), model.c (the arena map at the planner's
  * offsets, per-op parameter structs and one kernel call per op) and
  * model_weights.c/.h (const weights, biases, requantization, tables). */
+#include "codegen/kernels/pack_s8.h"
 #include "codegen_internal.h"
 
 #include <stdio.h>
@@ -37,12 +38,38 @@ static void emit_s32(struct core_buf *b, enum core_status *rc, const char *decl,
 /* ---- model_weights.c / .h
  * ---------------------------------------------------- */
 
+/* The weights of a 1x1 or kxk op (rows of len = K*K*C_in) in the packed
+ * layout of pointwise_conv2d_s8 and conv2d_s8 and its bias with the input
+ * offset folded in (pack_s8.h), into *packed and *folded (reallocated; the
+ * caller frees them). */
+static enum core_status pack_pointwise(const struct graph_op *op,
+				       const struct quant_layer *L, int len,
+				       int8_t **packed, int32_t **folded)
+{
+	const size_t nw = (size_t)pointwise_s8_packed_bytes(len, op->cout);
+	int8_t *w = core_realloc(*packed, nw);
+	int32_t *b;
+
+	if (!w)
+		return CORE_ERR_NOMEM;
+	*packed = w;
+	b = core_realloc(*folded, (size_t)op->cout * sizeof *b);
+	if (!b)
+		return CORE_ERR_NOMEM;
+	*folded = b;
+	pointwise_s8_pack(w, b, L->w, L->bias, L->conv.input_offset, len,
+			  op->cout);
+	return CORE_OK;
+}
+
 static enum core_status emit_weights(struct codegen_ctx *c)
 {
 	const struct graph *g = c->g;
 	struct core_buf b, h;
 	enum core_status rc = CORE_OK;
 	char decl[96];
+	int8_t *packed = NULL;
+	int32_t *folded = NULL;
 
 	core_buf_init(&b, CODEGEN_MAX_FILE_BYTES);
 	core_buf_init(&h, CODEGEN_MAX_FILE_BYTES);
@@ -67,16 +94,32 @@ static enum core_status emit_weights(struct codegen_ctx *c)
 			CODEGEN_PRINTF(&b, rc, "\n/* op %d %s */\n", i,
 				       op->name);
 		if (graph_op_has_weights(op)) {
-			const size_t nw = (size_t)graph_op_weight_count(op);
+			size_t nw = (size_t)graph_op_weight_count(op);
 			const size_t co = (size_t)op->cout;
+			const int8_t *w = L->w;
+			const int32_t *bias = L->bias;
 
+			if (op->kind == GRAPH_OP_CONV1X1 ||
+			    op->kind == GRAPH_OP_CONV2D) {
+				const int len =
+				    op->kernel * op->kernel * op->cin;
+
+				rc = pack_pointwise(op, L, len, &packed,
+						    &folded);
+				if (rc)
+					break;
+				nw = (size_t)pointwise_s8_packed_bytes(
+				    len, op->cout);
+				w = packed;
+				bias = folded;
+			}
 			snprintf(decl, sizeof decl, "const int8_t model_w%d",
 				 i);
-			emit_s8(&b, &rc, decl, L->w, nw);
+			emit_s8(&b, &rc, decl, w, nw);
 			CODEGEN_PRINTF(&h, rc, "extern %s[%zu];\n", decl, nw);
 			snprintf(decl, sizeof decl, "const int32_t model_b%d",
 				 i);
-			emit_s32(&b, &rc, decl, L->bias, co);
+			emit_s32(&b, &rc, decl, bias, co);
 			CODEGEN_PRINTF(&h, rc, "extern %s[%zu];\n", decl, co);
 			snprintf(decl, sizeof decl, "const int32_t model_m%d",
 				 i);
@@ -95,6 +138,8 @@ static enum core_status emit_weights(struct codegen_ctx *c)
 		}
 	}
 	CODEGEN_PRINTF(&h, rc, "\n#endif\n");
+	core_free(packed);
+	core_free(folded);
 	if (!rc)
 		rc = codegen_add_buf(c, "model_weights.c", &b);
 	if (!rc)

@@ -21,6 +21,19 @@ static uint64_t op_requant_bytes(const struct graph_op *op)
 	return COST_REQUANT_BYTES; /* GAP, MUL */
 }
 
+/* Weight bytes of an op in flash: 1x1 and kxk weights are emitted packed
+ * (service/codegen/kernels/pack_s8.h): rows rounded up to an even count,
+ * each of K*K*C_in padded to a multiple of 4. */
+static uint64_t op_weight_bytes(const struct graph_op *op)
+{
+	const int len = op->kernel * op->kernel * op->cin;
+
+	if (op->kind == GRAPH_OP_CONV1X1 || op->kind == GRAPH_OP_CONV2D)
+		return (uint64_t)((op->cout + 1) & ~1) *
+		       (uint64_t)((len + 3) & ~3);
+	return graph_op_weight_count(op);
+}
+
 /* One row of the report, from the op alone (live bytes come from the plan).
  * The rules are those of cost.h. */
 static void cost_op_count(const struct graph *g, int i, struct cost_op *c)
@@ -51,7 +64,7 @@ static void cost_op_count(const struct graph *g, int i, struct cost_op *c)
 		c->params_trainable =
 		    w + (op->bias ? cout : 0) + (op->bn ? 2 * cout : 0);
 		c->params_deployed = w + cout;
-		c->flash_bytes += w + cout * COST_BIAS_BYTES;
+		c->flash_bytes += op_weight_bytes(op) + cout * COST_BIAS_BYTES;
 	}
 	if (graph_act_needs_lut(op->act))
 		c->flash_bytes += COST_LUT_BYTES;
@@ -83,9 +96,11 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 		used[g->ops[i].kind] = 1;
 		lut |= graph_act_needs_lut(g->ops[i].act);
 	}
-	if (used[GRAPH_OP_CONV2D] || used[GRAPH_OP_CONV1X1] ||
-	    used[GRAPH_OP_LINEAR])
+	if (used[GRAPH_OP_LINEAR])
 		n += COST_KERNEL_MATMUL;
+	/* the packed matrix core lives in the 1x1 kernel's file */
+	if (used[GRAPH_OP_CONV2D] && !used[GRAPH_OP_CONV1X1])
+		n += COST_KERNEL_POINTWISE;
 	n += used[GRAPH_OP_CONV2D] ? COST_KERNEL_CONV2D : 0;
 	n += used[GRAPH_OP_CONV1X1] ? COST_KERNEL_POINTWISE : 0;
 	n += used[GRAPH_OP_LINEAR] ? COST_KERNEL_FC : 0;
@@ -146,7 +161,7 @@ enum core_status cost_report_build(const struct arch *a, struct cost_report *r,
 		r->elementwise += c->elementwise;
 		r->params_trainable += c->params_trainable;
 		r->params_deployed += c->params_deployed;
-		r->flash.weights += graph_op_weight_count(op);
+		r->flash.weights += op_weight_bytes(op);
 		if (graph_op_has_weights(op))
 			r->flash.biases += (uint64_t)op->cout * COST_BIAS_BYTES;
 		r->flash.requant += op_requant_bytes(op);

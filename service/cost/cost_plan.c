@@ -10,22 +10,20 @@
  * <op>_s8_scratch_size() in service/codegen/kernels/), so that the arena
  * the planner lays out is exactly what generated code needs. */
 
-/* An im2col column of n int16 rounded up to an even count, which keeps the
- * second column 4-byte aligned (conv2d_s8.c, pointwise_conv2d_s8.c). */
-static size_t col_stride(size_t n)
-{
-	return (n + 1) & ~(size_t)1;
-}
-
+/* Four int8 patches and four int16 columns of K*K*C_in rounded up to 4
+ * (conv2d_s8.c). */
 size_t cost_conv2d_s8_scratch_size(int kernel, int cin)
 {
-	return 2 * col_stride((size_t)kernel * (size_t)kernel * (size_t)cin) *
-	       sizeof(int16_t);
+	const size_t len = (size_t)kernel * (size_t)kernel * (size_t)cin;
+
+	return 4 * ((len + 3) & ~(size_t)3) * (sizeof(int16_t) + 1);
 }
 
+/* Four pixels' int16 columns of C_in rounded up to 4 (the column block of
+ * pointwise_conv2d_s8.c). */
 size_t cost_pointwise_conv2d_s8_scratch_size(int cin)
 {
-	return 2 * col_stride((size_t)cin) * sizeof(int16_t);
+	return 4 * (((size_t)cin + 3) & ~(size_t)3) * sizeof(int16_t);
 }
 
 size_t cost_fully_connected_s8_scratch_size(int cin)

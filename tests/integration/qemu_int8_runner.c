@@ -8,6 +8,7 @@
 
 #include "dsp.h" /* S8_DSP: which code paths were built */
 #include "kernels.h"
+#include "pack_s8.h"
 #include "qemu_int8.h"
 #include "semihost.h"
 
@@ -18,6 +19,8 @@ static const char *const names[QOP_COUNT] = {
 
 static int8_t out_buf[QMAX_OUT] __attribute__((aligned(8)));
 static int32_t scratch[16384]; /* 64 KB */
+static int8_t pw_packed[65536];
+static int32_t pw_bias[1024];
 
 static int32_t scratch_needed(const struct qcase *c)
 {
@@ -36,9 +39,19 @@ static int run(const struct qcase *c)
 	const struct s8_per_channel q = {c->mult, c->shift};
 
 	switch (c->op) {
-	case QOP_CONV2D:
-		return conv2d_s8(out_buf, c->x, c->w, c->bias, &c->conv, &q,
-				 &c->in, &c->filter, &c->out, scratch);
+	case QOP_CONV2D: {
+		/* packed here, as the generator does at export time */
+		const int32_t len = c->filter.h * c->filter.w * c->in.c;
+
+		if (pointwise_s8_packed_bytes(len, c->out.c) >
+			(int32_t)sizeof pw_packed ||
+		    c->out.c > (int32_t)(sizeof pw_bias / sizeof pw_bias[0]))
+			return S8_ERR_ARG;
+		pointwise_s8_pack(pw_packed, pw_bias, c->w, c->bias,
+				  c->conv.input_offset, len, c->out.c);
+		return conv2d_s8(out_buf, c->x, pw_packed, pw_bias, &c->conv,
+				 &q, &c->in, &c->filter, &c->out, scratch);
+	}
 	case QOP_DEPTHWISE:
 		return depthwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
 					   &c->conv, &q, &c->in, &c->filter,
@@ -49,7 +62,14 @@ static int run(const struct qcase *c)
 						   &c->conv, &q, &c->in,
 						   &c->filter, scratch);
 	case QOP_POINTWISE:
-		return pointwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
+		/* packed here, as the generator does at export time */
+		if (pointwise_s8_packed_bytes(c->in.c, c->out.c) >
+			(int32_t)sizeof pw_packed ||
+		    c->out.c > (int32_t)(sizeof pw_bias / sizeof pw_bias[0]))
+			return S8_ERR_ARG;
+		pointwise_s8_pack(pw_packed, pw_bias, c->w, c->bias,
+				  c->conv.input_offset, c->in.c, c->out.c);
+		return pointwise_conv2d_s8(out_buf, c->x, pw_packed, pw_bias,
 					   &c->conv, &q, &c->in, &c->out,
 					   scratch);
 	case QOP_FC:

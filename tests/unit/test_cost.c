@@ -166,7 +166,8 @@ static void tiny_dwsep_by_hand(void **state)
 	assert_int_equal(r.elementwise, 128); /* head pool reads 8*8*2 */
 	assert_int_equal(r.params_trainable, (9 + 2) + (2 + 4) + (4 + 2));
 	assert_int_equal(r.params_deployed, (9 + 1) + (2 + 2) + (4 + 2));
-	assert_int_equal(r.flash.weights, 15);
+	/* dw 9 + project packed to 2 rows x 4 (pack_s8.h) + fc 4 */
+	assert_int_equal(r.flash.weights, 21);
 	assert_int_equal(r.flash.biases, 5 * 4);
 	assert_int_equal(r.flash.requant, 5 * 8 + 8);
 	assert_int_equal(r.flash.luts, 0);
@@ -180,7 +181,7 @@ static void tiny_dwsep_by_hand(void **state)
 			     COST_KERNEL_POINTWISE + COST_KERNEL_FC +
 			     COST_KERNEL_DEPTHWISE + COST_KERNEL_AVGPOOL);
 	assert_int_equal(r.flash.total,
-			 15 + 20 + 48 + r.flash.ops + r.flash.runtime);
+			 21 + 20 + 48 + r.flash.ops + r.flash.runtime);
 	/* on QEMU only the base changes */
 	cost_report_set_target(&r, COST_TARGET_QEMU);
 	assert_int_equal(r.flash.runtime,
@@ -188,22 +189,22 @@ static void tiny_dwsep_by_hand(void **state)
 			     COST_KERNEL_POINTWISE + COST_KERNEL_FC +
 			     COST_KERNEL_DEPTHWISE + COST_KERNEL_AVGPOOL);
 	assert_int_equal(r.flash.total,
-			 15 + 20 + 48 + r.flash.ops + r.flash.runtime);
+			 21 + 20 + 48 + r.flash.ops + r.flash.runtime);
 	/* buffers: {input, dw out} 64 B in place [0,1], project out 128 B
 	 * [1,2], pooled 2->4 B [2,3], logits 2->4 B [3,3]; scratch (the
-	 * kernels' own sizes): dw ring 2 rows * 8 * 1 = 16 B, project two
-	 * int16 columns of ceil2(1) = 8 B, fc 2 int16 = 4 B, pool none.
-	 * Live: 80, 200, 132, 12. */
+	 * kernels' own sizes): dw ring 2 rows * 8 * 1 = 16 B, project four
+	 * int16 columns of ceil4(1) = 32 B, fc 2 int16 = 4 B, pool none.
+	 * Live: 80, 224, 132, 12. */
 	assert_int_equal(r.ops[0].scratch_bytes, 16);
-	assert_int_equal(r.ops[1].scratch_bytes, 8);
+	assert_int_equal(r.ops[1].scratch_bytes, 32);
 	assert_int_equal(r.ops[2].scratch_bytes, 0);
 	assert_int_equal(r.ops[3].scratch_bytes, 4);
 	assert_int_equal(r.ops[0].live_bytes, 80);
-	assert_int_equal(r.ops[1].live_bytes, 200);
+	assert_int_equal(r.ops[1].live_bytes, 224);
 	assert_int_equal(r.ops[2].live_bytes, 132);
 	assert_int_equal(r.ops[3].live_bytes, 12);
 	assert_int_equal(r.plan.peak_op, 1);
-	assert_int_equal(r.sram_bytes, 200);
+	assert_int_equal(r.sram_bytes, 224);
 	assert_int_equal(cost_plan_tensor_offset(&r.plan, 2), 0);
 	assert_int_equal(cost_plan_tensor_offset(&r.plan, 0), 128);
 	assert_int_equal(cost_plan_tensor_offset(&r.plan, 1), 128);
@@ -212,10 +213,10 @@ static void tiny_dwsep_by_hand(void **state)
 
 static void tiny_mbconv_se_by_hand(void **state)
 {
-	/* scratch: expand 8, dw ring 32, reduce 16, se.expand 8, project 16,
-	 * fc 4 (two int16 columns of ceil2(C_in) for 1x1 convs) */
-	static const size_t live[10] = {104, 128, 100, 120, 112,
-					100, 144, 64,  36,  12};
+	/* scratch: expand 32, dw ring 32, reduce 32, se.expand 32, project
+	 * 32, fc 4 (four int16 columns of ceil4(C_in) for 1x1 convs) */
+	static const size_t live[10] = {128, 128, 100, 136, 136,
+					100, 160, 64,  36,  12};
 	struct arch a;
 	struct cost_report r;
 	char err[CORE_ERR_LEN];
@@ -229,16 +230,18 @@ static void tiny_mbconv_se_by_hand(void **state)
 	assert_int_equal(r.elementwise, 64 + 64 + 32 + 32);
 	assert_int_equal(r.params_trainable, 16 + 44 + 10 + 12 + 12 + 9);
 	assert_int_equal(r.params_deployed, 12 + 40 + 10 + 12 + 10 + 9);
-	assert_int_equal(r.flash.weights, 74);
+	/* 1x1 weights packed (pack_s8.h): expand 4 x ceil4(2), reduce
+	 * 2 x 4, se.expand 4 x ceil4(2), project 2 x 4 */
+	assert_int_equal(r.flash.weights, 90);
 	assert_int_equal(r.flash.biases, 19 * 4);
 	assert_int_equal(r.flash.requant, 19 * 8 + 8 + 8 + 24 + 8);
 	/* hswish on expand and dw, sigmoid on se.expand; relu needs none */
 	assert_int_equal(r.flash.luts, 3 * 256);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(r.ops[i].live_bytes, live[i]);
-	assert_int_equal(r.plan.peak_live_bytes, 144);
+	assert_int_equal(r.plan.peak_live_bytes, 160);
 	assert_int_equal(r.plan.peak_op, 6);
-	assert_int_equal(r.sram_bytes, 144);
+	assert_int_equal(r.sram_bytes, 160);
 	/* the size-ordered placement worked out by hand */
 	assert_int_equal(cost_plan_tensor_offset(&r.plan, 1), 0);  /* expand */
 	assert_int_equal(cost_plan_tensor_offset(&r.plan, 6), 0);  /* scale */
@@ -292,12 +295,12 @@ static void text_and_json_report(void **state)
 	core_buf_init(&b, 1 << 20);
 	assert_int_equal(cost_report_format_text(&r, &b), CORE_OK);
 	assert_non_null(strstr(b.data, "MACs               854"));
-	assert_non_null(strstr(b.data, "peak SRAM (arena)  144 B"));
+	assert_non_null(strstr(b.data, "peak SRAM (arena)  160 B"));
 	assert_non_null(strstr(b.data, "stages.0.0.se.reduce"));
 	assert_non_null(strstr(b.data, "   6> stages.0.0.project"));
 	assert_non_null(strstr(
-	    b.data, "B = weights 74 + biases 76 + requant 200 + LUTs 768 + op "
-		    "calls 1,113 + kernels and runtime 11,842 (stm32h743)"));
+	    b.data, "B = weights 90 + biases 76 + requant 200 + LUTs 768 + op "
+		    "calls 1,113 + kernels and runtime 15,812 (stm32h743)"));
 	core_buf_free(&b);
 	/* a buffer too small for the table fails and frees itself */
 	core_buf_init(&b, 100);
@@ -310,7 +313,7 @@ static void text_and_json_report(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "macs")), 854);
 	assert_int_equal(json_integer_value(json_object_get(
 			     json_object_get(j, "sram"), "arena_bytes")),
-			 144);
+			 160);
 	assert_int_equal(json_array_size(json_object_get(j, "ops")), 10);
 	assert_true(json_is_true(json_object_get(
 	    json_array_get(json_object_get(j, "ops"), 5), "inplace")));

@@ -147,10 +147,23 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 		assert_non_null(scratch);
 	}
 	switch (c->s.op) {
-	case INT8_OP_CONV2D:
-		st = conv2d_s8(out, c->x, c->w, c->bias, &conv, &q, &in, &f, &o,
+	case INT8_OP_CONV2D: {
+		/* packed as the generator does, rows of K*K*C_in */
+		const int32_t len = f.h * f.w * in.c;
+		int8_t *wp =
+		    malloc((size_t)pointwise_s8_packed_bytes(len, o.c));
+		int32_t *bf = malloc((size_t)o.c * sizeof *bf);
+
+		assert_non_null(wp);
+		assert_non_null(bf);
+		pointwise_s8_pack(wp, bf, c->w, c->bias, conv.input_offset, len,
+				  o.c);
+		st = conv2d_s8(out, c->x, wp, bf, &conv, &q, &in, &f, &o,
 			       scratch);
+		free(wp);
+		free(bf);
 		break;
+	}
 	case INT8_OP_DEPTHWISE:
 		st = depthwise_conv2d_s8(out, c->x, c->w, c->bias, &conv, &q,
 					 &in, &f, &o);
@@ -160,10 +173,22 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 		st = depthwise_conv2d_inplace_s8(out, c->w, c->bias, &conv, &q,
 						 &in, &f, scratch);
 		break;
-	case INT8_OP_POINTWISE:
-		st = pointwise_conv2d_s8(out, c->x, c->w, c->bias, &conv, &q,
-					 &in, &o, scratch);
+	case INT8_OP_POINTWISE: {
+		/* the layout and folded bias the generator emits */
+		int8_t *wp =
+		    malloc((size_t)pointwise_s8_packed_bytes(in.c, o.c));
+		int32_t *bf = malloc((size_t)o.c * sizeof *bf);
+
+		assert_non_null(wp);
+		assert_non_null(bf);
+		pointwise_s8_pack(wp, bf, c->w, c->bias, conv.input_offset,
+				  in.c, o.c);
+		st = pointwise_conv2d_s8(out, c->x, wp, bf, &conv, &q, &in, &o,
+					 scratch);
+		free(wp);
+		free(bf);
 		break;
+	}
 	case INT8_OP_FC:
 		st = fully_connected_s8(out, c->x, c->w, c->bias, &fc, &q, in.c,
 					o.c, scratch);

@@ -425,10 +425,11 @@ static void scratch_sizes(void **state)
 	struct graph g;
 	char err[CORE_ERR_LEN];
 
-	/* the kernels' sizes: im2col columns rounded up to an even length */
-	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3), 2 * 28 * 2);
-	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4), 2 * 36 * 2);
-	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5), 2 * 6 * 2);
+	/* the kernels' sizes: kxk four int8 patches and four int16 columns,
+	 * 1x1 four int16 columns, of the length rounded up to 4 */
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3), 4 * 28 * 3);
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4), 4 * 36 * 3);
+	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5), 4 * 8 * 2);
 	assert_int_equal(cost_fully_connected_s8_scratch_size(5), 10);
 	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
 			 3 * 10 * 8);
@@ -441,10 +442,10 @@ static void scratch_sizes(void **state)
 				      ARCH_SKIP_NONE, ARCH_ACT_RELU});
 	a.stem = (struct arch_stem){1, 6, 5, 1, ARCH_ACT_RELU};
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
-	assert_int_equal(cost_op_scratch_size(&g, 0), 2 * 76 * 2);
+	assert_int_equal(cost_op_scratch_size(&g, 0), 4 * 76 * 3);
 	assert_int_equal(g.ops[3].kind, GRAPH_OP_GAP);
 	assert_int_equal(cost_op_scratch_size(&g, 3), 0);
-	assert_int_equal(cost_op_scratch_size(&g, 1), 2 * 6 * 2); /* 1x1 */
+	assert_int_equal(cost_op_scratch_size(&g, 1), 4 * 8 * 2); /* 1x1 */
 	graph_free(&g);
 }
 

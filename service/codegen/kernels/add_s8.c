@@ -3,6 +3,72 @@
 #include "kernels.h"
 #include "requant.h"
 
+#if S8_DSP
+/* RoundingDivideByPOT(SRDHM(v, m), e) + (rounding constant h's extra) for
+ * v = 2 * value, |value| < 2^30, m > 0 and e in [1, 31]: SMMLAR adds h to
+ * SRDHM(value, m), and value's sign stands for the product's (zero products
+ * round the same either way, as in pointwise_conv2d_s8.c). */
+S8_INLINE int32_t add_rq(int32_t v2, int32_t m, int32_t e, int32_t h)
+{
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+	return (s8_smmlar(v2, m, h) + (v2 >> 31)) >> e;
+}
+
+/* The loop of add_s8_fast; z1, z2 (constants after inlining): input 1 or 2
+ * has shift 0. */
+S8_INLINE void add_loop(int8_t *out, const int8_t *in1, const int8_t *in2,
+			int32_t n, int32_t k, int32_t k1, int32_t k2, int32_t m1,
+			int32_t m2, int32_t e1, int32_t e2, int32_t h1,
+			int32_t h2, int32_t mo, int32_t eo, int32_t ho,
+			int32_t amin, int32_t amax, int full, int z1, int z2)
+{
+	for (int32_t i = 0; i < n; i++) {
+		const int32_t v1 = in1[i] * k + k1, v2 = in2[i] * k + k2;
+		const int32_t a =
+		    z1 ? s8_smmulr(v1, m1) : add_rq(v1, m1, e1, h1);
+		const int32_t b =
+		    z2 ? s8_smmulr(v2, m2) : add_rq(v2, m2, e2, h2);
+		const int32_t v = add_rq((a + b) * 2, mo, eo, ho);
+
+		out[i] = (int8_t)(full ? s8_ssat8(v) : s8_clamp(v, amin, amax));
+	}
+}
+
+/* Both inputs on a right shift or none, positive multipliers, the output on the
+ * fast route (requant.h): every step is a short exact form of the
+ * reference. (x + off) << left_shift is below 2^28 in magnitude and each
+ * rescaled input below 2^28, so their sum is below 2^30. */
+static void add_s8_fast(int8_t *out, const int8_t *in1, const int8_t *in2,
+			const struct s8_add_params *p, int32_t n)
+{
+	const int32_t k = 1 << (p->left_shift + 1); /* doubles the value */
+	const int32_t k1 = p->input1_offset * k, k2 = p->input2_offset * k;
+	const int32_t m1 = p->input1_multiplier, m2 = p->input2_multiplier;
+	const int32_t e1 = -p->input1_shift, e2 = -p->input2_shift;
+	const int32_t h1 = e1 ? (int32_t)(1u << (e1 - 1)) : 0;
+	const int32_t h2 = e2 ? (int32_t)(1u << (e2 - 1)) : 0;
+	const int32_t mo = p->output_multiplier, eo = -p->output_shift;
+	const int32_t ho = (1 << (eo - 1)) +
+			   (int32_t)((uint32_t)p->output_offset << eo);
+	const int32_t amin = p->act_min, amax = p->act_max;
+	const int full = amin == -128 && amax == 127;
+
+	/* a shift of 0 is no rounding at all: SMMULR alone */
+	if (e1 && e2)
+		add_loop(out, in1, in2, n, k, k1, k2, m1, m2, e1, e2, h1, h2,
+			 mo, eo, ho, amin, amax, full, 0, 0);
+	else if (e1)
+		add_loop(out, in1, in2, n, k, k1, k2, m1, m2, e1, e2, h1, h2,
+			 mo, eo, ho, amin, amax, full, 0, 1);
+	else if (e2)
+		add_loop(out, in1, in2, n, k, k1, k2, m1, m2, e1, e2, h1, h2,
+			 mo, eo, ho, amin, amax, full, 1, 0);
+	else
+		add_loop(out, in1, in2, n, k, k1, k2, m1, m2, e1, e2, h1, h2,
+			 mo, eo, ho, amin, amax, full, 1, 1);
+}
+#endif
+
 enum s8_status add_s8(int8_t *out, const int8_t *in1, const int8_t *in2,
 		      const struct s8_add_params *p, int32_t n)
 {
@@ -12,6 +78,14 @@ enum s8_status add_s8(int8_t *out, const int8_t *in1, const int8_t *in2,
 	if (n < 0 || p->left_shift < 0 || p->left_shift > 20 ||
 	    p->input1_shift > 0 || p->input2_shift > 0 || p->output_shift > 0)
 		return S8_ERR_ARG;
+#if S8_DSP
+	if (p->input1_multiplier > 0 && p->input2_multiplier > 0 &&
+	    p->output_multiplier > 0 &&
+	    s8_rq_fast(p->output_multiplier, p->output_shift)) {
+		add_s8_fast(out, in1, in2, p, n);
+		return S8_OK;
+	}
+#endif
 	for (int32_t i = 0; i < n; i++) {
 		/* |x + offset| <= 255: the shifted values stay below 2^28. */
 		const int32_t a =

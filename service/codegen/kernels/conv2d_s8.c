@@ -1,56 +1,72 @@
-/* conv2d_s8.c - int8 kxk convolution (groups 1), im2col of two output
- * pixels at a time into int16 columns, then the 2x2-blocked matrix core. */
+/* conv2d_s8.c - int8 kxk convolution (groups 1): the receptive fields of
+ * four output pixels at a time are gathered as int8 patches (padding as the
+ * input zero point, since the input offset is folded into the bias) and
+ * multiplied by the packed weights with the matrix core of
+ * pointwise_conv2d_s8.c. */
 #include "kernels.h"
+#include "pack_s8.h"
 #include "requant.h"
 
-/* Column length rounded up to an even count keeps the second column 4-byte
- * aligned. */
-static int32_t conv_col_stride(int32_t len)
+#define CONV_PIX 4
+
+static int32_t conv_len4(const struct s8_dims *in_dims,
+			 const struct s8_dims *filter_dims)
 {
-	return (len + 1) & ~1;
+	return pointwise_s8_packed_len(filter_dims->h * filter_dims->w *
+				       in_dims->c);
 }
 
 int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
 			       const struct s8_dims *filter_dims)
 {
-	const int32_t len = filter_dims->h * filter_dims->w * in_dims->c;
-
-	return 2 * conv_col_stride(len) * (int32_t)sizeof(int16_t);
+	/* the column block, then the patches */
+	return CONV_PIX * conv_len4(in_dims, filter_dims) *
+	       (int32_t)(sizeof(int16_t) + 1);
 }
 
-/* The receptive field of output pixel (oy, ox), padding as 0 (the zero point
- * plus the input offset), then reordered into column layout. */
-static void im2col(int16_t *col, const int8_t *in,
+/* The receptive field of output pixel (oy, ox) into patch (K*K*C_in bytes,
+ * then zeros up to len4), padding taps as zp. */
+static void im2col(int8_t *patch, const int8_t *in,
 		   const struct s8_dims *in_dims, int32_t k, int32_t stride,
-		   int32_t padding, int32_t input_offset, int32_t oy,
+		   int32_t padding, int8_t zp, int32_t len4, int32_t oy,
 		   int32_t ox)
 {
 	const int32_t ci = in_dims->c;
-	int16_t *dst = col;
+	int8_t *dst = patch;
+
+	const int32_t ix0 = ox * stride - padding;
+	const int32_t row = k * ci;
 
 	for (int32_t ky = 0; ky < k; ky++) {
 		const int32_t iy = oy * stride - padding + ky;
 
+		if (iy >= 0 && iy < in_dims->h && ix0 >= 0 &&
+		    ix0 + k <= in_dims->w) {
+			/* the whole row of taps: K*C_in contiguous bytes */
+			const int8_t *src = in + (iy * in_dims->w + ix0) * ci;
+
+			for (int32_t i = 0; i < row; i++)
+				dst[i] = src[i];
+			dst += row;
+			continue;
+		}
 		for (int32_t kx = 0; kx < k; kx++) {
-			const int32_t ix = ox * stride - padding + kx;
+			const int32_t ix = ix0 + kx;
 
 			if (iy < 0 || iy >= in_dims->h || ix < 0 ||
-			    ix >= in_dims->w) {
-				memset(dst, 0, (size_t)ci * sizeof(int16_t));
-			} else {
-				const int8_t *x =
-				    in + (iy * in_dims->w + ix) * ci;
-
-				for (int32_t c = 0; c < ci; c++)
-					dst[c] = (int16_t)(x[c] + input_offset);
-			}
+			    ix >= in_dims->w)
+				memset(dst, zp, (size_t)ci);
+			else
+				memcpy(dst, in + (iy * in_dims->w + ix) * ci,
+				       (size_t)ci);
 			dst += ci;
 		}
 	}
-	s8_col_reorder(col, k * k * ci);
+	while (dst < patch + len4)
+		*dst++ = 0;
 }
 
-enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *w,
+enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 			 const int32_t *bias, const struct s8_conv_params *p,
 			 const struct s8_per_channel *q,
 			 const struct s8_dims *in_dims,
@@ -59,9 +75,11 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *w,
 {
 	const int32_t k = filter_dims->h;
 	const int32_t len = k * k * in_dims->c;
-	int16_t *col0 = (int16_t *)scratch;
-	int16_t *col1;
-	int32_t npix, px;
+	const int32_t len4 = pointwise_s8_packed_len(len);
+	const int8_t zp = (int8_t)(-p->input_offset);
+	struct s8_packed_mm m;
+	int8_t *patches;
+	int32_t npix;
 
 	if (k < 1 || in_dims->c < 1 || out_dims->c < 1 || p->dilation != 1 ||
 	    p->stride < 1 || p->padding < 0 || filter_dims->w != k ||
@@ -69,27 +87,27 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *w,
 	    in_dims->w + 2 * p->padding < k ||
 	    out_dims->h != (in_dims->h + 2 * p->padding - k) / p->stride + 1 ||
 	    out_dims->w != (in_dims->w + 2 * p->padding - k) / p->stride + 1 ||
-	    !scratch || ((uintptr_t)scratch & 3u) != 0)
+	    p->input_offset < -127 || p->input_offset > 128 || !scratch ||
+	    !s8_packed_mm_setup(&m, wp, bias, q, len, out_dims->c,
+				p->output_offset, p->act_min, p->act_max,
+				scratch))
 		return S8_ERR_ARG;
-	col1 = col0 + conv_col_stride(len);
+	patches = (int8_t *)scratch + CONV_PIX * len4 * (int32_t)sizeof(int16_t);
 	npix = out_dims->h * out_dims->w;
-	for (px = 0; px + 2 <= npix; px += 2) {
-		im2col(col0, in, in_dims, k, p->stride, p->padding,
-		       p->input_offset, px / out_dims->w, px % out_dims->w);
-		im2col(col1, in, in_dims, k, p->stride, p->padding,
-		       p->input_offset, (px + 1) / out_dims->w,
-		       (px + 1) % out_dims->w);
-		mat_mult_s8_s16(w, col0, col1, len, out_dims->c, bias, q,
-				p->output_offset, p->act_min, p->act_max,
-				out + px * out_dims->c,
-				out + (px + 1) * out_dims->c);
-	}
-	if (px < npix) {
-		im2col(col0, in, in_dims, k, p->stride, p->padding,
-		       p->input_offset, px / out_dims->w, px % out_dims->w);
-		mat_mult_s8_s16(w, col0, NULL, len, out_dims->c, bias, q,
-				p->output_offset, p->act_min, p->act_max,
-				out + px * out_dims->c, NULL);
+	for (int32_t p0 = 0; p0 < npix; p0 += CONV_PIX) {
+		const int np =
+		    npix - p0 < CONV_PIX ? (int)(npix - p0) : CONV_PIX;
+		const int8_t *px[CONV_PIX];
+
+		for (int j = 0; j < CONV_PIX; j++) {
+			const int32_t pix = p0 + (j < np ? j : np - 1);
+
+			im2col(patches + j * len4, in, in_dims, k, p->stride,
+			       p->padding, zp, len4, pix / out_dims->w,
+			       pix % out_dims->w);
+			px[j] = patches + j * len4;
+		}
+		s8_packed_mm_block(&m, px, np, out + p0 * out_dims->c);
 	}
 	return S8_OK;
 }

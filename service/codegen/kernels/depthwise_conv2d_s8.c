@@ -79,32 +79,31 @@ static void dw_quad(const struct dw_ctx *d, const int8_t *const *rows,
 	dw_store4(d, c, a0, a1, a2, a3, o);
 }
 
-#define DW3_CHUNK 24 /* pixels accumulated before they are requantized */
+#define DWK_CHUNK 24 /* pixels accumulated before they are requantized */
 
-/* 3x3 for the output pixels [ox0, ox1) of a row whose windows lie inside
- * the row (all but the borders). Channel quads are the outer loop: a quad's
- * 9 taps are sign-extended once, then used along the row, and its channels'
+/* kxk (K = 3 or 5, a constant after inlining) for the output pixels
+ * [ox0, ox1) of a row whose windows lie inside the row (all but the
+ * borders). Channel quads are the outer loop: a quad's K*K taps are
+ * sign-extended once, then used along the row, and its channels'
  * requantization constants are worked out once per chunk of pixels. */
-static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
-			 int32_t ox0, int32_t ox1, int8_t *out)
+S8_INLINE void dwk_interior(const struct dw_ctx *d, const int8_t *const *rows,
+			    int32_t ox0, int32_t ox1, int8_t *out, const int K)
 {
-	const int32_t C = d->c, C2 = 2 * d->c, step = d->stride * d->c;
+	const int32_t C = d->c, step = d->stride * d->c;
 	const int32_t off2 = s8_dup16(d->input_offset);
-	const int8_t *const r0 = rows[0], *const r1 = rows[1],
-			    *const r2 = rows[2];
 	/* locals, not d->...: the int8 stores below could alias *d */
 	const int32_t off = d->output_offset, lo = d->lo, hi = d->hi;
 	const int32_t amin = lo + off, amax = hi + off;
 	const int full = amin == -128 && amax == 127;
-	/* 9 taps of |x + offset| <= 255 times |w| <= 128, plus a bias of at
+	/* K*K taps of |x + offset| <= 255 times |w| <= 128, plus a bias of at
 	 * most this, stay below 2^30 in magnitude */
-	const int32_t small_bias = (1 << 30) - 1 - 9 * 255 * 128;
+	const int32_t small_bias = (1 << 30) - 1 - K * K * 255 * 128;
 
 	for (int32_t c = 0; c + 4 <= C; c += 4) {
-		int32_t wx[18]; /* per tap: (f0, f2), (f1, f3) */
+		int32_t wx[2 * 25]; /* per tap: (f0, f2), (f1, f3) */
 		int32_t b[4] = {0, 0, 0, 0};
 
-		for (int32_t t = 0; t < 9; t++) {
+		for (int32_t t = 0; t < K * K; t++) {
 			const int32_t fv = s8_read_s8x4(d->w + t * C + c);
 
 			wx[2 * t] = s8_sxtb16(fv);
@@ -113,44 +112,44 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 		if (d->bias)
 			for (int j = 0; j < 4; j++)
 				b[j] = d->bias[c + j];
-		for (int32_t oc = ox0; oc < ox1; oc += DW3_CHUNK) {
+		for (int32_t oc = ox0; oc < ox1; oc += DWK_CHUNK) {
 			const int32_t n =
-			    ox1 - oc < DW3_CHUNK ? ox1 - oc : DW3_CHUNK;
+			    ox1 - oc < DWK_CHUNK ? ox1 - oc : DWK_CHUNK;
 			const int32_t first =
 			    (oc * d->stride - d->padding) * C + c;
-			int32_t acc[4 * DW3_CHUNK];
+			int32_t acc[4 * DWK_CHUNK];
 
 			for (int32_t k = 0; k < n; k++) {
 				const int32_t at = first + k * step;
 				int32_t a0 = b[0], a1 = b[1], a2 = b[2],
 					a3 = b[3];
 
-#define DW3_TAP(p, t)                                                          \
+#define DWK_TAP(p, wt)                                                         \
 	do {                                                                   \
 		const int32_t xv_ = s8_read_s8x4(p);                           \
 		const int32_t x02_ = s8_sxtab16(off2, xv_);                    \
 		const int32_t x13_ = s8_sxtab16_ror8(off2, xv_);               \
-		a0 = s8_smlabb(x02_, wx[2 * (t)], a0);                         \
-		a2 = s8_smlatt(x02_, wx[2 * (t)], a2);                         \
-		a1 = s8_smlabb(x13_, wx[2 * (t) + 1], a1);                     \
-		a3 = s8_smlatt(x13_, wx[2 * (t) + 1], a3);                     \
+		a0 = s8_smlabb(x02_, (wt)[0], a0);                             \
+		a2 = s8_smlatt(x02_, (wt)[0], a2);                             \
+		a1 = s8_smlabb(x13_, (wt)[1], a1);                             \
+		a3 = s8_smlatt(x13_, (wt)[1], a3);                             \
 	} while (0)
-				if (r0) {
-					DW3_TAP(r0 + at, 0);
-					DW3_TAP(r0 + at + C, 1);
-					DW3_TAP(r0 + at + C2, 2);
+				for (int ky = 0; ky < K; ky++) {
+					const int8_t *xp = rows[ky];
+					const int32_t *wt = wx + 2 * K * ky;
+
+					if (!xp)
+						continue;
+					xp += at;
+					DWK_TAP(xp, wt);
+					DWK_TAP(xp + C, wt + 2);
+					DWK_TAP(xp + 2 * C, wt + 4);
+					if (K == 5) {
+						DWK_TAP(xp + 3 * C, wt + 6);
+						DWK_TAP(xp + 4 * C, wt + 8);
+					}
 				}
-				if (r1) {
-					DW3_TAP(r1 + at, 3);
-					DW3_TAP(r1 + at + C, 4);
-					DW3_TAP(r1 + at + C2, 5);
-				}
-				if (r2) {
-					DW3_TAP(r2 + at, 6);
-					DW3_TAP(r2 + at + C, 7);
-					DW3_TAP(r2 + at + C2, 8);
-				}
-#undef DW3_TAP
+#undef DWK_TAP
 				acc[4 * k] = a0;
 				acc[4 * k + 1] = a1;
 				acc[4 * k + 2] = a2;
@@ -161,26 +160,40 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 				const int32_t s = d->shift[c + j];
 				int8_t *o = out + oc * C + c + j;
 
-				if (s8_rq_fast(m, s) && b[j] >= -small_bias &&
-				    b[j] <= small_bias) {
+				if (s8_rq_fast(m, s) && m > 0 && full &&
+				    b[j] >= -small_bias && b[j] <= small_bias) {
+					/* |acc| < 2^30, m > 0: SMMLAR with the
+					 * output offset in the rounding
+					 * constant, acc's sign for t's (as in
+					 * pointwise_conv2d_s8.c) */
+					const int32_t e = -s;
+					const int32_t h =
+					    (1 << (e - 1)) +
+					    (int32_t)((uint32_t)off << e);
+
+					for (int32_t k = 0; k < n; k++) {
+						const int32_t a = acc[4 * k + j];
+						const int32_t t = s8_smmlar(
+						    (int32_t)((uint32_t)a << 1),
+						    m, h);
+						// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+						const int32_t v = (t + (a >> 31)) >> e;
+
+						o[k * C] = (int8_t)s8_ssat8(v);
+					}
+				} else if (s8_rq_fast(m, s) &&
+					   b[j] >= -small_bias &&
+					   b[j] <= small_bias) {
 					/* |acc| < 2^30: the SMMULR route */
 					const int32_t e = -s, h = 1 << (e - 1);
 
-					if (full)
-						for (int32_t k = 0; k < n; k++)
-							o[k * C] = (int8_t)s8_ssat8(
-							    s8_rq_fast_value_small(
-								acc[4 * k + j],
-								m, e, h) +
-							    off);
-					else
-						for (int32_t k = 0; k < n; k++)
-							o[k * C] = (int8_t)s8_clamp(
-							    s8_rq_fast_value_small(
-								acc[4 * k + j],
-								m, e, h) +
-								off,
-							    amin, amax);
+					for (int32_t k = 0; k < n; k++)
+						o[k * C] = (int8_t)s8_clamp(
+						    s8_rq_fast_value_small(
+							acc[4 * k + j], m, e,
+							h) +
+							off,
+						    amin, amax);
 				} else {
 					for (int32_t k = 0; k < n; k++)
 						o[k * C] = s8_requantize_out(
@@ -190,6 +203,18 @@ static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
 			}
 		}
 	}
+}
+
+static void dw3_interior(const struct dw_ctx *d, const int8_t *const *rows,
+			 int32_t ox0, int32_t ox1, int8_t *out)
+{
+	dwk_interior(d, rows, ox0, ox1, out, 3);
+}
+
+static void dw5_interior(const struct dw_ctx *d, const int8_t *const *rows,
+			 int32_t ox0, int32_t ox1, int8_t *out)
+{
+	dwk_interior(d, rows, ox0, ox1, out, 5);
 }
 #endif
 
@@ -255,17 +280,21 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 	const int32_t C = d->c, K = d->k;
 	int32_t ilo = 0, ihi = 0;
 
-	if (K == 3) {
-		/* outputs whose 3-wide window starts at column >= 0 and ends
+	if (K == 3 || (S8_DSP && K == 5)) {
+		/* outputs whose K-wide window starts at column >= 0 and ends
 		 * at column <= in_w - 1 */
 		ilo = (d->padding + d->stride - 1) / d->stride;
-		ihi = (d->in_w - 3 + d->padding) / d->stride + 1;
+		ihi = (d->in_w - K + d->padding) / d->stride + 1;
 		if (ihi > d->out_w)
 			ihi = d->out_w;
 		if (ihi > ilo) {
 #if S8_DSP
-			dw3_interior(d, rows, ilo, ihi, out);
-			dw3_interior_c(d, rows, ilo, ihi, C & ~3, out);
+			if (K == 3) {
+				dw3_interior(d, rows, ilo, ihi, out);
+				dw3_interior_c(d, rows, ilo, ihi, C & ~3, out);
+			} else {
+				dw5_interior(d, rows, ilo, ihi, out);
+			}
 #else
 			dw3_interior_c(d, rows, ilo, ihi, 0, out);
 #endif
@@ -275,12 +304,15 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 		const int32_t ix0 = ox * d->stride - d->padding;
 		const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
 		const int32_t kx1 = ix0 + K > d->in_w ? d->in_w - ix0 : K;
+		const int interior = ox >= ilo && ox < ihi;
 		int8_t *o = out + ox * C;
 		int32_t c = 0;
 
-		if (K == 3 && ox >= ilo && ox < ihi)
+		if (K == 3 && interior)
 			continue; /* done above */
 #if S8_DSP
+		if (interior)
+			c = C & ~3; /* quads done above (5x5) */
 		for (; c + 4 <= C; c += 4)
 			dw_quad(d, rows, ix0, kx0, kx1, c, o);
 #endif

@@ -83,6 +83,18 @@ static inline int32_t s8_smmulr(int32_t a, int32_t b)
 	return (int32_t)(((int64_t)a * b + 0x80000000LL) >> 32);
 }
 
+/* SMMLAR: acc + SMMULR(a, b), modulo 2^32. */
+static inline int32_t s8_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)s8_smmulr(a, b));
+}
+
+/* SADD16: halfword-wise a + b, each modulo 2^16. */
+static inline int32_t s8_sadd16(int32_t a, int32_t b)
+{
+	return s8_pack16(s8_lo16(a) + s8_lo16(b), s8_hi16(a) + s8_hi16(b));
+}
+
 /* SSAT #8: x saturated to [-128, 127]. */
 static inline int32_t s8_ssat8(int32_t x)
 {
@@ -118,6 +130,17 @@ static inline __attribute__((always_inline)) int32_t s8_smmulr(int32_t a,
 	__asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
 	return r;
 }
+
+static inline __attribute__((always_inline)) int32_t
+s8_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+	int32_t r;
+
+	__asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+	return r;
+}
+
+#define s8_sadd16(a, b) ((int32_t)__sadd16((a), (b)))
 
 /* GCC 12 has no __ror and does not fold a rotate into SXTB16/SXTAB16. */
 static inline __attribute__((always_inline)) int32_t s8_sxtb16_ror8(int32_t x)

@@ -24,8 +24,9 @@
  *     -fstack-usage; the 3x3 depthwise keeps 24 pixels x 4 channels of
  *     accumulators), under 400 bytes for the others.
  * Little-endian targets only. Files: kernels.h (this), requant.h (fixed
- * point), dsp.h (the DSP instructions), one .c per kernel family and
- * mat_mult_s8_s16.c (the matrix core of the kxk, 1x1 and dense kernels).
+ * point), dsp.h (the DSP instructions), pack_s8.h (export-time weight
+ * packing), one .c per kernel family and mat_mult_s8_s16.c (the matrix
+ * core of the kxk and dense kernels).
  */
 #ifndef S8_KERNELS_H
 #define S8_KERNELS_H
@@ -99,13 +100,39 @@ void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
 		     int32_t act_min, int32_t act_max, int8_t *out0,
 		     int8_t *out1);
 
+/* ---- packed matrix core (pointwise_conv2d_s8.c) ---------------------------
+ * rows x len weights packed by pointwise_s8_pack (pack_s8.h), the bias
+ * folded, times blocks of up to 4 int8 input vectors of len; scratch: four
+ * int16 columns of len rounded up to 4 (4-byte aligned). */
+struct s8_packed_mm {
+	const int8_t *wp;
+	const int32_t *bias;
+	const struct s8_per_channel *q;
+	int32_t len, rows, off, amin, amax;
+	int32_t *col;
+	int fast, all_fast, full;
+};
+
+/* Returns 0 (nothing set) when the arguments are inconsistent. */
+int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
+		       const int32_t *bias, const struct s8_per_channel *q,
+		       int32_t len, int32_t rows, int32_t output_offset,
+		       int32_t act_min, int32_t act_max, void *scratch);
+/* out[k * rows + r] for pixels k < np of px (4 pointers; those past np are
+ * computed and not stored, so they must point at len readable bytes). */
+void s8_packed_mm_block(const struct s8_packed_mm *m,
+			const int8_t *const px[4], int np, int8_t *out);
+
 /* ---- convolutions --------------------------------------------------------*/
 
-/* kxk convolution, groups 1 (the stem). w: (C_out, K, K, C_in), filter dims
- * {K, K, C_in}. Scratch: two im2col columns of K*K*C_in int16. */
+/* kxk convolution, groups 1 (the stem). wp: the (C_out, K*K*C_in) weights
+ * packed by pointwise_s8_pack (pack_s8.h) with ci = K*K*C_in, bias folded
+ * the same way (p->input_offset is still read: padding taps hold the zero
+ * point). Filter dims {K, K, C_in}. Scratch: four int8 patches and four
+ * int16 columns of K*K*C_in rounded up to 4. */
 int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
 			       const struct s8_dims *filter_dims);
-enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *w,
+enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 			 const int32_t *bias, const struct s8_conv_params *p,
 			 const struct s8_per_channel *q,
 			 const struct s8_dims *in_dims,
@@ -136,11 +163,13 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 					   const struct s8_dims *filter_dims,
 					   void *scratch);
 
-/* 1x1 convolution, stride 1, no padding. w: (C_out, C_in). Scratch: two
- * int16 columns of C_in. */
+/* 1x1 convolution, stride 1, no padding. wp: the (C_out, C_in) weights in
+ * the packed layout of pack_s8.h, bias: the folded bias pointwise_s8_pack
+ * makes (the input offset already in it; p->input_offset is not read).
+ * Scratch: four int16 columns of C_in rounded up to 4. */
 int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims);
 enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
-				   const int8_t *w, const int32_t *bias,
+				   const int8_t *wp, const int32_t *bias,
 				   const struct s8_conv_params *p,
 				   const struct s8_per_channel *q,
 				   const struct s8_dims *in_dims,

@@ -1,21 +1,450 @@
-/* pointwise_conv2d_s8.c - int8 1x1 convolution: two pixels at a time are
- * widened to int16 (input offset added) and multiplied by every weight row
- * with the 2x2-blocked matrix core (SMLAD on DSP builds). */
+/* pointwise_conv2d_s8.c - int8 1x1 convolution, and the packed matrix core
+ * it shares with conv2d_s8.c (s8_packed_mm_*), over weights packed at export
+ * time (pack_s8.h, input offset folded into the bias): four pixels at a time
+ * become one int16 column block, and each pair of output channels is
+ * multiplied with it 2x4-blocked (one weight word feeds 8 SMLADs on DSP
+ * builds), then requantized with the output offset folded into the rounding
+ * constant. */
 #include "kernels.h"
+#include "pack_s8.h"
 #include "requant.h"
 
-static int32_t pw_col_stride(int32_t len)
-{
-	return (len + 1) & ~1;
-}
+#define PW_PIX 4 /* pixels per column block */
 
 int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims)
 {
-	return 2 * pw_col_stride(in_dims->c) * (int32_t)sizeof(int16_t);
+	return PW_PIX * pointwise_s8_packed_len(in_dims->c) *
+	       (int32_t)sizeof(int16_t);
+}
+
+/* Requantization of one output channel: the SMMULR route (requant.h) when
+ * every accumulator of the layer stays below 2^30 and the shift is a right
+ * shift of 1..23, with the output offset folded in: (t + h + off * 2^e +
+ * (t >> 31)) >> e is RoundingDivideByPOT(t, e) + off, and cannot overflow
+ * since |t| <= 2^30. */
+struct pw_rq {
+	int32_t m, s, e, h; /* e = 0: the general route */
+};
+
+static void pw_rq_setup(struct pw_rq *rq, int32_t m, int32_t s, int32_t off,
+			int fast)
+{
+	rq->m = m;
+	rq->s = s;
+	rq->e = 0;
+	rq->h = 0;
+#if S8_DSP
+	if (fast && s8_rq_fast(m, s)) {
+		rq->e = -s;
+		rq->h = (1 << (rq->e - 1)) + (int32_t)((uint32_t)off << rq->e);
+	}
+#else
+	(void)off;
+	(void)fast;
+#endif
+}
+
+S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
+			   int32_t act_min, int32_t act_max, int full)
+{
+#if S8_DSP
+	if (rq->e) {
+		const int32_t t = s8_smmulr((int32_t)((uint32_t)acc << 1), rq->m);
+		// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+		const int32_t v = (t + rq->h + (t >> 31)) >> rq->e;
+
+		return (int8_t)(full ? s8_ssat8(v)
+				     : s8_clamp(v, act_min, act_max));
+	}
+#else
+	(void)full;
+#endif
+	return s8_requantize_out(acc, rq->m, rq->s, off, act_min - off,
+				 act_max - off);
+}
+
+#if S8_DSP
+/* Column block of pixels px[0..3]: for input group g, words 8g .. 8g+3 are
+ * the pixels' halfwords (k0, k2), words 8g+4 .. 8g+7 their (k1, k3); inputs
+ * past ci are 0. */
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
+		       int32_t ci, int dbl)
+{
+	const int32_t full = ci >> 2;
+
+	if (dbl) {
+		/* the same with every input doubled (pw_rows_fast) */
+		for (int p = 0; p < PW_PIX; p++) {
+			const int8_t *x = px[p];
+			int32_t *c = col + p;
+
+			for (int32_t g = 0; g < full; g++) {
+				const int32_t v = s8_read_s8x4(x);
+				const int32_t v02 = s8_sxtb16(v);
+				const int32_t v13 = s8_sxtb16_ror8(v);
+
+				c[0] = s8_sadd16(v02, v02);
+				c[4] = s8_sadd16(v13, v13);
+				x += 4;
+				c += 8;
+			}
+			if (ci & 3) {
+				int32_t v[4] = {0, 0, 0, 0};
+
+				for (int32_t k = 0; k < (ci & 3); k++)
+					v[k] = 2 * x[k];
+				c[0] = (int32_t)(((uint32_t)v[2] << 16) |
+						 ((uint32_t)v[0] & 0xffffu));
+				c[4] = (int32_t)(((uint32_t)v[3] << 16) |
+						 ((uint32_t)v[1] & 0xffffu));
+			}
+		}
+		return;
+	}
+
+	for (int p = 0; p < PW_PIX; p++) {
+		const int8_t *x = px[p];
+		int32_t *c = col + p;
+
+		for (int32_t g = 0; g < full; g++) {
+			const int32_t v = s8_read_s8x4(x);
+
+			c[0] = s8_sxtb16(v);
+			c[4] = s8_sxtb16_ror8(v);
+			x += 4;
+			c += 8;
+		}
+		if (ci & 3) {
+			int32_t v[4] = {0, 0, 0, 0};
+
+			for (int32_t k = 0; k < (ci & 3); k++)
+				v[k] = x[k];
+			c[0] = (int32_t)(((uint32_t)v[2] << 16) |
+					 ((uint32_t)v[0] & 0xffffu));
+			c[4] = (int32_t)(((uint32_t)v[3] << 16) |
+					 ((uint32_t)v[1] & 0xffffu));
+		}
+	}
+}
+
+/* Rows 2j, 2j+1 (packed pair wp) times the column block: a[0..3] row 0's
+ * pixels, a[4..7] row 1's. groups = len4 / 4. */
+static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
+		     int32_t a[8])
+{
+	int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+	int32_t b0 = a[4], b1 = a[5], b2 = a[6], b3 = a[7];
+
+	while (groups--) {
+		int32_t w = s8_read_s8x4(wp);
+		int32_t w0 = s8_sxtb16(w), w1 = s8_sxtb16_ror8(w);
+		int32_t x = col[0];
+
+		a0 = s8_smlad(w0, x, a0);
+		b0 = s8_smlad(w1, x, b0);
+		x = col[1];
+		a1 = s8_smlad(w0, x, a1);
+		b1 = s8_smlad(w1, x, b1);
+		x = col[2];
+		a2 = s8_smlad(w0, x, a2);
+		b2 = s8_smlad(w1, x, b2);
+		x = col[3];
+		a3 = s8_smlad(w0, x, a3);
+		b3 = s8_smlad(w1, x, b3);
+		w = s8_read_s8x4(wp + 4);
+		w0 = s8_sxtb16(w);
+		w1 = s8_sxtb16_ror8(w);
+		x = col[4];
+		a0 = s8_smlad(w0, x, a0);
+		b0 = s8_smlad(w1, x, b0);
+		x = col[5];
+		a1 = s8_smlad(w0, x, a1);
+		b1 = s8_smlad(w1, x, b1);
+		x = col[6];
+		a2 = s8_smlad(w0, x, a2);
+		b2 = s8_smlad(w1, x, b2);
+		x = col[7];
+		a3 = s8_smlad(w0, x, a3);
+		b3 = s8_smlad(w1, x, b3);
+		wp += 8;
+		col += 8;
+	}
+	a[0] = a0;
+	a[1] = a1;
+	a[2] = a2;
+	a[3] = a3;
+	a[4] = b0;
+	a[5] = b1;
+	a[6] = b2;
+	a[7] = b3;
+}
+
+/* On a real Cortex-M the hot loop of pw_rows_fast is written out in
+ * assembly (the same instructions as PW_STEP, without GCC's spills). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__)
+#define PW_ASM 1
+#else
+#define PW_ASM 0
+#endif
+
+/* One k-pair of the block: weight word at wp + wo, column words xo..xo+3. */
+#define PW_STEP(wo, xo)                                                        \
+	do {                                                                   \
+		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
+		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);    \
+		int32_t x_ = x[(xo)];                                          \
+		a0 = s8_smlad(w0_, x_, a0);                                    \
+		b0 = s8_smlad(w1_, x_, b0);                                    \
+		x_ = x[(xo) + 1];                                              \
+		a1 = s8_smlad(w0_, x_, a1);                                    \
+		b1 = s8_smlad(w1_, x_, b1);                                    \
+		x_ = x[(xo) + 2];                                              \
+		a2 = s8_smlad(w0_, x_, a2);                                    \
+		b2 = s8_smlad(w1_, x_, b2);                                    \
+		x_ = x[(xo) + 3];                                              \
+		a3 = s8_smlad(w0_, x_, a3);                                    \
+		b3 = s8_smlad(w1_, x_, b3);                                    \
+	} while (0)
+
+/* The fast route of one accumulator, output offset folded into h, no
+ * activation clamp beyond int8. */
+S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h)
+{
+	/* acc2 = 2 * acc (doubled columns and bias): SMMLAR gives t + h with
+	 * t = SRDHM(acc, m). With m > 0, t < 0 implies acc < 0, and acc < 0
+	 * with t = 0 rounds the same either way, so acc's sign serves as
+	 * t's. */
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+	return s8_ssat8((s8_smmlar(acc2, m, h) + (acc2 >> 31)) >> e);
+}
+
+/* Every row pair against a full column block (4 pixels, co even, a bias)
+ * of doubled inputs, every channel on the fast route with m > 0, no
+ * activation clamp: the hot loop of the network. Accumulators start from
+ * twice the bias and stay in registers. */
+static void pw_rows_fast(const int8_t *wp, const int32_t *col, int32_t groups,
+			 const int32_t *bias, const int32_t *mult,
+			 const int32_t *shift, int32_t off, int32_t co,
+			 int8_t *o)
+{
+	for (int32_t r = 0; r < co; r += 2, o += 2) {
+		const int32_t *x = col;
+		int32_t a0 = bias[r] * 2, b0 = bias[r + 1] * 2;
+		int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
+		int32_t m, e, h, v0, v1, v2, v3;
+
+#if PW_ASM
+		{
+			/* GCC spills accumulators of the C loop: this needs
+			 * exactly the 14 allocatable registers */
+			int32_t n = groups, t0, t1, xv;
+
+			__asm__ volatile(
+			    "1:\n\t"
+			    "ldr %[t1], [%[wp]], #4\n\t"
+			    "sxtb16 %[t0], %[t1]\n\t"
+			    "sxtb16 %[t1], %[t1], ror #8\n\t"
+			    "ldr %[xv], [%[x], #0]\n\t"
+			    "smlad %[a0], %[t0], %[xv], %[a0]\n\t"
+			    "smlad %[b0], %[t1], %[xv], %[b0]\n\t"
+			    "ldr %[xv], [%[x], #4]\n\t"
+			    "smlad %[a1], %[t0], %[xv], %[a1]\n\t"
+			    "smlad %[b1], %[t1], %[xv], %[b1]\n\t"
+			    "ldr %[xv], [%[x], #8]\n\t"
+			    "smlad %[a2], %[t0], %[xv], %[a2]\n\t"
+			    "smlad %[b2], %[t1], %[xv], %[b2]\n\t"
+			    "ldr %[xv], [%[x], #12]\n\t"
+			    "smlad %[a3], %[t0], %[xv], %[a3]\n\t"
+			    "smlad %[b3], %[t1], %[xv], %[b3]\n\t"
+			    "ldr %[t1], [%[wp]], #4\n\t"
+			    "sxtb16 %[t0], %[t1]\n\t"
+			    "sxtb16 %[t1], %[t1], ror #8\n\t"
+			    "ldr %[xv], [%[x], #16]\n\t"
+			    "smlad %[a0], %[t0], %[xv], %[a0]\n\t"
+			    "smlad %[b0], %[t1], %[xv], %[b0]\n\t"
+			    "ldr %[xv], [%[x], #20]\n\t"
+			    "smlad %[a1], %[t0], %[xv], %[a1]\n\t"
+			    "smlad %[b1], %[t1], %[xv], %[b1]\n\t"
+			    "ldr %[xv], [%[x], #24]\n\t"
+			    "smlad %[a2], %[t0], %[xv], %[a2]\n\t"
+			    "smlad %[b2], %[t1], %[xv], %[b2]\n\t"
+			    "ldr %[xv], [%[x], #28]\n\t"
+			    "smlad %[a3], %[t0], %[xv], %[a3]\n\t"
+			    "smlad %[b3], %[t1], %[xv], %[b3]\n\t"
+			    "adds %[x], %[x], #32\n\t"
+			    "subs %[n], %[n], #1\n\t"
+			    "bne 1b"
+			    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+			      [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
+			      [b2] "+r"(b2), [b3] "+r"(b3), [wp] "+r"(wp),
+			      [x] "+r"(x), [n] "+r"(n), [t0] "=&r"(t0),
+			      [t1] "=&r"(t1), [xv] "=&r"(xv)
+			    :
+			    : "cc", "memory");
+		}
+#else
+		for (int32_t n = groups; n > 0; n--) {
+			PW_STEP(0, 0);
+			PW_STEP(4, 4);
+			wp += 8;
+			x += 8;
+		}
+#endif
+		m = mult[r];
+		e = -shift[r];
+		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
+		v0 = pw_fast(a0, m, e, h);
+		v1 = pw_fast(a1, m, e, h);
+		v2 = pw_fast(a2, m, e, h);
+		v3 = pw_fast(a3, m, e, h);
+		o[0] = (int8_t)v0;
+		o[co] = (int8_t)v1;
+		o[2 * co] = (int8_t)v2;
+		o[3 * co] = (int8_t)v3;
+		m = mult[r + 1];
+		e = -shift[r + 1];
+		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
+		v0 = pw_fast(b0, m, e, h);
+		v1 = pw_fast(b1, m, e, h);
+		v2 = pw_fast(b2, m, e, h);
+		v3 = pw_fast(b3, m, e, h);
+		o[1] = (int8_t)v0;
+		o[co + 1] = (int8_t)v1;
+		o[2 * co + 1] = (int8_t)v2;
+		o[3 * co + 1] = (int8_t)v3;
+	}
+}
+#undef PW_STEP
+#else
+/* Column block: pixel p's inputs at col16 + p * len4, natural order, zero
+ * padded. */
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
+		       int32_t ci, int dbl)
+{
+	const int32_t len4 = pointwise_s8_packed_len(ci);
+	int16_t *c16 = (int16_t *)col;
+
+	(void)dbl; /* the DSP route only */
+	for (int p = 0; p < PW_PIX; p++)
+		for (int32_t k = 0; k < len4; k++)
+			c16[p * len4 + k] = (int16_t)(k < ci ? px[p][k] : 0);
+}
+
+static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
+		     int32_t a[8])
+{
+	const int16_t *c16 = (const int16_t *)col;
+	const int32_t len4 = 4 * groups;
+
+	for (int32_t g = 0; g < groups; g++, wp += 8) {
+		for (int p = 0; p < PW_PIX; p++) {
+			const int16_t *x = c16 + p * len4 + 4 * g;
+
+			/* modulo 2^32, like SMLAD */
+			a[p] = (int32_t)((uint32_t)a[p] +
+					 (uint32_t)(wp[0] * x[0] + wp[2] * x[2] +
+						    wp[4] * x[1] + wp[6] * x[3]));
+			a[4 + p] = (int32_t)((uint32_t)a[4 + p] +
+					     (uint32_t)(wp[1] * x[0] +
+							wp[3] * x[2] +
+							wp[5] * x[1] +
+							wp[7] * x[3]));
+		}
+	}
+}
+#endif
+
+int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
+		       const int32_t *bias, const struct s8_per_channel *q,
+		       int32_t len, int32_t rows, int32_t output_offset,
+		       int32_t act_min, int32_t act_max, void *scratch)
+{
+	const int32_t len4 = pointwise_s8_packed_len(len);
+
+	if (len < 1 || rows < 1 || !scratch || ((uintptr_t)scratch & 3u) != 0)
+		return 0;
+	m->wp = wp;
+	m->bias = bias;
+	m->q = q;
+	m->len = len;
+	m->rows = rows;
+	m->off = output_offset;
+	m->amin = act_min;
+	m->amax = act_max;
+	m->col = (int32_t *)scratch;
+	m->full = act_min == -128 && act_max == 127;
+	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
+	 * 2^30 for every channel: the SMMULR route applies */
+	m->fast = len4 < 32768;
+	for (int32_t r = 0; r < rows && m->fast && bias; r++)
+		if (bias[r] < -((1 << 30) - 1 - len4 * 16384) ||
+		    bias[r] > (1 << 30) - 1 - len4 * 16384)
+			m->fast = 0;
+	/* every channel on the fast route, no clamp, even rows: the hot
+	 * loop (pw_rows_fast) */
+	m->all_fast = 0;
+#if S8_DSP
+	m->all_fast = m->fast && m->full && bias && (rows & 1) == 0;
+	for (int32_t r = 0; r < rows && m->all_fast; r++)
+		m->all_fast = s8_rq_fast(q->multiplier[r], q->shift[r]) &&
+			      q->multiplier[r] > 0;
+#endif
+	return 1;
+}
+
+void s8_packed_mm_block(const struct s8_packed_mm *m,
+			const int8_t *const px[4], int np, int8_t *out)
+{
+	const int32_t len4 = pointwise_s8_packed_len(m->len), co = m->rows;
+	const struct s8_per_channel *q = m->q;
+	const int32_t *bias = m->bias;
+	const int32_t off = m->off, amin = m->amin, amax = m->amax;
+	const int full = m->full;
+	int32_t *col = m->col;
+
+#if S8_DSP
+	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX);
+	if (m->all_fast && np == PW_PIX) {
+		pw_rows_fast(m->wp, col, len4 >> 2, bias, q->multiplier,
+			     q->shift, off, co, out);
+		return;
+	}
+#else
+	pw_columns(col, px, m->len, 0);
+#endif
+	for (int32_t r = 0; r < co; r += 2) {
+		const int two = r + 1 < co;
+		const int8_t *w = m->wp + r * len4;
+		const int32_t b0 = bias ? bias[r] : 0;
+		const int32_t b1 = bias && two ? bias[r + 1] : 0;
+		int32_t a[8] = {b0, b0, b0, b0, b1, b1, b1, b1};
+		struct pw_rq rq0, rq1;
+		int8_t *o = out + r;
+
+		pw_block(w, col, len4 >> 2, a);
+		pw_rq_setup(&rq0, q->multiplier[r], q->shift[r], off, m->fast);
+		rq1 = rq0;
+		if (two)
+			pw_rq_setup(&rq1, q->multiplier[r + 1], q->shift[r + 1],
+				    off, m->fast);
+		for (int k = 0; k < np; k++) {
+			/* both computed before either store, which may
+			 * alias the parameters */
+			const int8_t v0 =
+			    pw_rq_out(&rq0, a[k], off, amin, amax, full);
+			const int8_t v1 =
+			    pw_rq_out(&rq1, a[4 + k], off, amin, amax, full);
+
+			o[k * co] = v0;
+			if (two)
+				o[k * co + 1] = v1;
+		}
+	}
 }
 
 enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
-				   const int8_t *w, const int32_t *bias,
+				   const int8_t *wp, const int32_t *bias,
 				   const struct s8_conv_params *p,
 				   const struct s8_per_channel *q,
 				   const struct s8_dims *in_dims,
@@ -23,29 +452,24 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 				   void *scratch)
 {
 	const int32_t ci = in_dims->c, co = out_dims->c;
-	int16_t *col0 = (int16_t *)scratch;
-	int16_t *col1;
-	int32_t npix, px;
+	struct s8_packed_mm m;
+	int32_t npix;
 
 	if (ci < 1 || co < 1 || p->stride != 1 || p->padding != 0 ||
 	    p->dilation != 1 || out_dims->h != in_dims->h ||
-	    out_dims->w != in_dims->w || !scratch ||
-	    ((uintptr_t)scratch & 3u) != 0)
+	    out_dims->w != in_dims->w ||
+	    !s8_packed_mm_setup(&m, wp, bias, q, ci, co, p->output_offset,
+				p->act_min, p->act_max, scratch))
 		return S8_ERR_ARG;
-	col1 = col0 + pw_col_stride(ci);
 	npix = in_dims->h * in_dims->w;
-	for (px = 0; px + 2 <= npix; px += 2) {
-		s8_col_from_s8(col0, in + px * ci, ci, p->input_offset);
-		s8_col_from_s8(col1, in + (px + 1) * ci, ci, p->input_offset);
-		mat_mult_s8_s16(w, col0, col1, ci, co, bias, q,
-				p->output_offset, p->act_min, p->act_max,
-				out + px * co, out + (px + 1) * co);
-	}
-	if (px < npix) {
-		s8_col_from_s8(col0, in + px * ci, ci, p->input_offset);
-		mat_mult_s8_s16(w, col0, NULL, ci, co, bias, q,
-				p->output_offset, p->act_min, p->act_max,
-				out + px * co, NULL);
+	for (int32_t p0 = 0; p0 < npix; p0 += PW_PIX) {
+		const int8_t *px[PW_PIX];
+		const int np = npix - p0 < PW_PIX ? (int)(npix - p0) : PW_PIX;
+
+		/* missing pixels repeat the last one (computed, not stored) */
+		for (int k = 0; k < PW_PIX; k++)
+			px[k] = in + (p0 + (k < np ? k : np - 1)) * ci;
+		s8_packed_mm_block(&m, px, np, out + p0 * co);
 	}
 	return S8_OK;
 }
