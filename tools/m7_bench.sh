@@ -10,13 +10,14 @@ trap 'rm -rf "$out"' EXIT
 cflags="-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard -O2 -std=c99
 	-Wall -Wextra -Werror -ffunction-sections -fdata-sections"
 srcs="service/codegen/kernels/*.c service/codegen/targets/qemu/*.c
+	service/codegen/templates/console.c service/codegen/templates/board_qemu.c
 	tools/m7_bench/bench_main.c"
 for variant in dsp portable; do
 	extra=""
 	[[ $variant == portable ]] && extra="-U__ARM_FEATURE_DSP"
 	# shellcheck disable=SC2086
 	arm-none-eabi-gcc $cflags $extra -Iservice/codegen/kernels \
-		-Iservice/codegen/targets/qemu -nostartfiles -specs=nano.specs \
+		-Iservice/codegen/targets/qemu -Iservice/codegen/templates -nostartfiles -specs=nano.specs \
 		-T service/codegen/targets/qemu/mps2_an500.ld -Wl,--gc-sections \
 		$srcs -o "$out/bench_$variant.elf"
 	echo "== $variant build"

@@ -3,14 +3,14 @@
  * host reference, prints one FAIL line per mismatching case and one KERNEL
  * line per kernel, and returns the number of failing cases (QEMU's exit
  * code). Built with arm-none-eabi-gcc against the kernels and the qemu
- * target harness. */
+ * target harness (start-up, semihosting board, console). */
 #include <string.h>
 
 #include "dsp.h" /* S8_DSP: which code paths were built */
 #include "kernels.h"
 #include "pack_s8.h"
 #include "qemu_int8.h"
-#include "semihost.h"
+#include "console.h"
 
 static const char *const names[QOP_COUNT] = {
     "conv2d_s8",	   "depthwise_conv2d_s8", "depthwise_conv2d_inplace_s8",
@@ -91,7 +91,7 @@ int main(void)
 	long bytes[QOP_COUNT] = {0};
 	int total_failed = 0;
 
-	semihost_printf("S8_DSP %d\n", S8_DSP);
+	console_printf("S8_DSP %d\n", S8_DSP);
 	for (int i = 0; i < qcases_count; i++) {
 		const struct qcase *c = &qcases[i];
 		int32_t need = scratch_needed(c);
@@ -99,7 +99,7 @@ int main(void)
 
 		if (c->op >= QOP_COUNT || c->n_out > QMAX_OUT ||
 		    c->n_x > QMAX_OUT || need > (int32_t)sizeof scratch) {
-			semihost_printf("FAIL case %d %s: buffers too small\n",
+			console_printf("FAIL case %d %s: buffers too small\n",
 					i, c->name);
 			total_failed++;
 			continue;
@@ -118,10 +118,10 @@ int main(void)
 			failed[c->op]++;
 			total_failed++;
 			if (st != S8_OK)
-				semihost_printf("FAIL case %d %s: status %d\n",
+				console_printf("FAIL case %d %s: status %d\n",
 						i, c->name, st);
 			else
-				semihost_printf("FAIL case %d %s: output %d: "
+				console_printf("FAIL case %d %s: output %d: "
 						"got %d want %d\n",
 						i, c->name, bad, out_buf[bad],
 						c->expect[bad]);
@@ -130,7 +130,7 @@ int main(void)
 	for (int op = 0; op < QOP_COUNT; op++) {
 		if (!cases[op])
 			continue;
-		semihost_printf("KERNEL %s cases %d bytes %ld %s\n", names[op],
+		console_printf("KERNEL %s cases %d bytes %ld %s\n", names[op],
 				cases[op], bytes[op],
 				failed[op] ? "MISMATCH" : "identical");
 	}

@@ -236,10 +236,13 @@ static void kernels_bit_exact_on_cortex_m7(void **state)
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s' && arm-none-eabi-gcc " ARM_CFLAGS " -DQMAX_OUT=%ld"
 		 " -I service/codegen/kernels -I service/codegen/targets/qemu"
-		 " -I tests/integration -nostartfiles -specs=nano.specs"
+		 " -I service/codegen/templates -I tests/integration"
+		 " -nostartfiles -specs=nano.specs"
 		 " -T service/codegen/targets/qemu/mps2_an500.ld"
 		 " -Wl,--gc-sections service/codegen/kernels/*.c"
 		 " service/codegen/targets/qemu/*.c"
+		 " service/codegen/templates/console.c"
+		 " service/codegen/templates/board_qemu.c"
 		 " tests/integration/qemu_int8_runner.c '%s/vectors.c'"
 		 " -o '%s/int8.elf' 2>&1",
 		 root, max, dir, dir);

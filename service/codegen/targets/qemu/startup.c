@@ -4,6 +4,7 @@
  * the fault and exit with code 100 + the exception number. */
 #include <stdint.h>
 
+#include "console.h"
 #include "semihost.h"
 
 extern uint32_t __data_start[], __data_end[], __data_load[];
@@ -42,10 +43,10 @@ void qemu_fault_handler(void)
 	uint32_t ipsr;
 
 	__asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
-	semihost_printf("FAULT exception %lu CFSR 0x%lx HFSR 0x%lx BFAR "
-			"0x%lx\n",
-			(unsigned long)(ipsr & 0x1ffu), (unsigned long)SCB_CFSR,
-			(unsigned long)SCB_HFSR, (unsigned long)SCB_BFAR);
+	console_printf("FAULT exception %lu CFSR 0x%lx HFSR 0x%lx BFAR "
+		       "0x%lx\n",
+		       (unsigned long)(ipsr & 0x1ffu), (unsigned long)SCB_CFSR,
+		       (unsigned long)SCB_HFSR, (unsigned long)SCB_BFAR);
 	semihost_exit(100 + (int)(ipsr & 0x1ffu));
 }
 
