@@ -385,6 +385,71 @@ static void invalid_spec_fails_the_job(void **state)
 	store_pool_close(p);
 }
 
+/* The CLI end to end: `lmnas search JOB.json` runs the job in the
+ * foreground, stores the final model with its STM32 project, and prints
+ * the table and the command that fetches the zip; `lmnas jobs` lists the
+ * job and `lmnas model get` writes the zip. */
+static void cli_search_stores_zip_and_model_get_fetches_it(void **state)
+{
+	char spec[4096], path[128], zip[128], env_url[300], id_text[32];
+	const char *env[] = {env_url, NULL};
+	struct ts_proc p;
+	char *log, *at;
+	long long model = 0;
+	FILE *f;
+	unsigned char magic[2] = {0, 0};
+
+	snprintf(env_url, sizeof env_url, "LMNAS_DATABASE_URL=%s", url);
+	job_spec(spec, sizeof spec, "random", NULL);
+	snprintf(path, sizeof path, "%s/job.json", data);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(spec, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	{
+		const char *args[] = {"search", path, NULL};
+		int code = ts_lmnas_run(&p, args, env);
+		log = ts_proc_log_read(&p);
+		print_message("%s", log);
+		assert_int_equal(code, 0);
+	}
+	assert_non_null(strstr(log, "succeeded"));
+	assert_non_null(strstr(log, "STM32 project zip"));
+	at = strstr(log, "lmnas model get ");
+	assert_non_null(at);
+	model = strtoll(at + strlen("lmnas model get "), NULL, 10);
+	assert_true(model > 0);
+	free(log);
+	{
+		const char *args[] = {"jobs", NULL};
+		assert_int_equal(ts_lmnas_run(&p, args, env), 0);
+		log = ts_proc_log_read(&p);
+		assert_non_null(strstr(log, "e2e"));
+		assert_non_null(strstr(log, "succeeded"));
+		free(log);
+	}
+	snprintf(id_text, sizeof id_text, "%lld", model);
+	snprintf(zip, sizeof zip, "%s/model.zip", data);
+	{
+		const char *args[] = {"model", "get", id_text,
+				      "--out", zip,   NULL};
+		assert_int_equal(ts_lmnas_run(&p, args, env), 0);
+	}
+	f = fopen(zip, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(magic, 1, 2, f), 2);
+	fclose(f);
+	assert_memory_equal(magic, "PK", 2);
+	/* a model that does not exist: an error, no file */
+	{
+		const char *args[] = {"model", "get", "999999",
+				      "--out", zip,   NULL};
+		assert_int_equal(unlink(zip), 0);
+		assert_int_not_equal(ts_lmnas_run(&p, args, env), 0);
+		assert_int_not_equal(access(zip, F_OK), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +458,7 @@ int main(void)
 	    cmocka_unit_test(fake_llm_job_stores_calls_and_rationales),
 	    cmocka_unit_test(killed_job_resumes_without_repeating_work),
 	    cmocka_unit_test(invalid_spec_fails_the_job),
+	    cmocka_unit_test(cli_search_stores_zip_and_model_get_fetches_it),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
