@@ -59,6 +59,14 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(DEPTHWISE_INPLACE, 13, 6, 12, 12, 5, 1, 2, -1, 0, FULL, EXTR, 1, 308),
     CASE(DEPTHWISE_INPLACE, 6, 11, 16, 16, 3, 1, 1, 0, 5, -20, 100, EXTR, 2,
 	 309),
+    /* the DSP band route (planes within a quarter of the map): several
+     * bands of rows, odd widths, channels not a multiple of 4, clamped,
+     * general requantization */
+    CASE(DEPTHWISE_INPLACE, 19, 7, 62, 62, 5, 1, 2, 4, -6, -6, 127, REAL, 1,
+	 310),
+    CASE(DEPTHWISE_INPLACE, 35, 5, 33, 33, 3, 1, 1, -7, 3, FULL, REAL, 1, 311),
+    CASE(DEPTHWISE_INPLACE, 12, 9, 52, 52, 3, 1, 1, 5, -3, -20, 100, EXTR, 2,
+	 312),
     /* pointwise */
     CASE(POINTWISE, 5, 5, 16, 32, 1, 1, 0, -2, 6, FULL, REAL, 1, 401),
     CASE(POINTWISE, 3, 7, 3, 7, 1, 1, 0, 11, -11, FULL, REAL, 1, 402),

@@ -1,7 +1,8 @@
 /* depthwise_conv2d_s8.c - int8 depthwise kxk convolution (multiplier 1),
  * out of place and in place. Both compute one output row from K input row
  * pointers (NULL for padding rows), 4 channels at a time with SXTAB16 and
- * SMLABB/SMLATT on DSP builds. */
+ * SMLABB/SMLATT on DSP builds; in place, 3x3 and 5x5 layers take the band
+ * route of depthwise_band_s8.c instead when it applies. */
 #include "kernels.h"
 #include "requant.h"
 
@@ -401,7 +402,12 @@ enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
 int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
 					 const struct s8_dims *filter_dims)
 {
-	return (filter_dims->h / 2 + 1) * dims->w * dims->c;
+	const int32_t ring = (filter_dims->h / 2 + 1) * dims->w * dims->c;
+	const int32_t band =
+	    depthwise_band_s8_scratch_size(dims, filter_dims->h);
+
+	/* the ring (portable builds, other K) or the band planes */
+	return band > ring ? band : ring;
 }
 
 /* Output row y overwrites input row y, which rows y+1 .. y+K/2 still read,
@@ -425,6 +431,8 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 	    p->padding != filter_dims->h / 2 ||
 	    !dw_setup(&d, w, bias, p, q, dims, filter_dims, dims))
 		return S8_ERR_ARG;
+	if (depthwise_band_s8_run(buf, buf, w, bias, p, q, dims, d.k, scratch))
+		return S8_OK;
 	half = d.k / 2;
 	slots = half + 1;
 	row_bytes = dims->w * dims->c;
