@@ -76,6 +76,9 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(POINTWISE, 2, 9, 64, 17, 1, 1, 0, -5, -30, -30, 127, REAL, 1, 406),
     CASE(POINTWISE, 1, 3, 4, 3, 1, 1, 0, 1, 1, FULL, EXTR, 1, 407),
     CASE(POINTWISE, 6, 6, 24, 144, 1, 1, 0, -17, 9, FULL, REAL, 1, 408),
+    /* clamped with even C_out: the clamped hot loop */
+    CASE(POINTWISE, 4, 5, 20, 12, 1, 1, 0, 3, -7, -7, 90, REAL, 1, 409),
+    CASE(POINTWISE, 3, 4, 8, 6, 1, 1, 0, 2, 5, -50, 100, REAL, 1, 410),
     /* fully connected (h = w = 1) */
     CASE(FC, 1, 1, 1, 1, 1, 1, 0, 0, 0, FULL, REAL, 1, 501),
     CASE(FC, 1, 1, 17, 5, 1, 1, 0, -128, 3, FULL, REAL, 1, 502),

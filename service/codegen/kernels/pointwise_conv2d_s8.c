@@ -207,27 +207,37 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 		b3 = s8_smlad(w1_, x_, b3);                                    \
 	} while (0)
 
-/* The fast route of one accumulator, output offset folded into h, no
- * activation clamp beyond int8. */
-S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h)
+/* The fast route of one accumulator, output offset folded into h. No
+ * clamp (span < 0): int8 saturation. Clamped: h also holds -act_min, so the
+ * shift gives u = v - act_min, and min(max(u, 0), span) + act_min with
+ * span = act_max - act_min is amax - usat(span - usat(u)). */
+S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
+			  int32_t span, int32_t amax, const int clamp)
 {
 	/* acc2 = 2 * acc (doubled columns and bias): SMMLAR gives t + h with
 	 * t = SRDHM(acc, m). With m > 0, t < 0 implies acc < 0, and acc < 0
 	 * with t = 0 rounds the same either way, so acc's sign serves as
 	 * t's. */
 	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-	return s8_ssat8((s8_smmlar(acc2, m, h) + (acc2 >> 31)) >> e);
+	const int32_t v = (s8_smmlar(acc2, m, h) + (acc2 >> 31)) >> e;
+
+	if (clamp)
+		return amax - s8_usat8(span - s8_usat8(v));
+	return s8_ssat8(v);
 }
 
 /* Every row pair against a full column block (4 pixels, co even, a bias)
- * of doubled inputs, every channel on the fast route with m > 0, no
- * activation clamp: the hot loop of the network. Accumulators start from
- * twice the bias and stay in registers. */
-static void pw_rows_fast(const int8_t *wp, const int32_t *col, int32_t groups,
-			 const int32_t *bias, const int32_t *mult,
-			 const int32_t *shift, int32_t off, int32_t co,
-			 int8_t *o)
+ * of doubled inputs, every channel on the fast route with m > 0, clamped
+ * to [amin, amax] or not: the hot loop of the network. Accumulators start
+ * from twice the bias and stay in registers. */
+S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
+			    int32_t groups, const int32_t *bias,
+			    const int32_t *mult, const int32_t *shift,
+			    int32_t off, int32_t co, int8_t *o, int32_t amin,
+			    int32_t amax, const int clamp)
 {
+	const int32_t hoff = clamp ? off - amin : off, span = amax - amin;
+
 	for (int32_t r = 0; r < co; r += 2, o += 2) {
 		const int32_t *x = col;
 		int32_t a0 = bias[r] * 2, b0 = bias[r + 1] * 2;
@@ -293,27 +303,43 @@ static void pw_rows_fast(const int8_t *wp, const int32_t *col, int32_t groups,
 #endif
 		m = mult[r];
 		e = -shift[r];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
-		v0 = pw_fast(a0, m, e, h);
-		v1 = pw_fast(a1, m, e, h);
-		v2 = pw_fast(a2, m, e, h);
-		v3 = pw_fast(a3, m, e, h);
+		h = (1 << (e - 1)) + (int32_t)((uint32_t)hoff << e);
+		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
+		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
+		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
+		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
 		o[0] = (int8_t)v0;
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
 		o[3 * co] = (int8_t)v3;
 		m = mult[r + 1];
 		e = -shift[r + 1];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
-		v0 = pw_fast(b0, m, e, h);
-		v1 = pw_fast(b1, m, e, h);
-		v2 = pw_fast(b2, m, e, h);
-		v3 = pw_fast(b3, m, e, h);
+		h = (1 << (e - 1)) + (int32_t)((uint32_t)hoff << e);
+		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
+		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
+		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
+		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
 		o[1] = (int8_t)v0;
 		o[co + 1] = (int8_t)v1;
 		o[2 * co + 1] = (int8_t)v2;
 		o[3 * co + 1] = (int8_t)v3;
 	}
+}
+
+static void pw_rows_full(const int8_t *wp, const int32_t *col,
+			 int32_t groups, const struct s8_packed_mm *m,
+			 int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
+		     m->off, m->rows, o, -128, 127, 0);
+}
+
+static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
+			    int32_t groups, const struct s8_packed_mm *m,
+			    int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
+		     m->off, m->rows, o, m->amin, m->amax, 1);
 }
 #undef PW_STEP
 #else
@@ -381,14 +407,20 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		if (bias[r] < -((1 << 30) - 1 - len4 * 16384) ||
 		    bias[r] > (1 << 30) - 1 - len4 * 16384)
 			m->fast = 0;
-	/* every channel on the fast route, no clamp, even rows: the hot
-	 * loop (pw_rows_fast) */
+	/* every channel on the fast route, even rows: the hot loop
+	 * (pw_rows_fast); clamped, (off - act_min) << e below 2^30 keeps t + h
+	 * (|t| < 2^29) in range */
 	m->all_fast = 0;
 #if S8_DSP
-	m->all_fast = m->fast && m->full && bias && (rows & 1) == 0;
-	for (int32_t r = 0; r < rows && m->all_fast; r++)
+	m->all_fast = m->fast && bias && (rows & 1) == 0;
+	for (int32_t r = 0; r < rows && m->all_fast; r++) {
+		const int32_t d = output_offset - act_min;
+
 		m->all_fast = s8_rq_fast(q->multiplier[r], q->shift[r]) &&
-			      q->multiplier[r] > 0;
+			      q->multiplier[r] > 0 &&
+			      (m->full || ((int64_t)(d < 0 ? -d : d)
+					   << -q->shift[r]) < (1LL << 30));
+	}
 #endif
 	return 1;
 }
@@ -406,8 +438,10 @@ void s8_packed_mm_block(const struct s8_packed_mm *m,
 #if S8_DSP
 	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX);
 	if (m->all_fast && np == PW_PIX) {
-		pw_rows_fast(m->wp, col, len4 >> 2, bias, q->multiplier,
-			     q->shift, off, co, out);
+		if (full)
+			pw_rows_full(m->wp, col, len4 >> 2, m, out);
+		else
+			pw_rows_clamped(m->wp, col, len4 >> 2, m, out);
 		return;
 	}
 #else
