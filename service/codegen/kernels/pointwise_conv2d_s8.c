@@ -49,7 +49,8 @@ S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
 {
 #if S8_DSP
 	if (rq->e) {
-		const int32_t t = s8_smmulr((int32_t)((uint32_t)acc << 1), rq->m);
+		const int32_t t =
+		    s8_smmulr((int32_t)((uint32_t)acc << 1), rq->m);
 		// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
 		const int32_t v = (t + rq->h + (t >> 31)) >> rq->e;
 
@@ -67,8 +68,8 @@ S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
 /* Column block of pixels px[0..3]: for input group g, words 8g .. 8g+3 are
  * the pixels' halfwords (k0, k2), words 8g+4 .. 8g+7 their (k1, k3); inputs
  * past ci are 0. */
-static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
-		       int32_t ci, int dbl)
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
+		       int dbl)
 {
 	const int32_t full = ci >> 2;
 
@@ -192,7 +193,7 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 #define PW_STEP(wo, xo)                                                        \
 	do {                                                                   \
 		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
-		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);    \
+		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
 		int32_t x_ = x[(xo)];                                          \
 		a0 = s8_smlad(w0_, x_, a0);                                    \
 		b0 = s8_smlad(w1_, x_, b0);                                    \
@@ -326,9 +327,8 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 	}
 }
 
-static void pw_rows_full(const int8_t *wp, const int32_t *col,
-			 int32_t groups, const struct s8_packed_mm *m,
-			 int8_t *o)
+static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
+			 const struct s8_packed_mm *m, int8_t *o)
 {
 	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
 		     m->off, m->rows, o, -128, 127, 0);
@@ -343,41 +343,63 @@ static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 }
 #undef PW_STEP
 #else
-/* Column block: pixel p's inputs at col16 + p * len4, natural order, zero
- * padded. */
-static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
-		       int32_t ci, int dbl)
+/* Column block: the 4 pixels' values of an input side by side, inputs in
+ * the packed weights' order (k0, k2, k1, k3 of each group of 4), zero
+ * padded to len4 inputs. */
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
+		       int dbl)
 {
 	const int32_t len4 = pointwise_s8_packed_len(ci);
 	int16_t *c16 = (int16_t *)col;
 
 	(void)dbl; /* the DSP route only */
 	for (int p = 0; p < PW_PIX; p++)
-		for (int32_t k = 0; k < len4; k++)
-			c16[p * len4 + k] = (int16_t)(k < ci ? px[p][k] : 0);
+		for (int32_t k = 0; k < len4; k++) {
+			const int32_t at =
+			    (k & ~3) + ((k & 1) << 1) + ((k >> 1) & 1);
+
+			c16[4 * at + p] = (int16_t)(k < ci ? px[p][k] : 0);
+		}
 }
 
+/* Rows 2j, 2j+1 (packed pair wp) times the column block: a[0..3] row 0's
+ * pixels, a[4..7] row 1's, modulo 2^32 like SMLAD. Input by input (a loop
+ * the compiler keeps as chains of multiply-adds): its two weights, four
+ * pixel values, eight products into accumulators kept in locals (stores
+ * through a[] could alias the int8 weights). */
 static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 		     int32_t a[8])
 {
-	const int16_t *c16 = (const int16_t *)col;
-	const int32_t len4 = 4 * groups;
+	const int16_t *x = (const int16_t *)col;
+	uint32_t a0 = (uint32_t)a[0], a1 = (uint32_t)a[1];
+	uint32_t a2 = (uint32_t)a[2], a3 = (uint32_t)a[3];
+	uint32_t b0 = (uint32_t)a[4], b1 = (uint32_t)a[5];
+	uint32_t b2 = (uint32_t)a[6], b3 = (uint32_t)a[7];
 
-	for (int32_t g = 0; g < groups; g++, wp += 8) {
-		for (int p = 0; p < PW_PIX; p++) {
-			const int16_t *x = c16 + p * len4 + 4 * g;
+	for (int32_t n = 4 * groups; n > 0; n--, wp += 2, x += 4) {
+		const int32_t u = wp[0], v = wp[1];
+		int32_t xv = x[0];
 
-			/* modulo 2^32, like SMLAD */
-			a[p] = (int32_t)((uint32_t)a[p] +
-					 (uint32_t)(wp[0] * x[0] + wp[2] * x[2] +
-						    wp[4] * x[1] + wp[6] * x[3]));
-			a[4 + p] = (int32_t)((uint32_t)a[4 + p] +
-					     (uint32_t)(wp[1] * x[0] +
-							wp[3] * x[2] +
-							wp[5] * x[1] +
-							wp[7] * x[3]));
-		}
+		a0 += (uint32_t)(u * xv);
+		b0 += (uint32_t)(v * xv);
+		xv = x[1];
+		a1 += (uint32_t)(u * xv);
+		b1 += (uint32_t)(v * xv);
+		xv = x[2];
+		a2 += (uint32_t)(u * xv);
+		b2 += (uint32_t)(v * xv);
+		xv = x[3];
+		a3 += (uint32_t)(u * xv);
+		b3 += (uint32_t)(v * xv);
 	}
+	a[0] = (int32_t)a0;
+	a[1] = (int32_t)a1;
+	a[2] = (int32_t)a2;
+	a[3] = (int32_t)a3;
+	a[4] = (int32_t)b0;
+	a[5] = (int32_t)b1;
+	a[6] = (int32_t)b2;
+	a[7] = (int32_t)b3;
 }
 #endif
 
@@ -425,8 +447,8 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 	return 1;
 }
 
-void s8_packed_mm_block(const struct s8_packed_mm *m,
-			const int8_t *const px[4], int np, int8_t *out)
+void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
+			int np, int8_t *out)
 {
 	const int32_t len4 = pointwise_s8_packed_len(m->len), co = m->rows;
 	const struct s8_per_channel *q = m->q;
