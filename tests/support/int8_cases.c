@@ -92,6 +92,9 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(ADD, 7, 9, 13, 13, 1, 1, 0, -128, -128, FULL, REAL, 0, 603),
     CASE(ADD, 3, 3, 5, 5, 1, 1, 0, 127, -128, FULL, EXTR, 0, 604),
     CASE(ADD, 4, 6, 7, 7, 1, 1, 0, 9, -9, -9, 90, REAL, 0, 605),
+    /* from 512 elements the DSP route's tables: clamped, extreme */
+    CASE(ADD, 8, 9, 9, 9, 1, 1, 0, 9, -9, -9, 90, REAL, 0, 606),
+    CASE(ADD, 9, 8, 8, 8, 1, 1, 0, 127, -128, FULL, EXTR, 0, 607),
     /* global average pool */
     CASE(AVGPOOL, 7, 7, 16, 16, 1, 1, 0, -2, 3, FULL, REAL, 0, 701),
     CASE(AVGPOOL, 1, 1, 3, 3, 1, 1, 0, 0, 0, FULL, REAL, 0, 702),
