@@ -122,10 +122,13 @@ S8_INLINE int8_t dwb_out(int32_t a, const struct dwb_ch *ch, int32_t R,
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
-    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__)
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) &&    \
+    defined(__OPTIMIZE__)
 /* ---- GCC / Thumb-2: the loops in assembly ------------------------------
  * (C would spill: the accumulation loops need the 14 allocatable registers,
- * the row bookkeeping lives in memory operands.) */
+ * the row bookkeeping lives in memory operands, so the functions are kept
+ * out of line, where those are plain stack slots; optimized builds only:
+ * -O0 keeps a frame pointer.) */
 
 /* One filter row of the pair loop: plane row pointer rp (advanced by one
  * pair), pair weight wp_, last tap wl. */
@@ -140,8 +143,10 @@ S8_INLINE int8_t dwb_out(int32_t a, const struct dwb_ch *ch, int32_t R,
 
 /* K = 3, weights in registers: rows of `pairs` pairs of accumulators from
  * plane rows r, r + wp, r + 2 wp, then the next row. */
-static void dwb_acc3_asm(const int16_t *r, int32_t wp, const int32_t *w,
-			 int32_t b, int32_t *acc, int32_t pairs, int32_t rows)
+__attribute__((noinline)) static void dwb_acc3_asm(const int16_t *r, int32_t wp,
+						   const int32_t *w, int32_t b,
+						   int32_t *acc, int32_t pairs,
+						   int32_t rows)
 {
 	const int16_t *r0 = r, *r1 = r + wp, *r2 = r + 2 * wp;
 	const int32_t w0 = w[0], w1 = w[2], w2 = w[3], w3 = w[5];
@@ -191,8 +196,10 @@ static void dwb_acc3_asm(const int16_t *r, int32_t wp, const int32_t *w,
 	"smlabb %[a0], %[t], %[p0], %[a0]\n\t"                                 \
 	"smlatb %[a1], %[t], %[p0], %[a1]\n\t"
 
-static void dwb_acc5_asm(const int16_t *r, int32_t wp, const int32_t *w,
-			 int32_t b, int32_t *acc, int32_t pairs, int32_t rows)
+__attribute__((noinline)) static void dwb_acc5_asm(const int16_t *r, int32_t wp,
+						   const int32_t *w, int32_t b,
+						   int32_t *acc, int32_t pairs,
+						   int32_t rows)
 {
 	const int16_t *r0 = r, *r1 = r + wp, *r2 = r + 2 * wp;
 	const int16_t *r3 = r + 3 * wp, *r4 = r + 4 * wp;
@@ -279,9 +286,10 @@ static void dwb_acc5_asm(const int16_t *r, int32_t wp, const int32_t *w,
 								"#1\n\t"       \
 								"bne 2b"
 
-static void dwb_req_asm(const int32_t *acc, int8_t *o, int32_t C, int32_t pairs,
-			int32_t odd, int32_t rows, const struct dwb_ch *ch,
-			int32_t R, int32_t amax, int full)
+__attribute__((noinline)) static void
+dwb_req_asm(const int32_t *acc, int8_t *o, int32_t C, int32_t pairs,
+	    int32_t odd, int32_t rows, const struct dwb_ch *ch, int32_t R,
+	    int32_t amax, int full)
 {
 	const int32_t m = ch->m, h = ch->h, e = ch->e;
 	int32_t n, a0, a1, t;

@@ -183,7 +183,8 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 /* On a real Cortex-M the hot loop of pw_rows_fast is written out in
  * assembly (the same instructions as PW_STEP, without GCC's spills). */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
-    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__)
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) && \
+    defined(__OPTIMIZE__)
 #define PW_ASM 1
 #else
 #define PW_ASM 0
