@@ -143,15 +143,15 @@ enum cost_target { COST_TARGET_STM32H743 = 0, COST_TARGET_QEMU };
  * one, counted once). */
 #define COST_KERNEL_MATMUL    1900
 #define COST_KERNEL_CONV2D    714
-#define COST_KERNEL_POINTWISE 2522
+#define COST_KERNEL_POINTWISE 3246
 #define COST_KERNEL_FC	      102
 #define COST_KERNEL_DEPTHWISE 4762
 /* in addition when a depthwise layer runs in place */
-#define COST_KERNEL_DEPTHWISE_INPLACE 3095
+#define COST_KERNEL_DEPTHWISE_INPLACE 3131
 #define COST_KERNEL_AVGPOOL	      1230
-#define COST_KERNEL_MUL		      352
-#define COST_KERNEL_ADD		      1242
-#define COST_KERNEL_LUT		      30
+#define COST_KERNEL_MUL		      902
+#define COST_KERNEL_ADD		      2106
+#define COST_KERNEL_LUT		      128
 /* Per op: its call in model_run and its constant parameter structs. */
 #define COST_OP_CONV2D	  166
 #define COST_OP_POINTWISE 126
