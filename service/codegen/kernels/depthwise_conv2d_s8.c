@@ -135,21 +135,30 @@ S8_INLINE void dwk_interior(const struct dw_ctx *d, const int8_t *const *rows,
 		a1 = s8_smlabb(x13_, (wt)[1], a1);                             \
 		a3 = s8_smlatt(x13_, (wt)[1], a3);                             \
 	} while (0)
-				for (int ky = 0; ky < K; ky++) {
-					const int8_t *xp = rows[ky];
-					const int32_t *wt = wx + 2 * K * ky;
-
-					if (!xp)
-						continue;
-					xp += at;
-					DWK_TAP(xp, wt);
-					DWK_TAP(xp + C, wt + 2);
-					DWK_TAP(xp + 2 * C, wt + 4);
-					if (K == 5) {
-						DWK_TAP(xp + 3 * C, wt + 6);
-						DWK_TAP(xp + 4 * C, wt + 8);
-					}
+/* filter row ky, written out (K is a constant: no loop) */
+#define DWK_ROW(ky)                                                            \
+	do {                                                                   \
+		const int8_t *xp_ = rows[(ky)];                                \
+		const int32_t *wt_ = wx + 2 * K * (ky);                        \
+		if (xp_) {                                                     \
+			xp_ += at;                                             \
+			DWK_TAP(xp_, wt_);                                     \
+			DWK_TAP(xp_ + C, wt_ + 2);                             \
+			DWK_TAP(xp_ + 2 * C, wt_ + 4);                         \
+			if (K == 5) {                                          \
+				DWK_TAP(xp_ + 3 * C, wt_ + 6);                 \
+				DWK_TAP(xp_ + 4 * C, wt_ + 8);                 \
+			}                                                      \
+		}                                                              \
+	} while (0)
+				DWK_ROW(0);
+				DWK_ROW(1);
+				DWK_ROW(2);
+				if (K == 5) {
+					DWK_ROW(3);
+					DWK_ROW(4);
 				}
+#undef DWK_ROW
 #undef DWK_TAP
 				acc[4 * k] = a0;
 				acc[4 * k + 1] = a1;
