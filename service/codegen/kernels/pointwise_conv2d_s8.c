@@ -238,7 +238,9 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			    int32_t off, int32_t co, int8_t *o, int32_t amin,
 			    int32_t amax, const int clamp)
 {
-	const int32_t hoff = clamp ? off - amin : off, span = amax - amin;
+	/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
+	const uint32_t hk = 2u * (uint32_t)(clamp ? off - amin : off) + 1u;
+	const int32_t span = amax - amin;
 
 	for (int32_t r = 0; r < co; r += 2, o += 2) {
 		const int32_t *x = col;
@@ -305,7 +307,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 #endif
 		m = mult[r];
 		e = -shift[r];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)hoff << e);
+		h = (int32_t)(hk << (e - 1));
 		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
@@ -316,7 +318,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		o[3 * co] = (int8_t)v3;
 		m = mult[r + 1];
 		e = -shift[r + 1];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)hoff << e);
+		h = (int32_t)(hk << (e - 1));
 		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
