@@ -67,9 +67,9 @@ S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
 #if S8_DSP
 /* Column block of pixels px[0..3]: for input group g, words 8g .. 8g+3 are
  * the pixels' halfwords (k0, k2), words 8g+4 .. 8g+7 their (k1, k3); inputs
- * past ci are 0. */
+ * past ci are 0. Without doubling, only the first npx pixels. */
 static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
-		       int dbl)
+		       int dbl, int npx)
 {
 	const int32_t full = ci >> 2;
 
@@ -103,7 +103,7 @@ static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
 		return;
 	}
 
-	for (int p = 0; p < PW_PIX; p++) {
+	for (int p = 0; p < npx; p++) {
 		const int8_t *x = px[p];
 		int32_t *c = col + p;
 
@@ -178,6 +178,26 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 	a[5] = b1;
 	a[6] = b2;
 	a[7] = b3;
+}
+
+/* The same for pixel 0 alone (a single-pixel layer: SE), a[0] and a[4]. */
+static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
+		      int32_t a[8])
+{
+	int32_t a0 = a[0], b0 = a[4];
+
+	while (groups--) {
+		const int32_t w = s8_read_s8x4(wp), v = s8_read_s8x4(wp + 4);
+
+		a0 = s8_smlad(s8_sxtb16(w), col[0], a0);
+		b0 = s8_smlad(s8_sxtb16_ror8(w), col[0], b0);
+		a0 = s8_smlad(s8_sxtb16(v), col[4], a0);
+		b0 = s8_smlad(s8_sxtb16_ror8(v), col[4], b0);
+		wp += 8;
+		col += 8;
+	}
+	a[0] = a0;
+	a[4] = b0;
 }
 
 /* On a real Cortex-M the hot loop of pw_rows_fast is written out in
@@ -461,7 +481,8 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 	int32_t *col = m->col;
 
 #if S8_DSP
-	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX);
+	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX,
+		   np == 1 ? 1 : PW_PIX);
 	if (m->all_fast && np == PW_PIX) {
 		if (full)
 			pw_rows_full(m->wp, col, len4 >> 2, m, out);
@@ -481,7 +502,12 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 		struct pw_rq rq0, rq1;
 		int8_t *o = out + r;
 
-		pw_block(w, col, len4 >> 2, a);
+#if S8_DSP
+		if (np == 1)
+			pw_block1(w, col, len4 >> 2, a);
+		else
+#endif
+			pw_block(w, col, len4 >> 2, a);
 		pw_rq_setup(&rq0, q->multiplier[r], q->shift[r], off, m->fast);
 		rq1 = rq0;
 		if (two)
