@@ -245,6 +245,10 @@ int codegen_uses_kernel(const struct graph *g, const struct quant_net *q,
 		if (strcmp(file, "pointwise_conv2d_s8.c") == 0 &&
 		    k == GRAPH_OP_CONV2D)
 			return 1;
+		/* the in-place depthwise kernel's band route */
+		if (strcmp(file, "depthwise_band_s8.c") == 0 &&
+		    k == GRAPH_OP_DEPTHWISE)
+			return 1;
 	}
 	return 0;
 }

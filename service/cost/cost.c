@@ -88,13 +88,15 @@ uint64_t cost_op_code_bytes(const struct graph_op *op)
 
 uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 {
-	int used[GRAPH_OP_KIND_COUNT] = {0}, lut = 0;
+	int used[GRAPH_OP_KIND_COUNT] = {0}, lut = 0, dw_inplace = 0;
 	uint64_t n =
 	    t == COST_TARGET_QEMU ? COST_BASE_QEMU : COST_BASE_STM32H743;
 
 	for (int i = 0; i < g->nops; i++) {
 		used[g->ops[i].kind] = 1;
 		lut |= graph_act_needs_lut(g->ops[i].act);
+		dw_inplace |= g->ops[i].kind == GRAPH_OP_DEPTHWISE &&
+			      g->ops[i].inplace_input >= 0;
 	}
 	if (used[GRAPH_OP_LINEAR])
 		n += COST_KERNEL_MATMUL;
@@ -105,6 +107,8 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 	n += used[GRAPH_OP_CONV1X1] ? COST_KERNEL_POINTWISE : 0;
 	n += used[GRAPH_OP_LINEAR] ? COST_KERNEL_FC : 0;
 	n += used[GRAPH_OP_DEPTHWISE] ? COST_KERNEL_DEPTHWISE : 0;
+	/* the in-place kernel and its band route (depthwise_band_s8.c) */
+	n += dw_inplace ? COST_KERNEL_DEPTHWISE_INPLACE : 0;
 	n += used[GRAPH_OP_GAP] ? COST_KERNEL_AVGPOOL : 0;
 	n += used[GRAPH_OP_MUL] ? COST_KERNEL_MUL : 0;
 	n += used[GRAPH_OP_ADD] ? COST_KERNEL_ADD : 0;

@@ -31,12 +31,27 @@ size_t cost_fully_connected_s8_scratch_size(int cin)
 	return (size_t)cin * sizeof(int16_t);
 }
 
-size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int w, int c,
+/* In place: the ring of K/2 + 1 input rows, or, when larger, the DSP band
+ * route's four int16 planes of min(H, 16) + K - 1 rows of W + 2 * (K/2)
+ * halfwords rounded up to even, used for K 3 and 5, W <= 256 when no larger
+ * than the ring or a quarter of the map (depthwise_band_s8.c). */
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int h, int w, int c,
 					     int inplace)
 {
+	const size_t ring = (size_t)(kernel / 2 + 1) * (size_t)w * (size_t)c;
+	const size_t quarter = (size_t)h * (size_t)w * (size_t)c / 4;
+	const size_t row =
+	    ((size_t)w + 2 * (size_t)(kernel / 2) + 1) & ~(size_t)1;
+	const size_t band = 4 *
+			    ((size_t)(h < 16 ? h : 16) + (size_t)kernel - 1) *
+			    row * sizeof(int16_t);
+
 	if (!inplace)
 		return 0;
-	return (size_t)(kernel / 2 + 1) * (size_t)w * (size_t)c;
+	if ((kernel == 3 || kernel == 5) && w <= 256 && band > ring &&
+	    band <= quarter)
+		return band;
+	return ring;
 }
 
 size_t cost_avgpool_s8_scratch_size(int c)
@@ -55,7 +70,7 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 		return cost_conv2d_s8_scratch_size(op->kernel, op->cin);
 	case GRAPH_OP_DEPTHWISE:
 		return cost_depthwise_conv2d_s8_scratch_size(
-		    op->kernel, x->w, x->c, op->inplace_input >= 0);
+		    op->kernel, x->h, x->w, x->c, op->inplace_input >= 0);
 	case GRAPH_OP_CONV1X1:
 		return cost_pointwise_conv2d_s8_scratch_size(op->cin);
 	case GRAPH_OP_LINEAR:

@@ -59,6 +59,14 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(DEPTHWISE_INPLACE, 13, 6, 12, 12, 5, 1, 2, -1, 0, FULL, EXTR, 1, 308),
     CASE(DEPTHWISE_INPLACE, 6, 11, 16, 16, 3, 1, 1, 0, 5, -20, 100, EXTR, 2,
 	 309),
+    /* the DSP band route (planes within a quarter of the map): several
+     * bands of rows, odd widths, channels not a multiple of 4, clamped,
+     * general requantization */
+    CASE(DEPTHWISE_INPLACE, 19, 7, 62, 62, 5, 1, 2, 4, -6, -6, 127, REAL, 1,
+	 310),
+    CASE(DEPTHWISE_INPLACE, 35, 5, 33, 33, 3, 1, 1, -7, 3, FULL, REAL, 1, 311),
+    CASE(DEPTHWISE_INPLACE, 12, 9, 52, 52, 3, 1, 1, 5, -3, -20, 100, EXTR, 2,
+	 312),
     /* pointwise */
     CASE(POINTWISE, 5, 5, 16, 32, 1, 1, 0, -2, 6, FULL, REAL, 1, 401),
     CASE(POINTWISE, 3, 7, 3, 7, 1, 1, 0, 11, -11, FULL, REAL, 1, 402),
@@ -68,6 +76,9 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(POINTWISE, 2, 9, 64, 17, 1, 1, 0, -5, -30, -30, 127, REAL, 1, 406),
     CASE(POINTWISE, 1, 3, 4, 3, 1, 1, 0, 1, 1, FULL, EXTR, 1, 407),
     CASE(POINTWISE, 6, 6, 24, 144, 1, 1, 0, -17, 9, FULL, REAL, 1, 408),
+    /* clamped with even C_out: the clamped hot loop */
+    CASE(POINTWISE, 4, 5, 20, 12, 1, 1, 0, 3, -7, -7, 90, REAL, 1, 409),
+    CASE(POINTWISE, 3, 4, 8, 6, 1, 1, 0, 2, 5, -50, 100, REAL, 1, 410),
     /* fully connected (h = w = 1) */
     CASE(FC, 1, 1, 1, 1, 1, 1, 0, 0, 0, FULL, REAL, 1, 501),
     CASE(FC, 1, 1, 17, 5, 1, 1, 0, -128, 3, FULL, REAL, 1, 502),
@@ -81,6 +92,9 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(ADD, 7, 9, 13, 13, 1, 1, 0, -128, -128, FULL, REAL, 0, 603),
     CASE(ADD, 3, 3, 5, 5, 1, 1, 0, 127, -128, FULL, EXTR, 0, 604),
     CASE(ADD, 4, 6, 7, 7, 1, 1, 0, 9, -9, -9, 90, REAL, 0, 605),
+    /* from 512 elements the DSP route's tables: clamped, extreme */
+    CASE(ADD, 8, 9, 9, 9, 1, 1, 0, 9, -9, -9, 90, REAL, 0, 606),
+    CASE(ADD, 9, 8, 8, 8, 1, 1, 0, 127, -128, FULL, EXTR, 0, 607),
     /* global average pool */
     CASE(AVGPOOL, 7, 7, 16, 16, 1, 1, 0, -2, 3, FULL, REAL, 0, 701),
     CASE(AVGPOOL, 1, 1, 3, 3, 1, 1, 0, 0, 0, FULL, REAL, 0, 702),

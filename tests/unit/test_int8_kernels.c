@@ -16,11 +16,13 @@
 
 #include "../support/int8_cases.h"
 #include "../support/int8_model.h"
+#include "cost/cost.h"
 #include "quant/quant.h"
 
 #include "codegen/kernels/add_s8.c"
 #include "codegen/kernels/avgpool_s8.c"
 #include "codegen/kernels/conv2d_s8.c"
+#include "codegen/kernels/depthwise_band_s8.c"
 #include "codegen/kernels/depthwise_conv2d_s8.c"
 #include "codegen/kernels/fully_connected_s8.c"
 #include "codegen/kernels/lut_s8.c"
@@ -135,6 +137,9 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 	case INT8_OP_CONV2D: n = conv2d_s8_scratch_size(&in, &f); break;
 	case INT8_OP_DEPTHWISE_INPLACE:
 		n = depthwise_conv2d_s8_scratch_size(&in, &f);
+		/* the planner reserves what the kernel asks for */
+		assert_int_equal(n, cost_depthwise_conv2d_s8_scratch_size(
+					f.h, in.h, in.w, in.c, 1));
 		break;
 	case INT8_OP_POINTWISE:
 		n = pointwise_conv2d_s8_scratch_size(&in);

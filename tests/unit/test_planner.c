@@ -431,10 +431,24 @@ static void scratch_sizes(void **state)
 	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4), 4 * 36 * 3);
 	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5), 4 * 8 * 2);
 	assert_int_equal(cost_fully_connected_s8_scratch_size(5), 10);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 1),
-			 3 * 10 * 8);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 8, 0), 0);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 8, 1),
+	/* depthwise in place: the ring of K/2 + 1 rows, or for K 3 and 5 the
+	 * DSP band planes (4 x (min(H, 16) + K - 1) rows x even(W + 2 (K/2))
+	 * int16) when larger but within a quarter of the map */
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 10, 8, 1),
+			 3 * 10 * 8); /* band 4 * 14 * 14 * 2 > 200 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 80, 80, 16, 1),
+	    4 * 18 * 82 * 2);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(3, 9, 9, 8, 1),
+			 2 * 9 * 8);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 10, 10, 320, 1),
+	    2 * 10 * 320);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(7, 10, 10, 8, 1),
+			 4 * 10 * 8);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 10, 8, 0),
+			 0);
+	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 10, 8, 1),
 			 80);
 	assert_int_equal(cost_avgpool_s8_scratch_size(17), 0);
 	one_stage(&a, 8, 3,

@@ -1,7 +1,8 @@
 /* depthwise_conv2d_s8.c - int8 depthwise kxk convolution (multiplier 1),
  * out of place and in place. Both compute one output row from K input row
  * pointers (NULL for padding rows), 4 channels at a time with SXTAB16 and
- * SMLABB/SMLATT on DSP builds. */
+ * SMLABB/SMLATT on DSP builds; in place, 3x3 and 5x5 layers take the band
+ * route of depthwise_band_s8.c instead when it applies. */
 #include "kernels.h"
 #include "requant.h"
 
@@ -134,21 +135,30 @@ S8_INLINE void dwk_interior(const struct dw_ctx *d, const int8_t *const *rows,
 		a1 = s8_smlabb(x13_, (wt)[1], a1);                             \
 		a3 = s8_smlatt(x13_, (wt)[1], a3);                             \
 	} while (0)
-				for (int ky = 0; ky < K; ky++) {
-					const int8_t *xp = rows[ky];
-					const int32_t *wt = wx + 2 * K * ky;
-
-					if (!xp)
-						continue;
-					xp += at;
-					DWK_TAP(xp, wt);
-					DWK_TAP(xp + C, wt + 2);
-					DWK_TAP(xp + 2 * C, wt + 4);
-					if (K == 5) {
-						DWK_TAP(xp + 3 * C, wt + 6);
-						DWK_TAP(xp + 4 * C, wt + 8);
-					}
+/* filter row ky, written out (K is a constant: no loop) */
+#define DWK_ROW(ky)                                                            \
+	do {                                                                   \
+		const int8_t *xp_ = rows[(ky)];                                \
+		const int32_t *wt_ = wx + 2 * K * (ky);                        \
+		if (xp_) {                                                     \
+			xp_ += at;                                             \
+			DWK_TAP(xp_, wt_);                                     \
+			DWK_TAP(xp_ + C, wt_ + 2);                             \
+			DWK_TAP(xp_ + 2 * C, wt_ + 4);                         \
+			if (K == 5) {                                          \
+				DWK_TAP(xp_ + 3 * C, wt_ + 6);                 \
+				DWK_TAP(xp_ + 4 * C, wt_ + 8);                 \
+			}                                                      \
+		}                                                              \
+	} while (0)
+				DWK_ROW(0);
+				DWK_ROW(1);
+				DWK_ROW(2);
+				if (K == 5) {
+					DWK_ROW(3);
+					DWK_ROW(4);
 				}
+#undef DWK_ROW
 #undef DWK_TAP
 				acc[4 * k] = a0;
 				acc[4 * k + 1] = a1;
@@ -401,7 +411,12 @@ enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
 int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
 					 const struct s8_dims *filter_dims)
 {
-	return (filter_dims->h / 2 + 1) * dims->w * dims->c;
+	const int32_t ring = (filter_dims->h / 2 + 1) * dims->w * dims->c;
+	const int32_t band =
+	    depthwise_band_s8_scratch_size(dims, filter_dims->h);
+
+	/* the ring (portable builds, other K) or the band planes */
+	return band > ring ? band : ring;
 }
 
 /* Output row y overwrites input row y, which rows y+1 .. y+K/2 still read,
@@ -425,6 +440,8 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 	    p->padding != filter_dims->h / 2 ||
 	    !dw_setup(&d, w, bias, p, q, dims, filter_dims, dims))
 		return S8_ERR_ARG;
+	if (depthwise_band_s8_run(buf, buf, w, bias, p, q, dims, d.k, scratch))
+		return S8_OK;
 	half = d.k / 2;
 	slots = half + 1;
 	row_bytes = dims->w * dims->c;

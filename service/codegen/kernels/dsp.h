@@ -72,6 +72,12 @@ static inline int32_t s8_smlabb(int32_t a, int32_t b, int32_t acc)
 	return (int32_t)((uint32_t)acc + (uint32_t)(s8_lo16(a) * s8_lo16(b)));
 }
 
+/* SMLATB: acc + hi(a) * lo(b). */
+static inline int32_t s8_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)(s8_hi16(a) * s8_lo16(b)));
+}
+
 static inline int32_t s8_smlatt(int32_t a, int32_t b, int32_t acc)
 {
 	return (int32_t)((uint32_t)acc + (uint32_t)(s8_hi16(a) * s8_hi16(b)));
@@ -101,6 +107,24 @@ static inline int32_t s8_ssat8(int32_t x)
 	return x < -128 ? -128 : (x > 127 ? 127 : x);
 }
 
+/* PKHBT a, b, LSL #16: (lo(a), lo(b)); PKHTB b, a, ASR #16: (hi(a),
+ * hi(b)). */
+static inline int32_t s8_pkhbt16(int32_t a, int32_t b)
+{
+	return s8_pack16(s8_lo16(a), s8_lo16(b));
+}
+
+static inline int32_t s8_pkhtb16(int32_t a, int32_t b)
+{
+	return s8_pack16(s8_hi16(a), s8_hi16(b));
+}
+
+/* USAT #8: x saturated to [0, 255]. */
+static inline int32_t s8_usat8(int32_t x)
+{
+	return x < 0 ? 0 : (x > 255 ? 255 : x);
+}
+
 /* QADD: a + b saturated to the int32 range. */
 static inline int32_t s8_qadd(int32_t a, int32_t b)
 {
@@ -118,9 +142,11 @@ static inline int32_t s8_qadd(int32_t a, int32_t b)
 #define s8_sxtab16(a, x)     ((int32_t)__sxtab16((a), (x)))
 #define s8_smlad(a, b, acc)  ((int32_t)__smlad((a), (b), (acc)))
 #define s8_smlabb(a, b, acc) ((int32_t)__smlabb((a), (b), (acc)))
+#define s8_smlatb(a, b, acc) ((int32_t)__smlatb((a), (b), (acc)))
 #define s8_smlatt(a, b, acc) ((int32_t)__smlatt((a), (b), (acc)))
 #define s8_qadd(a, b)	     ((int32_t)__qadd((a), (b)))
 #define s8_ssat8(x)	     ((int32_t)__ssat((x), 8))
+#define s8_usat8(x)	     ((int32_t)__usat((x), 8))
 
 static inline __attribute__((always_inline)) int32_t s8_smmulr(int32_t a,
 							       int32_t b)
@@ -141,6 +167,24 @@ s8_smmlar(int32_t a, int32_t b, int32_t acc)
 }
 
 #define s8_sadd16(a, b) ((int32_t)__sadd16((a), (b)))
+
+static inline __attribute__((always_inline)) int32_t s8_pkhbt16(int32_t a,
+								int32_t b)
+{
+	int32_t r;
+
+	__asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+	return r;
+}
+
+static inline __attribute__((always_inline)) int32_t s8_pkhtb16(int32_t a,
+								int32_t b)
+{
+	int32_t r;
+
+	__asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+	return r;
+}
 
 /* GCC 12 has no __ror and does not fold a rotate into SXTB16/SXTAB16. */
 static inline __attribute__((always_inline)) int32_t s8_sxtb16_ror8(int32_t x)

@@ -152,7 +152,8 @@ enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
 /* The same, in place, for stride 1 and padding K/2 with K odd (output dims ==
  * input dims): buf (H, W, C) is overwritten by the output. The scratch keeps
  * the K/2 + 1 most recent input rows that outputs have already overwritten:
- * (K/2 + 1) * W * C bytes. */
+ * (K/2 + 1) * W * C bytes, or the band route's planes when larger
+ * (depthwise_band_s8_scratch_size). */
 int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
 					 const struct s8_dims *filter_dims);
 enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
@@ -162,6 +163,18 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 					   const struct s8_dims *dims,
 					   const struct s8_dims *filter_dims,
 					   void *scratch);
+
+/* The band route of the in-place depthwise kernel (depthwise_band_s8.c):
+ * the bytes of its scratch for filter size k, 0 where it does not apply
+ * (K other than 3 and 5, W > 256, or planes larger than both the ring and a
+ * quarter of the map); run returns 0 without touching anything where it
+ * does not apply (portable builds, a misaligned scratch) and 1 when out
+ * (which may be in) holds the result. */
+int32_t depthwise_band_s8_scratch_size(const struct s8_dims *dims, int32_t k);
+int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
+			  const int32_t *bias, const struct s8_conv_params *p,
+			  const struct s8_per_channel *q,
+			  const struct s8_dims *dims, int32_t k, void *scratch);
 
 /* 1x1 convolution, stride 1, no padding. wp: the (C_out, C_in) weights in
  * the packed layout of pack_s8.h, bias: the folded bias pointwise_s8_pack

@@ -49,7 +49,8 @@ S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
 {
 #if S8_DSP
 	if (rq->e) {
-		const int32_t t = s8_smmulr((int32_t)((uint32_t)acc << 1), rq->m);
+		const int32_t t =
+		    s8_smmulr((int32_t)((uint32_t)acc << 1), rq->m);
 		// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
 		const int32_t v = (t + rq->h + (t >> 31)) >> rq->e;
 
@@ -66,9 +67,9 @@ S8_INLINE int8_t pw_rq_out(const struct pw_rq *rq, int32_t acc, int32_t off,
 #if S8_DSP
 /* Column block of pixels px[0..3]: for input group g, words 8g .. 8g+3 are
  * the pixels' halfwords (k0, k2), words 8g+4 .. 8g+7 their (k1, k3); inputs
- * past ci are 0. */
-static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
-		       int32_t ci, int dbl)
+ * past ci are 0. Without doubling, only the first npx pixels. */
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
+		       int dbl, int npx)
 {
 	const int32_t full = ci >> 2;
 
@@ -102,7 +103,7 @@ static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
 		return;
 	}
 
-	for (int p = 0; p < PW_PIX; p++) {
+	for (int p = 0; p < npx; p++) {
 		const int8_t *x = px[p];
 		int32_t *c = col + p;
 
@@ -179,10 +180,31 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 	a[7] = b3;
 }
 
+/* The same for pixel 0 alone (a single-pixel layer: SE), a[0] and a[4]. */
+static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
+		      int32_t a[8])
+{
+	int32_t a0 = a[0], b0 = a[4];
+
+	while (groups--) {
+		const int32_t w = s8_read_s8x4(wp), v = s8_read_s8x4(wp + 4);
+
+		a0 = s8_smlad(s8_sxtb16(w), col[0], a0);
+		b0 = s8_smlad(s8_sxtb16_ror8(w), col[0], b0);
+		a0 = s8_smlad(s8_sxtb16(v), col[4], a0);
+		b0 = s8_smlad(s8_sxtb16_ror8(v), col[4], b0);
+		wp += 8;
+		col += 8;
+	}
+	a[0] = a0;
+	a[4] = b0;
+}
+
 /* On a real Cortex-M the hot loop of pw_rows_fast is written out in
  * assembly (the same instructions as PW_STEP, without GCC's spills). */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
-    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__)
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) && \
+    defined(__OPTIMIZE__)
 #define PW_ASM 1
 #else
 #define PW_ASM 0
@@ -192,7 +214,7 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 #define PW_STEP(wo, xo)                                                        \
 	do {                                                                   \
 		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
-		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);    \
+		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
 		int32_t x_ = x[(xo)];                                          \
 		a0 = s8_smlad(w0_, x_, a0);                                    \
 		b0 = s8_smlad(w1_, x_, b0);                                    \
@@ -207,27 +229,39 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 		b3 = s8_smlad(w1_, x_, b3);                                    \
 	} while (0)
 
-/* The fast route of one accumulator, output offset folded into h, no
- * activation clamp beyond int8. */
-S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h)
+/* The fast route of one accumulator, output offset folded into h. No
+ * clamp (span < 0): int8 saturation. Clamped: h also holds -act_min, so the
+ * shift gives u = v - act_min, and min(max(u, 0), span) + act_min with
+ * span = act_max - act_min is amax - usat(span - usat(u)). */
+S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
+			  int32_t span, int32_t amax, const int clamp)
 {
 	/* acc2 = 2 * acc (doubled columns and bias): SMMLAR gives t + h with
 	 * t = SRDHM(acc, m). With m > 0, t < 0 implies acc < 0, and acc < 0
 	 * with t = 0 rounds the same either way, so acc's sign serves as
 	 * t's. */
 	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-	return s8_ssat8((s8_smmlar(acc2, m, h) + (acc2 >> 31)) >> e);
+	const int32_t v = (s8_smmlar(acc2, m, h) + (acc2 >> 31)) >> e;
+
+	if (clamp)
+		return amax - s8_usat8(span - s8_usat8(v));
+	return s8_ssat8(v);
 }
 
 /* Every row pair against a full column block (4 pixels, co even, a bias)
- * of doubled inputs, every channel on the fast route with m > 0, no
- * activation clamp: the hot loop of the network. Accumulators start from
- * twice the bias and stay in registers. */
-static void pw_rows_fast(const int8_t *wp, const int32_t *col, int32_t groups,
-			 const int32_t *bias, const int32_t *mult,
-			 const int32_t *shift, int32_t off, int32_t co,
-			 int8_t *o)
+ * of doubled inputs, every channel on the fast route with m > 0, clamped
+ * to [amin, amax] or not: the hot loop of the network. Accumulators start
+ * from twice the bias and stay in registers. */
+S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
+			    int32_t groups, const int32_t *bias,
+			    const int32_t *mult, const int32_t *shift,
+			    int32_t off, int32_t co, int8_t *o, int32_t amin,
+			    int32_t amax, const int clamp)
 {
+	/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
+	const uint32_t hk = 2u * (uint32_t)(clamp ? off - amin : off) + 1u;
+	const int32_t span = amax - amin;
+
 	for (int32_t r = 0; r < co; r += 2, o += 2) {
 		const int32_t *x = col;
 		int32_t a0 = bias[r] * 2, b0 = bias[r + 1] * 2;
@@ -293,65 +327,102 @@ static void pw_rows_fast(const int8_t *wp, const int32_t *col, int32_t groups,
 #endif
 		m = mult[r];
 		e = -shift[r];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
-		v0 = pw_fast(a0, m, e, h);
-		v1 = pw_fast(a1, m, e, h);
-		v2 = pw_fast(a2, m, e, h);
-		v3 = pw_fast(a3, m, e, h);
+		h = (int32_t)(hk << (e - 1));
+		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
+		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
+		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
+		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
 		o[0] = (int8_t)v0;
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
 		o[3 * co] = (int8_t)v3;
 		m = mult[r + 1];
 		e = -shift[r + 1];
-		h = (1 << (e - 1)) + (int32_t)((uint32_t)off << e);
-		v0 = pw_fast(b0, m, e, h);
-		v1 = pw_fast(b1, m, e, h);
-		v2 = pw_fast(b2, m, e, h);
-		v3 = pw_fast(b3, m, e, h);
+		h = (int32_t)(hk << (e - 1));
+		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
+		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
+		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
+		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
 		o[1] = (int8_t)v0;
 		o[co + 1] = (int8_t)v1;
 		o[2 * co + 1] = (int8_t)v2;
 		o[3 * co + 1] = (int8_t)v3;
 	}
 }
+
+static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
+			 const struct s8_packed_mm *m, int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
+		     m->off, m->rows, o, -128, 127, 0);
+}
+
+static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
+			    int32_t groups, const struct s8_packed_mm *m,
+			    int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
+		     m->off, m->rows, o, m->amin, m->amax, 1);
+}
 #undef PW_STEP
 #else
-/* Column block: pixel p's inputs at col16 + p * len4, natural order, zero
- * padded. */
-static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX],
-		       int32_t ci, int dbl)
+/* Column block: the 4 pixels' values of an input side by side, inputs in
+ * the packed weights' order (k0, k2, k1, k3 of each group of 4), zero
+ * padded to len4 inputs. */
+static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
+		       int dbl)
 {
 	const int32_t len4 = pointwise_s8_packed_len(ci);
 	int16_t *c16 = (int16_t *)col;
 
 	(void)dbl; /* the DSP route only */
 	for (int p = 0; p < PW_PIX; p++)
-		for (int32_t k = 0; k < len4; k++)
-			c16[p * len4 + k] = (int16_t)(k < ci ? px[p][k] : 0);
+		for (int32_t k = 0; k < len4; k++) {
+			const int32_t at =
+			    (k & ~3) + ((k & 1) << 1) + ((k >> 1) & 1);
+
+			c16[4 * at + p] = (int16_t)(k < ci ? px[p][k] : 0);
+		}
 }
 
+/* Rows 2j, 2j+1 (packed pair wp) times the column block: a[0..3] row 0's
+ * pixels, a[4..7] row 1's, modulo 2^32 like SMLAD. Input by input (a loop
+ * the compiler keeps as chains of multiply-adds): its two weights, four
+ * pixel values, eight products into accumulators kept in locals (stores
+ * through a[] could alias the int8 weights). */
 static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 		     int32_t a[8])
 {
-	const int16_t *c16 = (const int16_t *)col;
-	const int32_t len4 = 4 * groups;
+	const int16_t *x = (const int16_t *)col;
+	uint32_t a0 = (uint32_t)a[0], a1 = (uint32_t)a[1];
+	uint32_t a2 = (uint32_t)a[2], a3 = (uint32_t)a[3];
+	uint32_t b0 = (uint32_t)a[4], b1 = (uint32_t)a[5];
+	uint32_t b2 = (uint32_t)a[6], b3 = (uint32_t)a[7];
 
-	for (int32_t g = 0; g < groups; g++, wp += 8) {
-		for (int p = 0; p < PW_PIX; p++) {
-			const int16_t *x = c16 + p * len4 + 4 * g;
+	for (int32_t n = 4 * groups; n > 0; n--, wp += 2, x += 4) {
+		const int32_t u = wp[0], v = wp[1];
+		int32_t xv = x[0];
 
-			/* modulo 2^32, like SMLAD */
-			a[p] = (int32_t)((uint32_t)a[p] +
-					 (uint32_t)(wp[0] * x[0] + wp[2] * x[2] +
-						    wp[4] * x[1] + wp[6] * x[3]));
-			a[4 + p] = (int32_t)((uint32_t)a[4 + p] +
-					     (uint32_t)(wp[1] * x[0] +
-							wp[3] * x[2] +
-							wp[5] * x[1] +
-							wp[7] * x[3]));
-		}
+		a0 += (uint32_t)(u * xv);
+		b0 += (uint32_t)(v * xv);
+		xv = x[1];
+		a1 += (uint32_t)(u * xv);
+		b1 += (uint32_t)(v * xv);
+		xv = x[2];
+		a2 += (uint32_t)(u * xv);
+		b2 += (uint32_t)(v * xv);
+		xv = x[3];
+		a3 += (uint32_t)(u * xv);
+		b3 += (uint32_t)(v * xv);
 	}
+	a[0] = (int32_t)a0;
+	a[1] = (int32_t)a1;
+	a[2] = (int32_t)a2;
+	a[3] = (int32_t)a3;
+	a[4] = (int32_t)b0;
+	a[5] = (int32_t)b1;
+	a[6] = (int32_t)b2;
+	a[7] = (int32_t)b3;
 }
 #endif
 
@@ -381,20 +452,26 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		if (bias[r] < -((1 << 30) - 1 - len4 * 16384) ||
 		    bias[r] > (1 << 30) - 1 - len4 * 16384)
 			m->fast = 0;
-	/* every channel on the fast route, no clamp, even rows: the hot
-	 * loop (pw_rows_fast) */
+	/* every channel on the fast route, even rows: the hot loop
+	 * (pw_rows_fast); clamped, (off - act_min) << e below 2^30 keeps t + h
+	 * (|t| < 2^29) in range */
 	m->all_fast = 0;
 #if S8_DSP
-	m->all_fast = m->fast && m->full && bias && (rows & 1) == 0;
-	for (int32_t r = 0; r < rows && m->all_fast; r++)
+	m->all_fast = m->fast && bias && (rows & 1) == 0;
+	for (int32_t r = 0; r < rows && m->all_fast; r++) {
+		const int32_t d = output_offset - act_min;
+
 		m->all_fast = s8_rq_fast(q->multiplier[r], q->shift[r]) &&
-			      q->multiplier[r] > 0;
+			      q->multiplier[r] > 0 &&
+			      (m->full || ((int64_t)(d < 0 ? -d : d)
+					   << -q->shift[r]) < (1LL << 30));
+	}
 #endif
 	return 1;
 }
 
-void s8_packed_mm_block(const struct s8_packed_mm *m,
-			const int8_t *const px[4], int np, int8_t *out)
+void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
+			int np, int8_t *out)
 {
 	const int32_t len4 = pointwise_s8_packed_len(m->len), co = m->rows;
 	const struct s8_per_channel *q = m->q;
@@ -404,10 +481,13 @@ void s8_packed_mm_block(const struct s8_packed_mm *m,
 	int32_t *col = m->col;
 
 #if S8_DSP
-	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX);
+	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX,
+		   np == 1 ? 1 : PW_PIX);
 	if (m->all_fast && np == PW_PIX) {
-		pw_rows_fast(m->wp, col, len4 >> 2, bias, q->multiplier,
-			     q->shift, off, co, out);
+		if (full)
+			pw_rows_full(m->wp, col, len4 >> 2, m, out);
+		else
+			pw_rows_clamped(m->wp, col, len4 >> 2, m, out);
 		return;
 	}
 #else
@@ -422,7 +502,12 @@ void s8_packed_mm_block(const struct s8_packed_mm *m,
 		struct pw_rq rq0, rq1;
 		int8_t *o = out + r;
 
-		pw_block(w, col, len4 >> 2, a);
+#if S8_DSP
+		if (np == 1)
+			pw_block1(w, col, len4 >> 2, a);
+		else
+#endif
+			pw_block(w, col, len4 >> 2, a);
 		pw_rq_setup(&rq0, q->multiplier[r], q->shift[r], off, m->fast);
 		rq1 = rq0;
 		if (two)

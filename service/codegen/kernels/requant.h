@@ -162,4 +162,10 @@ S8_INLINE int32_t s8_dup16(int32_t v)
 	return (int32_t)(((uint32_t)v << 16) | ((uint32_t)v & 0xffffu));
 }
 
+/* The halfword pair (lo, hi). */
+S8_INLINE int32_t s8_pack16x2(int32_t lo, int32_t hi)
+{
+	return (int32_t)(((uint32_t)hi << 16) | ((uint32_t)lo & 0xffffu));
+}
+
 #endif
