@@ -92,6 +92,7 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 				p->output_offset, p->act_min, p->act_max,
 				scratch))
 		return S8_ERR_ARG;
+	m.lut = p->lut ? p->lut + 128 : NULL;
 	patches = (int8_t *)scratch + CONV_PIX * len4 * (int32_t)sizeof(int16_t);
 	npix = out_dims->h * out_dims->w;
 	for (int32_t p0 = 0; p0 < npix; p0 += CONV_PIX) {

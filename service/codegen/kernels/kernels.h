@@ -53,6 +53,10 @@ struct s8_conv_params {
 	int padding;
 	int dilation; /* must be 1 */
 	int32_t act_min, act_max;
+	/* optional (NULL: none): a 256-entry table (lut_s8's) applied to
+	 * every output, an activation fused into the output stage; read by
+	 * conv2d_s8 and pointwise_conv2d_s8 only */
+	const int8_t *lut;
 };
 
 struct s8_fc_params {
@@ -110,10 +114,12 @@ struct s8_packed_mm {
 	const struct s8_per_channel *q;
 	int32_t len, rows, off, amin, amax;
 	int32_t *col;
+	const int8_t *lut; /* NULL, or table + 128 (indexed by the output) */
 	int fast, all_fast, full;
 };
 
-/* Returns 0 (nothing set) when the arguments are inconsistent. */
+/* Returns 0 (nothing set) when the arguments are inconsistent. m->lut
+ * starts NULL; set it to a table + 128 to fuse an activation. */
 int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		       const int32_t *bias, const struct s8_per_channel *q,
 		       int32_t len, int32_t rows, int32_t output_offset,

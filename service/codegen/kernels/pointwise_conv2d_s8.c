@@ -256,7 +256,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const int32_t *bias,
 			    const int32_t *mult, const int32_t *shift,
 			    int32_t off, int32_t co, int8_t *o, int32_t amin,
-			    int32_t amax, const int clamp)
+			    int32_t amax, const int clamp, const int8_t *lut)
 {
 	/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
 	const uint32_t hk = 2u * (uint32_t)(clamp ? off - amin : off) + 1u;
@@ -332,6 +332,12 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
+		if (lut) {
+			v0 = lut[v0];
+			v1 = lut[v1];
+			v2 = lut[v2];
+			v3 = lut[v3];
+		}
 		o[0] = (int8_t)v0;
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
@@ -343,6 +349,12 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
+		if (lut) {
+			v0 = lut[v0];
+			v1 = lut[v1];
+			v2 = lut[v2];
+			v3 = lut[v3];
+		}
 		o[1] = (int8_t)v0;
 		o[co + 1] = (int8_t)v1;
 		o[2 * co + 1] = (int8_t)v2;
@@ -354,7 +366,16 @@ static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 			 const struct s8_packed_mm *m, int8_t *o)
 {
 	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, -128, 127, 0);
+		     m->off, m->rows, o, -128, 127, 0, NULL);
+}
+
+/* The same with a fused activation table (full range only; clamped layers
+ * with a table take the general block) */
+static void pw_rows_lut(const int8_t *wp, const int32_t *col, int32_t groups,
+			const struct s8_packed_mm *m, int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
+		     m->off, m->rows, o, -128, 127, 0, m->lut);
 }
 
 static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
@@ -362,7 +383,7 @@ static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 			    int8_t *o)
 {
 	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, m->amin, m->amax, 1);
+		     m->off, m->rows, o, m->amin, m->amax, 1, NULL);
 }
 #undef PW_STEP
 #else
@@ -444,6 +465,7 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 	m->amin = act_min;
 	m->amax = act_max;
 	m->col = (int32_t *)scratch;
+	m->lut = NULL;
 	m->full = act_min == -128 && act_max == 127;
 	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
 	 * 2^30 for every channel: the SMMULR route applies */
@@ -478,13 +500,17 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 	const int32_t *bias = m->bias;
 	const int32_t off = m->off, amin = m->amin, amax = m->amax;
 	const int full = m->full;
+	const int8_t *lut = m->lut;
 	int32_t *col = m->col;
 
 #if S8_DSP
-	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX,
-		   np == 1 ? 1 : PW_PIX);
-	if (m->all_fast && np == PW_PIX) {
-		if (full)
+	const int hot = m->all_fast && np == PW_PIX && (!lut || full);
+
+	pw_columns(col, px, m->len, hot, np == 1 ? 1 : PW_PIX);
+	if (hot) {
+		if (lut)
+			pw_rows_lut(m->wp, col, len4 >> 2, m, out);
+		else if (full)
 			pw_rows_full(m->wp, col, len4 >> 2, m, out);
 		else
 			pw_rows_clamped(m->wp, col, len4 >> 2, m, out);
@@ -516,10 +542,14 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 		for (int k = 0; k < np; k++) {
 			/* both computed before either store, which may
 			 * alias the parameters */
-			const int8_t v0 =
-			    pw_rq_out(&rq0, a[k], off, amin, amax, full);
-			const int8_t v1 =
+			int8_t v0 = pw_rq_out(&rq0, a[k], off, amin, amax, full);
+			int8_t v1 =
 			    pw_rq_out(&rq1, a[4 + k], off, amin, amax, full);
+
+			if (lut) {
+				v0 = lut[v0];
+				v1 = lut[v1];
+			}
 
 			o[k * co] = v0;
 			if (two)
@@ -546,6 +576,7 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 	    !s8_packed_mm_setup(&m, wp, bias, q, ci, co, p->output_offset,
 				p->act_min, p->act_max, scratch))
 		return S8_ERR_ARG;
+	m.lut = p->lut ? p->lut + 128 : NULL;
 	npix = in_dims->h * in_dims->w;
 	for (int32_t p0 = 0; p0 < npix; p0 += PW_PIX) {
 		const int8_t *px[PW_PIX];
