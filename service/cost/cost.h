@@ -66,9 +66,9 @@
 
 /* kxk conv: im2col of two output pixels as int16, each column rounded up to
  * an even length: 2 * ceil2(k * k * cin) * 2 bytes. */
-size_t cost_conv2d_s8_scratch_size(int kernel, int cin);
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin, int cout);
 /* 1x1 conv (also SE's FCs on 1x1 maps): two int16 columns of ceil2(cin). */
-size_t cost_pointwise_conv2d_s8_scratch_size(int cin);
+size_t cost_pointwise_conv2d_s8_scratch_size(int cin, int cout);
 /* Fully connected: the input widened to int16, 2 * cin bytes. */
 size_t cost_fully_connected_s8_scratch_size(int cin);
 /* Depthwise: 0 out of place; in place (graph.h) a ring of k/2 + 1 input

@@ -11,10 +11,12 @@
 
 #define PW_PIX 4 /* pixels per column block */
 
-int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims)
+int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims,
+					 const struct s8_dims *out_dims)
 {
 	return PW_PIX * pointwise_s8_packed_len(in_dims->c) *
-	       (int32_t)sizeof(int16_t);
+		   (int32_t)sizeof(int16_t) +
+	       s8_packed_mm_rq_bytes(out_dims->c);
 }
 
 /* Requantization of one output channel: the SMMULR route (requant.h) when
@@ -253,18 +255,16 @@ S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
  * to [amin, amax] or not: the hot loop of the network. Accumulators start
  * from twice the bias and stay in registers. */
 S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
-			    int32_t groups, const int32_t *bias,
-			    const int32_t *mult, const int32_t *shift,
-			    int32_t off, int32_t co, int8_t *o, int32_t amin,
-			    int32_t amax, const int clamp, const int8_t *lut)
+			    int32_t groups, const int32_t *rq, int32_t co,
+			    int8_t *o, int32_t amin, int32_t amax,
+			    const int clamp, const int8_t *lut)
 {
-	/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
-	const uint32_t hk = 2u * (uint32_t)(clamp ? off - amin : off) + 1u;
 	const int32_t span = amax - amin;
+	const int8_t *const end = o + co;
 
-	for (int32_t r = 0; r < co; r += 2, o += 2) {
+	for (; o < end; o += 2, rq += 8) {
 		const int32_t *x = col;
-		int32_t a0 = bias[r] * 2, b0 = bias[r + 1] * 2;
+		int32_t a0 = rq[0], b0 = rq[1];
 		int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
 		int32_t m, e, h, v0, v1, v2, v3;
 
@@ -325,9 +325,9 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			x += 8;
 		}
 #endif
-		m = mult[r];
-		e = -shift[r];
-		h = (int32_t)(hk << (e - 1));
+		m = rq[2];
+		e = rq[6];
+		h = rq[4];
 		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
@@ -342,9 +342,9 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
 		o[3 * co] = (int8_t)v3;
-		m = mult[r + 1];
-		e = -shift[r + 1];
-		h = (int32_t)(hk << (e - 1));
+		m = rq[3];
+		e = rq[7];
+		h = rq[5];
 		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
@@ -365,8 +365,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 			 const struct s8_packed_mm *m, int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, -128, 127, 0, NULL);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, NULL);
 }
 
 /* The same with a fused activation table (full range only; clamped layers
@@ -374,16 +373,14 @@ static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 static void pw_rows_lut(const int8_t *wp, const int32_t *col, int32_t groups,
 			const struct s8_packed_mm *m, int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, -128, 127, 0, m->lut);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, m->lut);
 }
 
 static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const struct s8_packed_mm *m,
 			    int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, m->amin, m->amax, 1, NULL);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, m->amin, m->amax, 1, NULL);
 }
 #undef PW_STEP
 #else
@@ -450,7 +447,8 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		       const int32_t *bias, const struct s8_per_channel *q,
 		       int32_t len, int32_t rows, int32_t output_offset,
-		       int32_t act_min, int32_t act_max, void *scratch)
+		       int32_t act_min, int32_t act_max, void *scratch,
+		       void *rq)
 {
 	const int32_t len4 = pointwise_s8_packed_len(len);
 
@@ -465,6 +463,7 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 	m->amin = act_min;
 	m->amax = act_max;
 	m->col = (int32_t *)scratch;
+	m->rq = (int32_t *)rq;
 	m->lut = NULL;
 	m->full = act_min == -128 && act_max == 127;
 	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
@@ -487,6 +486,20 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 			      q->multiplier[r] > 0 &&
 			      (m->full || ((int64_t)(d < 0 ? -d : d)
 					   << -q->shift[r]) < (1LL << 30));
+	}
+	/* the hot loop's constants, a row pair's in one place */
+	for (int32_t r = 0; r < rows && m->all_fast; r++) {
+		const uint32_t hk =
+		    2u * (uint32_t)(m->full ? output_offset
+					    : output_offset - act_min) +
+		    1u;
+		int32_t *t = m->rq + (r & ~1) * 4 + (r & 1);
+
+		t[0] = bias[r] * 2;
+		t[2] = q->multiplier[r];
+		/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
+		t[4] = (int32_t)(hk << (-q->shift[r] - 1));
+		t[6] = -q->shift[r];
 	}
 #endif
 	return 1;
@@ -574,7 +587,10 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 	    p->dilation != 1 || out_dims->h != in_dims->h ||
 	    out_dims->w != in_dims->w ||
 	    !s8_packed_mm_setup(&m, wp, bias, q, ci, co, p->output_offset,
-				p->act_min, p->act_max, scratch))
+				p->act_min, p->act_max, scratch,
+				(char *)scratch +
+				    PW_PIX * pointwise_s8_packed_len(ci) *
+					(int32_t)sizeof(int16_t)))
 		return S8_ERR_ARG;
 	m.lut = p->lut ? p->lut + 128 : NULL;
 	npix = in_dims->h * in_dims->w;
