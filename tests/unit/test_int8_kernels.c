@@ -140,8 +140,8 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out,
 	case INT8_OP_CONV2D:
 		n = conv2d_s8_scratch_size(&in, &f, &o);
 		/* the planner reserves what the kernel asks for */
-		assert_int_equal(n, cost_conv2d_s8_scratch_size(f.h, in.c,
-								 o.c));
+		assert_int_equal(n,
+				 cost_conv2d_s8_scratch_size(f.h, in.c, o.c));
 		break;
 	case INT8_OP_DEPTHWISE_INPLACE:
 		n = depthwise_conv2d_s8_scratch_size(&in, &f);
@@ -151,8 +151,8 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out,
 		break;
 	case INT8_OP_POINTWISE:
 		n = pointwise_conv2d_s8_scratch_size(&in, &o);
-		assert_int_equal(n,
-				 cost_pointwise_conv2d_s8_scratch_size(in.c, o.c));
+		assert_int_equal(
+		    n, cost_pointwise_conv2d_s8_scratch_size(in.c, o.c));
 		break;
 	case INT8_OP_FC: n = fully_connected_s8_scratch_size(in.c); break;
 	default: break;

@@ -205,7 +205,7 @@ static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
 /* On a real Cortex-M the hot loop of pw_rows_fast is written out in
  * assembly (the same instructions as PW_STEP, without GCC's spills). */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
-    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) && \
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) &&    \
     defined(__OPTIMIZE__)
 #define PW_ASM 1
 #else
@@ -257,7 +257,8 @@ S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
 S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const int32_t *rq, int32_t co,
 			    int8_t *o, int32_t amin, int32_t amax,
-			    const int clamp, const int8_t *lut)
+			    const int clamp, const int use_lut,
+			    const int8_t *lut)
 {
 	const int32_t span = amax - amin;
 	const int8_t *const end = o + co;
@@ -332,7 +333,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
-		if (lut) {
+		if (use_lut) {
 			v0 = lut[v0];
 			v1 = lut[v1];
 			v2 = lut[v2];
@@ -349,7 +350,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
-		if (lut) {
+		if (use_lut) {
 			v0 = lut[v0];
 			v1 = lut[v1];
 			v2 = lut[v2];
@@ -365,7 +366,7 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 			 const struct s8_packed_mm *m, int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, NULL);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, 0, NULL);
 }
 
 /* The same with a fused activation table (full range only; clamped layers
@@ -373,14 +374,16 @@ static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 static void pw_rows_lut(const int8_t *wp, const int32_t *col, int32_t groups,
 			const struct s8_packed_mm *m, int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, m->lut);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, 1,
+		     m->lut);
 }
 
 static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const struct s8_packed_mm *m,
 			    int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, m->amin, m->amax, 1, NULL);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, m->amin, m->amax, 1, 0,
+		     NULL);
 }
 #undef PW_STEP
 #else
@@ -555,7 +558,8 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 		for (int k = 0; k < np; k++) {
 			/* both computed before either store, which may
 			 * alias the parameters */
-			int8_t v0 = pw_rq_out(&rq0, a[k], off, amin, amax, full);
+			int8_t v0 =
+			    pw_rq_out(&rq0, a[k], off, amin, amax, full);
 			int8_t v1 =
 			    pw_rq_out(&rq1, a[4 + k], off, amin, amax, full);
 
