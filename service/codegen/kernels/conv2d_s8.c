@@ -47,7 +47,15 @@ static void im2col(int8_t *patch, const int8_t *in,
 			/* the whole row of taps: K*C_in contiguous bytes */
 			const int8_t *src = in + (iy * in_dims->w + ix0) * ci;
 
-			for (int32_t i = 0; i < row; i++)
+			int32_t i = 0;
+
+			/* word by word (unaligned accesses, as s8_read_s8x4) */
+			for (; i + 4 <= row; i += 4) {
+				const int32_t v = s8_read_s8x4(src + i);
+
+				memcpy(dst + i, &v, 4);
+			}
+			for (; i < row; i++)
 				dst[i] = src[i];
 			dst += row;
 			continue;
