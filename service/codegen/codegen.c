@@ -224,7 +224,8 @@ int codegen_uses_kernel(const struct graph *g, const struct quant_net *q,
 		const enum graph_op_kind k = g->ops[i].kind;
 		const char *f = NULL;
 
-		if (q->layers[i].lut && strcmp(file, "lut_s8.c") == 0)
+		if (q->layers[i].lut && !codegen_lut_fused(k) &&
+		    strcmp(file, "lut_s8.c") == 0)
 			return 1;
 		switch (k) {
 		case GRAPH_OP_CONV2D: f = "conv2d_s8.c"; break;

@@ -195,17 +195,22 @@ static void emit_dims(struct core_buf *b, enum core_status *rc,
 		       name, i, t->h, t->w, t->c);
 }
 
+/* lut: the activation table fused into the kernel's output stage */
 static void emit_conv_params(struct core_buf *b, enum core_status *rc, int i,
-			     const struct quant_conv_params *p)
+			     const struct quant_conv_params *p, int lut)
 {
+	char fused[48] = "";
+
+	if (lut)
+		snprintf(fused, sizeof fused, ",\n\t.lut = model_lut%d", i);
 	CODEGEN_PRINTF(b, *rc,
 		       "static const struct s8_conv_params p%d = {\n"
 		       "\t.input_offset = %ld, .output_offset = %ld, .stride "
 		       "= %d,\n\t.padding = %d, .dilation = 1, .act_min = "
-		       "%ld, .act_max = %ld};\n",
+		       "%ld, .act_max = %ld%s};\n",
 		       i, (long)p->input_offset, (long)p->output_offset,
 		       p->stride, p->padding, (long)p->act_min,
-		       (long)p->act_max);
+		       (long)p->act_max, fused);
 	CODEGEN_PRINTF(b, *rc,
 		       "static const struct s8_per_channel q%d = {model_m%d, "
 		       "model_s%d};\n",
@@ -236,7 +241,7 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 	CODEGEN_PRINTF(calls, *rc, "\t/* %d %s */\n", i, op->name);
 	switch (op->kind) {
 	case GRAPH_OP_CONV2D:
-		emit_conv_params(params, rc, i, &L->conv);
+		emit_conv_params(params, rc, i, &L->conv, L->lut);
 		emit_dims(params, rc, "i", i, x);
 		CODEGEN_PRINTF(params, *rc,
 			       "static const struct s8_dims f%d = {%d, %d, "
@@ -251,7 +256,7 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 		    out, in, i, i, i, i, i, i, i, i, i);
 		break;
 	case GRAPH_OP_DEPTHWISE:
-		emit_conv_params(params, rc, i, &L->conv);
+		emit_conv_params(params, rc, i, &L->conv, 0);
 		emit_dims(params, rc, "i", i, x);
 		CODEGEN_PRINTF(params, *rc,
 			       "static const struct s8_dims f%d = {%d, %d, "
@@ -275,7 +280,7 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 		}
 		break;
 	case GRAPH_OP_CONV1X1:
-		emit_conv_params(params, rc, i, &L->conv);
+		emit_conv_params(params, rc, i, &L->conv, L->lut);
 		emit_dims(params, rc, "i", i, x);
 		emit_dims(params, rc, "o", i, y);
 		CODEGEN_PRINTF(calls, *rc,
@@ -362,7 +367,7 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 		break;
 	}
 	}
-	if (L->lut)
+	if (L->lut && !codegen_lut_fused(op->kind))
 		CODEGEN_PRINTF(
 		    calls, *rc,
 		    "\tlut_s8(T%d, T%d, %zu, model_lut%d); /* %s */\n", out,

@@ -94,7 +94,11 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 
 	for (int i = 0; i < g->nops; i++) {
 		used[g->ops[i].kind] = 1;
-		lut |= graph_act_needs_lut(g->ops[i].act);
+		/* kxk and 1x1 convolutions apply their table in their own
+		 * output stage (no lut_s8 call) */
+		lut |= graph_act_needs_lut(g->ops[i].act) &&
+		       g->ops[i].kind != GRAPH_OP_CONV2D &&
+		       g->ops[i].kind != GRAPH_OP_CONV1X1;
 		dw_inplace |= g->ops[i].kind == GRAPH_OP_DEPTHWISE &&
 			      g->ops[i].inplace_input >= 0;
 	}

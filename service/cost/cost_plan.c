@@ -10,20 +10,29 @@
  * <op>_s8_scratch_size() in service/codegen/kernels/), so that the arena
  * the planner lays out is exactly what generated code needs. */
 
-/* Four int8 patches and four int16 columns of K*K*C_in rounded up to 4
- * (conv2d_s8.c). */
-size_t cost_conv2d_s8_scratch_size(int kernel, int cin)
+/* The packed core's per-channel table: 4 words per channel of C_out made
+ * even (s8_packed_mm_rq_bytes). */
+static size_t packed_rq_bytes(int cout)
+{
+	return 16 * (((size_t)cout + 1) & ~(size_t)1);
+}
+
+/* Four int8 patches and four int16 columns of K*K*C_in rounded up to 4,
+ * then the per-channel table (conv2d_s8.c). */
+size_t cost_conv2d_s8_scratch_size(int kernel, int cin, int cout)
 {
 	const size_t len = (size_t)kernel * (size_t)kernel * (size_t)cin;
 
-	return 4 * ((len + 3) & ~(size_t)3) * (sizeof(int16_t) + 1);
+	return 4 * ((len + 3) & ~(size_t)3) * (sizeof(int16_t) + 1) +
+	       packed_rq_bytes(cout);
 }
 
 /* Four pixels' int16 columns of C_in rounded up to 4 (the column block of
- * pointwise_conv2d_s8.c). */
-size_t cost_pointwise_conv2d_s8_scratch_size(int cin)
+ * pointwise_conv2d_s8.c), then the per-channel table. */
+size_t cost_pointwise_conv2d_s8_scratch_size(int cin, int cout)
 {
-	return 4 * (((size_t)cin + 3) & ~(size_t)3) * sizeof(int16_t);
+	return 4 * (((size_t)cin + 3) & ~(size_t)3) * sizeof(int16_t) +
+	       packed_rq_bytes(cout);
 }
 
 size_t cost_fully_connected_s8_scratch_size(int cin)
@@ -67,12 +76,13 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 
 	switch (op->kind) {
 	case GRAPH_OP_CONV2D:
-		return cost_conv2d_s8_scratch_size(op->kernel, op->cin);
+		return cost_conv2d_s8_scratch_size(op->kernel, op->cin,
+						   op->cout);
 	case GRAPH_OP_DEPTHWISE:
 		return cost_depthwise_conv2d_s8_scratch_size(
 		    op->kernel, x->h, x->w, x->c, op->inplace_input >= 0);
 	case GRAPH_OP_CONV1X1:
-		return cost_pointwise_conv2d_s8_scratch_size(op->cin);
+		return cost_pointwise_conv2d_s8_scratch_size(op->cin, op->cout);
 	case GRAPH_OP_LINEAR:
 		return cost_fully_connected_s8_scratch_size(op->cin);
 	case GRAPH_OP_GAP: return cost_avgpool_s8_scratch_size(x->c);

@@ -25,10 +25,12 @@ static int32_t pw_bias[1024];
 static int32_t scratch_needed(const struct qcase *c)
 {
 	switch (c->op) {
-	case QOP_CONV2D: return conv2d_s8_scratch_size(&c->in, &c->filter);
+	case QOP_CONV2D:
+		return conv2d_s8_scratch_size(&c->in, &c->filter, &c->out);
 	case QOP_DEPTHWISE_INPLACE:
 		return depthwise_conv2d_s8_scratch_size(&c->in, &c->filter);
-	case QOP_POINTWISE: return pointwise_conv2d_s8_scratch_size(&c->in);
+	case QOP_POINTWISE:
+		return pointwise_conv2d_s8_scratch_size(&c->in, &c->out);
 	case QOP_FC: return fully_connected_s8_scratch_size(c->in.c);
 	default: return 0;
 	}

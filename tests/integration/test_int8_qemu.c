@@ -134,7 +134,7 @@ static int write_vectors(const char *path, int counts[INT8_OP_COUNT], long *max)
 		    f,
 		    "static const struct qcase q%d = {%s, \"%s\",\n"
 		    " {%d,%d,%d}, {%d,%d,%d}, {%d,%d,%d},\n"
-		    " {%ld,%ld,%d,%d,%d,%ld,%ld},\n"
+		    " {%ld,%ld,%d,%d,%d,%ld,%ld,0},\n"
 		    " {%ld,%ld,%ld,%ld},\n"
 		    " {%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld},\n"
 		    " {%ld,%ld,%ld,%ld,%ld,%ld},\n"

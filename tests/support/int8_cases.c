@@ -460,10 +460,11 @@ void int8_case_kernel_params(const struct int8_case *c,
 			     struct s8_per_channel *q, struct s8_dims *in,
 			     struct s8_dims *filter, struct s8_dims *out)
 {
-	*conv = (struct s8_conv_params){
-	    c->conv.input_offset, c->conv.output_offset, c->conv.stride,
-	    c->conv.padding,	  c->conv.dilation,	 c->conv.act_min,
-	    c->conv.act_max};
+	*conv =
+	    (struct s8_conv_params){c->conv.input_offset, c->conv.output_offset,
+				    c->conv.stride,	  c->conv.padding,
+				    c->conv.dilation,	  c->conv.act_min,
+				    c->conv.act_max,	  NULL};
 	*fc = (struct s8_fc_params){c->fc.input_offset, c->fc.output_offset,
 				    c->fc.act_min, c->fc.act_max};
 	*add = (struct s8_add_params){

@@ -116,9 +116,11 @@ static void requantize_out_matches_model(void **state)
 
 /* ---- MCU kernels against the reference ---------------------------------- */
 
-/* Runs the kernel of c into out (n_out bytes). Scratch is allocated at
+/* Runs the kernel of c into out (n_out bytes), with lut (NULL: none) as
+ * the convolutions' fused activation table. Scratch is allocated at
  * exactly the size the kernel asks for, so ASan sees any overrun. */
-static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
+static enum s8_status run_kernel(const struct int8_case *c, int8_t *out,
+				 const int8_t *lut)
 {
 	struct s8_conv_params conv;
 	struct s8_fc_params fc;
@@ -133,8 +135,14 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 
 	int8_case_kernel_params(c, &conv, &fc, &add, &pool, &mul, &q, &in, &f,
 				&o);
+	conv.lut = lut;
 	switch (c->s.op) {
-	case INT8_OP_CONV2D: n = conv2d_s8_scratch_size(&in, &f); break;
+	case INT8_OP_CONV2D:
+		n = conv2d_s8_scratch_size(&in, &f, &o);
+		/* the planner reserves what the kernel asks for */
+		assert_int_equal(n,
+				 cost_conv2d_s8_scratch_size(f.h, in.c, o.c));
+		break;
 	case INT8_OP_DEPTHWISE_INPLACE:
 		n = depthwise_conv2d_s8_scratch_size(&in, &f);
 		/* the planner reserves what the kernel asks for */
@@ -142,7 +150,9 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out)
 					f.h, in.h, in.w, in.c, 1));
 		break;
 	case INT8_OP_POINTWISE:
-		n = pointwise_conv2d_s8_scratch_size(&in);
+		n = pointwise_conv2d_s8_scratch_size(&in, &o);
+		assert_int_equal(
+		    n, cost_pointwise_conv2d_s8_scratch_size(in.c, o.c));
 		break;
 	case INT8_OP_FC: n = fully_connected_s8_scratch_size(in.c); break;
 	default: break;
@@ -234,7 +244,7 @@ static void kernels_match_reference(void **state)
 		out = malloc((size_t)c.n_out);
 		assert_non_null(out);
 		memset(out, 0x5a, (size_t)c.n_out);
-		assert_int_equal(run_kernel(&c, out), S8_OK);
+		assert_int_equal(run_kernel(&c, out, NULL), S8_OK);
 		for (long j = 0; j < c.n_out; j++) {
 			if (out[j] != c.expect[j])
 				fail_msg("%s: output %ld: kernel %d, reference "
@@ -247,8 +257,21 @@ static void kernels_match_reference(void **state)
 			struct int8_case d = c;
 			memcpy(out, c.x, (size_t)c.n_x);
 			d.x = out;
-			assert_int_equal(run_kernel(&d, out), S8_OK);
+			assert_int_equal(run_kernel(&d, out, NULL), S8_OK);
 			assert_memory_equal(out, c.expect, (size_t)c.n_out);
+		}
+		/* kxk and 1x1: an activation table fused into the output
+		 * stage gives the table of the reference's output */
+		if (op == INT8_OP_CONV2D || op == INT8_OP_POINTWISE) {
+			int8_t table[256];
+
+			for (int k = 0; k < 256; k++)
+				table[k] = (int8_t)(k * 37 + 11);
+			assert_int_equal(run_kernel(&c, out, table), S8_OK);
+			for (long j = 0; j < c.n_out; j++)
+				if (out[j] != table[c.expect[j] + 128])
+					fail_msg("%s: output %ld with a table",
+						 c.name, j);
 		}
 		bytes += c.n_out;
 		cases++;
@@ -270,7 +293,7 @@ static void kernels_reject_bad_arguments(void **state)
 				 1 << 30, 1 << 30, 1 << 30, 1 << 30};
 	const int32_t shift[8] = {0};
 	struct s8_per_channel q = {mult, shift};
-	struct s8_conv_params p = {0, 0, 1, 1, 1, -128, 127};
+	struct s8_conv_params p = {0, 0, 1, 1, 1, -128, 127, NULL};
 	struct s8_dims in = {4, 4, 4}, f = {3, 3, 4}, out = {4, 4, 4};
 
 	assert_int_equal(

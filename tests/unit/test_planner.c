@@ -426,10 +426,14 @@ static void scratch_sizes(void **state)
 	char err[CORE_ERR_LEN];
 
 	/* the kernels' sizes: kxk four int8 patches and four int16 columns,
-	 * 1x1 four int16 columns, of the length rounded up to 4 */
-	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3), 4 * 28 * 3);
-	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4), 4 * 36 * 3);
-	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5), 4 * 8 * 2);
+	 * 1x1 four int16 columns, of the length rounded up to 4, then 16 B
+	 * per output channel (made even) for the per-channel table */
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 3, 16),
+			 4 * 28 * 3 + 16 * 16);
+	assert_int_equal(cost_conv2d_s8_scratch_size(3, 4, 5),
+			 4 * 36 * 3 + 16 * 6);
+	assert_int_equal(cost_pointwise_conv2d_s8_scratch_size(5, 7),
+			 4 * 8 * 2 + 16 * 8);
 	assert_int_equal(cost_fully_connected_s8_scratch_size(5), 10);
 	/* depthwise in place: the ring of K/2 + 1 rows, or for K 3 and 5 the
 	 * DSP band planes (4 x (min(H, 16) + K - 1) rows x even(W + 2 (K/2))
@@ -456,10 +460,11 @@ static void scratch_sizes(void **state)
 				      ARCH_SKIP_NONE, ARCH_ACT_RELU});
 	a.stem = (struct arch_stem){1, 6, 5, 1, ARCH_ACT_RELU};
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
-	assert_int_equal(cost_op_scratch_size(&g, 0), 4 * 76 * 3);
+	assert_int_equal(cost_op_scratch_size(&g, 0), 4 * 76 * 3 + 16 * 6);
 	assert_int_equal(g.ops[3].kind, GRAPH_OP_GAP);
 	assert_int_equal(cost_op_scratch_size(&g, 3), 0);
-	assert_int_equal(cost_op_scratch_size(&g, 1), 4 * 8 * 2); /* 1x1 */
+	assert_int_equal(cost_op_scratch_size(&g, 1),
+			 4 * 8 * 2 + 16 * 12); /* 1x1 6 -> 12 */
 	graph_free(&g);
 }
 

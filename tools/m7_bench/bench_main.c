@@ -65,8 +65,8 @@ static void report(const char *what, uint32_t insn, uint32_t macs)
 int main(void)
 {
 	const struct s8_per_channel q = {mult, shift};
-	struct s8_conv_params pw = {3, -5, 1, 0, 1, -128, 127};
-	struct s8_conv_params dw = {3, -5, 1, 1, 1, -128, 127};
+	struct s8_conv_params pw = {3, -5, 1, 0, 1, -128, 127, NULL};
+	struct s8_conv_params dw = {3, -5, 1, 1, 1, -128, 127, NULL};
 	struct s8_dims in = {H, W, CIN}, exp = {H, W, CEXP}, f3 = {3, 3, CEXP};
 	uint32_t t0, t1;
 

@@ -17,11 +17,13 @@ static int32_t conv_len4(const struct s8_dims *in_dims,
 }
 
 int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
-			       const struct s8_dims *filter_dims)
+			       const struct s8_dims *filter_dims,
+			       const struct s8_dims *out_dims)
 {
-	/* the column block, then the patches */
+	/* the column block, the patches, the per-channel table */
 	return CONV_PIX * conv_len4(in_dims, filter_dims) *
-	       (int32_t)(sizeof(int16_t) + 1);
+		   (int32_t)(sizeof(int16_t) + 1) +
+	       s8_packed_mm_rq_bytes(out_dims->c);
 }
 
 /* The receptive field of output pixel (oy, ox) into patch (K*K*C_in bytes,
@@ -45,7 +47,15 @@ static void im2col(int8_t *patch, const int8_t *in,
 			/* the whole row of taps: K*C_in contiguous bytes */
 			const int8_t *src = in + (iy * in_dims->w + ix0) * ci;
 
-			for (int32_t i = 0; i < row; i++)
+			int32_t i = 0;
+
+			/* word by word (unaligned accesses, as s8_read_s8x4) */
+			for (; i + 4 <= row; i += 4) {
+				const int32_t v = s8_read_s8x4(src + i);
+
+				memcpy(dst + i, &v, 4);
+			}
+			for (; i < row; i++)
 				dst[i] = src[i];
 			dst += row;
 			continue;
@@ -90,8 +100,12 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 	    p->input_offset < -127 || p->input_offset > 128 || !scratch ||
 	    !s8_packed_mm_setup(&m, wp, bias, q, len, out_dims->c,
 				p->output_offset, p->act_min, p->act_max,
-				scratch))
+				scratch,
+				(char *)scratch + CONV_PIX * len4 *
+						      (int32_t)(sizeof(int16_t) +
+								1)))
 		return S8_ERR_ARG;
+	m.lut = p->lut ? p->lut + 128 : NULL;
 	patches = (int8_t *)scratch + CONV_PIX * len4 * (int32_t)sizeof(int16_t);
 	npix = out_dims->h * out_dims->w;
 	for (int32_t p0 = 0; p0 < npix; p0 += CONV_PIX) {

@@ -53,6 +53,10 @@ struct s8_conv_params {
 	int padding;
 	int dilation; /* must be 1 */
 	int32_t act_min, act_max;
+	/* optional (NULL: none): a 256-entry table (lut_s8's) applied to
+	 * every output, an activation fused into the output stage; read by
+	 * conv2d_s8 and pointwise_conv2d_s8 only */
+	const int8_t *lut;
 };
 
 struct s8_fc_params {
@@ -103,21 +107,31 @@ void mat_mult_s8_s16(const int8_t *w, const int16_t *col0, const int16_t *col1,
 /* ---- packed matrix core (pointwise_conv2d_s8.c) ---------------------------
  * rows x len weights packed by pointwise_s8_pack (pack_s8.h), the bias
  * folded, times blocks of up to 4 int8 input vectors of len; scratch: four
- * int16 columns of len rounded up to 4 (4-byte aligned). */
+ * int16 columns of len rounded up to 4 (4-byte aligned), and rq: the
+ * per-channel table of the hot loop, s8_packed_mm_rq_bytes(rows). */
 struct s8_packed_mm {
 	const int8_t *wp;
 	const int32_t *bias;
 	const struct s8_per_channel *q;
 	int32_t len, rows, off, amin, amax;
 	int32_t *col;
+	int32_t *rq; /* per row pair {2 b0, 2 b1, m0, m1, h0, h1, e0, e1} */
+	const int8_t *lut; /* NULL, or table + 128 (indexed by the output) */
 	int fast, all_fast, full;
 };
 
-/* Returns 0 (nothing set) when the arguments are inconsistent. */
+/* Returns 0 (nothing set) when the arguments are inconsistent. m->lut
+ * starts NULL; set it to a table + 128 to fuse an activation. */
 int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		       const int32_t *bias, const struct s8_per_channel *q,
 		       int32_t len, int32_t rows, int32_t output_offset,
-		       int32_t act_min, int32_t act_max, void *scratch);
+		       int32_t act_min, int32_t act_max, void *scratch,
+		       void *rq);
+/* Bytes of the per-channel table: 4 words per channel, rows made even. */
+static inline int32_t s8_packed_mm_rq_bytes(int32_t rows)
+{
+	return 16 * ((rows + 1) & ~1);
+}
 /* out[k * rows + r] for pixels k < np of px (4 pointers; those past np are
  * computed and not stored, so they must point at len readable bytes). */
 void s8_packed_mm_block(const struct s8_packed_mm *m,
@@ -129,9 +143,11 @@ void s8_packed_mm_block(const struct s8_packed_mm *m,
  * packed by pointwise_s8_pack (pack_s8.h) with ci = K*K*C_in, bias folded
  * the same way (p->input_offset is still read: padding taps hold the zero
  * point). Filter dims {K, K, C_in}. Scratch: four int8 patches and four
- * int16 columns of K*K*C_in rounded up to 4. */
+ * int16 columns of K*K*C_in rounded up to 4, then the per-channel table
+ * (s8_packed_mm_rq_bytes(C_out)). */
 int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
-			       const struct s8_dims *filter_dims);
+			       const struct s8_dims *filter_dims,
+			       const struct s8_dims *out_dims);
 enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 			 const int32_t *bias, const struct s8_conv_params *p,
 			 const struct s8_per_channel *q,
@@ -179,8 +195,10 @@ int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 /* 1x1 convolution, stride 1, no padding. wp: the (C_out, C_in) weights in
  * the packed layout of pack_s8.h, bias: the folded bias pointwise_s8_pack
  * makes (the input offset already in it; p->input_offset is not read).
- * Scratch: four int16 columns of C_in rounded up to 4. */
-int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims);
+ * Scratch: four int16 columns of C_in rounded up to 4, then the
+ * per-channel table (s8_packed_mm_rq_bytes(C_out)). */
+int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims,
+					 const struct s8_dims *out_dims);
 enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 				   const int8_t *wp, const int32_t *bias,
 				   const struct s8_conv_params *p,

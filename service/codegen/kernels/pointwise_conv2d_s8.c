@@ -11,10 +11,12 @@
 
 #define PW_PIX 4 /* pixels per column block */
 
-int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims)
+int32_t pointwise_conv2d_s8_scratch_size(const struct s8_dims *in_dims,
+					 const struct s8_dims *out_dims)
 {
 	return PW_PIX * pointwise_s8_packed_len(in_dims->c) *
-	       (int32_t)sizeof(int16_t);
+		   (int32_t)sizeof(int16_t) +
+	       s8_packed_mm_rq_bytes(out_dims->c);
 }
 
 /* Requantization of one output channel: the SMMULR route (requant.h) when
@@ -203,7 +205,7 @@ static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
 /* On a real Cortex-M the hot loop of pw_rows_fast is written out in
  * assembly (the same instructions as PW_STEP, without GCC's spills). */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
-    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) && \
+    !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) &&    \
     defined(__OPTIMIZE__)
 #define PW_ASM 1
 #else
@@ -253,18 +255,17 @@ S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
  * to [amin, amax] or not: the hot loop of the network. Accumulators start
  * from twice the bias and stay in registers. */
 S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
-			    int32_t groups, const int32_t *bias,
-			    const int32_t *mult, const int32_t *shift,
-			    int32_t off, int32_t co, int8_t *o, int32_t amin,
-			    int32_t amax, const int clamp)
+			    int32_t groups, const int32_t *rq, int32_t co,
+			    int8_t *o, int32_t amin, int32_t amax,
+			    const int clamp, const int use_lut,
+			    const int8_t *lut)
 {
-	/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
-	const uint32_t hk = 2u * (uint32_t)(clamp ? off - amin : off) + 1u;
 	const int32_t span = amax - amin;
+	const int8_t *const end = o + co;
 
-	for (int32_t r = 0; r < co; r += 2, o += 2) {
+	for (; o < end; o += 2, rq += 8) {
 		const int32_t *x = col;
-		int32_t a0 = bias[r] * 2, b0 = bias[r + 1] * 2;
+		int32_t a0 = rq[0], b0 = rq[1];
 		int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
 		int32_t m, e, h, v0, v1, v2, v3;
 
@@ -325,24 +326,36 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			x += 8;
 		}
 #endif
-		m = mult[r];
-		e = -shift[r];
-		h = (int32_t)(hk << (e - 1));
+		m = rq[2];
+		e = rq[6];
+		h = rq[4];
 		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
+		if (use_lut) {
+			v0 = lut[v0];
+			v1 = lut[v1];
+			v2 = lut[v2];
+			v3 = lut[v3];
+		}
 		o[0] = (int8_t)v0;
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
 		o[3 * co] = (int8_t)v3;
-		m = mult[r + 1];
-		e = -shift[r + 1];
-		h = (int32_t)(hk << (e - 1));
+		m = rq[3];
+		e = rq[7];
+		h = rq[5];
 		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
 		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
+		if (use_lut) {
+			v0 = lut[v0];
+			v1 = lut[v1];
+			v2 = lut[v2];
+			v3 = lut[v3];
+		}
 		o[1] = (int8_t)v0;
 		o[co + 1] = (int8_t)v1;
 		o[2 * co + 1] = (int8_t)v2;
@@ -353,16 +366,24 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
 			 const struct s8_packed_mm *m, int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, -128, 127, 0);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, 0, NULL);
+}
+
+/* The same with a fused activation table (full range only; clamped layers
+ * with a table take the general block) */
+static void pw_rows_lut(const int8_t *wp, const int32_t *col, int32_t groups,
+			const struct s8_packed_mm *m, int8_t *o)
+{
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, -128, 127, 0, 1,
+		     m->lut);
 }
 
 static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const struct s8_packed_mm *m,
 			    int8_t *o)
 {
-	pw_rows_fast(wp, col, groups, m->bias, m->q->multiplier, m->q->shift,
-		     m->off, m->rows, o, m->amin, m->amax, 1);
+	pw_rows_fast(wp, col, groups, m->rq, m->rows, o, m->amin, m->amax, 1, 0,
+		     NULL);
 }
 #undef PW_STEP
 #else
@@ -429,7 +450,8 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		       const int32_t *bias, const struct s8_per_channel *q,
 		       int32_t len, int32_t rows, int32_t output_offset,
-		       int32_t act_min, int32_t act_max, void *scratch)
+		       int32_t act_min, int32_t act_max, void *scratch,
+		       void *rq)
 {
 	const int32_t len4 = pointwise_s8_packed_len(len);
 
@@ -444,6 +466,8 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 	m->amin = act_min;
 	m->amax = act_max;
 	m->col = (int32_t *)scratch;
+	m->rq = (int32_t *)rq;
+	m->lut = NULL;
 	m->full = act_min == -128 && act_max == 127;
 	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
 	 * 2^30 for every channel: the SMMULR route applies */
@@ -466,6 +490,20 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 			      (m->full || ((int64_t)(d < 0 ? -d : d)
 					   << -q->shift[r]) < (1LL << 30));
 	}
+	/* the hot loop's constants, a row pair's in one place */
+	for (int32_t r = 0; r < rows && m->all_fast; r++) {
+		const uint32_t hk =
+		    2u * (uint32_t)(m->full ? output_offset
+					    : output_offset - act_min) +
+		    1u;
+		int32_t *t = m->rq + (r & ~1) * 4 + (r & 1);
+
+		t[0] = bias[r] * 2;
+		t[2] = q->multiplier[r];
+		/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
+		t[4] = (int32_t)(hk << (-q->shift[r] - 1));
+		t[6] = -q->shift[r];
+	}
 #endif
 	return 1;
 }
@@ -478,13 +516,17 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 	const int32_t *bias = m->bias;
 	const int32_t off = m->off, amin = m->amin, amax = m->amax;
 	const int full = m->full;
+	const int8_t *lut = m->lut;
 	int32_t *col = m->col;
 
 #if S8_DSP
-	pw_columns(col, px, m->len, m->all_fast && np == PW_PIX,
-		   np == 1 ? 1 : PW_PIX);
-	if (m->all_fast && np == PW_PIX) {
-		if (full)
+	const int hot = m->all_fast && np == PW_PIX && (!lut || full);
+
+	pw_columns(col, px, m->len, hot, np == 1 ? 1 : PW_PIX);
+	if (hot) {
+		if (lut)
+			pw_rows_lut(m->wp, col, len4 >> 2, m, out);
+		else if (full)
 			pw_rows_full(m->wp, col, len4 >> 2, m, out);
 		else
 			pw_rows_clamped(m->wp, col, len4 >> 2, m, out);
@@ -516,10 +558,15 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 		for (int k = 0; k < np; k++) {
 			/* both computed before either store, which may
 			 * alias the parameters */
-			const int8_t v0 =
+			int8_t v0 =
 			    pw_rq_out(&rq0, a[k], off, amin, amax, full);
-			const int8_t v1 =
+			int8_t v1 =
 			    pw_rq_out(&rq1, a[4 + k], off, amin, amax, full);
+
+			if (lut) {
+				v0 = lut[v0];
+				v1 = lut[v1];
+			}
 
 			o[k * co] = v0;
 			if (two)
@@ -544,8 +591,12 @@ enum s8_status pointwise_conv2d_s8(int8_t *out, const int8_t *in,
 	    p->dilation != 1 || out_dims->h != in_dims->h ||
 	    out_dims->w != in_dims->w ||
 	    !s8_packed_mm_setup(&m, wp, bias, q, ci, co, p->output_offset,
-				p->act_min, p->act_max, scratch))
+				p->act_min, p->act_max, scratch,
+				(char *)scratch +
+				    PW_PIX * pointwise_s8_packed_len(ci) *
+					(int32_t)sizeof(int16_t)))
 		return S8_ERR_ARG;
+	m.lut = p->lut ? p->lut + 128 : NULL;
 	npix = in_dims->h * in_dims->w;
 	for (int32_t p0 = 0; p0 < npix; p0 += PW_PIX) {
 		const int8_t *px[PW_PIX];
