@@ -107,27 +107,8 @@ void nn_bn_act_forward(float *out, float *mean, float *rstd,
 	float *scale = bn_factors(scratch, c);
 
 	bn_partial_moments(part, x, pix, c, ns);
-	for (int ch = 0; ch < c; ch++) {
-		double s1 = 0.0, s2 = 0.0, m, var, unbiased;
-
-		for (int sl = 0; sl < ns; sl++) {
-			s1 += part[(size_t)sl * 2 * c + ch];
-			s2 += part[(size_t)sl * 2 * c + c + ch];
-		}
-		m = s1 / (double)pix;
-		var = s2 / (double)pix - m * m;
-		if (var < 0.0)
-			var = 0.0;
-		unbiased =
-		    pix > 1 ? var * (double)pix / (double)(pix - 1) : var;
-		mean[ch] = (float)m;
-		rstd[ch] = (float)(1.0 / sqrt(var + (double)NN_BN_EPS));
-		scale[ch] = rstd[ch] * gamma[ch];
-		running_mean[ch] = (1.0f - NN_BN_MOMENTUM) * running_mean[ch] +
-				   NN_BN_MOMENTUM * (float)m;
-		running_var[ch] = (1.0f - NN_BN_MOMENTUM) * running_var[ch] +
-				  NN_BN_MOMENTUM * (float)unbiased;
-	}
+	nn_bn_stats_finish(mean, rstd, scale, running_mean, running_var, gamma,
+			   part, ns, pix, c);
 	bn_apply(out, x, mean, scale, beta, pix, c, (size_t)c, act);
 }
 
