@@ -116,6 +116,25 @@ void queue_claim_free(struct queue_claim *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* Fills out from a claim's row (id, name, spec, attempts) and clears r. On
+ * out of memory the lease expires by itself and another claim picks the
+ * job up. */
+static enum core_status claim_from_row(PGresult *r, struct queue_claim *out,
+				       char *err, size_t errlen)
+{
+	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->name = core_strdup(PQgetvalue(r, 0, 1));
+	out->spec = core_strdup(PQgetvalue(r, 0, 2));
+	out->attempts = atoi(PQgetvalue(r, 0, 3));
+	PQclear(r);
+	if (!out->name || !out->spec) {
+		queue_claim_free(out);
+		core_errf(err, errlen, "out of memory claiming a job");
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}
+
 enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 int lease_s, struct queue_claim *out,
 				 char *err, size_t errlen)
@@ -135,18 +154,7 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 		core_errf(err, errlen, "no claimable job");
 		return CORE_ERR_NOT_FOUND;
 	}
-	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	out->name = core_strdup(PQgetvalue(r, 0, 1));
-	out->spec = core_strdup(PQgetvalue(r, 0, 2));
-	out->attempts = atoi(PQgetvalue(r, 0, 3));
-	PQclear(r);
-	if (!out->name || !out->spec) {
-		/* the lease expires by itself; another claim will pick it up */
-		queue_claim_free(out);
-		core_errf(err, errlen, "out of memory claiming a job");
-		return CORE_ERR_NOMEM;
-	}
-	return CORE_OK;
+	return claim_from_row(r, out, err, errlen);
 }
 
 enum core_status queue_job_claim_id(struct store_pool *p, long long id,
@@ -165,19 +173,8 @@ enum core_status queue_job_claim_id(struct store_pool *p, long long id,
 	st = run_one(p, &stmt_claim_id, params, &r, err, errlen);
 	if (st)
 		return st;
-	if (PQntuples(r) == 1) {
-		out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		out->name = core_strdup(PQgetvalue(r, 0, 1));
-		out->spec = core_strdup(PQgetvalue(r, 0, 2));
-		out->attempts = atoi(PQgetvalue(r, 0, 3));
-		PQclear(r);
-		if (!out->name || !out->spec) {
-			queue_claim_free(out);
-			core_errf(err, errlen, "out of memory claiming a job");
-			return CORE_ERR_NOMEM;
-		}
-		return CORE_OK;
-	}
+	if (PQntuples(r) == 1)
+		return claim_from_row(r, out, err, errlen);
 	PQclear(r);
 	st = run_one(p, &stmt_job_state, params, &r, err, errlen);
 	if (st)
