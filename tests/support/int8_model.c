@@ -61,3 +61,16 @@ int32_t int8_rand_edge_i32(struct core_rng *r)
 	default: return (int32_t)(uint32_t)core_rng_next(r);
 	}
 }
+
+struct int8_rq_args int8_rand_rq_args(struct core_rng *r)
+{
+	struct int8_rq_args a;
+
+	a.x = int8_rand_edge_i32(r);
+	a.m = core_rng_below(r, 3) == 0
+		  ? int8_rand_edge_i32(r)
+		  : (int32_t)((1u << 30) + core_rng_below(r, 1u << 30));
+	a.shift = (int)core_rng_below(r, 62) - 31;
+	a.e = (int)core_rng_below(r, 32);
+	return a;
+}

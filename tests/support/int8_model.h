@@ -17,4 +17,14 @@ int32_t int8_model_mbqm(int32_t x, int32_t m, int shift);
  * every magnitude and uniform ones, a quarter each. */
 int32_t int8_rand_edge_i32(struct core_rng *r);
 
+/* Arguments of a requantization drawn for the tests against the model: an
+ * accumulator x (int8_rand_edge_i32), a multiplier (edge values one time in
+ * three, else in [2^30, 2^31)), a shift in [-31, 30] and a right shift e in
+ * [0, 31] for RoundingDivideByPOT. */
+struct int8_rq_args {
+	int32_t x, m;
+	int shift, e;
+};
+struct int8_rq_args int8_rand_rq_args(struct core_rng *r);
+
 #endif

@@ -25,13 +25,9 @@ static void requant_matches_64bit_model(void **state)
 
 	core_rng_seed(&r, 42);
 	for (int i = 0; i < 300000; i++) {
-		int32_t x = int8_rand_edge_i32(&r);
-		int32_t m =
-		    core_rng_below(&r, 3) == 0
-			? int8_rand_edge_i32(&r)
-			: (int32_t)((1u << 30) + core_rng_below(&r, 1u << 30));
-		int shift = (int)core_rng_below(&r, 62) - 31;
-		int e = (int)core_rng_below(&r, 32);
+		const struct int8_rq_args a = int8_rand_rq_args(&r);
+		const int32_t x = a.x, m = a.m;
+		const int shift = a.shift, e = a.e;
 		int32_t want = int8_model_mbqm(x, m, shift);
 		int32_t got =
 		    quant_multiply_by_quantized_multiplier(x, m, shift);
