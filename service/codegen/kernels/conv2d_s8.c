@@ -26,40 +26,17 @@ int32_t conv2d_s8_scratch_size(const struct s8_dims *in_dims,
 	       s8_packed_mm_rq_bytes(out_dims->c);
 }
 
-/* The receptive field of output pixel (oy, ox) into patch (K*K*C_in bytes,
- * then zeros up to len4), padding taps as zp. */
-static void im2col(int8_t *patch, const int8_t *in,
-		   const struct s8_dims *in_dims, int32_t k, int32_t stride,
-		   int32_t padding, int8_t zp, int32_t len4, int32_t oy,
-		   int32_t ox)
+/* Output pixel (oy, ox)'s receptive field where it crosses the border:
+ * padding taps as zp. */
+static void im2col_border(int8_t *dst, const int8_t *in,
+			  const struct s8_dims *in_dims, int32_t k,
+			  int32_t iy0, int32_t ix0, int8_t zp)
 {
 	const int32_t ci = in_dims->c;
-	int8_t *dst = patch;
-
-	const int32_t ix0 = ox * stride - padding;
-	const int32_t row = k * ci;
 
 	for (int32_t ky = 0; ky < k; ky++) {
-		const int32_t iy = oy * stride - padding + ky;
+		const int32_t iy = iy0 + ky;
 
-		if (iy >= 0 && iy < in_dims->h && ix0 >= 0 &&
-		    ix0 + k <= in_dims->w) {
-			/* the whole row of taps: K*C_in contiguous bytes */
-			const int8_t *src = in + (iy * in_dims->w + ix0) * ci;
-
-			int32_t i = 0;
-
-			/* word by word (unaligned accesses, as s8_read_s8x4) */
-			for (; i + 4 <= row; i += 4) {
-				const int32_t v = s8_read_s8x4(src + i);
-
-				memcpy(dst + i, &v, 4);
-			}
-			for (; i < row; i++)
-				dst[i] = src[i];
-			dst += row;
-			continue;
-		}
 		for (int32_t kx = 0; kx < k; kx++) {
 			const int32_t ix = ix0 + kx;
 
@@ -72,8 +49,39 @@ static void im2col(int8_t *patch, const int8_t *in,
 			dst += ci;
 		}
 	}
-	while (dst < patch + len4)
-		*dst++ = 0;
+}
+
+/* The receptive field of output pixel (oy, ox) into patch: K*K*C_in bytes
+ * (the zeros after them, up to len4, are written once per call). Inside
+ * the map, each filter row is K*C_in contiguous input bytes, copied a word
+ * at a time (unaligned accesses, as s8_read_s8x4). */
+S8_INLINE void im2col(int8_t *patch, const int8_t *in,
+		      const struct s8_dims *in_dims, int32_t k, int32_t stride,
+		      int32_t padding, int8_t zp, int32_t oy, int32_t ox)
+{
+	const int32_t ci = in_dims->c, row = k * ci;
+	const int32_t iy0 = oy * stride - padding, ix0 = ox * stride - padding;
+	const int8_t *src;
+
+	if (iy0 < 0 || iy0 + k > in_dims->h || ix0 < 0 ||
+	    ix0 + k > in_dims->w) {
+		im2col_border(patch, in, in_dims, k, iy0, ix0, zp);
+		return;
+	}
+	src = in + (iy0 * in_dims->w + ix0) * ci;
+	for (int32_t ky = 0; ky < k; ky++) {
+		int32_t i = 0;
+
+		for (; i + 4 <= row; i += 4) {
+			const int32_t v = s8_read_s8x4(src + i);
+
+			memcpy(patch + i, &v, 4);
+		}
+		for (; i < row; i++)
+			patch[i] = src[i];
+		patch += row;
+		src += in_dims->w * ci;
+	}
 }
 
 enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
@@ -106,20 +114,27 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 								1)))
 		return S8_ERR_ARG;
 	m.lut = p->lut ? p->lut + 128 : NULL;
+	m.padded = 1;
 	patches = (int8_t *)scratch + CONV_PIX * len4 * (int32_t)sizeof(int16_t);
+	memset(patches, 0, (size_t)(CONV_PIX * len4));
 	npix = out_dims->h * out_dims->w;
-	for (int32_t p0 = 0; p0 < npix; p0 += CONV_PIX) {
+	for (int32_t p0 = 0, oy = 0, ox = 0; p0 < npix; p0 += CONV_PIX) {
 		const int np =
 		    npix - p0 < CONV_PIX ? (int)(npix - p0) : CONV_PIX;
 		const int8_t *px[CONV_PIX];
 
+		/* (oy, ox) walks the pixels; missing ones repeat the last
+		 * (computed, not stored) */
 		for (int j = 0; j < CONV_PIX; j++) {
-			const int32_t pix = p0 + (j < np ? j : np - 1);
-
+			px[j] = patches + (j < np ? j : np - 1) * len4;
+			if (j >= np)
+				continue;
 			im2col(patches + j * len4, in, in_dims, k, p->stride,
-			       p->padding, zp, len4, pix / out_dims->w,
-			       pix % out_dims->w);
-			px[j] = patches + j * len4;
+			       p->padding, zp, oy, ox);
+			if (++ox == out_dims->w) {
+				ox = 0;
+				oy++;
+			}
 		}
 		s8_packed_mm_block(&m, px, np, out + p0 * out_dims->c);
 	}

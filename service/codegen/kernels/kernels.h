@@ -118,10 +118,13 @@ struct s8_packed_mm {
 	int32_t *rq; /* per row pair {2 b0, 2 b1, m0, m1, h0, h1, e0, e1} */
 	const int8_t *lut; /* NULL, or table + 128 (indexed by the output) */
 	int fast, all_fast, full;
+	int padded; /* the vectors hold zeros up to len rounded up to 4 */
 };
 
 /* Returns 0 (nothing set) when the arguments are inconsistent. m->lut
- * starts NULL; set it to a table + 128 to fuse an activation. */
+ * starts NULL; set it to a table + 128 to fuse an activation. m->padded
+ * starts 0; set it when every input vector is followed by zeros up to len
+ * rounded up to 4 (the columns are then built a word at a time). */
 int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 		       const int32_t *bias, const struct s8_per_channel *q,
 		       int32_t len, int32_t rows, int32_t output_offset,

@@ -468,6 +468,7 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 	m->col = (int32_t *)scratch;
 	m->rq = (int32_t *)rq;
 	m->lut = NULL;
+	m->padded = 0;
 	m->full = act_min == -128 && act_max == 127;
 	/* |x| <= 128 times |w| <= 128 over len4 inputs, plus the bias, below
 	 * 2^30 for every channel: the SMMULR route applies */
@@ -522,7 +523,9 @@ void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
 #if S8_DSP
 	const int hot = m->all_fast && np == PW_PIX && (!lut || full);
 
-	pw_columns(col, px, m->len, hot, np == 1 ? 1 : PW_PIX);
+	/* padded vectors: whole groups of 4, no tail */
+	pw_columns(col, px, m->padded ? len4 : m->len, hot,
+		   np == 1 ? 1 : PW_PIX);
 	if (hot) {
 		if (lut)
 			pw_rows_lut(m->wp, col, len4 >> 2, m, out);
