@@ -101,11 +101,15 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(AVGPOOL, 5, 3, 5, 5, 1, 1, 0, -128, -128, FULL, REAL, 0, 703),
     CASE(AVGPOOL, 20, 20, 33, 33, 1, 1, 0, 6, -6, FULL, REAL, 0, 704),
     CASE(AVGPOOL, 2, 2, 4, 4, 1, 1, 0, 127, 127, FULL, EXTR, 0, 705),
+    /* runs of 256 pixels summed in halfwords, then the remainder */
+    CASE(AVGPOOL, 30, 20, 10, 10, 1, 1, 0, -128, 5, FULL, EXTR, 0, 706),
     /* SE channel scaling */
     CASE(MUL_CHANNEL, 4, 4, 8, 8, 1, 1, 0, -4, 2, FULL, REAL, 0, 801),
     CASE(MUL_CHANNEL, 3, 5, 13, 13, 1, 1, 0, -128, -128, FULL, REAL, 0, 802),
     CASE(MUL_CHANNEL, 5, 1, 3, 3, 1, 1, 0, 127, -128, FULL, EXTR, 0, 803),
     CASE(MUL_CHANNEL, 6, 2, 7, 7, 1, 1, 0, 0, -10, -10, 127, REAL, 0, 804),
+    CASE(MUL_CHANNEL, 9, 7, 18, 18, 1, 1, 0, 3, 7, FULL, REAL, 0, 805),
+    CASE(MUL_CHANNEL, 4, 5, 20, 20, 1, 1, 0, -50, 50, -20, 100, REAL, 0, 806),
     /* tables (cout = function) */
     CASE(LUT, 3, 5, 7, QUANT_FN_SIGMOID, 1, 1, 0, -10, -128, FULL, REAL, 0,
 	 901),

@@ -1,16 +1,29 @@
 /* mul_channel_s8.c - int8 per-channel multiply (squeeze-excitation gate):
  * out(y, x, c) = MBQM((in + off1) * (gate[c] + off2)) + out_zp. On DSP
- * builds channel by channel: the gate factor is fixed along a channel, the
- * doubled product is one MLA and its requantization an SMMLAR with the
- * output offset folded into the rounding constant. */
+ * builds four channels at a time along the pixels: the gate factors are
+ * fixed along a channel, the doubled products are SMLAxy of halfwords and
+ * their requantization an SMMLAR with the output offset folded into the
+ * rounding constant. */
 #include "kernels.h"
 #include "requant.h"
 
 #if S8_DSP
-/* Channel by channel, for m > 0 and right shifts of 1..23 (s8_rq_fast):
- * |product| <= 255 * 255 < 2^30, so as in pointwise_conv2d_s8.c's pw_fast
- * SMMLAR of the doubled product gives SRDHM + 2^(e-1) + off * 2^e, and the
- * product's sign serves as SRDHM's. */
+/* For m > 0 and right shifts of 1..23 (s8_rq_fast): |product| <= 255 *
+ * 255 < 2^30, so as in pointwise_conv2d_s8.c's pw_fast SMMLAR of the
+ * doubled product gives SRDHM + 2^(e-1) + off * 2^e, and the product's
+ * sign serves as SRDHM's. */
+S8_INLINE int8_t mul_out(int32_t a2, int32_t m, int32_t e, int32_t h,
+			 int32_t amin, int32_t amax, const int full)
+{
+	// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
+	const int32_t v = (s8_smmlar(a2, m, h) + (a2 >> 31)) >> e;
+
+	return (int8_t)(full ? s8_ssat8(v) : s8_clamp(v, amin, amax));
+}
+
+/* Channels in quads along the pixels: a word of 4 inputs becomes (x +
+ * off1) in halfwords (bytes 0, 2 and 1, 3), each multiplied by its doubled
+ * gate (gate + off2, below 2^9) by SMLAxy; the rest channel by channel. */
 S8_INLINE void mul_channel_fast_k(int8_t *out, const int8_t *in,
 				  const int8_t *gate,
 				  const struct s8_mul_params *p, int32_t C,
@@ -21,32 +34,43 @@ S8_INLINE void mul_channel_fast_k(int8_t *out, const int8_t *in,
 			  (int32_t)((uint32_t)p->output_offset << e);
 	const int32_t amin = p->act_min, amax = p->act_max;
 	const int32_t off1 = p->input1_offset, off2 = p->input2_offset;
+	const int32_t o1 = s8_dup16(off1);
+	int32_t c = 0;
 
-	for (int32_t c = 0; c < C; c++) {
+	for (; c + 4 <= C; c += 4) {
+		const int32_t g02 = s8_pack16x2(2 * (gate[c] + off2),
+						2 * (gate[c + 2] + off2));
+		const int32_t g13 = s8_pack16x2(2 * (gate[c + 1] + off2),
+						2 * (gate[c + 3] + off2));
+		const int8_t *x = in + c;
+		int8_t *o = out + c;
+
+		for (int32_t i = 0; i < npix; i++, x += C, o += C) {
+			const int32_t v = s8_read_s8x4(x);
+			const int32_t x02 = s8_sxtab16(o1, v);
+			const int32_t x13 = s8_sxtab16_ror8(o1, v);
+			const int8_t v0 = mul_out(s8_smlabb(x02, g02, 0), m, e,
+						  h, amin, amax, full);
+			const int8_t v1 = mul_out(s8_smlabb(x13, g13, 0), m, e,
+						  h, amin, amax, full);
+			const int8_t v2 = mul_out(s8_smlatt(x02, g02, 0), m, e,
+						  h, amin, amax, full);
+			const int8_t v3 = mul_out(s8_smlatt(x13, g13, 0), m, e,
+						  h, amin, amax, full);
+
+			o[0] = v0;
+			o[1] = v1;
+			o[2] = v2;
+			o[3] = v3;
+		}
+	}
+	for (; c < C; c++) {
 		const int32_t g2 = 2 * (gate[c] + off2), k2 = off1 * g2;
 		const int8_t *x = in + c;
 		int8_t *o = out + c;
-		int32_t i = 0;
 
-		for (; i + 2 <= npix; i += 2, x += 2 * C, o += 2 * C) {
-			const int32_t a0 = x[0] * g2 + k2, a1 = x[C] * g2 + k2;
-			// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-			int32_t v0 = (s8_smmlar(a0, m, h) + (a0 >> 31)) >> e;
-			// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-			int32_t v1 = (s8_smmlar(a1, m, h) + (a1 >> 31)) >> e;
-
-			v0 = full ? s8_ssat8(v0) : s8_clamp(v0, amin, amax);
-			v1 = full ? s8_ssat8(v1) : s8_clamp(v1, amin, amax);
-			o[0] = (int8_t)v0;
-			o[C] = (int8_t)v1;
-		}
-		if (i < npix) {
-			const int32_t a = *x * g2 + k2;
-			// cppcheck-suppress [shiftNegativeLHS, shiftTooManyBitsSigned]
-			const int32_t v = (s8_smmlar(a, m, h) + (a >> 31)) >> e;
-
-			*o = (int8_t)(full ? s8_ssat8(v) : s8_clamp(v, amin, amax));
-		}
+		for (int32_t i = 0; i < npix; i++, x += C, o += C)
+			*o = mul_out(*x * g2 + k2, m, e, h, amin, amax, full);
 	}
 }
 
