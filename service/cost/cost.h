@@ -143,7 +143,7 @@ enum cost_target { COST_TARGET_STM32H743 = 0, COST_TARGET_QEMU };
  * one, counted once). */
 #define COST_KERNEL_MATMUL    1900
 #define COST_KERNEL_CONV2D    780
-#define COST_KERNEL_POINTWISE 3810
+#define COST_KERNEL_POINTWISE 5166
 #define COST_KERNEL_FC	      102
 #define COST_KERNEL_DEPTHWISE 5630
 /* in addition when a depthwise layer runs in place */

@@ -2,8 +2,11 @@
  * kernel case of the generated vectors.c, compares each output byte with the
  * host reference, prints one FAIL line per mismatching case and one KERNEL
  * line per kernel, and returns the number of failing cases (QEMU's exit
- * code). Built with arm-none-eabi-gcc against the kernels and the qemu
- * target harness (start-up, semihosting board, console). */
+ * code). The convolutions run a second time with a fused activation table
+ * (a fixed permutation of the bytes), whose output must be the table
+ * applied to the reference. Built with arm-none-eabi-gcc against the
+ * kernels and the qemu target harness (start-up, semihosting board,
+ * console). */
 #include <string.h>
 
 #include "dsp.h" /* S8_DSP: which code paths were built */
@@ -36,9 +39,13 @@ static int32_t scratch_needed(const struct qcase *c)
 	}
 }
 
-static int run(const struct qcase *c)
+static int8_t fused_table[256];
+
+/* lut: the fused table for the convolutions (NULL: the case's own params) */
+static int run(const struct qcase *c, const int8_t *lut)
 {
 	const struct s8_per_channel q = {c->mult, c->shift};
+	struct s8_conv_params cv = c->conv;
 
 	switch (c->op) {
 	case QOP_CONV2D: {
@@ -51,8 +58,9 @@ static int run(const struct qcase *c)
 			return S8_ERR_ARG;
 		pointwise_s8_pack(pw_packed, pw_bias, c->w, c->bias,
 				  c->conv.input_offset, len, c->out.c);
-		return conv2d_s8(out_buf, c->x, pw_packed, pw_bias, &c->conv,
-				 &q, &c->in, &c->filter, &c->out, scratch);
+		cv.lut = lut;
+		return conv2d_s8(out_buf, c->x, pw_packed, pw_bias, &cv, &q,
+				 &c->in, &c->filter, &c->out, scratch);
 	}
 	case QOP_DEPTHWISE:
 		return depthwise_conv2d_s8(out_buf, c->x, c->w, c->bias,
@@ -71,9 +79,9 @@ static int run(const struct qcase *c)
 			return S8_ERR_ARG;
 		pointwise_s8_pack(pw_packed, pw_bias, c->w, c->bias,
 				  c->conv.input_offset, c->in.c, c->out.c);
+		cv.lut = lut;
 		return pointwise_conv2d_s8(out_buf, c->x, pw_packed, pw_bias,
-					   &c->conv, &q, &c->in, &c->out,
-					   scratch);
+					   &cv, &q, &c->in, &c->out, scratch);
 	case QOP_FC:
 		return fully_connected_s8(out_buf, c->x, c->w, c->bias, &c->fc,
 					  &q, c->in.c, c->out.c, scratch);
@@ -93,7 +101,11 @@ int main(void)
 	long bytes[QOP_COUNT] = {0};
 	int total_failed = 0;
 
+	int fused = 0, fused_failed = 0;
+
 	console_printf("S8_DSP %d\n", S8_DSP);
+	for (int i = 0; i < 256; i++)
+		fused_table[i] = (int8_t)(i * 73 + 29);
 	for (int i = 0; i < qcases_count; i++) {
 		const struct qcase *c = &qcases[i];
 		int32_t need = scratch_needed(c);
@@ -107,7 +119,7 @@ int main(void)
 			continue;
 		}
 		memset(out_buf, 0x5a, sizeof out_buf);
-		st = run(c);
+		st = run(c, NULL);
 		for (int32_t j = 0; j < c->n_out && st == S8_OK; j++) {
 			if (out_buf[j] != c->expect[j]) {
 				bad = (int)j;
@@ -128,7 +140,29 @@ int main(void)
 						i, c->name, bad, out_buf[bad],
 						c->expect[bad]);
 		}
+		if (c->op != QOP_CONV2D && c->op != QOP_POINTWISE)
+			continue;
+		/* the same with the table fused */
+		memset(out_buf, 0x5a, sizeof out_buf);
+		st = run(c, fused_table);
+		bad = -1;
+		for (int32_t j = 0; j < c->n_out && st == S8_OK; j++) {
+			if (out_buf[j] != fused_table[c->expect[j] + 128]) {
+				bad = (int)j;
+				break;
+			}
+		}
+		fused++;
+		if (st != S8_OK || bad >= 0) {
+			fused_failed++;
+			total_failed++;
+			console_printf("FAIL case %d %s with a fused table: "
+					"status %d output %d\n",
+					i, c->name, st, bad);
+		}
 	}
+	console_printf("FUSED TABLE cases %d %s\n", fused,
+			fused_failed ? "MISMATCH" : "identical");
 	for (int op = 0; op < QOP_COUNT; op++) {
 		if (!cases[op])
 			continue;

@@ -264,6 +264,11 @@ static void kernels_bit_exact_on_cortex_m7(void **state)
 	/* the DSP paths ran, and each kernel reported all its cases */
 	assert_non_null(strstr(log, "S8_DSP 1"));
 	assert_null(strstr(log, "FAIL"));
+	/* conv2d and pointwise once more with a fused table */
+	snprintf(path, sizeof path, "FUSED TABLE cases %d identical",
+		 counts[INT8_OP_CONV2D] + counts[INT8_OP_POINTWISE]);
+	if (!strstr(log, path))
+		fail_msg("no line \"%s\" in:\n%s", path, log);
 	for (int op = 0; op < INT8_OP_COUNT; op++) {
 		char want[128];
 

@@ -79,6 +79,20 @@ const struct int8_case_spec int8_case_table[] = {
     /* clamped with even C_out: the clamped hot loop */
     CASE(POINTWISE, 4, 5, 20, 12, 1, 1, 0, 3, -7, -7, 90, REAL, 1, 409),
     CASE(POINTWISE, 3, 4, 8, 6, 1, 1, 0, 2, 5, -50, 100, REAL, 1, 410),
+    /* the hot loop's MAC for 1, 2, 3, 7, 8, 9, 10 and 17 groups of 4
+     * inputs (C_in not always a multiple of 4), full range and clamped,
+     * odd pixel counts (the last block of fewer than 4 pixels takes the
+     * general route), a single row pair */
+    CASE(POINTWISE, 3, 5, 3, 4, 1, 1, 0, 6, -3, FULL, REAL, 1, 411),
+    CASE(POINTWISE, 2, 5, 2, 6, 1, 1, 0, -9, 4, -60, 40, REAL, 1, 412),
+    CASE(POINTWISE, 3, 3, 6, 12, 1, 1, 0, 0, 12, FULL, REAL, 1, 413),
+    CASE(POINTWISE, 5, 5, 10, 8, 1, 1, 0, 7, -2, FULL, REAL, 1, 414),
+    CASE(POINTWISE, 3, 5, 11, 10, 1, 1, 0, -3, 8, -1, 127, REAL, 1, 415),
+    CASE(POINTWISE, 3, 3, 27, 10, 1, 1, 0, 4, -40, -40, 70, REAL, 1, 416),
+    CASE(POINTWISE, 3, 3, 32, 6, 1, 1, 0, -6, 3, FULL, REAL, 1, 417),
+    CASE(POINTWISE, 1, 9, 35, 4, 1, 1, 0, 2, -128, -128, 100, REAL, 1, 418),
+    CASE(POINTWISE, 7, 1, 40, 2, 1, 1, 0, 1, 1, FULL, REAL, 1, 419),
+    CASE(POINTWISE, 2, 6, 66, 8, 1, 1, 0, -12, 20, FULL, REAL, 1, 420),
     /* fully connected (h = w = 1) */
     CASE(FC, 1, 1, 1, 1, 1, 1, 0, 0, 0, FULL, REAL, 1, 501),
     CASE(FC, 1, 1, 17, 5, 1, 1, 0, -128, 3, FULL, REAL, 1, 502),

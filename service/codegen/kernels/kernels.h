@@ -115,7 +115,7 @@ struct s8_packed_mm {
 	const struct s8_per_channel *q;
 	int32_t len, rows, off, amin, amax;
 	int32_t *col;
-	int32_t *rq; /* per row pair {2 b0, 2 b1, m0, m1, h0, h1, e0, e1} */
+	int32_t *rq; /* per row pair {2 b0, 2 b1, m0, h0, e0, m1, h1, e1} */
 	const int8_t *lut; /* NULL, or table + 128 (indexed by the output) */
 	int fast, all_fast, full;
 	int padded; /* the vectors hold zeros up to len rounded up to 4 */

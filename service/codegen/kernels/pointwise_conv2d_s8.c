@@ -4,7 +4,8 @@
  * become one int16 column block, and each pair of output channels is
  * multiplied with it 2x4-blocked (one weight word feeds 8 SMLADs on DSP
  * builds), then requantized with the output offset folded into the rounding
- * constant. */
+ * constant. On a Cortex-M built by GCC with optimization, the loop over the
+ * row pairs is assembly (pointwise_asm_s8.h). */
 #include "kernels.h"
 #include "pack_s8.h"
 #include "requant.h"
@@ -202,8 +203,9 @@ static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
 	a[4] = b0;
 }
 
-/* On a real Cortex-M the hot loop of pw_rows_fast is written out in
- * assembly (the same instructions as PW_STEP, without GCC's spills). */
+/* On a real Cortex-M (GCC, Thumb-2, optimized builds) the hot loop is
+ * written out in assembly (s8_pw_asm_*); elsewhere pw_rows_fast computes
+ * the same in C, the twin the host tests run with an emulated DSP. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP &&                         \
     !defined(S8_DSP_EMULATE) && defined(__GNUC__) && defined(__thumb2__) &&    \
     defined(__OPTIMIZE__)
@@ -211,25 +213,6 @@ static void pw_block1(const int8_t *wp, const int32_t *col, int32_t groups,
 #else
 #define PW_ASM 0
 #endif
-
-/* One k-pair of the block: weight word at wp + wo, column words xo..xo+3. */
-#define PW_STEP(wo, xo)                                                        \
-	do {                                                                   \
-		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
-		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
-		int32_t x_ = x[(xo)];                                          \
-		a0 = s8_smlad(w0_, x_, a0);                                    \
-		b0 = s8_smlad(w1_, x_, b0);                                    \
-		x_ = x[(xo) + 1];                                              \
-		a1 = s8_smlad(w0_, x_, a1);                                    \
-		b1 = s8_smlad(w1_, x_, b1);                                    \
-		x_ = x[(xo) + 2];                                              \
-		a2 = s8_smlad(w0_, x_, a2);                                    \
-		b2 = s8_smlad(w1_, x_, b2);                                    \
-		x_ = x[(xo) + 3];                                              \
-		a3 = s8_smlad(w0_, x_, a3);                                    \
-		b3 = s8_smlad(w1_, x_, b3);                                    \
-	} while (0)
 
 /* The fast route of one accumulator, output offset folded into h. No
  * clamp (span < 0): int8 saturation. Clamped: h also holds -act_min, so the
@@ -250,10 +233,88 @@ S8_INLINE int32_t pw_fast(int32_t acc2, int32_t m, int32_t e, int32_t h,
 	return s8_ssat8(v);
 }
 
+#if PW_ASM
+#include "pointwise_asm_s8.h"
+
+static void pw_asm_frame(uint32_t f[10], const int8_t *wp, const int32_t *col,
+			 int32_t groups, const struct s8_packed_mm *m)
+{
+	const int32_t more = groups - 1;
+
+	f[1] = (uint32_t)(uintptr_t)m->rq;
+	f[2] = (uint32_t)(uintptr_t)wp;
+	f[3] = (uint32_t)(uintptr_t)col;
+	f[4] = (uint32_t)(uintptr_t)(col + 8 * groups);
+	f[5] = (uint32_t)(more ? (PW_U - more % PW_U) % PW_U : PW_U);
+}
+
+static void pw_rows_full(const int8_t *wp, const int32_t *col, int32_t groups,
+			 const struct s8_packed_mm *m, int8_t *o)
+{
+	uint32_t f[10];
+
+	pw_asm_frame(f, wp, col, groups, m);
+	f[0] = (uint32_t)(uintptr_t)o;
+	f[6] = (uint32_t)m->rows;
+	f[7] = 3u * (uint32_t)m->rows;
+	s8_pw_asm_full(f);
+}
+
+static void pw_rows_lut(const int8_t *wp, const int32_t *col, int32_t groups,
+			const struct s8_packed_mm *m, int8_t *o)
+{
+	uint32_t f[10];
+
+	pw_asm_frame(f, wp, col, groups, m);
+	f[0] = (uint32_t)(uintptr_t)m->lut;
+	f[6] = (uint32_t)(uintptr_t)o;
+	f[7] = (uint32_t)m->rows;
+	f[8] = 3u * (uint32_t)m->rows;
+	s8_pw_asm_lut(f);
+}
+
+static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
+			    int32_t groups, const struct s8_packed_mm *m,
+			    int8_t *o)
+{
+	const uint32_t k = 255u - (uint32_t)(m->amax - m->amin);
+	const uint32_t c = ((uint32_t)m->amin - k) & 0xffu;
+	uint32_t f[10];
+
+	pw_asm_frame(f, wp, col, groups, m);
+	f[0] = (uint32_t)(uintptr_t)o;
+	f[6] = (uint32_t)m->rows;
+	f[7] = 3u * (uint32_t)m->rows;
+	f[8] = k * 0x0101u;
+	f[9] = c * 0x0101u;
+	s8_pw_asm_clamped(f);
+}
+#else
+/* One k-pair of the block: weight word at wp + wo, column words xo..xo+3. */
+#define PW_STEP(wo, xo)                                                        \
+	do {                                                                   \
+		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
+		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
+		int32_t x_ = x[(xo)];                                          \
+		a0 = s8_smlad(w0_, x_, a0);                                    \
+		b0 = s8_smlad(w1_, x_, b0);                                    \
+		x_ = x[(xo) + 1];                                              \
+		a1 = s8_smlad(w0_, x_, a1);                                    \
+		b1 = s8_smlad(w1_, x_, b1);                                    \
+		x_ = x[(xo) + 2];                                              \
+		a2 = s8_smlad(w0_, x_, a2);                                    \
+		b2 = s8_smlad(w1_, x_, b2);                                    \
+		x_ = x[(xo) + 3];                                              \
+		a3 = s8_smlad(w0_, x_, a3);                                    \
+		b3 = s8_smlad(w1_, x_, b3);                                    \
+	} while (0)
+
 /* Every row pair against a full column block (4 pixels, co even, a bias)
  * of doubled inputs, every channel on the fast route with m > 0, clamped
  * to [amin, amax] or not: the hot loop of the network. Accumulators start
- * from twice the bias and stay in registers. */
+ * from twice the bias. The rq table, per row pair: {2 b0, 2 b1, m0, h0, e0,
+ * m1, h1, e1}, e1's bit 8 marking the last pair (the shift is its low
+ * byte). */
 S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			    int32_t groups, const int32_t *rq, int32_t co,
 			    int8_t *o, int32_t amin, int32_t amax,
@@ -269,66 +330,15 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
 		int32_t m, e, h, v0, v1, v2, v3;
 
-#if PW_ASM
-		{
-			/* GCC spills accumulators of the C loop: this needs
-			 * exactly the 14 allocatable registers */
-			int32_t n = groups, t0, t1, xv;
-
-			__asm__ volatile(
-			    "1:\n\t"
-			    "ldr %[t1], [%[wp]], #4\n\t"
-			    "sxtb16 %[t0], %[t1]\n\t"
-			    "sxtb16 %[t1], %[t1], ror #8\n\t"
-			    "ldr %[xv], [%[x], #0]\n\t"
-			    "smlad %[a0], %[t0], %[xv], %[a0]\n\t"
-			    "smlad %[b0], %[t1], %[xv], %[b0]\n\t"
-			    "ldr %[xv], [%[x], #4]\n\t"
-			    "smlad %[a1], %[t0], %[xv], %[a1]\n\t"
-			    "smlad %[b1], %[t1], %[xv], %[b1]\n\t"
-			    "ldr %[xv], [%[x], #8]\n\t"
-			    "smlad %[a2], %[t0], %[xv], %[a2]\n\t"
-			    "smlad %[b2], %[t1], %[xv], %[b2]\n\t"
-			    "ldr %[xv], [%[x], #12]\n\t"
-			    "smlad %[a3], %[t0], %[xv], %[a3]\n\t"
-			    "smlad %[b3], %[t1], %[xv], %[b3]\n\t"
-			    "ldr %[t1], [%[wp]], #4\n\t"
-			    "sxtb16 %[t0], %[t1]\n\t"
-			    "sxtb16 %[t1], %[t1], ror #8\n\t"
-			    "ldr %[xv], [%[x], #16]\n\t"
-			    "smlad %[a0], %[t0], %[xv], %[a0]\n\t"
-			    "smlad %[b0], %[t1], %[xv], %[b0]\n\t"
-			    "ldr %[xv], [%[x], #20]\n\t"
-			    "smlad %[a1], %[t0], %[xv], %[a1]\n\t"
-			    "smlad %[b1], %[t1], %[xv], %[b1]\n\t"
-			    "ldr %[xv], [%[x], #24]\n\t"
-			    "smlad %[a2], %[t0], %[xv], %[a2]\n\t"
-			    "smlad %[b2], %[t1], %[xv], %[b2]\n\t"
-			    "ldr %[xv], [%[x], #28]\n\t"
-			    "smlad %[a3], %[t0], %[xv], %[a3]\n\t"
-			    "smlad %[b3], %[t1], %[xv], %[b3]\n\t"
-			    "adds %[x], %[x], #32\n\t"
-			    "subs %[n], %[n], #1\n\t"
-			    "bne 1b"
-			    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-			      [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
-			      [b2] "+r"(b2), [b3] "+r"(b3), [wp] "+r"(wp),
-			      [x] "+r"(x), [n] "+r"(n), [t0] "=&r"(t0),
-			      [t1] "=&r"(t1), [xv] "=&r"(xv)
-			    :
-			    : "cc", "memory");
-		}
-#else
 		for (int32_t n = groups; n > 0; n--) {
 			PW_STEP(0, 0);
 			PW_STEP(4, 4);
 			wp += 8;
 			x += 8;
 		}
-#endif
 		m = rq[2];
-		e = rq[6];
-		h = rq[4];
+		h = rq[3];
+		e = rq[4];
 		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
@@ -343,9 +353,9 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		o[co] = (int8_t)v1;
 		o[2 * co] = (int8_t)v2;
 		o[3 * co] = (int8_t)v3;
-		m = rq[3];
-		e = rq[7];
-		h = rq[5];
+		m = rq[5];
+		h = rq[6];
+		e = rq[7] & 0xff;
 		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
 		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
 		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
@@ -386,6 +396,7 @@ static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 		     NULL);
 }
 #undef PW_STEP
+#endif
 #else
 /* Column block: the 4 pixels' values of an input side by side, inputs in
  * the packed weights' order (k0, k2, k1, k3 of each group of 4), zero
@@ -491,20 +502,26 @@ int s8_packed_mm_setup(struct s8_packed_mm *m, const int8_t *wp,
 			      (m->full || ((int64_t)(d < 0 ? -d : d)
 					   << -q->shift[r]) < (1LL << 30));
 	}
-	/* the hot loop's constants, a row pair's in one place */
+	/* the hot loop's constants, a row pair's in one place: {2 b0, 2 b1,
+	 * m0, h0, e0, m1, h1, e1} (pw_rows_fast) */
 	for (int32_t r = 0; r < rows && m->all_fast; r++) {
 		const uint32_t hk =
 		    2u * (uint32_t)(m->full ? output_offset
 					    : output_offset - act_min) +
 		    1u;
-		int32_t *t = m->rq + (r & ~1) * 4 + (r & 1);
+		int32_t *t = m->rq + (r & ~1) * 4;
+		const int j = (int)(r & 1);
 
-		t[0] = bias[r] * 2;
-		t[2] = q->multiplier[r];
+		t[j] = bias[r] * 2;
+		t[2 + 3 * j] = q->multiplier[r];
 		/* h = 2^(e-1) + hoff * 2^e = (2 * hoff + 1) << (e - 1) */
-		t[4] = (int32_t)(hk << (-q->shift[r] - 1));
-		t[6] = -q->shift[r];
+		t[3 + 3 * j] = (int32_t)(hk << (-q->shift[r] - 1));
+		t[4 + 3 * j] = -q->shift[r];
 	}
+	/* bit 8 of the last pair's e1 ends the loop (the shift is e1's low
+	 * byte) */
+	if (m->all_fast)
+		m->rq[rows * 4 - 1] |= 0x100;
 #endif
 	return 1;
 }
