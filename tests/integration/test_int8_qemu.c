@@ -34,6 +34,12 @@ static const struct int8_case_spec extra[] = {
      INT8_MULT_REALISTIC, 1, 1003},
     {INT8_OP_DEPTHWISE, 9, 9, 96, 96, 5, 2, 2, -1, 1, 0, 0, INT8_MULT_REALISTIC,
      1, 1004},
+    /* the stride-2 band route at network sizes (3x3 on 20x20, 5x5 on
+     * 10x10) */
+    {INT8_OP_DEPTHWISE, 20, 20, 64, 64, 3, 2, 1, 4, -3, 0, 0,
+     INT8_MULT_REALISTIC, 1, 1005},
+    {INT8_OP_DEPTHWISE, 10, 10, 96, 96, 5, 2, 2, -2, 5, -128, 90,
+     INT8_MULT_REALISTIC, 1, 1006},
 };
 #define N_EXTRA ((int)(sizeof extra / sizeof extra[0]))
 
