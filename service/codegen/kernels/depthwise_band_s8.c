@@ -654,8 +654,10 @@ static void dwb_run(const struct dwb *d, const struct dwb_geom *g,
 	for (int32_t c0 = 0; c0 < C; c0 += 4) {
 		const int32_t nc = C - c0 < 4 ? C - c0 : 4;
 		struct dwb_ch ch[4];
+		int32_t off[DWB_LIST];
 		int mode[4];
-		int32_t next = -d->pad; /* the next input row to convert */
+		/* the next input row to convert, and its slot */
+		int32_t next = -d->pad, slot = 0;
 
 		for (int32_t k = 0; k < nc; k++)
 			mode[k] = dwb_channel(d, c0 + k, &ch[k]);
@@ -666,7 +668,9 @@ static void dwb_run(const struct dwb *d, const struct dwb_geom *g,
 			const int32_t n = S * (R - 1) + K;
 
 			for (; next < first + n; next++) {
-				const int32_t at = ((next + d->pad) % nr) * wp;
+				const int32_t at = slot * wp;
+
+				slot = slot + 1 == nr ? 0 : slot + 1;
 
 				if (next >= 0 && next < d->h) {
 					dwb_convert(d, pl, at + d->pad,
@@ -679,13 +683,18 @@ static void dwb_run(const struct dwb *d, const struct dwb_geom *g,
 						s8_write_s16x2(pl[k] + at + i,
 							       0);
 			}
+			/* the band's plane rows: offsets in plane 0, then
+			 * the pointers of plane k */
+			for (int32_t j = 0, at = (first + d->pad) % nr; j < n;
+			     j++) {
+				off[j] = at * wp;
+				at = at + 1 == nr ? 0 : at + 1;
+			}
 			for (int32_t k = 0; k < nc; k++) {
 				const int16_t *rl[DWB_LIST];
 
 				for (int32_t j = 0; j < n; j++)
-					rl[j] = pl[k] +
-						((first + j + d->pad) % nr) *
-						    wp;
+					rl[j] = pl[k] + off[j];
 				dwb_rows(d, &ch[k], rl, R,
 					 out + y0 * d->wo * C + c0 + k,
 					 mode[k]);
