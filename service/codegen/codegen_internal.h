@@ -62,11 +62,12 @@ enum core_status codegen_emit_model(struct codegen_ctx *c);
 enum core_status codegen_emit_app(struct codegen_ctx *c);
 
 /* 1 when an op of this kind applies its activation table in its own
- * output stage (s8_conv_params.lut: kxk and 1x1 convolutions) instead of a
- * lut_s8 pass after it. */
+ * output stage (s8_conv_params.lut: kxk, 1x1 and depthwise convolutions,
+ * on every route of their kernels) instead of a lut_s8 pass after it. */
 static inline int codegen_lut_fused(enum graph_op_kind k)
 {
-	return k == GRAPH_OP_CONV2D || k == GRAPH_OP_CONV1X1;
+	return k == GRAPH_OP_CONV2D || k == GRAPH_OP_CONV1X1 ||
+	       k == GRAPH_OP_DEPTHWISE;
 }
 
 /* 1 when the network uses a kernel family ("conv2d_s8.c", ...). */

@@ -256,7 +256,7 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 		    out, in, i, i, i, i, i, i, i, i, i);
 		break;
 	case GRAPH_OP_DEPTHWISE:
-		emit_conv_params(params, rc, i, &L->conv, 0);
+		emit_conv_params(params, rc, i, &L->conv, L->lut);
 		emit_dims(params, rc, "i", i, x);
 		CODEGEN_PRINTF(params, *rc,
 			       "static const struct s8_dims f%d = {%d, %d, "
@@ -270,13 +270,18 @@ static void emit_op(struct codegen_ctx *c, int i, struct core_buf *params,
 				       "%d);\n",
 				       out, i, i, i, i, i, i, i, i);
 		} else {
+			/* the band route's planes, when it has any */
+			char scr[16] = "NULL";
+
+			if (c->plan->op_scratch[i] >= 0)
+				snprintf(scr, sizeof scr, "S%d", i);
 			emit_dims(params, rc, "o", i, y);
 			CODEGEN_PRINTF(calls, *rc,
 				       "\tMODEL_CHECK(depthwise_conv2d_s8(T%d, "
 				       "T%d, model_w%d, model_b%d, &p%d,\n"
-				       "\t\t\t\t\t&q%d, &i%d, &f%d, &o%d), "
-				       "%d);\n",
-				       out, in, i, i, i, i, i, i, i, i);
+				       "\t\t\t\t\t&q%d, &i%d, &f%d, &o%d, "
+				       "%s), %d);\n",
+				       out, in, i, i, i, i, i, i, i, scr, i);
 		}
 		break;
 	case GRAPH_OP_CONV1X1:

@@ -94,11 +94,12 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 
 	for (int i = 0; i < g->nops; i++) {
 		used[g->ops[i].kind] = 1;
-		/* kxk and 1x1 convolutions apply their table in their own
-		 * output stage (no lut_s8 call) */
+		/* kxk, 1x1 and depthwise convolutions apply their table in
+		 * their own output stage (no lut_s8 call) */
 		lut |= graph_act_needs_lut(g->ops[i].act) &&
 		       g->ops[i].kind != GRAPH_OP_CONV2D &&
-		       g->ops[i].kind != GRAPH_OP_CONV1X1;
+		       g->ops[i].kind != GRAPH_OP_CONV1X1 &&
+		       g->ops[i].kind != GRAPH_OP_DEPTHWISE;
 		dw_inplace |= g->ops[i].kind == GRAPH_OP_DEPTHWISE &&
 			      g->ops[i].inplace_input >= 0;
 	}
@@ -111,7 +112,7 @@ uint64_t cost_runtime_flash_bytes(const struct graph *g, enum cost_target t)
 	n += used[GRAPH_OP_CONV1X1] ? COST_KERNEL_POINTWISE : 0;
 	n += used[GRAPH_OP_LINEAR] ? COST_KERNEL_FC : 0;
 	n += used[GRAPH_OP_DEPTHWISE] ? COST_KERNEL_DEPTHWISE : 0;
-	/* the in-place kernel and its band route (depthwise_band_s8.c) */
+	/* the in-place kernel (the band route serves both) */
 	n += dw_inplace ? COST_KERNEL_DEPTHWISE_INPLACE : 0;
 	n += used[GRAPH_OP_GAP] ? COST_KERNEL_AVGPOOL : 0;
 	n += used[GRAPH_OP_MUL] ? COST_KERNEL_MUL : 0;

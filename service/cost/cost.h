@@ -71,11 +71,13 @@ size_t cost_conv2d_s8_scratch_size(int kernel, int cin, int cout);
 size_t cost_pointwise_conv2d_s8_scratch_size(int cin, int cout);
 /* Fully connected: the input widened to int16, 2 * cin bytes. */
 size_t cost_fully_connected_s8_scratch_size(int cin);
-/* Depthwise: 0 out of place; in place (graph.h) a ring of k/2 + 1 input
- * rows, (k/2 + 1) * w * c bytes (one row for k == 1), or for k 3 and 5 the
- * DSP band planes when larger but within a quarter of the map. */
-size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int h, int w, int c,
-					     int inplace);
+/* Depthwise, input h x w x c: out of place, for k 3 and 5 with padding
+ * k/2 and stride 1 or 2 the DSP band planes (at most max(k plane rows,
+ * 2 KB)), else 0; in place (graph.h) a ring of k/2 + 1 input rows,
+ * (k/2 + 1) * w * c bytes (one row for k == 1), or for k 3 and 5 the band
+ * planes when larger but within a quarter of the map. */
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int stride, int pad,
+					     int h, int w, int c, int inplace);
 /* Global average pool: 0 (the kernel keeps its sums in registers). */
 size_t cost_avgpool_s8_scratch_size(int c);
 /* The scratch of op i of g (add and mul need none). */
@@ -145,9 +147,11 @@ enum cost_target { COST_TARGET_STM32H743 = 0, COST_TARGET_QEMU };
 #define COST_KERNEL_CONV2D    780
 #define COST_KERNEL_POINTWISE 5166
 #define COST_KERNEL_FC	      102
-#define COST_KERNEL_DEPTHWISE 5630
+/* depthwise_conv2d_s8.c's out-of-place kernel and the band route of
+ * depthwise_band_s8.c */
+#define COST_KERNEL_DEPTHWISE 9714
 /* in addition when a depthwise layer runs in place */
-#define COST_KERNEL_DEPTHWISE_INPLACE 3131
+#define COST_KERNEL_DEPTHWISE_INPLACE 410
 #define COST_KERNEL_AVGPOOL	      1230
 #define COST_KERNEL_MUL		      902
 #define COST_KERNEL_ADD		      2106

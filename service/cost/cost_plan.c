@@ -40,25 +40,49 @@ size_t cost_fully_connected_s8_scratch_size(int cin)
 	return (size_t)cin * sizeof(int16_t);
 }
 
-/* In place: the ring of K/2 + 1 input rows, or, when larger, the DSP band
- * route's four int16 planes of min(H, 16) + K - 1 rows of W + 2 * (K/2)
- * halfwords rounded up to even, used for K 3 and 5, W <= 256 when no larger
- * than the ring or a quarter of the map (depthwise_band_s8.c). */
-size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int h, int w, int c,
-					     int inplace)
+/* The DSP band route's planes (depthwise_band_s8.c's dwb_geometry): 4
+ * int16 planes of `ring` rows of s (2P - 1) + K halfwords made even, P =
+ * ceil(W_out / 2), for K 3 and 5, padding K/2, W_out <= 256. In place
+ * (stride 1): min(H, 16) + K - 1 rows; out of place (stride 1 or 2):
+ * s (R - 1) + K rows for the largest R <= min(H_out, 16) whose planes fit
+ * max(K rows, 2048 B). 0 where the route does not apply. */
+static size_t dw_band_bytes(int kernel, int stride, int pad, int h, int w,
+			    int inplace)
+{
+	const size_t ho = (size_t)(h - 1) / (size_t)stride + 1;
+	const size_t wo = (size_t)(w - 1) / (size_t)stride + 1;
+	const size_t pairs = (wo + 1) / 2, k = (size_t)kernel;
+	const size_t s = (size_t)stride;
+	size_t row, budget, r, rmax = ho < 16 ? ho : 16;
+
+	if ((kernel != 3 && kernel != 5) || pad != kernel / 2 || stride < 1 ||
+	    stride > 2 || (inplace && stride != 1) || h < 1 || w < 1 ||
+	    wo > 256)
+		return 0;
+	row =
+	    4 * ((s * (2 * pairs - 1) + k + 1) & ~(size_t)1) * sizeof(int16_t);
+	if (inplace)
+		return (rmax + k - 1) * row;
+	budget = k * row > 2048 ? k * row : 2048;
+	r = 1;
+	while (r < rmax && (s * r + k) * row <= budget)
+		r++;
+	return (s * (r - 1) + k) * row;
+}
+
+/* In place: the ring of K/2 + 1 input rows, or, when larger, the band
+ * planes, used when no larger than the ring or a quarter of the map. Out
+ * of place: the band planes (or nothing). */
+size_t cost_depthwise_conv2d_s8_scratch_size(int kernel, int stride, int pad,
+					     int h, int w, int c, int inplace)
 {
 	const size_t ring = (size_t)(kernel / 2 + 1) * (size_t)w * (size_t)c;
 	const size_t quarter = (size_t)h * (size_t)w * (size_t)c / 4;
-	const size_t row =
-	    ((size_t)w + 2 * (size_t)(kernel / 2) + 1) & ~(size_t)1;
-	const size_t band = 4 *
-			    ((size_t)(h < 16 ? h : 16) + (size_t)kernel - 1) *
-			    row * sizeof(int16_t);
+	const size_t band = dw_band_bytes(kernel, stride, pad, h, w, inplace);
 
 	if (!inplace)
-		return 0;
-	if ((kernel == 3 || kernel == 5) && w <= 256 && band > ring &&
-	    band <= quarter)
+		return band;
+	if (band > ring && band <= quarter)
 		return band;
 	return ring;
 }
@@ -80,7 +104,8 @@ size_t cost_op_scratch_size(const struct graph *g, int i)
 						   op->cout);
 	case GRAPH_OP_DEPTHWISE:
 		return cost_depthwise_conv2d_s8_scratch_size(
-		    op->kernel, x->h, x->w, x->c, op->inplace_input >= 0);
+		    op->kernel, op->stride, op->pad, x->h, x->w, x->c,
+		    op->inplace_input >= 0);
 	case GRAPH_OP_CONV1X1:
 		return cost_pointwise_conv2d_s8_scratch_size(op->cin, op->cout);
 	case GRAPH_OP_LINEAR:

@@ -34,6 +34,12 @@ static const struct int8_case_spec extra[] = {
      INT8_MULT_REALISTIC, 1, 1003},
     {INT8_OP_DEPTHWISE, 9, 9, 96, 96, 5, 2, 2, -1, 1, 0, 0, INT8_MULT_REALISTIC,
      1, 1004},
+    /* the stride-2 band route at network sizes (3x3 on 20x20, 5x5 on
+     * 10x10) */
+    {INT8_OP_DEPTHWISE, 20, 20, 64, 64, 3, 2, 1, 4, -3, 0, 0,
+     INT8_MULT_REALISTIC, 1, 1005},
+    {INT8_OP_DEPTHWISE, 10, 10, 96, 96, 5, 2, 2, -2, 5, -128, 90,
+     INT8_MULT_REALISTIC, 1, 1006},
 };
 #define N_EXTRA ((int)(sizeof extra / sizeof extra[0]))
 
@@ -264,9 +270,11 @@ static void kernels_bit_exact_on_cortex_m7(void **state)
 	/* the DSP paths ran, and each kernel reported all its cases */
 	assert_non_null(strstr(log, "S8_DSP 1"));
 	assert_null(strstr(log, "FAIL"));
-	/* conv2d and pointwise once more with a fused table */
+	/* the convolutions once more with a fused table */
 	snprintf(path, sizeof path, "FUSED TABLE cases %d identical",
-		 counts[INT8_OP_CONV2D] + counts[INT8_OP_POINTWISE]);
+		 counts[INT8_OP_CONV2D] + counts[INT8_OP_POINTWISE] +
+		     counts[INT8_OP_DEPTHWISE] +
+		     counts[INT8_OP_DEPTHWISE_INPLACE]);
 	if (!strstr(log, path))
 		fail_msg("no line \"%s\" in:\n%s", path, log);
 	for (int op = 0; op < INT8_OP_COUNT; op++) {

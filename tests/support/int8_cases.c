@@ -46,6 +46,17 @@ const struct int8_case_spec int8_case_table[] = {
     CASE(DEPTHWISE, 8, 8, 33, 33, 3, 2, 1, -4, 4, -100, 100, REAL, 1, 211),
     CASE(DEPTHWISE, 7, 10, 12, 12, 3, 1, 1, 3, -3, FULL, EXTR, 2, 212),
     CASE(DEPTHWISE, 9, 6, 8, 8, 3, 2, 1, -128, 127, FULL, EXTR, 1, 213),
+    /* the DSP band route out of place (padding K/2): stride 2 with odd
+     * sizes, several bands through the ring of plane rows, channels not a
+     * multiple of 4, clamped and general requantization; stride 1 */
+    CASE(DEPTHWISE, 23, 30, 6, 6, 3, 2, 1, -5, 2, FULL, REAL, 1, 214),
+    CASE(DEPTHWISE, 33, 21, 5, 5, 5, 2, 2, 9, -4, -4, 127, REAL, 1, 215),
+    CASE(DEPTHWISE, 11, 13, 10, 10, 3, 2, 1, 0, 3, -20, 100, EXTR, 2, 216),
+    CASE(DEPTHWISE, 14, 9, 13, 13, 5, 2, 2, -128, 0, FULL, EXTR, 1, 217),
+    CASE(DEPTHWISE, 1, 1, 6, 6, 3, 2, 1, 2, 2, FULL, REAL, 1, 218),
+    CASE(DEPTHWISE, 2, 3, 7, 7, 5, 2, 2, 1, 1, FULL, REAL, 1, 219),
+    CASE(DEPTHWISE, 40, 18, 4, 4, 3, 1, 1, 3, 3, FULL, REAL, 1, 220),
+    CASE(DEPTHWISE, 12, 10, 8, 8, 5, 2, 2, -3, 6, -100, 100, REAL, 1, 221),
     /* the same kernel in place (stride 1, padding k/2) */
     CASE(DEPTHWISE_INPLACE, 9, 9, 8, 8, 3, 1, 1, -3, 5, FULL, REAL, 1, 301),
     CASE(DEPTHWISE_INPLACE, 11, 11, 17, 17, 5, 1, 2, -128, 127, FULL, REAL, 1,

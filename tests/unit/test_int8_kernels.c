@@ -139,11 +139,18 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out,
 		assert_int_equal(n,
 				 cost_conv2d_s8_scratch_size(f.h, in.c, o.c));
 		break;
-	case INT8_OP_DEPTHWISE_INPLACE:
-		n = depthwise_conv2d_s8_scratch_size(&in, &f);
+	case INT8_OP_DEPTHWISE:
+		n = depthwise_conv2d_s8_scratch_size(&conv, &in, &f, &o);
 		/* the planner reserves what the kernel asks for */
 		assert_int_equal(n, cost_depthwise_conv2d_s8_scratch_size(
-					f.h, in.h, in.w, in.c, 1));
+					f.h, conv.stride, conv.padding, in.h,
+					in.w, in.c, 0));
+		break;
+	case INT8_OP_DEPTHWISE_INPLACE:
+		n = depthwise_conv2d_inplace_s8_scratch_size(&in, &f);
+		/* the planner reserves what the kernel asks for */
+		assert_int_equal(n, cost_depthwise_conv2d_s8_scratch_size(
+					f.h, 1, f.h / 2, in.h, in.w, in.c, 1));
 		break;
 	case INT8_OP_POINTWISE:
 		n = pointwise_conv2d_s8_scratch_size(&in, &o);
@@ -177,7 +184,7 @@ static enum s8_status run_kernel(const struct int8_case *c, int8_t *out,
 	}
 	case INT8_OP_DEPTHWISE:
 		st = depthwise_conv2d_s8(out, c->x, c->w, c->bias, &conv, &q,
-					 &in, &f, &o);
+					 &in, &f, &o, scratch);
 		break;
 	case INT8_OP_DEPTHWISE_INPLACE:
 		memcpy(out, c->x, (size_t)c->n_x);
@@ -256,9 +263,11 @@ static void kernels_match_reference(void **state)
 			assert_int_equal(run_kernel(&d, out, NULL), S8_OK);
 			assert_memory_equal(out, c.expect, (size_t)c.n_out);
 		}
-		/* kxk and 1x1: an activation table fused into the output
+		/* convolutions: an activation table fused into the output
 		 * stage gives the table of the reference's output */
-		if (op == INT8_OP_CONV2D || op == INT8_OP_POINTWISE) {
+		if (op == INT8_OP_CONV2D || op == INT8_OP_POINTWISE ||
+		    op == INT8_OP_DEPTHWISE ||
+		    op == INT8_OP_DEPTHWISE_INPLACE) {
 			int8_t table[256];
 
 			for (int k = 0; k < 256; k++)
@@ -304,14 +313,37 @@ static void kernels_reject_bad_arguments(void **state)
 	    conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, scratch),
 	    S8_ERR_ARG);
 	assert_int_equal(
-	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out),
+	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, scratch),
 	    S8_ERR_ARG);
 	out.w = 4;
 	p.dilation = 2;
 	assert_int_equal(
-	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out),
+	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, scratch),
 	    S8_ERR_ARG);
 	p.dilation = 1;
+	/* out of place, 3x3 padding 1: the band planes, 4 x 6 rows of 6
+	 * halfwords; a scratch is then required, 4-byte aligned */
+	assert_int_equal(depthwise_conv2d_s8_scratch_size(&p, &in, &f, &out),
+			 4 * 6 * 6 * 2);
+	assert_int_equal(
+	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, scratch),
+	    S8_OK);
+	assert_int_equal(
+	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, NULL),
+	    S8_ERR_ARG);
+	assert_int_equal(depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f,
+					     &out, (char *)scratch + 2),
+			 S8_ERR_ARG);
+	/* padding 0: no band route, no scratch */
+	p.padding = 0;
+	out.h = out.w = 2;
+	assert_int_equal(depthwise_conv2d_s8_scratch_size(&p, &in, &f, &out),
+			 0);
+	assert_int_equal(
+	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f, &out, NULL),
+	    S8_OK);
+	p.padding = 1;
+	out.h = out.w = 4;
 	assert_int_equal(
 	    depthwise_conv2d_inplace_s8(x, w, NULL, &p, &q, &in, &f, scratch),
 	    S8_OK);
@@ -327,9 +359,9 @@ static void kernels_reject_bad_arguments(void **state)
 	p.stride = 1;
 	struct s8_dims f16 = {16, 16, 4}, o16 = {4, 4, 4};
 	p.padding = 8;
-	assert_int_equal(
-	    depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f16, &o16),
-	    S8_ERR_ARG); /* kernel above the row-pointer limit */
+	assert_int_equal(depthwise_conv2d_s8(y, x, w, NULL, &p, &q, &in, &f16,
+					     &o16, scratch),
+			 S8_ERR_ARG); /* kernel above the row-pointer limit */
 	p.padding = 0;
 	p.stride = 2;
 	assert_int_equal(

@@ -379,7 +379,8 @@ static void depthwise_inplace_rule(void **state)
 	one_stage(&a, 2, 4, s);
 	assert_int_equal(graph_build(&a, 1, &g, err, sizeof err), CORE_OK);
 	assert_int_equal(g.ops[0].inplace_input, -1);
-	assert_int_equal(cost_op_scratch_size(&g, 0), 0);
+	/* out of place: the band planes, 4 x 4 rows of 4 int16 */
+	assert_int_equal(cost_op_scratch_size(&g, 0), 4 * 4 * 4 * 2);
 	graph_free(&g);
 	/* H = 3: ring of 2 rows of 3x4 */
 	one_stage(&a, 3, 4, s);
@@ -438,22 +439,47 @@ static void scratch_sizes(void **state)
 	/* depthwise in place: the ring of K/2 + 1 rows, or for K 3 and 5 the
 	 * DSP band planes (4 x (min(H, 16) + K - 1) rows x even(W + 2 (K/2))
 	 * int16) when larger but within a quarter of the map */
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 10, 8, 1),
-			 3 * 10 * 8); /* band 4 * 14 * 14 * 2 > 200 */
 	assert_int_equal(
-	    cost_depthwise_conv2d_s8_scratch_size(3, 80, 80, 16, 1),
+	    cost_depthwise_conv2d_s8_scratch_size(5, 1, 2, 10, 10, 8, 1),
+	    3 * 10 * 8); /* band 4 * 14 * 14 * 2 > 200 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 1, 1, 80, 80, 16, 1),
 	    4 * 18 * 82 * 2);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(3, 9, 9, 8, 1),
-			 2 * 9 * 8);
 	assert_int_equal(
-	    cost_depthwise_conv2d_s8_scratch_size(3, 10, 10, 320, 1),
+	    cost_depthwise_conv2d_s8_scratch_size(3, 1, 1, 9, 9, 8, 1),
+	    2 * 9 * 8);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 1, 1, 10, 10, 320, 1),
 	    2 * 10 * 320);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(7, 10, 10, 8, 1),
-			 4 * 10 * 8);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(5, 10, 10, 8, 0),
-			 0);
-	assert_int_equal(cost_depthwise_conv2d_s8_scratch_size(1, 10, 10, 8, 1),
-			 80);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(7, 1, 3, 10, 10, 8, 1),
+	    4 * 10 * 8);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(1, 1, 0, 10, 10, 8, 1), 80);
+	/* out of place: the band planes, 4 x (s (R - 1) + K) rows of
+	 * s (2 ceil(W_out / 2) - 1) + K halfwords made even, R the most
+	 * output rows (<= 16) within max(K rows, 2 KB) */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 2, 1, 80, 80, 64, 0),
+	    3 * 4 * 82 * 2); /* 40 x 40 out: K rows, R = 1 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(5, 2, 2, 40, 40, 96, 0),
+	    5 * 4 * 44 * 2);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 2, 1, 20, 20, 160, 0),
+	    11 * 4 * 22 * 2); /* R = 5 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(5, 2, 2, 9, 9, 8, 0),
+	    13 * 4 * 16 * 2); /* 5 x 5 out, R = 5 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(5, 1, 2, 10, 10, 8, 0),
+	    14 * 4 * 14 * 2); /* stride 1, R = 10 */
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 2, 0, 9, 9, 8, 0), 0);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(7, 2, 3, 9, 9, 8, 0), 0);
+	assert_int_equal(
+	    cost_depthwise_conv2d_s8_scratch_size(3, 1, 1, 10, 257, 8, 0), 0);
 	assert_int_equal(cost_avgpool_s8_scratch_size(17), 0);
 	one_stage(&a, 8, 3,
 		  (struct arch_stage){ARCH_BLOCK_MBCONV, 8, 1, 3, 2, 2, 0.5,

@@ -8,11 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "board.h"
+#include "console.h"
 #include "dsp.h"
 #include "kernels.h"
 #include "pack_s8.h"
-#include "board.h"
-#include "console.h"
 
 #define H    20
 #define W    20
@@ -26,6 +26,7 @@ static int32_t bias_pw[CEXP];
 static int8_t x_exp[H * W * CEXP];
 static int8_t y_dw[H * W * CEXP];
 static int8_t w_dw[3 * 3 * CEXP];
+static int8_t w_dw5[5 * 5 * CEXP];
 static int32_t bias[CEXP], mult[CEXP], shift[CEXP];
 static int32_t scratch[4096];
 
@@ -56,10 +57,10 @@ static void report(const char *what, uint32_t insn, uint32_t macs)
 
 	/* console_printf has no field widths: pad the fraction by hand */
 	console_printf("%s: %lu instructions, %lu MACs, %lu.%s%s%lu "
-			"instructions/MAC\n",
-			what, (unsigned long)insn, (unsigned long)macs,
-			(unsigned long)(milli / 1000), frac < 100 ? "0" : "",
-			frac < 10 ? "0" : "", (unsigned long)frac);
+		       "instructions/MAC\n",
+		       what, (unsigned long)insn, (unsigned long)macs,
+		       (unsigned long)(milli / 1000), frac < 100 ? "0" : "",
+		       frac < 10 ? "0" : "", (unsigned long)frac);
 }
 
 int main(void)
@@ -68,11 +69,13 @@ int main(void)
 	struct s8_conv_params pw = {3, -5, 1, 0, 1, -128, 127, NULL};
 	struct s8_conv_params dw = {3, -5, 1, 1, 1, -128, 127, NULL};
 	struct s8_dims in = {H, W, CIN}, exp = {H, W, CEXP}, f3 = {3, 3, CEXP};
+	struct s8_dims f5 = {5, 5, CEXP}, half = {H / 2, W / 2, CEXP};
 	uint32_t t0, t1;
 
 	fill(x_in, sizeof x_in);
 	fill(w_pw, sizeof w_pw);
 	fill(w_dw, sizeof w_dw);
+	fill(w_dw5, sizeof w_dw5);
 	for (int i = 0; i < CEXP; i++) {
 		bias[i] = (int32_t)rnd8() * 64;
 		mult[i] = 1300000000 + rnd8() * 1000000;
@@ -86,8 +89,8 @@ int main(void)
 	busy(1000000);
 	t1 = board_counter();
 	console_printf("calibration: 2000000-instruction loop = %lu "
-			"instructions (expect 2000000 + a few)\n",
-			(unsigned long)t1 - t0);
+		       "instructions (expect 2000000 + a few)\n",
+		       (unsigned long)t1 - t0);
 
 	/* as the generator does at export time (not timed) */
 	pointwise_s8_pack(w_pw_packed, bias_pw, w_pw, bias, pw.input_offset,
@@ -96,8 +99,7 @@ int main(void)
 	pointwise_conv2d_s8(x_exp, x_in, w_pw_packed, bias_pw, &pw, &q, &in,
 			    &exp, scratch);
 	t1 = board_counter();
-	report("pointwise 1x1 48->288 on 20x20", t1 - t0,
-	       H * W * CIN * CEXP);
+	report("pointwise 1x1 48->288 on 20x20", t1 - t0, H * W * CIN * CEXP);
 
 	/* the same with a relu6-style clamp: the other requantization loop */
 	pw.act_min = -100;
@@ -109,11 +111,28 @@ int main(void)
 	report("pointwise 1x1 48->288 on 20x20, clamped", t1 - t0,
 	       H * W * CIN * CEXP);
 
+	dw.stride = 2;
 	t0 = board_counter();
-	depthwise_conv2d_s8(y_dw, x_exp, w_dw, bias, &dw, &q, &exp, &f3, &exp);
+	depthwise_conv2d_s8(y_dw, x_exp, w_dw, bias, &dw, &q, &exp, &f3, &half,
+			    scratch);
 	t1 = board_counter();
-	report("depthwise 3x3 s1 288ch on 20x20", t1 - t0,
-	       H * W * 9 * CEXP);
+	report("depthwise 3x3 s2 288ch 20x20 -> 10x10", t1 - t0,
+	       H * W / 4 * 9 * CEXP);
+	dw.padding = 2;
+	t0 = board_counter();
+	depthwise_conv2d_s8(y_dw, x_exp, w_dw5, bias, &dw, &q, &exp, &f5, &half,
+			    scratch);
+	t1 = board_counter();
+	report("depthwise 5x5 s2 288ch 20x20 -> 10x10", t1 - t0,
+	       H * W / 4 * 25 * CEXP);
+	dw.stride = 1;
+	dw.padding = 1;
+
+	t0 = board_counter();
+	depthwise_conv2d_s8(y_dw, x_exp, w_dw, bias, &dw, &q, &exp, &f3, &exp,
+			    scratch);
+	t1 = board_counter();
+	report("depthwise 3x3 s1 288ch on 20x20", t1 - t0, H * W * 9 * CEXP);
 
 	t0 = board_counter();
 	depthwise_conv2d_inplace_s8(x_exp, w_dw, bias, &dw, &q, &exp, &f3,

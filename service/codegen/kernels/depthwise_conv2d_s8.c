@@ -1,8 +1,10 @@
 /* depthwise_conv2d_s8.c - int8 depthwise kxk convolution (multiplier 1),
  * out of place and in place. Both compute one output row from K input row
  * pointers (NULL for padding rows), 4 channels at a time with SXTAB16 and
- * SMLABB/SMLATT on DSP builds; in place, 3x3 and 5x5 layers take the band
- * route of depthwise_band_s8.c instead when it applies. */
+ * SMLABB/SMLATT on DSP builds; 3x3 and 5x5 layers with padding K/2 (stride
+ * 1 or 2 out of place, 1 in place) take the band route of
+ * depthwise_band_s8.c instead when it applies. An activation table
+ * (p->lut) is applied to every output on every route. */
 #include "kernels.h"
 #include "requant.h"
 
@@ -344,6 +346,15 @@ static void dw_row(const struct dw_ctx *d, int8_t *out,
 	}
 }
 
+/* The activation table (NULL: none) over n output bytes. */
+static void dw_lut(int8_t *o, int32_t n, const int8_t *lut)
+{
+	if (!lut)
+		return;
+	for (int32_t i = 0; i < n; i++)
+		o[i] = lut[o[i] + 128];
+}
+
 #define DW_MAX_K 15
 
 static int dw_setup(struct dw_ctx *d, const int8_t *w, const int32_t *bias,
@@ -380,22 +391,39 @@ static int dw_setup(struct dw_ctx *d, const int8_t *w, const int32_t *bias,
 	return 1;
 }
 
-enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
-				   const int8_t *w, const int32_t *bias,
-				   const struct s8_conv_params *p,
-				   const struct s8_per_channel *q,
-				   const struct s8_dims *in_dims,
-				   const struct s8_dims *filter_dims,
-				   const struct s8_dims *out_dims)
+int32_t depthwise_conv2d_s8_scratch_size(const struct s8_conv_params *p,
+					 const struct s8_dims *in_dims,
+					 const struct s8_dims *filter_dims,
+					 const struct s8_dims *out_dims)
+{
+	/* the band route's planes (0 where it does not apply) */
+	return depthwise_band_s8_scratch_size(in_dims, out_dims, filter_dims->h,
+					      p->stride, p->padding, 0);
+}
+
+enum s8_status depthwise_conv2d_s8(
+    int8_t *out, const int8_t *in, const int8_t *w, const int32_t *bias,
+    const struct s8_conv_params *p, const struct s8_per_channel *q,
+    const struct s8_dims *in_dims, const struct s8_dims *filter_dims,
+    const struct s8_dims *out_dims, void *scratch)
 {
 	struct dw_ctx d;
 	const int8_t *rows[DW_MAX_K];
-	int32_t row_bytes;
+	int32_t row_bytes, need;
 
 	if (!dw_setup(&d, w, bias, p, q, in_dims, filter_dims, out_dims))
 		return S8_ERR_ARG;
+	need =
+	    depthwise_conv2d_s8_scratch_size(p, in_dims, filter_dims, out_dims);
+	if (need > 0 && (!scratch || ((uintptr_t)scratch & 3u) != 0))
+		return S8_ERR_ARG;
+	if (need > 0 && depthwise_band_s8_run(out, in, w, bias, p, q, in_dims,
+					      out_dims, d.k, scratch, 0))
+		return S8_OK;
 	row_bytes = in_dims->w * in_dims->c;
 	for (int32_t oy = 0; oy < out_dims->h; oy++) {
+		int8_t *o = out + oy * out_dims->w * out_dims->c;
+
 		for (int32_t ky = 0; ky < d.k; ky++) {
 			const int32_t iy = oy * d.stride - d.padding + ky;
 
@@ -403,17 +431,19 @@ enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
 				       ? in + iy * row_bytes
 				       : NULL;
 		}
-		dw_row(&d, out + oy * out_dims->w * out_dims->c, rows);
+		dw_row(&d, o, rows);
+		dw_lut(o, out_dims->w * out_dims->c, p->lut);
 	}
 	return S8_OK;
 }
 
-int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
+int32_t
+depthwise_conv2d_inplace_s8_scratch_size(const struct s8_dims *dims,
 					 const struct s8_dims *filter_dims)
 {
 	const int32_t ring = (filter_dims->h / 2 + 1) * dims->w * dims->c;
-	const int32_t band =
-	    depthwise_band_s8_scratch_size(dims, filter_dims->h);
+	const int32_t band = depthwise_band_s8_scratch_size(
+	    dims, dims, filter_dims->h, 1, filter_dims->h / 2, 1);
 
 	/* the ring (portable builds, other K) or the band planes */
 	return band > ring ? band : ring;
@@ -440,7 +470,8 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 	    p->padding != filter_dims->h / 2 ||
 	    !dw_setup(&d, w, bias, p, q, dims, filter_dims, dims))
 		return S8_ERR_ARG;
-	if (depthwise_band_s8_run(buf, buf, w, bias, p, q, dims, d.k, scratch))
+	if (depthwise_band_s8_run(buf, buf, w, bias, p, q, dims, dims, d.k,
+				  scratch, 1))
 		return S8_OK;
 	half = d.k / 2;
 	slots = half + 1;
@@ -459,6 +490,7 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 				rows[ky] = buf + iy * row_bytes;
 		}
 		dw_row(&d, buf + y * row_bytes, rows);
+		dw_lut(buf + y * row_bytes, row_bytes, p->lut);
 	}
 	return S8_OK;
 }

@@ -20,9 +20,10 @@
  *     <op>_s8_scratch_size() bytes, 4-byte aligned;
  *   - kernels return S8_OK, or S8_ERR_ARG (nothing written) when the
  *     parameters are inconsistent;
- *   - stack: at most about 1.1 KB deep (Cortex-M7, -O2, measured with
- *     -fstack-usage; the 3x3 depthwise keeps 24 pixels x 4 channels of
- *     accumulators), under 400 bytes for the others.
+ *   - stack: at most about 2.1 KB deep (Cortex-M7, -O2, measured with
+ *     -fstack-usage; the depthwise band route keeps 256 accumulators, a
+ *     channel quad's filters and a band's plane row pointers), under 1 KB
+ *     for the other depthwise loops, under 400 bytes for the others.
  * Little-endian targets only. Files: kernels.h (this), requant.h (fixed
  * point), dsp.h (the DSP instructions), pack_s8.h (export-time weight
  * packing), one .c per kernel family and mat_mult_s8_s16.c (the matrix
@@ -55,7 +56,7 @@ struct s8_conv_params {
 	int32_t act_min, act_max;
 	/* optional (NULL: none): a 256-entry table (lut_s8's) applied to
 	 * every output, an activation fused into the output stage; read by
-	 * conv2d_s8 and pointwise_conv2d_s8 only */
+	 * conv2d_s8, pointwise_conv2d_s8 and the depthwise kernels */
 	const int8_t *lut;
 };
 
@@ -137,8 +138,8 @@ static inline int32_t s8_packed_mm_rq_bytes(int32_t rows)
 }
 /* out[k * rows + r] for pixels k < np of px (4 pointers; those past np are
  * computed and not stored, so they must point at len readable bytes). */
-void s8_packed_mm_block(const struct s8_packed_mm *m,
-			const int8_t *const px[4], int np, int8_t *out);
+void s8_packed_mm_block(const struct s8_packed_mm *m, const int8_t *const px[4],
+			int np, int8_t *out);
 
 /* ---- convolutions --------------------------------------------------------*/
 
@@ -159,21 +160,28 @@ enum s8_status conv2d_s8(int8_t *out, const int8_t *in, const int8_t *wp,
 			 const struct s8_dims *out_dims, void *scratch);
 
 /* Depthwise kxk, channel multiplier 1, K <= 15. w: (K, K, C), filter dims
- * {K, K, C}. No scratch. 3x3 has its own faster loops. */
-enum s8_status depthwise_conv2d_s8(int8_t *out, const int8_t *in,
-				   const int8_t *w, const int32_t *bias,
-				   const struct s8_conv_params *p,
-				   const struct s8_per_channel *q,
-				   const struct s8_dims *in_dims,
-				   const struct s8_dims *filter_dims,
-				   const struct s8_dims *out_dims);
+ * {K, K, C}. p->lut (NULL: none) is applied to every output. Scratch:
+ * depthwise_conv2d_s8_scratch_size() bytes, 4-byte aligned (NULL when that
+ * is 0): the band route's planes (depthwise_band_s8.c) for K 3 and 5,
+ * stride 1 or 2, padding K/2 and W_out <= 256, at most max(K plane rows,
+ * 2 KB); 0 otherwise. 3x3 has its own faster loops. */
+int32_t depthwise_conv2d_s8_scratch_size(const struct s8_conv_params *p,
+					 const struct s8_dims *in_dims,
+					 const struct s8_dims *filter_dims,
+					 const struct s8_dims *out_dims);
+enum s8_status depthwise_conv2d_s8(
+    int8_t *out, const int8_t *in, const int8_t *w, const int32_t *bias,
+    const struct s8_conv_params *p, const struct s8_per_channel *q,
+    const struct s8_dims *in_dims, const struct s8_dims *filter_dims,
+    const struct s8_dims *out_dims, void *scratch);
 
 /* The same, in place, for stride 1 and padding K/2 with K odd (output dims ==
  * input dims): buf (H, W, C) is overwritten by the output. The scratch keeps
  * the K/2 + 1 most recent input rows that outputs have already overwritten:
  * (K/2 + 1) * W * C bytes, or the band route's planes when larger
  * (depthwise_band_s8_scratch_size). */
-int32_t depthwise_conv2d_s8_scratch_size(const struct s8_dims *dims,
+int32_t
+depthwise_conv2d_inplace_s8_scratch_size(const struct s8_dims *dims,
 					 const struct s8_dims *filter_dims);
 enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 					   const int32_t *bias,
@@ -183,17 +191,23 @@ enum s8_status depthwise_conv2d_inplace_s8(int8_t *buf, const int8_t *w,
 					   const struct s8_dims *filter_dims,
 					   void *scratch);
 
-/* The band route of the in-place depthwise kernel (depthwise_band_s8.c):
- * the bytes of its scratch for filter size k, 0 where it does not apply
- * (K other than 3 and 5, W > 256, or planes larger than both the ring and a
- * quarter of the map); run returns 0 without touching anything where it
+/* The band route of the depthwise kernels (depthwise_band_s8.c): the bytes
+ * of its scratch for filter size k, 0 where it does not apply (K other
+ * than 3 and 5, padding other than K/2, stride other than 1 or 2 (in
+ * place: 1), W_out > 256; in place, planes larger than both the ring and
+ * a quarter of the map); run returns 0 without touching anything where it
  * does not apply (portable builds, a misaligned scratch) and 1 when out
- * (which may be in) holds the result. */
-int32_t depthwise_band_s8_scratch_size(const struct s8_dims *dims, int32_t k);
+ * (which may be in, in place) holds the result. */
+int32_t depthwise_band_s8_scratch_size(const struct s8_dims *in_dims,
+				       const struct s8_dims *out_dims,
+				       int32_t k, int32_t stride,
+				       int32_t padding, int inplace);
 int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 			  const int32_t *bias, const struct s8_conv_params *p,
 			  const struct s8_per_channel *q,
-			  const struct s8_dims *dims, int32_t k, void *scratch);
+			  const struct s8_dims *in_dims,
+			  const struct s8_dims *out_dims, int32_t k,
+			  void *scratch, int inplace);
 
 /* 1x1 convolution, stride 1, no padding. wp: the (C_out, C_in) weights in
  * the packed layout of pack_s8.h, bias: the folded bias pointwise_s8_pack
