@@ -53,6 +53,10 @@ def random_arch(rng, i):
     return arch
 
 
+# prefixes of kernel functions in top-level assembly -> their family's file
+ASM_SYMBOLS = {"s8_pw_asm_": "pointwise_conv2d_s8.c"}
+
+
 def nm_by_file(elf):
     out = subprocess.run(["arm-none-eabi-nm", "-S", "-l", elf],
                          capture_output=True, text=True, check=True).stdout
@@ -62,6 +66,8 @@ def nm_by_file(elf):
         if len(p) < 4 or p[2] not in "tTrRdD":
             continue
         f = os.path.basename(p[4].split(":")[0]) if len(p) > 4 else "?"
+        # functions written in top-level assembly have no line info
+        f = ASM_SYMBOLS.get(p[3].split("_asm_")[0] + "_asm_", f)
         sizes[f] = sizes.get(f, 0) + int(p[1], 16)
     return sizes
 
