@@ -6,7 +6,8 @@
  * is within 3% of the cost model's estimate and RAM (data + bss) holds the
  * arena within the target's SRAM; and the QEMU build, run under
  * qemu-system-arm -M mps2-an500 -semihosting, prints logits identical to the
- * host int8 engine's. Skipped when the Arm toolchain or QEMU is missing. */
+ * host int8 engine's, as does its Cortex-M4F build (CPU=cortex-m4) on
+ * mps2-an386. Skipped when the Arm toolchain or QEMU is missing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,34 +94,49 @@ static void build_and_size(const struct exportproj *e,
 	assert_true(s.text + s.data <= ti->flash);
 }
 
-static void run_qemu(const struct exportproj *e, const char *dir, int n)
+/* cpu: the project's CPU (cortex-m7: the mps2-an500 build of
+ * build_and_size; cortex-m4: built here, run on the mps2-an386). */
+static void run_qemu(const struct exportproj *e, const char *dir, int n,
+		     const char *cpu)
 {
+	const int m4 = strcmp(cpu, "cortex-m4") == 0;
 	char cmd[1024];
 	int8_t v[16];
 	int rc;
 
+	if (m4) {
+		snprintf(cmd, sizeof cmd,
+			 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "
+			 "'%s' TARGET=qemu CPU=cortex-m4 2>&1",
+			 dir);
+		if (exportproj_run(cmd, log_buf, sizeof log_buf) != 0)
+			fail_msg("%s: make TARGET=qemu CPU=cortex-m4 "
+				 "failed:\n%s",
+				 e->arch.name, log_buf);
+		assert_null(strstr(log_buf, "warning"));
+	}
 	snprintf(cmd, sizeof cmd,
-		 "timeout 60 qemu-system-arm -M mps2-an500 -nographic "
-		 "-monitor none -semihosting -kernel '%s/build/qemu/model.elf' "
-		 "2>&1",
-		 dir);
+		 "timeout 60 qemu-system-arm -M %s -nographic -monitor none "
+		 "-semihosting -kernel '%s/build/%s/model.elf' 2>&1",
+		 m4 ? "mps2-an386" : "mps2-an500", dir, m4 ? "qemu-m4" : "qemu");
 	rc = exportproj_run(cmd, log_buf, sizeof log_buf);
 	if (rc != 0)
-		fail_msg("%s: qemu exit %d:\n%s", e->arch.name, rc, log_buf);
+		fail_msg("%s: qemu (%s) exit %d:\n%s", e->arch.name, cpu, rc,
+			 log_buf);
 	for (int i = 0; i < n; i++) {
 		if (exportproj_logits(log_buf, i, v, e->classes))
 			fail_msg("%s: no logits of image %d in:\n%s",
 				 e->arch.name, i, log_buf);
 		if (memcmp(v, e->expected + (size_t)i * e->classes,
 			   e->classes) != 0)
-			fail_msg("%s: image %d: Cortex-M7 logits differ from "
-				 "the host engine:\n%s",
-				 e->arch.name, i, log_buf);
+			fail_msg("%s: image %d: %s logits differ from the host "
+				 "engine:\n%s",
+				 e->arch.name, i, cpu, log_buf);
 	}
 	assert_non_null(strstr(log_buf, "done: 0 of"));
-	print_message("# %-12s qemu: %d images, logits identical to the host "
-		      "engine\n",
-		      e->arch.name, n);
+	print_message("# %-12s qemu %s: %d images, logits identical to the "
+		      "host engine\n",
+		      e->arch.name, cpu, n);
 }
 
 static void projects_on_cortex_m7(void **state)
@@ -151,7 +167,8 @@ static void projects_on_cortex_m7(void **state)
 		assert_non_null(mk);
 		assert_non_null(strstr(mk->data,
 				       "-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 "
-				       "-mfloat-abi=hard -O2"));
+				       "-mfloat-abi=hard\n"));
+		assert_non_null(strstr(mk->data, "CFLAGS := $(ARCHFLAGS) -O2"));
 		assert_non_null(strstr(mk->data, "-Wall -Wextra -Werror"));
 		assert_non_null(mkdtemp(dir));
 		assert_int_equal(
@@ -159,7 +176,8 @@ static void projects_on_cortex_m7(void **state)
 		    CORE_OK);
 		build_and_size(&e, &p, dir, CODEGEN_TARGET_STM32H743);
 		build_and_size(&e, &p, dir, CODEGEN_TARGET_QEMU);
-		run_qemu(&e, dir, o.n_images);
+		run_qemu(&e, dir, o.n_images, "cortex-m7");
+		run_qemu(&e, dir, o.n_images, "cortex-m4");
 		codegen_project_free(&p);
 		exportproj_free(&e);
 		exportproj_rmtree(dir);
