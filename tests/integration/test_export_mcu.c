@@ -118,7 +118,8 @@ static void run_qemu(const struct exportproj *e, const char *dir, int n,
 	snprintf(cmd, sizeof cmd,
 		 "timeout 60 qemu-system-arm -M %s -nographic -monitor none "
 		 "-semihosting -kernel '%s/build/%s/model.elf' 2>&1",
-		 m4 ? "mps2-an386" : "mps2-an500", dir, m4 ? "qemu-m4" : "qemu");
+		 m4 ? "mps2-an386" : "mps2-an500", dir,
+		 m4 ? "qemu-m4" : "qemu");
 	rc = exportproj_run(cmd, log_buf, sizeof log_buf);
 	if (rc != 0)
 		fail_msg("%s: qemu (%s) exit %d:\n%s", e->arch.name, cpu, rc,
