@@ -309,6 +309,31 @@ static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 		b3 = s8_smlad(w1_, x_, b3);                                    \
 	} while (0)
 
+/* Four pixels of one output channel (m, h = mh[0], mh[1]; shift e) to o,
+ * o + co, o + 2 co, o + 3 co, through the table when use_lut. */
+S8_INLINE void pw_out4(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+		       const int32_t *mh, int32_t e, int32_t span, int32_t amax,
+		       const int clamp, const int use_lut, const int8_t *lut,
+		       int8_t *o, int32_t co)
+{
+	const int32_t m = mh[0], h = mh[1];
+	int32_t v0 = pw_fast(a0, m, e, h, span, amax, clamp);
+	int32_t v1 = pw_fast(a1, m, e, h, span, amax, clamp);
+	int32_t v2 = pw_fast(a2, m, e, h, span, amax, clamp);
+	int32_t v3 = pw_fast(a3, m, e, h, span, amax, clamp);
+
+	if (use_lut) {
+		v0 = lut[v0];
+		v1 = lut[v1];
+		v2 = lut[v2];
+		v3 = lut[v3];
+	}
+	o[0] = (int8_t)v0;
+	o[co] = (int8_t)v1;
+	o[2 * co] = (int8_t)v2;
+	o[3 * co] = (int8_t)v3;
+}
+
 /* Every row pair against a full column block (4 pixels, co even, a bias)
  * of doubled inputs, every channel on the fast route with m > 0, clamped
  * to [amin, amax] or not: the hot loop of the network. Accumulators start
@@ -328,7 +353,6 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 		const int32_t *x = col;
 		int32_t a0 = rq[0], b0 = rq[1];
 		int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
-		int32_t m, e, h, v0, v1, v2, v3;
 
 		for (int32_t n = groups; n > 0; n--) {
 			PW_STEP(0, 0);
@@ -336,40 +360,11 @@ S8_INLINE void pw_rows_fast(const int8_t *wp, const int32_t *col,
 			wp += 8;
 			x += 8;
 		}
-		m = rq[2];
-		h = rq[3];
-		e = rq[4];
-		v0 = pw_fast(a0, m, e, h, span, amax, clamp);
-		v1 = pw_fast(a1, m, e, h, span, amax, clamp);
-		v2 = pw_fast(a2, m, e, h, span, amax, clamp);
-		v3 = pw_fast(a3, m, e, h, span, amax, clamp);
-		if (use_lut) {
-			v0 = lut[v0];
-			v1 = lut[v1];
-			v2 = lut[v2];
-			v3 = lut[v3];
-		}
-		o[0] = (int8_t)v0;
-		o[co] = (int8_t)v1;
-		o[2 * co] = (int8_t)v2;
-		o[3 * co] = (int8_t)v3;
-		m = rq[5];
-		h = rq[6];
-		e = rq[7] & 0xff;
-		v0 = pw_fast(b0, m, e, h, span, amax, clamp);
-		v1 = pw_fast(b1, m, e, h, span, amax, clamp);
-		v2 = pw_fast(b2, m, e, h, span, amax, clamp);
-		v3 = pw_fast(b3, m, e, h, span, amax, clamp);
-		if (use_lut) {
-			v0 = lut[v0];
-			v1 = lut[v1];
-			v2 = lut[v2];
-			v3 = lut[v3];
-		}
-		o[1] = (int8_t)v0;
-		o[co + 1] = (int8_t)v1;
-		o[2 * co + 1] = (int8_t)v2;
-		o[3 * co + 1] = (int8_t)v3;
+		/* row 2j's four pixels, then row 2j+1's beside them */
+		pw_out4(a0, a1, a2, a3, rq + 2, rq[4], span, amax, clamp,
+			use_lut, lut, o, co);
+		pw_out4(b0, b1, b2, b3, rq + 5, rq[7] & 0xff, span, amax, clamp,
+			use_lut, lut, o + 1, co);
 	}
 }
 
