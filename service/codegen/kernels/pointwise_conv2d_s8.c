@@ -131,6 +131,25 @@ static void pw_columns(int32_t *col, const int8_t *const px[PW_PIX], int32_t ci,
 	}
 }
 
+/* One k-pair of the block: weight word at wp + wo, column words xo..xo+3. */
+#define PW_STEP(wo, xo)                                                        \
+	do {                                                                   \
+		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
+		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
+		int32_t x_ = x[(xo)];                                          \
+		a0 = s8_smlad(w0_, x_, a0);                                    \
+		b0 = s8_smlad(w1_, x_, b0);                                    \
+		x_ = x[(xo) + 1];                                              \
+		a1 = s8_smlad(w0_, x_, a1);                                    \
+		b1 = s8_smlad(w1_, x_, b1);                                    \
+		x_ = x[(xo) + 2];                                              \
+		a2 = s8_smlad(w0_, x_, a2);                                    \
+		b2 = s8_smlad(w1_, x_, b2);                                    \
+		x_ = x[(xo) + 3];                                              \
+		a3 = s8_smlad(w0_, x_, a3);                                    \
+		b3 = s8_smlad(w1_, x_, b3);                                    \
+	} while (0)
+
 /* Rows 2j, 2j+1 (packed pair wp) times the column block: a[0..3] row 0's
  * pixels, a[4..7] row 1's. groups = len4 / 4. */
 static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
@@ -139,39 +158,9 @@ static void pw_block(const int8_t *wp, const int32_t *col, int32_t groups,
 	int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
 	int32_t b0 = a[4], b1 = a[5], b2 = a[6], b3 = a[7];
 
-	while (groups--) {
-		int32_t w = s8_read_s8x4(wp);
-		int32_t w0 = s8_sxtb16(w), w1 = s8_sxtb16_ror8(w);
-		int32_t x = col[0];
-
-		a0 = s8_smlad(w0, x, a0);
-		b0 = s8_smlad(w1, x, b0);
-		x = col[1];
-		a1 = s8_smlad(w0, x, a1);
-		b1 = s8_smlad(w1, x, b1);
-		x = col[2];
-		a2 = s8_smlad(w0, x, a2);
-		b2 = s8_smlad(w1, x, b2);
-		x = col[3];
-		a3 = s8_smlad(w0, x, a3);
-		b3 = s8_smlad(w1, x, b3);
-		w = s8_read_s8x4(wp + 4);
-		w0 = s8_sxtb16(w);
-		w1 = s8_sxtb16_ror8(w);
-		x = col[4];
-		a0 = s8_smlad(w0, x, a0);
-		b0 = s8_smlad(w1, x, b0);
-		x = col[5];
-		a1 = s8_smlad(w0, x, a1);
-		b1 = s8_smlad(w1, x, b1);
-		x = col[6];
-		a2 = s8_smlad(w0, x, a2);
-		b2 = s8_smlad(w1, x, b2);
-		x = col[7];
-		a3 = s8_smlad(w0, x, a3);
-		b3 = s8_smlad(w1, x, b3);
-		wp += 8;
-		col += 8;
+	for (const int32_t *x = col; groups > 0; groups--, wp += 8, x += 8) {
+		PW_STEP(0, 0);
+		PW_STEP(4, 4);
 	}
 	a[0] = a0;
 	a[1] = a1;
@@ -290,24 +279,6 @@ static void pw_rows_clamped(const int8_t *wp, const int32_t *col,
 	s8_pw_asm_clamped(f);
 }
 #else
-/* One k-pair of the block: weight word at wp + wo, column words xo..xo+3. */
-#define PW_STEP(wo, xo)                                                        \
-	do {                                                                   \
-		const int32_t w_ = s8_read_s8x4(wp + (wo));                    \
-		const int32_t w0_ = s8_sxtb16(w_), w1_ = s8_sxtb16_ror8(w_);   \
-		int32_t x_ = x[(xo)];                                          \
-		a0 = s8_smlad(w0_, x_, a0);                                    \
-		b0 = s8_smlad(w1_, x_, b0);                                    \
-		x_ = x[(xo) + 1];                                              \
-		a1 = s8_smlad(w0_, x_, a1);                                    \
-		b1 = s8_smlad(w1_, x_, b1);                                    \
-		x_ = x[(xo) + 2];                                              \
-		a2 = s8_smlad(w0_, x_, a2);                                    \
-		b2 = s8_smlad(w1_, x_, b2);                                    \
-		x_ = x[(xo) + 3];                                              \
-		a3 = s8_smlad(w0_, x_, a3);                                    \
-		b3 = s8_smlad(w1_, x_, b3);                                    \
-	} while (0)
 
 /* Four pixels of one output channel (m, h = mh[0], mh[1]; shift e) to o,
  * o + co, o + 2 co, o + 3 co, through the table when use_lut. */
