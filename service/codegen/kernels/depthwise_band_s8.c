@@ -702,6 +702,7 @@ static void dwb_run(const struct dwb *d, const struct dwb_geom *g,
 		}
 	}
 }
+#endif
 
 int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 			  const int32_t *bias, const struct s8_conv_params *p,
@@ -710,6 +711,7 @@ int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 			  const struct s8_dims *out_dims, int32_t k,
 			  void *scratch, int inplace)
 {
+#if S8_DSP
 	struct dwb d;
 	struct dwb_geom g;
 
@@ -736,15 +738,7 @@ int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 	d.hi = p->act_max - p->output_offset;
 	dwb_run(&d, &g, out, in, scratch);
 	return 1;
-}
 #else
-int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
-			  const int32_t *bias, const struct s8_conv_params *p,
-			  const struct s8_per_channel *q,
-			  const struct s8_dims *in_dims,
-			  const struct s8_dims *out_dims, int32_t k,
-			  void *scratch, int inplace)
-{
 	(void)out;
 	(void)in;
 	(void)w;
@@ -757,5 +751,5 @@ int depthwise_band_s8_run(int8_t *out, const int8_t *in, const int8_t *w,
 	(void)scratch;
 	(void)inplace;
 	return 0; /* portable builds: the plain loops */
-}
 #endif
+}
