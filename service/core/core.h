@@ -198,6 +198,28 @@ double core_rng_uniform(struct core_rng *r);
 /* Random id of `bytes` random bytes as hex (2*bytes+1 chars into out). */
 void core_random_hex(char *out, size_t bytes);
 
+/* ---- UTF-8 ------------------------------------------------------------ */
+
+/* Text from outside (HTTP bodies, LLM replies, file names, libpq messages)
+ * is made valid UTF-8 before it is stored or echoed. NUL bytes count as
+ * invalid (PostgreSQL text cannot hold them). */
+
+/* 1 when s[0..n) is valid UTF-8 without NUL bytes, else 0. */
+int core_utf8_valid(const char *s, size_t n);
+
+/* The longest prefix of s[0..n) of at most max bytes that does not end in
+ * the middle of a character. */
+size_t core_utf8_cut_len(const char *s, size_t n, size_t max);
+
+/* A NUL-terminated copy of s[0..n) in which every invalid byte is replaced
+ * by U+FFFD, cut on a character boundary to at most max bytes. Owned by the
+ * caller (core_free); NULL when out of memory. *out_len (may be NULL)
+ * receives its length. */
+char *core_utf8_sanitize(const char *s, size_t n, size_t max, size_t *out_len);
+
+/* core_utf8_sanitize of a C string into dst[dstlen] (always terminated). */
+void core_utf8_copy(char *dst, size_t dstlen, const char *s);
+
 /* ---- time -------------------------------------------------------------- */
 
 double core_now_seconds(void); /* monotonic */

@@ -129,6 +129,70 @@ static void log_parsers(void **state)
 	assert_string_equal(core_log_context(), "");
 }
 
+static void utf8_sanitize_replaces_and_cuts(void **state)
+{
+	/* Latin-1 "caf\xe9", a lone continuation byte, an overlong '/', a
+	 * surrogate, a code point above U+10FFFF, a NUL in the middle */
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *want;
+	} cases[] = {
+	    {"ok \xc3\xa9", 5, "ok \xc3\xa9"},
+	    {"caf\xe9", 4, "caf\xef\xbf\xbd"},
+	    {"a\x80"
+	     "b",
+	     3,
+	     "a\xef\xbf\xbd"
+	     "b"},
+	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},
+	    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+	    {"\xf4\x90\x80\x80", 4,
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+	    {"a\0"
+	     "b",
+	     3,
+	     "a\xef\xbf\xbd"
+	     "b"},
+	    {"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"}, /* cut euro sign */
+	};
+	size_t i, len;
+	char *o;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		o = core_utf8_sanitize(cases[i].in, cases[i].n, 1000, &len);
+		assert_non_null(o);
+		assert_string_equal(o, cases[i].want);
+		assert_int_equal(len, strlen(cases[i].want));
+		assert_true(core_utf8_valid(o, len));
+		core_free(o);
+	}
+	assert_false(core_utf8_valid("caf\xe9", 4));
+	assert_true(core_utf8_valid("\xf0\x9f\x98\x80", 4));
+	/* "\xe2\x82\xac" (euro) is 3 bytes: a cut at 4 of "a" + 2 euros
+	 * keeps "a" + 1 euro, never half a character */
+	assert_int_equal(core_utf8_cut_len("a\xe2\x82\xac\xe2\x82\xac", 7, 4),
+			 4);
+	assert_int_equal(core_utf8_cut_len("a\xe2\x82\xac\xe2\x82\xac", 7, 6),
+			 4);
+	assert_int_equal(core_utf8_cut_len("abc", 3, 10), 3);
+	o = core_utf8_sanitize("a\xe2\x82\xac\xe2\x82\xac", 7, 6, &len);
+	assert_string_equal(o, "a\xe2\x82\xac");
+	core_free(o);
+}
+
+static void utf8_copy_into_small_buffer(void **state)
+{
+	char buf[5];
+
+	core_utf8_copy(buf, sizeof buf, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_string_equal(buf, "\xc3\xa9\xc3\xa9");
+	core_utf8_copy(buf, sizeof buf, "x\xff");
+	assert_string_equal(buf, "x\xef\xbf\xbd");
+	core_utf8_copy(buf, sizeof buf, NULL);
+	assert_string_equal(buf, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +203,8 @@ int main(void)
 	    cmocka_unit_test(sha256_known_vector),
 	    cmocka_unit_test(rng_is_reproducible_and_unbiased_range),
 	    cmocka_unit_test(log_parsers),
+	    cmocka_unit_test(utf8_sanitize_replaces_and_cuts),
+	    cmocka_unit_test(utf8_copy_into_small_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
