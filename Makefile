@@ -79,11 +79,12 @@ $(BUILD)/gen/api_embedded.c: $(API_FILES) scripts/embed_api.sh
 	@mkdir -p $(@D)
 	bash scripts/embed_api.sh api $(API_FILES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) $(TEMPLATE_FILES) scripts/embed_files.sh
+$(BUILD)/gen/kernels_embedded.c: $(KERNEL_FILES) $(TARGET_FILES) $(TEMPLATE_FILES) LICENSE scripts/embed_files.sh
 	@mkdir -p $(@D)
 	$(Q){ bash scripts/embed_files.sh codegen_kernel_files service/codegen/ $(KERNEL_FILES) && \
 	  bash scripts/embed_files.sh codegen_target_files service/codegen/ $(TARGET_FILES) && \
-	  bash scripts/embed_files.sh codegen_template_files service/codegen/ $(TEMPLATE_FILES); } > $@.tmp && mv $@.tmp $@
+	  bash scripts/embed_files.sh codegen_template_files service/codegen/ $(TEMPLATE_FILES) && \
+	  bash scripts/embed_files.sh codegen_licence_files '' LICENSE; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/prompts_embedded.c: $(PROMPTS) scripts/embed_files.sh
 	@mkdir -p $(@D)

@@ -459,6 +459,8 @@ enum core_status codegen_project_build(const struct quant_net *q,
 		rc = add_targets(&c);
 	if (!rc)
 		rc = add_fixed(&c);
+	if (!rc)
+		rc = codegen_licence_apply(&c);
 out:
 	core_free(c.expected);
 	if (rc)

@@ -31,6 +31,8 @@
  *   Makefile                 make TARGET=stm32h743 | qemu [run|profile|flash]
  *   README.md, report.json,  documentation, figures (cost report, flash
  *   arch.json                estimate, accuracy, quantization), architecture
+ *   LICENSE                  Apache-2.0 (the repository's); every .c, .h,
+ *                            .ld, .md and Makefile opens with its SPDX line
  * Templates for the fixed files live in service/codegen/templates/ with
  * {{KEY}} placeholders.
  */
@@ -65,6 +67,10 @@ extern const size_t codegen_target_files_count;
  * placeholders. */
 extern const struct codegen_file codegen_template_files[];
 extern const size_t codegen_template_files_count;
+
+/* The repository's LICENSE (Apache-2.0), copied into every project. */
+extern const struct codegen_file codegen_licence_files[];
+extern const size_t codegen_licence_files_count;
 
 /* ---- targets ------------------------------------------------------------ */
 

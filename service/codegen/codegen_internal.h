@@ -56,6 +56,10 @@ enum core_status codegen_add_template(struct codegen_ctx *c, const char *name,
 #define CODEGEN_VAL_LEN 96
 
 /* emit_model.c: model.h, model.c, model_weights.h, model_weights.c. */
+/* licence.c: an SPDX line on top of every source and Makefile that has
+ * none, and LICENSE (the repository's Apache-2.0 text) beside them. */
+enum core_status codegen_licence_apply(struct codegen_ctx *c);
+
 enum core_status codegen_emit_model(struct codegen_ctx *c);
 /* emit_app.c: test_data.*, report.json, README.md, Makefile,
  * arch.json, targets/stm32h743/arena_region.ld. */

@@ -148,12 +148,32 @@ static void template_files_match_sources(void **state)
 		assert_non_null(find(codegen_template_files, needed[i]));
 }
 
+/* The licence every project carries is the repository's LICENSE. */
+static void licence_matches_repository(void **state)
+{
+	char path[1024], err[CORE_ERR_LEN];
+	char *data = NULL;
+	size_t len = 0;
+
+	assert_int_equal(codegen_licence_files_count, 1);
+	assert_string_equal(codegen_licence_files[0].path, "LICENSE");
+	snprintf(path, sizeof path, "%s/LICENSE", root());
+	assert_int_equal(
+	    core_file_read(path, 1 << 20, &data, &len, err, sizeof err),
+	    CORE_OK);
+	assert_int_equal(codegen_licence_files[0].len, len);
+	assert_memory_equal(codegen_licence_files[0].text, data, len);
+	assert_non_null(strstr(data, "Apache License"));
+	core_free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kernel_files_match_sources),
 	    cmocka_unit_test(target_files_match_sources),
 	    cmocka_unit_test(template_files_match_sources),
+	    cmocka_unit_test(licence_matches_repository),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

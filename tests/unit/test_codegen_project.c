@@ -154,13 +154,20 @@ static void check_files(const struct exportproj *e,
 			 has_add);
 	assert_int_equal(!!codegen_project_find(p, "kernels/mul_channel_s8.c"),
 			 has_mul);
-	/* kernels verbatim */
+	/* kernels verbatim under their SPDX line (added unless the source
+	 * has one) */
 	for (const struct codegen_file *f = codegen_kernel_files; f->path;
 	     f++) {
 		const struct codegen_out *o = codegen_project_find(p, f->path);
+		const char *spdx =
+		    "/* SPDX-License-Identifier: Apache-2.0 */\n";
+		size_t k = strstr(f->text, "SPDX-License-Identifier:")
+			       ? 0
+			       : strlen(spdx);
 		if (o) {
-			assert_int_equal(o->len, f->len);
-			assert_memory_equal(o->data, f->text, f->len);
+			assert_int_equal(o->len, f->len + k);
+			assert_memory_equal(o->data, spdx, k);
+			assert_memory_equal(o->data + k, f->text, f->len);
 		}
 	}
 	/* no placeholder left unrendered */
@@ -247,7 +254,32 @@ static void projects_on_the_host(void **state)
 	}
 }
 
-/* The zip holds every file under <name>/, byte for byte. */
+/* Every generated source opens with its SPDX line; LICENSE is the
+ * repository's Apache-2.0 text (the embedded copy is checked against the file
+ * by test_codegen_files). */
+static void licence_check(const char *path, const char *text)
+{
+	size_t n = strlen(path);
+	const char *want = NULL;
+
+	if (n > 2 && (strcmp(path + n - 2, ".c") == 0 ||
+		      strcmp(path + n - 2, ".h") == 0))
+		want = "/* SPDX-License-Identifier: Apache-2.0 */\n";
+	else if (n > 3 && strcmp(path + n - 3, ".ld") == 0)
+		want = "/* SPDX-License-Identifier: Apache-2.0 */\n";
+	else if (strcmp(path, "Makefile") == 0)
+		want = "# SPDX-License-Identifier: Apache-2.0\n";
+	else if (strcmp(path, "LICENSE") == 0) {
+		assert_non_null(strstr(text, "Apache License"));
+		assert_non_null(strstr(text, "Version 2.0, January 2004"));
+		assert_non_null(strstr(text, "TERMS AND CONDITIONS"));
+		assert_string_equal(text, codegen_licence_files[0].text);
+	}
+	if (want && strncmp(text, want, strlen(want)) != 0)
+		fail_msg("%s does not open with '%s'", path, want);
+}
+
+/* The zip holds every file under <name>/, byte for byte, with the licence. */
 static void zip_archive(void **state)
 {
 	struct exportproj e;
@@ -284,9 +316,14 @@ static void zip_archive(void **state)
 		assert_int_equal(zip_fread(f, buf, p.files[i].len),
 				 (zip_int64_t)p.files[i].len);
 		assert_memory_equal(buf, p.files[i].data, p.files[i].len);
+		buf[p.files[i].len] = '\0';
+		licence_check(p.files[i].path, buf);
 		zip_fclose(f);
 		core_free(buf);
 	}
+	/* the licence travels with the kernels */
+	assert_int_equal(zip_stat(z, "tiny-net_1/LICENSE", 0, &(zip_stat_t){0}),
+			 0);
 	zip_close(z);
 	/* an unwritable place fails cleanly */
 	assert_int_equal(codegen_project_write_zip(&p, "/nonexistent-dir/x.zip",
