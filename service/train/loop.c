@@ -1,9 +1,9 @@
-/* loop.c - train_run: the epoch loop (forward, loss, backward, clip, SGD),
- * validation each epoch, checkpoints, and evaluation. */
+/* loop.c - training settings (defaults, validation), evaluation, and
+ * train_run: a whole run from a data directory (load, then a session,
+ * session.c, epoch by epoch). */
 #include "train.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +45,6 @@ void train_config_default(struct train_config *c)
 enum core_status train_config_validate(const struct train_config *c, char *err,
 				       size_t errlen)
 {
-	CHECK(c->data_dir && *c->data_dir, "data: a data directory is needed");
 	CHECK(c->val_fraction > 0 && c->val_fraction < 0.5,
 	      "val-fraction: %g is outside (0, 0.5)", c->val_fraction);
 	CHECK(c->train_fraction > 0 && c->train_fraction <= 1,
@@ -162,292 +161,36 @@ enum core_status train_evaluate(struct model *m, const struct data_set *ds,
 	return CORE_OK;
 }
 
-/* Everything a run owns, freed in one place. */
-struct run {
-	struct data_set train, test;
-	struct data_subsets sub;
-	struct data_logits teacher;
-	struct model *m;
-	float *momentum;
-	float *dlogits;
-	float *tlogits; /* (batch, classes) teacher rows of a batch */
-	struct data_loader *ld;
-	void *blob;
-};
-
-static void run_free(struct run *r)
-{
-	data_loader_close(r->ld);
-	model_free(r->m);
-	core_free(r->momentum);
-	core_free(r->dlogits);
-	core_free(r->tlogits);
-	core_free(r->blob);
-	data_logits_free(&r->teacher);
-	data_subsets_free(&r->sub);
-	data_set_free(&r->train);
-	data_set_free(&r->test);
-}
-
-static enum core_status end_epoch(struct run *r, const struct train_config *c,
-				  const struct train_hooks *h,
-				  struct train_state *state, int resolution,
-				  struct train_progress *p, char *err,
-				  size_t errlen)
-{
-	size_t len = 0;
-	enum core_status st;
-
-	st = train_evaluate(r->m, &r->train, r->sub.val, r->sub.n_val, c->batch,
-			    resolution, c->loader_threads, &state->val, err,
-			    errlen);
-	if (st)
-		return st;
-	p->epoch_done = 1;
-	p->val = state->val;
-	if (h && h->checkpoint) {
-		core_free(r->blob);
-		r->blob = NULL;
-		st = train_checkpoint_encode(r->m, r->momentum, state, &r->blob,
-					     &len, err, errlen);
-		if (!st)
-			st = h->checkpoint(r->blob, len, state->epoch, h->ctx,
-					   err, errlen);
-		if (st)
-			return st;
-	}
-	if (h && h->progress && h->progress(p, h->ctx)) {
-		core_errf(err, errlen, "cancelled after epoch %d",
-			  p->epoch + 1);
-		return CORE_ERR_CANCELLED;
-	}
-	return CORE_OK;
-}
-
 enum core_status train_run(const struct arch *a, const struct train_config *c,
 			   const void *resume, size_t resume_len,
 			   const struct train_hooks *h,
 			   struct train_result *res, char *err, size_t errlen)
 {
-	struct run r;
-	struct arch arch = *a;
-	struct train_state state;
-	struct data_split_cfg sc;
-	struct data_loader_cfg lc;
-	struct train_lr_schedule sched;
-	struct train_sgd opt;
-	struct core_rng rng;
-	struct train_progress p;
-	const struct data_batch *b;
+	struct train_data data;
+	struct train_session *s = NULL;
 	enum core_status st;
-	double t0 = core_now_seconds(), t_epoch = t0, loss_sum = 0.0;
-	long epoch_steps = 0, bpe, trained_images = 0;
+	int done = 0;
 
-	memset(&r, 0, sizeof r);
 	memset(res, 0, sizeof *res);
-	memset(&state, 0, sizeof state);
+	memset(&data, 0, sizeof data);
+	if (!c->data_dir || !*c->data_dir) {
+		core_errf(err, errlen, "data: a data directory is needed");
+		return CORE_ERR_INVALID;
+	}
 	st = train_config_validate(c, err, errlen);
 	if (st)
 		return st;
-	if (c->resolution)
-		arch.resolution = c->resolution;
-	if (c->threads > 0)
-		omp_set_num_threads(c->threads);
-
-	st = data_cifar_load(c->data_dir, c->kind, DATA_SPLIT_TRAIN, &r.train,
-			     err, errlen);
-	if (st)
-		goto out;
-	if (arch.channels != 3 || arch.classes != r.train.classes) {
-		core_errf(err, errlen,
-			  "the architecture takes %d channels and "
-			  "%d classes; %s has 3 and %d",
-			  arch.channels, arch.classes, data_kind_name(c->kind),
-			  r.train.classes);
-		st = CORE_ERR_INVALID;
-		goto out;
-	}
-	sc.val_fraction = c->val_fraction;
-	sc.train_fraction = c->train_fraction;
-	sc.seed = c->seed;
-	st = data_split_stratified(&r.train, &sc, &r.sub, err, errlen);
-	if (st)
-		goto out;
-	if (c->teacher_logits) {
-		st = data_logits_load(c->teacher_logits, &r.train, &r.teacher,
-				      err, errlen);
-		if (st)
-			goto out;
-	}
-	st = model_build(&arch, c->batch, 1, c->seed, &r.m, err, errlen);
-	if (st)
-		goto out;
-	r.momentum = core_calloc(r.m->nparams, sizeof(float));
-	r.dlogits = core_calloc((size_t)c->batch * arch.classes, sizeof(float));
-	r.tlogits = core_calloc((size_t)c->batch * arch.classes, sizeof(float));
-	if (!r.momentum || !r.dlogits || !r.tlogits) {
-		core_errf(err, errlen, "out of memory");
-		st = CORE_ERR_NOMEM;
-		goto out;
-	}
-	/* the model's mask excludes BN parameters and biases */
-	if (c->decay_bn_and_bias)
-		memset(r.m->decay_mask, 1, r.m->nparams);
-	core_rng_seed(&rng, data_seed_derive(c->seed, 0x44524f50u, 0, 0));
-	if (resume) {
-		st = train_checkpoint_restore(resume, resume_len, r.m,
-					      r.momentum, &state, err, errlen);
-		if (st)
-			goto out;
-		memcpy(rng.s, state.rng, sizeof rng.s);
-		if (state.epoch >= c->epochs) {
-			core_errf(err, errlen,
-				  "the checkpoint has already "
-				  "trained %d of %d epochs",
-				  state.epoch, c->epochs);
-			st = CORE_ERR_INVALID;
-			goto out;
-		}
-	}
-
-	data_loader_cfg_default(&lc, &r.train);
-	lc.indices = r.sub.train;
-	lc.n_indices = r.sub.n_train;
-	lc.batch_size = c->batch;
-	lc.resolution = arch.resolution;
-	lc.augment = c->augment;
-	lc.cutout = c->cutout;
-	lc.drop_last = 1;
-	lc.seed = c->seed;
-	lc.threads = c->loader_threads;
-	lc.start_epoch = state.epoch;
-	lc.epochs = c->epochs;
-	st = data_loader_open(&lc, &r.ld, err, errlen);
-	if (st)
-		goto out;
-	bpe = data_loader_batches_per_epoch(r.ld);
-	if (bpe < 1) {
-		core_errf(err, errlen,
-			  "the training split (%d images) is "
-			  "smaller than one batch of %d",
-			  r.sub.n_train, c->batch);
-		st = CORE_ERR_INVALID;
-		goto out;
-	}
-	memset(&sched, 0, sizeof sched);
-	sched.base_lr = c->lr;
-	sched.min_lr = c->min_lr;
-	sched.warmup_epochs = c->warmup_epochs;
-	sched.warmup_start = 0.1;
-	sched.decay = c->decay;
-	sched.step_epochs = c->step_epochs;
-	sched.gamma = c->step_gamma;
-	sched.epochs = c->epochs;
-	sched.steps_per_epoch = bpe;
-	opt.momentum = (float)c->momentum;
-	opt.nesterov = c->nesterov;
-	opt.weight_decay = (float)c->weight_decay;
-
-	memset(&p, 0, sizeof p);
-	p.epochs = c->epochs;
-	p.steps = bpe;
-	for (;;) {
-		const float *logits;
-		double loss, alpha;
-		int k = arch.classes;
-
-		st = data_loader_next(r.ld, &b, err, errlen);
-		if (st)
-			goto out;
-		if (!b)
-			break;
-		opt.lr = (float)train_lr_at(&sched, state.step);
-		logits = model_forward(r.m, b->x, b->n, 1, &rng);
-		if (c->teacher_logits) {
-			for (int i = 0; i < b->n; i++)
-				memcpy(r.tlogits + (size_t)i * k,
-				       r.teacher.v + (size_t)b->record[i] * k,
-				       (size_t)k * sizeof(float));
-			alpha = train_kd_alpha_at(c->kd_alpha0, c->kd_alpha1,
-						  b->epoch, c->epochs);
-			st = nn_loss_distill(
-			    &loss, r.dlogits, logits, r.tlogits, b->y, b->n, k,
-			    (float)alpha, (float)c->kd_temperature,
-			    (float)c->label_smoothing, err, errlen);
-		} else {
-			st = nn_loss_cross_entropy(
-			    &loss, r.dlogits, logits, b->y, b->n, k,
-			    (float)c->label_smoothing, err, errlen);
-		}
-		if (st)
-			goto out;
-		if (!isfinite(loss)) {
-			core_errf(err, errlen,
-				  "the loss became %g at epoch %d "
-				  "step %d (lr %.4g): training diverged; try a "
-				  "lower learning rate",
-				  loss, b->epoch + 1, b->index + 1, opt.lr);
-			st = CORE_ERR_INVALID;
-			goto out;
-		}
-		model_zero_grads(r.m);
-		model_backward(r.m, r.dlogits, b->n);
-		if (c->clip_norm > 0)
-			train_clip_grad_norm(r.m->grads, r.m->nparams,
-					     c->clip_norm);
-		train_sgd_step(&opt, r.m->params, r.m->grads, r.momentum,
-			       r.m->decay_mask, r.m->nparams);
-		state.step++;
-		epoch_steps++;
-		trained_images += b->n;
-		loss_sum += loss;
-
-		p.epoch = b->epoch;
-		p.step = b->index + 1;
-		p.loss = loss_sum / (double)epoch_steps;
-		p.lr = opt.lr;
-		p.img_per_s = (double)trained_images /
-			      fmax(core_now_seconds() - t0, 1e-9);
-		p.eta_s = (double)(((long)c->epochs - b->epoch) * bpe -
-				   b->index - 1) *
-			  b->n / fmax(p.img_per_s, 1e-9);
-		p.epoch_done = 0;
-		if (b->index + 1 == bpe) {
-			state.epoch = b->epoch + 1;
-			memcpy(state.rng, rng.s, sizeof state.rng);
-			p.epoch_seconds = core_now_seconds() - t_epoch;
-			st = end_epoch(&r, c, h, &state, arch.resolution, &p,
-				       err, errlen);
-			if (st)
-				goto out;
-			loss_sum = 0.0;
-			epoch_steps = 0;
-			t_epoch = core_now_seconds();
-		} else if (h && h->progress && (p.step % 10 == 0) &&
-			   h->progress(&p, h->ctx)) {
-			core_errf(err, errlen, "cancelled in epoch %d",
-				  b->epoch + 1);
-			st = CORE_ERR_CANCELLED;
-			goto out;
-		}
-	}
-	res->epochs_done = state.epoch;
-	res->val = state.val;
-	res->train_img_per_s =
-	    (double)trained_images / fmax(core_now_seconds() - t0, 1e-9);
-	if (c->eval_test) {
-		st = data_cifar_load(c->data_dir, c->kind, DATA_SPLIT_TEST,
-				     &r.test, err, errlen);
-		if (!st)
-			st = train_evaluate(r.m, &r.test, NULL, r.test.n,
-					    c->batch, arch.resolution,
-					    c->loader_threads, &res->test, err,
-					    errlen);
-		if (st)
-			goto out;
-	}
-	res->seconds = core_now_seconds() - t0;
-out:
-	run_free(&r);
+	/* both splits up front: a missing test file fails before training */
+	st = train_data_load(c->data_dir, c->kind, c->eval_test, &data, err,
+			     errlen);
+	if (!st)
+		st = train_session_open(a, c, &data, resume, resume_len, &s,
+					err, errlen);
+	while (!st && !done)
+		st = train_session_epoch(s, h, &done, err, errlen);
+	if (!st)
+		st = train_session_result(s, res, err, errlen);
+	train_session_close(s);
+	train_data_free(&data);
 	return st;
 }

@@ -21,7 +21,7 @@
 
 struct train_config {
 	/* data */
-	const char *data_dir;
+	const char *data_dir; /* train_run only; sessions get loaded data */
 	enum data_kind kind;
 	double val_fraction;   /* held out of the training set, stratified */
 	double train_fraction; /* of the rest, used for training */
@@ -48,7 +48,7 @@ struct train_config {
 	double kd_temperature;
 	double kd_alpha0, kd_alpha1; /* alpha1 < 0: constant alpha0 */
 	/* run */
-	int threads; /* OpenMP/BLAS threads, 0 = leave as is */
+	int threads; /* the model's worker pool, 0 = OpenMP's default */
 	uint64_t seed;
 	int eval_test;		   /* evaluate the test split at the end */
 	double max_steps_fraction; /* (0, 1]: stop an epoch early (tests); 1 */
@@ -98,9 +98,92 @@ struct train_result {
 	double train_img_per_s;
 };
 
-/* Trains a on cfg's data from scratch, or from the checkpoint blob resume
- * (which must be of the same architecture). cfg is validated first: errors
- * name the setting. */
+/* ---- a run over loaded data ----------------------------------------------
+ *
+ * The data set is loaded once by the caller (a search job loads it for all
+ * its candidates) and read by any number of sessions:
+ *
+ *   struct train_data d;
+ *   struct train_session *s;
+ *   int done = 0;
+ *   train_data_load(dir, DATA_KIND_CIFAR100, 1, &d, err, n);
+ *   train_session_open(&arch, &cfg, &d, NULL, 0, &s, err, n);
+ *   while (!st && !done)
+ *           st = train_session_epoch(s, &hooks, &done, err, n);
+ *   train_session_result(s, &res, err, n);
+ *   train_session_close(s);
+ *   train_data_free(&d);
+ *
+ * Threads: cfg->threads sizes the model's worker pool, which runs each pass
+ * as one OpenMP team (BLAS inside it on the team's thread); nothing
+ * process-wide is set, so runs in different threads keep their own counts.
+ * 0 (or more than OpenMP's default) means OpenMP's default.
+ *
+ * Divergence: a loss that is not finite stops the run at once; so does a
+ * loss that stays above 3 x ln(classes) (with distillation, 3 x T^2 x
+ * ln(classes)) for 10 steps in a row: a fresh network starts near
+ * ln(classes) (near uniform predictions) and training only lowers it, so
+ * such a run has left the basin (CORE_ERR_INVALID, err says "diverged",
+ * with the loss, epoch, step and learning rate). */
+struct train_data {
+	enum data_kind kind;
+	struct data_set train; /* the training file (split per session) */
+	struct data_set test;  /* n = 0 when not loaded */
+};
+
+/* Loads the training split (and the test split when with_test) of dir.
+ * On failure d is empty and err names the file. d is the caller's
+ * (train_data_free). */
+enum core_status train_data_load(const char *dir, enum data_kind kind,
+				 int with_test, struct train_data *d, char *err,
+				 size_t errlen);
+void train_data_free(struct train_data *d);
+
+struct train_session; /* opaque */
+
+/* Opens a run of a on data (which must outlive the session) with cfg
+ * (validated: errors name the setting; cfg->data_dir is not read; strings
+ * are borrowed), from scratch or from the checkpoint blob resume of the
+ * same architecture. Splits the training set, loads the teacher logits
+ * (cfg->teacher_logits), builds the model. cfg->eval_test needs data->test
+ * loaded. *out is the caller's (train_session_close); NULL on failure. */
+enum core_status train_session_open(const struct arch *a,
+				    const struct train_config *cfg,
+				    const struct train_data *data,
+				    const void *resume, size_t resume_len,
+				    struct train_session **out, char *err,
+				    size_t errlen);
+
+/* One optimizer step on the next batch: forward, loss (checked for
+ * divergence), backward, clip, SGD. *epoch_end is 1 when the step finished
+ * an epoch (call train_session_epoch's end-of-epoch work through
+ * train_session_epoch; step alone is for tests and benchmarks). A step
+ * after the last epoch does nothing. */
+enum core_status train_session_step(struct train_session *s, int *epoch_end,
+				    char *err, size_t errlen);
+
+/* Steps to the end of the current epoch (progress hook every 10 steps),
+ * then validates, hands the checkpoint to the hook and reports the epoch.
+ * *done is 1 after the last epoch. A hook's cancel gives
+ * CORE_ERR_CANCELLED. */
+enum core_status train_session_epoch(struct train_session *s,
+				     const struct train_hooks *h, int *done,
+				     char *err, size_t errlen);
+
+/* The run's figures: epochs done, last validation, and the test split's
+ * (when cfg->eval_test). */
+enum core_status train_session_result(struct train_session *s,
+				      struct train_result *res, char *err,
+				      size_t errlen);
+
+/* The session's model (eval mode is chosen per call; owned by s). */
+const struct model *train_session_model(const struct train_session *s);
+
+void train_session_close(struct train_session *s);
+
+/* A whole run from cfg->data_dir: loads the training split (and the test
+ * split first when cfg->eval_test, so a missing test file fails before
+ * training), then a session epoch by epoch. */
 enum core_status train_run(const struct arch *a, const struct train_config *cfg,
 			   const void *resume, size_t resume_len,
 			   const struct train_hooks *hooks,

@@ -12,6 +12,7 @@
 #include "../support/ts_cifar.h"
 #include "train/train.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,101 @@ static void divergence_is_caught(void **state)
 	assert_non_null(strstr(err, "diverged"));
 }
 
+/* `lmnas train --lr 10` (momentum 0.9, warmup, cosine) kept a finite loss
+ * in the thousands and ended "successfully": a loss that stays far above a
+ * fresh network's stops the run too. */
+static void a_loss_far_above_the_start_stops_the_run(void **state)
+{
+	struct arch a;
+	struct train_config c;
+	struct train_result r;
+	struct capture cap = {0};
+	struct train_hooks h = {NULL, keep_ckpt, &cap};
+	char err[CORE_ERR_LEN];
+
+	arch_with_classes(&a, 100);
+	small_config(&c);
+	c.lr = 10.0;
+	c.clip_norm = 1.0;
+	c.warmup_epochs = 1;
+	c.epochs = 6;
+	c.eval_test = 0;
+	assert_int_equal(train_run(&a, &c, NULL, 0, &h, &r, err, sizeof err),
+			 CORE_ERR_INVALID);
+	printf("# %s\n", err);
+	assert_non_null(strstr(err, "diverged"));
+	assert_true(cap.epochs < 6);
+	capture_free(&cap);
+	/* the same run at a sound rate is not stopped */
+	c.lr = 0.1;
+	c.epochs = 2;
+	assert_int_equal(train_run(&a, &c, NULL, 0, NULL, &r, err, sizeof err),
+			 CORE_OK);
+}
+
+/* Sessions read data loaded once by the caller (no data directory at all),
+ * give the numbers train_run gives, and leave the process's OpenMP thread
+ * count alone. */
+static void sessions_share_loaded_data(void **state)
+{
+	struct arch a;
+	struct train_config c;
+	struct train_result r0, r1, r2;
+	struct train_data d;
+	char err[CORE_ERR_LEN];
+	int before = omp_get_max_threads();
+
+	arch_with_classes(&a, 100);
+	small_config(&c);
+	c.epochs = 2;
+	c.threads = 1;
+	assert_int_equal(train_run(&a, &c, NULL, 0, NULL, &r0, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(omp_get_max_threads(), before);
+	assert_int_equal(
+	    train_data_load(dir, DATA_KIND_CIFAR100, 1, &d, err, sizeof err),
+	    CORE_OK);
+	c.data_dir = "/nonexistent/lmnas";
+	for (int k = 0; k < 2; k++) {
+		struct train_session *s = NULL;
+		struct train_result *r = k ? &r2 : &r1;
+		int done = 0, epochs = 0;
+		enum core_status st;
+
+		assert_int_equal(train_session_open(&a, &c, &d, NULL, 0, &s,
+						    err, sizeof err),
+				 CORE_OK);
+		do {
+			st = train_session_epoch(s, NULL, &done, err,
+						 sizeof err);
+			epochs++;
+		} while (st == CORE_OK && !done);
+		assert_int_equal(st, CORE_OK);
+		assert_int_equal(epochs, 2);
+		assert_int_equal(train_session_result(s, r, err, sizeof err),
+				 CORE_OK);
+		train_session_close(s);
+	}
+	assert_int_equal(omp_get_max_threads(), before);
+	assert_int_equal(r1.epochs_done, 2);
+	assert_true(r1.val.loss == r0.val.loss);
+	assert_true(r1.test.top1 == r0.test.top1);
+	assert_true(r2.val.loss == r1.val.loss);
+	assert_int_equal(r1.test.n, 100);
+	/* the test split is needed for the test evaluation */
+	data_set_free(&d.test);
+	{
+		struct train_session *s = NULL;
+
+		assert_int_equal(train_session_open(&a, &c, &d, NULL, 0, &s,
+						    err, sizeof err),
+				 CORE_ERR_INVALID);
+		assert_null(s);
+		assert_non_null(strstr(err, "test split"));
+	}
+	train_data_free(&d);
+}
+
 static void bad_settings_are_named(void **state)
 {
 	struct arch a, other;
@@ -305,6 +401,8 @@ int main(void)
 	    cmocka_unit_test(resume_continues_exactly),
 	    cmocka_unit_test(distillation_runs_and_checks_the_teacher),
 	    cmocka_unit_test(divergence_is_caught),
+	    cmocka_unit_test(a_loss_far_above_the_start_stops_the_run),
+	    cmocka_unit_test(sessions_share_loaded_data),
 	    cmocka_unit_test(bad_settings_are_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
