@@ -109,3 +109,15 @@ void cmd_args_usage(FILE *f, const char *usage, const struct cmd_arg *args)
 	for (const struct cmd_arg *a = args; a->name; a++)
 		fprintf(f, "  %-22s %s\n", a->name, a->help ? a->help : "");
 }
+
+int cmd_args_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}

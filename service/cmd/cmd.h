@@ -69,6 +69,9 @@ struct cmd_arg {
 int cmd_args_parse(const struct cmd_arg *args, int argc, char **argv, char *err,
 		   size_t errlen);
 void cmd_args_usage(FILE *f, const char *usage, const struct cmd_arg *args);
+/* 1 when argv[1..] asks for help (--help or -h before any "--"): the
+ * subcommand prints its usage to stdout and exits 0. */
+int cmd_args_help(int argc, char **argv);
 
 int cmd_serve(const struct config *cfg, int argc, char **argv);
 int cmd_migrate(const struct config *cfg, int argc, char **argv);
@@ -82,24 +85,5 @@ int cmd_jobs(const struct config *cfg, int argc, char **argv);
 int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
-
-/* The export itself (what `lmnas export` runs after parsing), also used by
- * search jobs for their final models. *report_json (if not NULL) receives
- * the project's report.json (core_free). Returns an exit code. */
-struct cmd_export_args {
-	const char *ckpt, *arch, *target, *out, *data, *dataset, *name;
-	int calib, images, eval, threads;
-	double percentile;
-	uint64_t seed;
-};
-int cmd_export_run(const struct cmd_export_args *x, char **report_json);
-
-/* The runner's exporter (runner_export_fn): a checkpoint blob to the
- * STM32H743 project zip and its report, through cmd_export_run. */
-enum core_status cmd_search_export_model(const void *ckpt, size_t len,
-					 const char *data_dir, int kind,
-					 void **zip, size_t *zip_len,
-					 char **report_json, void *ctx,
-					 char *err, size_t errlen);
 
 #endif

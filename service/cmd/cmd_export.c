@@ -1,109 +1,40 @@
-/* cmd_export.c - `lmnas export`: post-training quantization of a checkpoint
- * (or of an untrained architecture, for sizing and benchmarks), optional
- * float/int8 evaluation, and the MCU project for a target as a zip archive
- * or a directory, with the report summary on stdout. */
+/* cmd_export.c - `lmnas export`: the deploy module (int8 quantization and
+ * the MCU project, deploy.h) run on a checkpoint file (or an untrained
+ * architecture, for sizing and benchmarks), written as a zip archive or a
+ * directory, with the report summary on stdout. */
 #include "cmd.h"
-#include "codegen/codegen.h"
-#include "quant/quant.h"
+#include "deploy/deploy.h"
 #include "train/train.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int load_model(const struct cmd_export_args *x, struct model **m,
-		      char *err, size_t errlen)
+/* The untrained model of --arch (seeded weights), for sizing. */
+static enum core_status arch_model(const char *path, uint64_t seed,
+				   struct model **m, char *err, size_t errlen)
 {
 	struct core_field_errors fe;
 	struct arch a;
 	char *text = NULL;
 	size_t len = 0;
-	int rc = -1;
+	enum core_status st;
 
-	if (x->ckpt) {
-		if (core_file_read(x->ckpt, TRAIN_CKPT_MAX_BYTES, &text, &len,
-				   err, errlen) ||
-		    train_checkpoint_arch(text, len, &a, err, errlen) ||
-		    model_build(&a, 64, 0, 0, m, err, errlen) ||
-		    train_checkpoint_restore(text, len, *m, NULL, NULL, err,
-					     errlen))
-			goto out;
+	st =
+	    core_file_read(path, ARCH_MAX_JSON_BYTES, &text, &len, err, errlen);
+	if (st)
+		return st;
+	core_field_errors_clear(&fe);
+	st = arch_parse(text, len, &a, &fe);
+	if (st) {
+		char why[1024];
+
+		core_field_errors_join(&fe, why, sizeof why);
+		core_errf(err, errlen, "%s: %s", path, why);
 	} else {
-		if (core_file_read(x->arch, ARCH_MAX_JSON_BYTES, &text, &len,
-				   err, errlen))
-			goto out;
-		core_field_errors_clear(&fe);
-		if (arch_parse(text, len, &a, &fe)) {
-			char why[1024];
-
-			core_field_errors_join(&fe, why, sizeof why);
-			core_errf(err, errlen, "%s: %s", x->arch, why);
-			goto out;
-		}
-		if (model_build(&a, 64, 0, x->seed, m, err, errlen))
-			goto out;
+		st = model_build(&a, 64, 0, seed, m, err, errlen);
 	}
-	rc = 0;
-out:
 	core_free(text);
-	return rc;
-}
-
-/* n normalized images: from ds, or N(0, 1) noise without data. */
-static int images_get(const struct data_set *ds, int n, int r, float **x,
-		      int32_t *labels, uint64_t seed, char *err, size_t errlen)
-{
-	struct core_rng g;
-	size_t count = (size_t)n * (size_t)r * (size_t)r * 3;
-
-	if (ds->n)
-		return quant_images_load(ds, n < ds->n ? n : ds->n, r, x,
-					 labels, err, errlen)
-			   ? -1
-			   : 0;
-	*x = core_malloc(count * sizeof **x);
-	if (!*x) {
-		core_errf(err, errlen, "out of memory for %d images", n);
-		return -1;
-	}
-	core_rng_seed(&g, seed);
-	for (size_t i = 0; i < count; i++) {
-		double u1 = core_rng_uniform(&g), u2 = core_rng_uniform(&g);
-		(*x)[i] = (float)(sqrt(-2.0 * log(u1 + 1e-300)) *
-				  cos(6.283185307179586 * u2));
-	}
-	for (int i = 0; labels && i < n; i++)
-		labels[i] = -1;
-	return 0;
-}
-
-/* Float and int8 top-1 on n test images spread over ds. */
-static int evaluate(struct model *m, const struct quant_net *q,
-		    const struct data_set *ds, int n, int threads, double *f1,
-		    double *i1, char *err, size_t errlen)
-{
-	struct train_metrics met;
-	int32_t *idx;
-	int rc = -1;
-
-	if (n > ds->n)
-		n = ds->n;
-	idx = core_malloc((size_t)n * sizeof *idx);
-	if (!idx) {
-		core_errf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (int i = 0; i < n; i++)
-		idx[i] = (int32_t)((int64_t)i * ds->n / n);
-	if (train_evaluate(m, ds, idx, n, 64, m->arch.resolution, threads, &met,
-			   err, errlen) ||
-	    quant_net_evaluate(q, ds, idx, n, threads, i1, err, errlen))
-		goto out;
-	*f1 = met.top1;
-	rc = 0;
-out:
-	core_free(idx);
-	return rc;
+	return st;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -113,10 +44,10 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static void print_summary(const struct codegen_project *p,
-			  const struct quant_net *q,
-			  const struct codegen_options *o, const char *out)
+static void print_summary(const struct deploy_result *d,
+			  const struct deploy_options *o, const char *out)
 {
+	const struct codegen_project *p = &d->project;
 	const struct cost_report *r = &p->cost;
 	const struct codegen_target_info *ti = codegen_target_info(p->target);
 
@@ -145,62 +76,106 @@ static void print_summary(const struct codegen_project *p,
 	       r->plan.peak_op >= 0 ? r->graph.ops[r->plan.peak_op].name : "-");
 	printf("  quantization    %d calibration images, %s; input scale "
 	       "%.6g zero point %ld\n",
-	       q->calib_images,
-	       q->percentile >= 100 ? "min/max" : "percentile clipping",
-	       q->tq[q->graph.input].scale, (long)q->tq[q->graph.input].zp);
-	if (o->float_top1 >= 0)
+	       d->calibration_images,
+	       o->calibration == DEPLOY_CALIBRATION_MINMAX
+		   ? "min/max"
+		   : "percentile clipping",
+	       d->input_scale, d->input_zero_point);
+	if (d->float_top1 >= 0)
 		printf("  accuracy        top-1 float %.2f%%, int8 %.2f%% (%d "
 		       "test images)\n",
-		       100 * o->float_top1, 100 * o->int8_top1, o->eval_images);
+		       100 * d->float_top1, 100 * d->int8_top1, d->eval_images);
 	printf("  build           make TARGET=%s (see README.md)\n",
 	       codegen_target_name(p->target));
 }
 
-int cmd_export_run(const struct cmd_export_args *xp, char **report_json)
-{
-	struct cmd_export_args x = *xp;
-	char err[CORE_ERR_LEN];
-	struct model *m = NULL;
-	struct quant_net q;
-	struct quant_config qc;
-	struct codegen_options o;
-	struct codegen_project p;
-	struct data_set train, test;
-	enum codegen_target target;
-	enum data_kind kind;
-	float *cal = NULL, *img = NULL;
-	int8_t *img8 = NULL;
-	int32_t labels[CODEGEN_MAX_IMAGES];
-	size_t in_bytes;
-	int rc = 1;
+struct export_args {
+	const char *ckpt, *arch, *target, *out, *data, *dataset, *name;
+	const char *calibration;
+	int calib, images, eval, threads;
+	double percentile;
+	uint64_t seed;
+};
 
-	if (report_json)
-		*report_json = NULL;
-	memset(&q, 0, sizeof q);
-	memset(&p, 0, sizeof p);
-	memset(&train, 0, sizeof train);
-	memset(&test, 0, sizeof test);
-	if (codegen_target_parse(x.target, &target) ||
-	    data_kind_parse(x.dataset, &kind)) {
+/* Checks the flags into o; returns 2 (usage) with a message, or 0. */
+static int export_options(const struct export_args *x, struct deploy_options *o)
+{
+	char err[CORE_ERR_LEN];
+
+	deploy_options_default(o);
+	if (codegen_target_parse(x->target, &o->target) ||
+	    data_kind_parse(x->dataset, &o->kind)) {
 		fprintf(stderr,
 			"lmnas export: --target must be stm32h743 or qemu and "
 			"--dataset cifar10 or cifar100\n");
 		return 2;
 	}
-	if (load_model(&x, &m, err, sizeof err)) {
+	if (x->calibration) {
+		if (deploy_calibration_parse(x->calibration, &o->calibration)) {
+			fprintf(stderr,
+				"lmnas export: --calibration: '%s' is not "
+				"minmax or percentile\n",
+				x->calibration);
+			return 2;
+		}
+	} else {
+		/* --percentile alone (below 100) asks for clipping */
+		o->calibration = x->percentile < 100
+				     ? DEPLOY_CALIBRATION_PERCENTILE
+				     : DEPLOY_CALIBRATION_MINMAX;
+	}
+	if (x->percentile < 100)
+		o->percentile = x->percentile;
+	o->calibration_images = x->calib;
+	o->test_images = x->images;
+	o->eval_images = x->eval;
+	o->threads = x->threads;
+	o->name = x->name;
+	o->seed = x->seed;
+	if (deploy_options_validate(o, err, sizeof err)) {
+		fprintf(stderr, "lmnas export: --%s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+static int export_run(const struct export_args *x)
+{
+	char err[CORE_ERR_LEN];
+	struct deploy_options o;
+	struct deploy_result d;
+	struct data_set train, test;
+	struct model *m = NULL;
+	char *blob = NULL;
+	size_t len = 0;
+	enum core_status st;
+	int rc = export_options(x, &o);
+
+	if (rc)
+		return rc;
+	rc = 1;
+	memset(&d, 0, sizeof d);
+	memset(&train, 0, sizeof train);
+	memset(&test, 0, sizeof test);
+	if (x->ckpt)
+		st = core_file_read(x->ckpt, TRAIN_CKPT_MAX_BYTES, &blob, &len,
+				    err, sizeof err);
+	else
+		st = arch_model(x->arch, x->seed, &m, err, sizeof err);
+	if (st) {
 		fprintf(stderr, "lmnas export: %s\n", err);
 		goto out;
 	}
-	if (x.arch)
+	if (x->arch)
 		fprintf(stderr,
 			"lmnas export: untrained weights (seed %llu): "
 			"for sizing and benchmarks only\n",
-			(unsigned long long)x.seed);
-	if (x.data) {
-		if (data_cifar_load(x.data, kind, DATA_SPLIT_TRAIN, &train, err,
-				    sizeof err) ||
-		    data_cifar_load(x.data, kind, DATA_SPLIT_TEST, &test, err,
-				    sizeof err)) {
+			(unsigned long long)x->seed);
+	if (x->data) {
+		if (data_cifar_load(x->data, o.kind, DATA_SPLIT_TRAIN, &train,
+				    err, sizeof err) ||
+		    data_cifar_load(x->data, o.kind, DATA_SPLIT_TEST, &test,
+				    err, sizeof err)) {
 			fprintf(stderr, "lmnas export: %s\n", err);
 			goto out;
 		}
@@ -209,85 +184,40 @@ int cmd_export_run(const struct cmd_export_args *xp, char **report_json)
 			"lmnas export: no --data: calibrating on random "
 			"inputs (int8 accuracy will suffer)\n");
 	}
-	if (m->arch.channels != 3) {
-		fprintf(stderr, "lmnas export: only 3-channel (CIFAR) inputs "
-				"are supported\n");
-		goto out;
-	}
-	quant_config_default(&qc);
-	qc.percentile = x.percentile;
-	if (images_get(&train, x.calib, m->arch.resolution, &cal, NULL, 11, err,
-		       sizeof err) ||
-	    quant_net_build(m, cal,
-			    train.n && x.calib > train.n ? train.n : x.calib,
-			    &qc, &q, err, sizeof err) ||
-	    images_get(&test, x.images, m->arch.resolution, &img, labels, 12,
-		       err, sizeof err)) {
+	st = m ? deploy_model(m, &train, &test, &o, &d, err, sizeof err)
+	       : deploy_checkpoint(blob, len, &train, &test, &o, &d, err,
+				   sizeof err);
+	if (!st)
+		st = ends_with(x->out, ".zip")
+			 ? core_file_write_atomic(x->out, d.zip, d.zip_len, err,
+						  sizeof err)
+			 : codegen_project_write_dir(&d.project, x->out, err,
+						     sizeof err);
+	if (st) {
 		fprintf(stderr, "lmnas export: %s\n", err);
 		goto out;
 	}
-	memset(&o, 0, sizeof o);
-	o.target = target;
-	o.name = x.name;
-	o.n_images = test.n && x.images > test.n ? test.n : x.images;
-	o.labels = labels;
-	o.float_top1 = o.int8_top1 = -1;
-	o.dataset = x.data ? x.dataset : NULL;
-	data_norm_default(kind, o.mean, o.std);
-	in_bytes = q.graph.tensors[q.graph.input].bytes;
-	img8 = core_malloc((size_t)o.n_images * in_bytes);
-	if (!img8) {
-		fprintf(stderr, "lmnas export: out of memory\n");
-		goto out;
-	}
-	for (int i = 0; i < o.n_images; i++)
-		quant_net_quantize_input(&q, img + (size_t)i * in_bytes,
-					 img8 + (size_t)i * in_bytes);
-	o.images = img8;
-	if (x.eval && test.n) {
-		if (evaluate(m, &q, &test, x.eval, x.threads, &o.float_top1,
-			     &o.int8_top1, err, sizeof err)) {
-			fprintf(stderr, "lmnas export: --eval: %s\n", err);
-			goto out;
-		}
-		o.eval_images = x.eval < test.n ? x.eval : test.n;
-	}
-	if (codegen_project_build(&q, &o, &p, err, sizeof err) ||
-	    (ends_with(x.out, ".zip")
-		 ? codegen_project_write_zip(&p, x.out, err, sizeof err)
-		 : codegen_project_write_dir(&p, x.out, err, sizeof err))) {
-		fprintf(stderr, "lmnas export: %s\n", err);
-		goto out;
-	}
-	if (report_json) {
-		const struct codegen_out *r =
-		    codegen_project_find(&p, "report.json");
-		*report_json = r ? core_strdup(r->data) : NULL;
-	}
-	print_summary(&p, &q, &o, x.out);
+	print_summary(&d, &o, x->out);
 	rc = 0;
 out:
-	codegen_project_free(&p);
-	quant_net_free(&q);
-	core_free(cal);
-	core_free(img);
-	core_free(img8);
+	deploy_result_free(&d);
 	data_set_free(&train);
 	data_set_free(&test);
 	model_free(m);
+	core_free(blob);
 	return rc;
 }
 
 int cmd_export(const struct config *cfg, int argc, char **argv)
 {
-	struct cmd_export_args x = {.target = "stm32h743",
-				    .dataset = "cifar100",
-				    .calib = 500,
-				    .images = 3,
-				    .eval = 0,
-				    .threads = 1,
-				    .percentile = 100.0,
-				    .seed = 1};
+	struct export_args x = {.target = "stm32h743",
+				.dataset = "cifar100",
+				.calib = 500,
+				.images = 3,
+				.eval = 0,
+				.threads = 1,
+				.percentile = 100.0,
+				.seed = 1};
 	const struct cmd_arg args[] = {
 	    {"--checkpoint", CMD_ARG_STRING, &x.ckpt, 0, 0,
 	     "checkpoint.lmnas to export"},
@@ -305,8 +235,12 @@ int cmd_export(const struct config *cfg, int argc, char **argv)
 	     "cifar100 (default) or cifar10"},
 	    {"--calib", CMD_ARG_INT, &x.calib, 1, 50000,
 	     "calibration images, default 500"},
+	    {"--calibration", CMD_ARG_STRING, &x.calibration, 0, 0,
+	     "minmax (default) or percentile (activation ranges clipped at "
+	     "--percentile)"},
 	    {"--percentile", CMD_ARG_DOUBLE, &x.percentile, 50.000001, 100,
-	     "activation range percentile, default 100 (min/max)"},
+	     "percentile calibration's percentile, default 99.99; given "
+	     "alone below 100 it selects percentile calibration"},
 	    {"--images", CMD_ARG_INT, &x.images, 1, CODEGEN_MAX_IMAGES,
 	     "test images embedded in the project, default 3"},
 	    {"--eval", CMD_ARG_INT, &x.eval, 0, 10000,
@@ -319,19 +253,22 @@ int cmd_export(const struct config *cfg, int argc, char **argv)
 	    {NULL, 0, NULL, 0, 0, NULL},
 	};
 	char err[CORE_ERR_LEN] = "";
+	const char *usage = "lmnas export --checkpoint C --target "
+			    "stm32h743|qemu --out model.zip [options]";
 
 	(void)cfg;
+	if (cmd_args_help(argc, argv)) {
+		cmd_args_usage(stdout, usage, args);
+		return 0;
+	}
 	if (cmd_args_parse(args, argc, argv, err, sizeof err) || !x.out ||
 	    !x.ckpt == !x.arch) {
 		fprintf(stderr, "lmnas export: %s\n",
 			*err ? err
 			     : "--out and one of --checkpoint or --arch are "
 			       "required");
-		cmd_args_usage(stderr,
-			       "lmnas export --checkpoint C --target "
-			       "stm32h743|qemu --out model.zip [options]",
-			       args);
+		cmd_args_usage(stderr, usage, args);
 		return 2;
 	}
-	return cmd_export_run(&x, NULL);
+	return export_run(&x);
 }

@@ -184,63 +184,12 @@ static void print_job_table(struct store_pool *pool, long long id)
 	json_decref(doc);
 }
 
-enum core_status cmd_search_export_model(const void *ckpt, size_t len,
-					 const char *data_dir, int kind,
-					 void **zip, size_t *zip_len,
-					 char **report_json, void *ctx,
-					 char *err, size_t errlen)
-{
-	char dir[] = "/tmp/lmnas-export-XXXXXX", ckpt_path[64], zip_path[64];
-	struct cmd_export_args x = {0};
-	char *data = NULL;
-	size_t n = 0;
-	enum core_status st;
-
-	(void)ctx;
-	*zip = NULL;
-	*zip_len = 0;
-	if (!mkdtemp(dir)) {
-		core_errf(err, errlen, "cannot create a temporary directory");
-		return CORE_ERR_IO;
-	}
-	snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.lmnas", dir);
-	snprintf(zip_path, sizeof zip_path, "%s/model.zip", dir);
-	x.ckpt = ckpt_path;
-	x.target = "stm32h743";
-	x.out = zip_path;
-	x.data = data_dir;
-	x.dataset = kind == DATA_KIND_CIFAR10 ? "cifar10" : "cifar100";
-	x.calib = 500;
-	x.images = 3;
-	x.eval = 1000;
-	x.threads = 1;
-	x.percentile = 100.0;
-	x.seed = 1;
-	st = core_file_write_atomic(ckpt_path, ckpt, len, err, errlen);
-	if (!st && cmd_export_run(&x, report_json) != 0) {
-		core_errf(err, errlen, "the export failed (see its output)");
-		st = CORE_ERR_INVALID;
-	}
-	if (!st)
-		st = core_file_read(zip_path, (size_t)1 << 30, &data, &n, err,
-				    errlen);
-	if (!st) {
-		*zip = data;
-		*zip_len = n;
-	}
-	unlink(ckpt_path);
-	unlink(zip_path);
-	rmdir(dir);
-	return st;
-}
-
 static int run_claim(struct store_pool *pool, struct queue_claim *claim,
 		     const char *worker)
 {
 	struct display d = {isatty(STDOUT_FILENO), 0};
 	struct runner_config rc = {
-	    worker, 60, &stop_requested, show_progress, cmd_search_export_model,
-	    &d};
+	    worker, 60, &stop_requested, show_progress, &d};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 

@@ -389,14 +389,12 @@ static enum core_status store_final_model(struct job *j,
 					     err, errlen);
 	if (st)
 		return st;
-	if (j->rc->export_model) {
+	{
 		char why[CORE_ERR_LEN];
 		j->prog.phase = "export";
 		job_beat(j, 1);
-		if (j->rc->export_model(ckpt, len, j->spec.dataset_path,
-					(int)j->spec.dataset_kind, &zip,
-					&zip_len, &report, j->rc->ctx, why,
-					sizeof why)) {
+		if (job_export(j, ckpt, len, &zip, &zip_len, &report, why,
+			       sizeof why)) {
 			job_event(j, "warn", "export_failed",
 				  "candidate %lld: int8 export failed: %s",
 				  c->id, why);
@@ -498,6 +496,7 @@ static void job_free(struct job *j)
 	search_seen_free(&j->seen);
 	core_free(j->cands);
 	core_free(j->front);
+	train_data_free(&j->data);
 }
 
 static enum core_status run(struct job *j, char *err, size_t errlen)

@@ -8,7 +8,10 @@
  * and a candidate that was training continues from its last epoch
  * checkpoint.
  *
- * Layer: runner sits above search, train, llm, store and queue; the CLI
+ * Final models are exported (int8 + MCU project, as the spec's "export"
+ * section says) by the deploy module, in memory.
+ *
+ * Layer: runner sits above search, deploy, train, llm, store and queue; the CLI
  * (`lmnas search`, `lmnas worker`) and later the HTTP workers call it. */
 #ifndef LMNAS_RUNNER_H
 #define LMNAS_RUNNER_H
@@ -53,22 +56,12 @@ struct runner_eta_in {
  * measured rate; -1 when nothing has been measured yet. */
 double runner_eta_estimate(const struct runner_eta_in *in);
 
-/* A final model ready to store: the runner hands the checkpoint to the
- * exporter (int8 + STM32 project), which returns a zip and a report JSON
- * (both owned by the caller afterwards, core_free). */
-typedef enum core_status (*runner_export_fn)(const void *ckpt, size_t len,
-					     const char *data_dir, int kind,
-					     void **zip, size_t *zip_len,
-					     char **report_json, void *ctx,
-					     char *err, size_t errlen);
-
 struct runner_config {
 	const char *worker; /* lease owner, e.g. host:pid */
 	int lease_s;	    /* lease length; renewed every lease_s / 3 */
 	volatile int *stop; /* set by a signal handler: stop soon, keep the
 			       lease to expire (the job resumes elsewhere) */
 	void (*progress)(const struct runner_progress *p, void *ctx);
-	runner_export_fn export_model; /* NULL: models stored without zip */
 	void *ctx;
 };
 

@@ -35,6 +35,8 @@ struct job {
 		int proxy_res, proxy_epochs, final_epochs;
 		double proxy_fraction, val_fraction;
 	} eta;
+	/* the data set, loaded once for every candidate (job_data) */
+	struct train_data data;
 	/* front after the last finished round */
 	double hv;
 	long *front; /* candidate ids */
@@ -70,6 +72,19 @@ enum core_status job_train_candidate(struct job *j,
 				     const struct store_candidate *c,
 				     enum search_phase phase, char *err,
 				     size_t errlen);
+
+/* Loads the job's data set into j->data unless it is there: the training
+ * split, and the test split too when with_test. */
+enum core_status job_data(struct job *j, int with_test, char *err,
+			  size_t errlen);
+
+/* The final model's int8 export (runner_export.c): the checkpoint through
+ * deploy with the spec's export settings, calibrated on the job's training
+ * split, evaluated on its test split. *zip and *report are the caller's
+ * (core_free); on failure err has the reason. */
+enum core_status job_export(struct job *j, const void *ckpt, size_t len,
+			    void **zip, size_t *zip_len, char **report,
+			    char *err, size_t errlen);
 
 /* Members of the trained candidates (proxy metrics), in id order. *out owned
  * by the caller (core_free). */

@@ -1,6 +1,7 @@
-/* runner_train.c - training one candidate inside a job: resume from its
- * stored checkpoint, store every epoch (metrics and checkpoint), renew the
- * lease while training, record the outcome. */
+/* runner_train.c - training one candidate inside a job: a training session
+ * over the job's data set (loaded once per job), resumed from the
+ * candidate's stored checkpoint; every epoch stored (metrics and
+ * checkpoint), the lease renewed while training, the outcome recorded. */
 #include "runner_internal.h"
 
 #include <math.h>
@@ -58,6 +59,52 @@ static enum core_status on_checkpoint(const void *blob, size_t len, int epoch,
 					       epoch, err, errlen);
 }
 
+enum core_status job_data(struct job *j, int with_test, char *err,
+			  size_t errlen)
+{
+	enum core_status st;
+
+	if (!j->data.train.n) {
+		st = train_data_load(j->spec.dataset_path, j->spec.dataset_kind,
+				     with_test, &j->data, err, errlen);
+		if (st)
+			return st;
+		LOG_INFO("dataset %s loaded: %d training images%s",
+			 data_kind_name(j->spec.dataset_kind), j->data.train.n,
+			 with_test ? " and the test split" : "");
+	}
+	if (with_test && !j->data.test.n)
+		return data_cifar_load(j->spec.dataset_path,
+				       j->spec.dataset_kind, DATA_SPLIT_TEST,
+				       &j->data.test, err, errlen);
+	return CORE_OK;
+}
+
+/* Trains a from blob (NULL: from scratch) with tc over the job's data. */
+static enum core_status train_over_job_data(struct job *j, const struct arch *a,
+					    const struct train_config *tc,
+					    const void *blob, size_t len,
+					    const struct train_hooks *hooks,
+					    struct train_result *res, char *err,
+					    size_t errlen)
+{
+	struct train_session *s = NULL;
+	enum core_status st;
+	int done = 0;
+
+	memset(res, 0, sizeof *res);
+	st = job_data(j, tc->eval_test, err, errlen);
+	if (!st)
+		st = train_session_open(a, tc, &j->data, blob, len, &s, err,
+					errlen);
+	while (!st && !done)
+		st = train_session_epoch(s, hooks, &done, err, errlen);
+	if (!st)
+		st = train_session_result(s, res, err, errlen);
+	train_session_close(s);
+	return st;
+}
+
 enum core_status job_train_candidate(struct job *j,
 				     const struct store_candidate *c,
 				     enum search_phase phase, char *err,
@@ -111,7 +158,8 @@ enum core_status job_train_candidate(struct job *j,
 	job_eta_candidate(j, c->macs, a.resolution, phase);
 	j->prog.epoch = done;
 	j->prog.epochs = tc.epochs;
-	st = train_run(&a, &tc, blob, len, &hooks, &res, why, sizeof why);
+	st = train_over_job_data(j, &a, &tc, blob, len, &hooks, &res, why,
+				 sizeof why);
 	core_free(blob);
 	if (t.db_st) {
 		core_errf(err, errlen, "%s", t.db_err);

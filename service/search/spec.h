@@ -43,6 +43,14 @@
  *                                            from a0 to a1 over the epochs
  *                         "batch": 128,
  *                         "lr": 0.05}},
+ *    "export": {"target": "stm32h743",       stm32h743 | qemu: the board of
+ *                                            the final models' projects
+ *               "calibration_images": 500,   1..50000, training split
+ *               "calibration": "minmax",     minmax | percentile
+ *               "percentile": 99.99,         (50, 100), percentile only
+ *               "test_images": 3,            1..16, embedded in the project
+ *               "eval_images": 1000},        0..10000 test images behind the
+ *                                            report's float/int8 top-1
  *    "threads": 0,                           0 (leave as is)..256
  *    "seed": 1}                              0..2^53-1
  *
@@ -70,6 +78,7 @@
 #ifndef LMNAS_SEARCH_SPEC_H
 #define LMNAS_SEARCH_SPEC_H
 
+#include "codegen/codegen.h"
 #include "core/core.h"
 #include "data/data.h"
 #include "llm/llm.h"
@@ -157,6 +166,21 @@ struct search_final_spec {
 	double lr;
 };
 
+enum search_calibration {
+	SEARCH_CALIBRATION_MINMAX = 0,
+	SEARCH_CALIBRATION_PERCENTILE
+};
+
+/* How the final models are exported (int8 quantization and the project). */
+struct search_export_spec {
+	enum codegen_target target;
+	int calibration_images;
+	enum search_calibration calibration;
+	double percentile; /* read only with percentile calibration */
+	int test_images;
+	int eval_images;
+};
+
 struct search_budget {
 	int rounds;
 	int max_candidates;
@@ -174,6 +198,7 @@ struct search_spec {
 	struct search_llm_spec llm;
 	struct search_evolution_spec evolution;
 	struct search_budget budget;
+	struct search_export_spec export;
 	int threads;
 	uint64_t seed;
 };

@@ -58,6 +58,12 @@ void search_spec_default(struct search_spec *s)
 	s->llm.timeout_s = 300;
 	s->llm.repair_attempts = 2;
 	s->llm.prompt_token_budget = 6000;
+	s->export.target = CODEGEN_TARGET_STM32H743;
+	s->export.calibration_images = 500;
+	s->export.calibration = SEARCH_CALIBRATION_MINMAX;
+	s->export.percentile = 99.99;
+	s->export.test_images = 3;
+	s->export.eval_images = 1000;
 	s->evolution.population = 20;
 	s->evolution.sample_size = 5;
 	s->budget.rounds = 10;
@@ -202,6 +208,17 @@ json_t *search_spec_to_json(const struct search_spec *s)
 		      "sample_size", s->evolution.sample_size),
 	    &ok);
 	put(o, "budget", budget_to_json(&s->budget), &ok);
+	put(o, "export",
+	    json_pack(
+		"{s:s,s:i,s:s,s:f,s:i,s:i}", "target",
+		codegen_target_name(s->export.target), "calibration_images",
+		s->export.calibration_images, "calibration",
+		s->export.calibration == SEARCH_CALIBRATION_PERCENTILE
+		    ? "percentile"
+		    : "minmax",
+		"percentile", s->export.percentile, "test_images",
+		s->export.test_images, "eval_images", s->export.eval_images),
+	    &ok);
 	put(o, "threads", json_integer(s->threads), &ok);
 	put(o, "seed", json_integer((json_int_t)s->seed), &ok);
 	if (!ok) {

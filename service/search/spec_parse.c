@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *const root_keys[] = {
-    "name",	 "dataset", "space",   "constraints", "proposer", "llm",
-    "evolution", "budget",  "threads", "seed",	      NULL};
+    "name",	 "dataset", "space",  "constraints", "proposer", "llm",
+    "evolution", "budget",  "export", "threads",     "seed",	 NULL};
 static const char *const dataset_keys[] = {"kind", "path", NULL};
 static const char *const constraint_keys[] = {"target", "max_macs", "max_sram",
 					      "max_flash", NULL};
@@ -35,6 +35,10 @@ static const char *const proxy_keys[] = {
 static const char *const final_keys[] = {"top_k", "epochs",   "teacher_logits",
 					 "kd_T",  "kd_alpha", "batch",
 					 "lr",	  NULL};
+
+static const char *const export_keys[] = {
+    "target",	   "calibration_images", "calibration", "percentile",
+    "test_images", "eval_images",	 NULL};
 
 /* An integer in lo..hi; *out keeps its default unless one is read. */
 static void read_int64(const struct arch_reader *r, const json_t *obj,
@@ -451,6 +455,33 @@ static void read_budget(const struct arch_reader *root, const json_t *j,
 	}
 }
 
+static void read_export(const struct arch_reader *root, const json_t *j,
+			struct search_spec *s)
+{
+	static const char *const calibrations[] = {"minmax", "percentile"};
+	const char *targets[CODEGEN_TARGET_COUNT];
+	const json_t *e = arch_reader_object(root, j, "export", 0, export_keys);
+	struct arch_reader r = {root->fe, "export"};
+	struct search_export_spec *x = &s->export;
+	int v;
+
+	if (!e)
+		return;
+	/* the names codegen knows, so the two lists cannot drift apart */
+	for (int i = 0; i < CODEGEN_TARGET_COUNT; i++)
+		targets[i] = codegen_target_name((enum codegen_target)i);
+	v = (int)x->target;
+	if (read_enum(&r, e, "target", targets, CODEGEN_TARGET_COUNT, &v))
+		x->target = (enum codegen_target)v;
+	read_int(&r, e, "calibration_images", 1, 50000, &x->calibration_images);
+	v = (int)x->calibration;
+	if (read_enum(&r, e, "calibration", calibrations, 2, &v))
+		x->calibration = (enum search_calibration)v;
+	read_real(&r, e, "percentile", 50, 1, 100, 1, &x->percentile);
+	read_int(&r, e, "test_images", 1, CODEGEN_MAX_IMAGES, &x->test_images);
+	read_int(&r, e, "eval_images", 0, 10000, &x->eval_images);
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 enum core_status search_spec_from_json(const json_t *j, struct search_spec *out,
@@ -486,6 +517,7 @@ enum core_status search_spec_from_json(const json_t *j, struct search_spec *out,
 	read_llm(&root, j, s);
 	read_evolution(&root, j, s);
 	read_budget(&root, j, s);
+	read_export(&root, j, s);
 	read_int(&root, j, "threads", 0, 256, &s->threads);
 	seed = (long long)s->seed;
 	read_int64(&root, j, "seed", 0, (long long)SEARCH_MAX_SEED, &seed);

@@ -83,7 +83,10 @@ static void job_spec(char *out, size_t len, const char *proposer,
 		 "\"budget\":{\"rounds\":2,\"max_candidates\":4,"
 		 "\"proxy\":{\"epochs\":1,\"train_fraction\":1,\"batch\":16,"
 		 "\"lr\":0.1},\"final\":{\"top_k\":1,\"epochs\":1,\"batch\":16,"
-		 "\"lr\":0.1}},\"threads\":2,\"seed\":7}",
+		 "\"lr\":0.1}},\"export\":{\"target\":\"qemu\","
+		 "\"calibration_images\":32,\"calibration\":\"percentile\","
+		 "\"percentile\":99.5,\"eval_images\":20},\"threads\":2,"
+		 "\"seed\":7}",
 		 data, space, proposer, llm);
 }
 
@@ -96,8 +99,6 @@ static long long submit(struct store_pool *p, const char *spec)
 	    queue_job_enqueue(p, "e2e", spec, &id, err, sizeof err), CORE_OK);
 	return id;
 }
-
-static runner_export_fn exporter; /* set by the test that exports */
 
 /* What the progress callback saw of the ETA. */
 static struct {
@@ -125,8 +126,8 @@ static void record_progress(const struct runner_progress *pr, void *ctx)
 static enum core_status run_job(struct store_pool *p, long long id, int lease_s)
 {
 	struct queue_claim claim;
-	struct runner_config rc = {"test-worker",   lease_s,  NULL,
-				   record_progress, exporter, NULL};
+	struct runner_config rc = {"test-worker", lease_s, NULL,
+				   record_progress, NULL};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 
@@ -198,9 +199,7 @@ static void evolution_job_succeeds(void **state)
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	id = submit(p, spec);
 	memset(&eta_seen, 0, sizeof eta_seen);
-	exporter = cmd_search_export_model; /* the final model's STM32 zip */
 	assert_int_equal(run_job(p, id, 60), CORE_OK);
-	exporter = NULL;
 	check_succeeded(id, 4);
 	/* the ETA: known once an epoch was measured, never lost again, 0 at
 	 * the end, and stored with the job's progress */
@@ -218,6 +217,16 @@ static void evolution_job_succeeds(void **state)
 		 id);
 	sql(q, out, sizeof out);
 	assert_string_equal(out, "1");
+	/* exported in memory by deploy with the spec's export section: its
+	 * target, calibration and evaluation, not fixed ones */
+	snprintf(q, sizeof q,
+		 "SELECT concat_ws(' ', report->>'target', "
+		 "report->'quantization'->>'calibration_images', "
+		 "report->'accuracy'->>'images') FROM models WHERE job_id = "
+		 "%lld",
+		 id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "qemu 32 20");
 	store_pool_close(p);
 }
 
