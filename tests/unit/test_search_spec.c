@@ -425,6 +425,45 @@ static void many_errors_are_counted(void **state)
 	assert_true(fe.dropped > 0);
 }
 
+/* The export section: defaults, every member, and its errors by field. */
+static void export_section(void **state)
+{
+	struct search_spec s;
+	struct core_field_errors fe;
+
+	assert_int_equal(parse_with("", &s, &fe), CORE_OK);
+	assert_int_equal(s.export.target, CODEGEN_TARGET_STM32H743);
+	assert_int_equal(s.export.calibration_images, 500);
+	assert_int_equal(s.export.calibration, SEARCH_CALIBRATION_MINMAX);
+	assert_int_equal(s.export.test_images, 3);
+	assert_int_equal(s.export.eval_images, 1000);
+	assert_int_equal(
+	    parse_with("'export': {'target': 'qemu', 'calibration_images': 64, "
+		       "'calibration': 'percentile', 'percentile': 99.5, "
+		       "'test_images': 16, 'eval_images': 0}",
+		       &s, &fe),
+	    CORE_OK);
+	assert_int_equal(s.export.target, CODEGEN_TARGET_QEMU);
+	assert_int_equal(s.export.calibration_images, 64);
+	assert_int_equal(s.export.calibration, SEARCH_CALIBRATION_PERCENTILE);
+	assert_true(s.export.percentile == 99.5);
+	assert_int_equal(s.export.test_images, 16);
+	assert_int_equal(s.export.eval_images, 0);
+	expect_error_contains("'export': {'target': 'esp32'}", "export.target",
+			      "esp32");
+	expect_error_contains("'export': {'calibration': 'max'}",
+			      "export.calibration", "max");
+	expect_error_contains("'export': {'calibration_images': 0}",
+			      "export.calibration_images", "outside");
+	expect_error_contains("'export': {'percentile': 100}",
+			      "export.percentile", "100");
+	expect_error_contains("'export': {'test_images': 17}",
+			      "export.test_images", "outside");
+	expect_error_contains("'export': {'eval_images': 10001}",
+			      "export.eval_images", "outside");
+	expect_error("'export': {'calib': 5}", "export.calib", "unknown field");
+}
+
 static void canonical_json_round_trips(void **state)
 {
 	const char *specs[] = {
@@ -438,6 +477,9 @@ static void canonical_json_round_trips(void **state)
 	    "'space': {'format': 'lmnas-space/1', 'stages': {'min': 2, 'max': "
 	    "4}, 'overrides': [{'stage': 0, 'stride': [2]}]}, 'proposer': "
 	    "'random'",
+	    "'export': {'target': 'qemu', 'calibration': 'percentile', "
+	    "'percentile': 99.9, 'calibration_images': 64, 'test_images': 5, "
+	    "'eval_images': 0}",
 	};
 
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
@@ -571,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(strings_are_bounded_and_clean),
 	    cmocka_unit_test(hostile_documents),
 	    cmocka_unit_test(many_errors_are_counted),
+	    cmocka_unit_test(export_section),
 	    cmocka_unit_test(canonical_json_round_trips),
 	    cmocka_unit_test(train_configs_from_the_spec),
 	    cmocka_unit_test(llm_settings_from_the_spec),
