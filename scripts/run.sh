@@ -12,8 +12,6 @@ if [[ -z ${LMNAS_DATABASE_URL:-} ]]; then
 	LMNAS_DATABASE_URL=$(bash scripts/pg.sh url var/pg)
 	export LMNAS_DATABASE_URL
 fi
-mkdir -p var/data
-export LMNAS_DATA_DIR=${LMNAS_DATA_DIR:-$PWD/var/data}
 "$bin" migrate
 listen=${LMNAS_LISTEN:-127.0.0.1:8080}
 echo "lmnas: serving on http://$listen/ (Ctrl-C to stop)"

@@ -24,7 +24,6 @@ struct config {
 	int shutdown_timeout_s;
 	enum core_log_level log_level;
 	enum core_log_format log_format;
-	char data_dir[1024];
 	char web_dir[1024];
 };
 

@@ -150,6 +150,11 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	struct train_config tc;
 	struct train_result res;
 	struct train_hooks hooks;
+	struct train_data data;
+	struct train_session *s = NULL;
+	int done = 0;
+	const char *usage =
+	    "lmnas train --arch A.json --data DIR --out DIR [options]";
 	struct train_cli cli = {0};
 	struct arch a;
 	char err[CORE_ERR_LEN], path[4096];
@@ -158,7 +163,7 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	int no_aug = 0, no_test = 0, no_nesterov = 0, rc = 1;
 	char *blob = NULL;
 	size_t blob_len = 0;
-	enum core_status st;
+	enum core_status st = CORE_OK;
 
 	train_config_default(&tc);
 	const struct cmd_arg args[] = {
@@ -221,12 +226,13 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	    {NULL, 0, NULL, 0, 0, NULL},
 	};
 
+	if (cmd_args_help(argc, argv)) {
+		cmd_args_usage(stdout, usage, args);
+		return 0;
+	}
 	if (cmd_args_parse(args, argc, argv, err, sizeof err)) {
 		fprintf(stderr, "lmnas train: %s\n", err);
-		cmd_args_usage(stderr,
-			       "lmnas train --arch A.json --data DIR "
-			       "--out DIR [options]",
-			       args);
+		cmd_args_usage(stderr, usage, args);
 		return 2;
 	}
 	if (!arch_path || !tc.data_dir || !cli.out) {
@@ -269,17 +275,46 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "lmnas train: %s\n", err);
 		return 2;
 	}
-	if (make_dir(cli.out, err, sizeof err)) {
-		fprintf(stderr, "lmnas train: %s\n", err);
-		return 1;
-	}
+	memset(&data, 0, sizeof data);
+	/* every input is read and checked before anything is written: the
+	 * checkpoint to resume, both splits (the test split too, so that a
+	 * missing test file does not wait for the end of training), the
+	 * teacher's shape, and the model against all of them */
 	if (resume && core_file_read(resume, TRAIN_CKPT_MAX_BYTES, &blob,
 				     &blob_len, err, sizeof err)) {
 		fprintf(stderr, "lmnas train: --resume %s\n", err);
-		return 1;
+		goto out;
+	}
+	if (train_data_load(tc.data_dir, tc.kind, tc.eval_test, &data, err,
+			    sizeof err)) {
+		fprintf(stderr, "lmnas train: --data %s\n", err);
+		goto out;
+	}
+	if (tc.teacher_logits &&
+	    train_data_load_teacher(&data, tc.teacher_logits, err,
+				    sizeof err)) {
+		fprintf(stderr, "lmnas train: --teacher-logits %s\n", err);
+		goto out;
+	}
+	if (train_session_open(&a, &tc, &data, blob, blob_len, &s, err,
+			       sizeof err)) {
+		fprintf(stderr, "lmnas train: %s\n", err);
+		goto out;
+	}
+	/* --out is created and proven writable now, not at the first
+	 * checkpoint an epoch later */
+	if (make_dir(cli.out, err, sizeof err)) {
+		fprintf(stderr, "lmnas train: %s\n", err);
+		goto out;
 	}
 	snprintf(path, sizeof path, "%s/metrics.jsonl", cli.out);
 	cli.metrics = fopen(path, resume ? "a" : "w");
+	if (!cli.metrics) {
+		fprintf(stderr,
+			"lmnas train: --out %s is not writable: %s: %s\n",
+			cli.out, path, strerror(errno));
+		goto out;
+	}
 	cli.tty = isatty(STDOUT_FILENO);
 	hooks.progress = on_progress;
 	hooks.checkpoint = on_checkpoint;
@@ -287,7 +322,10 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	LOG_INFO("training %s on %s for %d epochs (batch %d, %d threads)",
 		 a.name[0] ? a.name : arch_path, dataset, tc.epochs, tc.batch,
 		 tc.threads);
-	st = train_run(&a, &tc, blob, blob_len, &hooks, &res, err, sizeof err);
+	while (!st && !done)
+		st = train_session_epoch(s, &hooks, &done, err, sizeof err);
+	if (!st)
+		st = train_session_result(s, &res, err, sizeof err);
 	if (cli.tty)
 		printf("\n");
 	if (st) {
@@ -304,8 +342,11 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 		    "test", "top1", res.test.top1, "top5", res.test.top5,
 		    "loss", res.test.loss, "n", res.test.n, "seconds",
 		    res.seconds, "train_img_per_s", res.train_img_per_s);
-		if (r)
-			json_dump_file(r, path, JSON_INDENT(1));
+		if (!r || json_dump_file(r, path, JSON_INDENT(1)) != 0) {
+			json_decref(r);
+			fprintf(stderr, "lmnas train: cannot write %s\n", path);
+			goto out;
+		}
 		json_decref(r);
 	}
 	printf("validation top-1 %.2f%% top-5 %.2f%% (%d images)\n",
@@ -319,6 +360,8 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 out:
 	if (cli.metrics)
 		fclose(cli.metrics);
+	train_session_close(s);
+	train_data_free(&data);
 	core_free(blob);
 	return rc;
 }
@@ -376,7 +419,7 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	const char *split = "test";
 	int batch = 256, threads = 1, rc = 1, int8 = 0, calib = 500;
 	double percentile = 100.0;
-	char err[CORE_ERR_LEN];
+	char err[CORE_ERR_LEN] = "";
 	char *blob = NULL;
 	size_t len = 0;
 	struct arch a;
@@ -409,6 +452,11 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	};
 
 	memset(&ds, 0, sizeof ds);
+	if (cmd_args_help(argc, argv)) {
+		cmd_args_usage(stdout, "lmnas eval --checkpoint C --data DIR",
+			       args);
+		return 0;
+	}
 	if (cmd_args_parse(args, argc, argv, err, sizeof err) || !ckpt ||
 	    !data) {
 		fprintf(stderr, "lmnas eval: %s\n",

@@ -51,8 +51,6 @@ static const struct opt opts[] = {
      "debug, info, warn, error or off"},
     {"--log-format", "LMNAS_LOG_FORMAT", "auto", OPT_FORMAT, 0, 0,
      F(log_format), "auto (text on a TTY, JSON lines otherwise), text, json"},
-    {"--data-dir", "LMNAS_DATA_DIR", "./var/data", OPT_STRING, 0, 0,
-     F(data_dir), "directory for job work files (checkpoints, exports)"},
     {"--web-dir", "LMNAS_WEB_DIR", "./web/static", OPT_STRING, 0, 0, F(web_dir),
      "directory of the dashboard's static files (serve)"},
 };

@@ -5,8 +5,8 @@
  * runner's final models both go through it; it writes no files (the caller
  * decides where the zip goes: a file, a database row, an HTTP body).
  *
- * Layer: deploy sits above quant, codegen, train and model, below runner
- * and the CLI.
+ * Layer: deploy sits above quant, codegen, train and model (beside search),
+ * below store, queue, runner and the CLI.
  *
  *   struct deploy_options o;
  *   struct deploy_result r;

@@ -20,7 +20,8 @@ struct train_session {
 	struct arch arch;      /* resolution as trained */
 	const struct train_data *data;
 	struct data_subsets sub;
-	struct data_logits teacher;
+	struct data_logits teacher;   /* loaded here, when data has none */
+	const struct data_logits *tl; /* the teacher in use */
 	struct model *m;
 	float *momentum; /* (nparams) */
 	float *dlogits;	 /* (batch, classes) */
@@ -58,10 +59,18 @@ enum core_status train_data_load(const char *dir, enum data_kind kind,
 	return st;
 }
 
+enum core_status train_data_load_teacher(struct train_data *d, const char *path,
+					 char *err, size_t errlen)
+{
+	data_logits_free(&d->teacher);
+	return data_logits_load(path, &d->train, &d->teacher, err, errlen);
+}
+
 void train_data_free(struct train_data *d)
 {
 	data_set_free(&d->train);
 	data_set_free(&d->test);
+	data_logits_free(&d->teacher);
 	memset(d, 0, sizeof *d);
 }
 
@@ -204,11 +213,14 @@ enum core_status train_session_open(const struct arch *a,
 	st = data_split_stratified(&data->train, &sc, &s->sub, err, errlen);
 	if (st)
 		goto fail;
-	if (c->teacher_logits) {
+	if (c->teacher_logits && data->teacher.v) {
+		s->tl = &data->teacher;
+	} else if (c->teacher_logits) {
 		st = data_logits_load(c->teacher_logits, &data->train,
 				      &s->teacher, err, errlen);
 		if (st)
 			goto fail;
+		s->tl = &s->teacher;
 	}
 	st = model_build(&s->arch, c->batch, 1, c->seed, &s->m, err, errlen);
 	if (!st)
@@ -286,7 +298,7 @@ static enum core_status batch_loss(struct train_session *s,
 					     err, errlen);
 	for (int i = 0; i < b->n; i++)
 		memcpy(s->tlogits + (size_t)i * k,
-		       s->teacher.v + (size_t)b->record[i] * k,
+		       s->tl->v + (size_t)b->record[i] * k,
 		       (size_t)k * sizeof(float));
 	alpha =
 	    train_kd_alpha_at(c->kd_alpha0, c->kd_alpha1, b->epoch, c->epochs);

@@ -127,8 +127,9 @@ struct train_result {
  * with the loss, epoch, step and learning rate). */
 struct train_data {
 	enum data_kind kind;
-	struct data_set train; /* the training file (split per session) */
-	struct data_set test;  /* n = 0 when not loaded */
+	struct data_set train;	    /* the training file (split per session) */
+	struct data_set test;	    /* n = 0 when not loaded */
+	struct data_logits teacher; /* v = NULL when not loaded */
 };
 
 /* Loads the training split (and the test split when with_test) of dir.
@@ -139,6 +140,12 @@ enum core_status train_data_load(const char *dir, enum data_kind kind,
 				 size_t errlen);
 void train_data_free(struct train_data *d);
 
+/* Loads and checks the teacher logits at path against d->train (shape
+ * (records, classes)); sessions with cfg->teacher_logits use them instead
+ * of reading the file again. */
+enum core_status train_data_load_teacher(struct train_data *d, const char *path,
+					 char *err, size_t errlen);
+
 struct train_session; /* opaque */
 
 /* Opens a run of a on data (which must outlive the session) with cfg
@@ -146,7 +153,8 @@ struct train_session; /* opaque */
  * are borrowed), from scratch or from the checkpoint blob resume of the
  * same architecture. Splits the training set, loads the teacher logits
  * (cfg->teacher_logits), builds the model. cfg->eval_test needs data->test
- * loaded. *out is the caller's (train_session_close); NULL on failure. */
+ * loaded. The teacher comes from data->teacher when loaded, else from the
+ * file. *out is the caller's (train_session_close); NULL on failure. */
 enum core_status train_session_open(const struct arch *a,
 				    const struct train_config *cfg,
 				    const struct train_data *data,
