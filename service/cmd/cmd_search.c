@@ -188,8 +188,8 @@ static int run_claim(struct store_pool *pool, struct queue_claim *claim,
 		     const char *worker)
 {
 	struct display d = {isatty(STDOUT_FILENO), 0};
-	struct runner_config rc = {
-	    worker, 60, &stop_requested, show_progress, &d};
+	struct runner_config rc = {worker, 60, &stop_requested, show_progress,
+				   &d};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 
