@@ -94,6 +94,10 @@ static enum core_status train_over_job_data(struct job *j, const struct arch *a,
 
 	memset(res, 0, sizeof *res);
 	st = job_data(j, tc->eval_test, err, errlen);
+	/* the teacher too is read once per job, not once per candidate */
+	if (!st && tc->teacher_logits && !j->data.teacher.v)
+		st = train_data_load_teacher(&j->data, tc->teacher_logits, err,
+					     errlen);
 	if (!st)
 		st = train_session_open(a, tc, &j->data, blob, len, &s, err,
 					errlen);

@@ -117,7 +117,9 @@ struct train_result {
  * Threads: cfg->threads sizes the model's worker pool, which runs each pass
  * as one OpenMP team (BLAS inside it on the team's thread); nothing
  * process-wide is set, so runs in different threads keep their own counts.
- * 0 (or more than OpenMP's default) means OpenMP's default.
+ * 0 (or more than OpenMP's default) means OpenMP's default. Limit: with
+ * 1 there is no team, and the generic OpenMP loops and BLAS calls of a pass
+ * follow OMP_NUM_THREADS (set it to 1 for a strictly single-threaded run).
  *
  * Divergence: a loss that is not finite stops the run at once; so does a
  * loss that stays above 3 x ln(classes) (with distillation, 3 x T^2 x

@@ -106,9 +106,26 @@ static struct {
 	int epochs_seen;
 } eta_seen;
 
+/* Set by a test: once the first epoch is done, the data set's training
+ * file disappears; a job that loaded it once does not notice. */
+static int hide_train_file;
+
+static void data_file(char *path, size_t len, const char *name)
+{
+	snprintf(path, len, "%s/%s", data, name);
+}
+
 static void record_progress(const struct runner_progress *pr, void *ctx)
 {
 	(void)ctx;
+	if (hide_train_file == 1 && pr->epoch > 0) {
+		char from[128], to[128];
+
+		data_file(from, sizeof from, "train.bin");
+		data_file(to, sizeof to, "train.bin.hidden");
+		assert_int_equal(rename(from, to), 0);
+		hide_train_file = 2;
+	}
 	eta_seen.calls++;
 	if (strcmp(pr->phase, "done") == 0) {
 		eta_seen.done++;
@@ -199,7 +216,19 @@ static void evolution_job_succeeds(void **state)
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	id = submit(p, spec);
 	memset(&eta_seen, 0, sizeof eta_seen);
+	hide_train_file = 1;
 	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	{
+		char from[128], to[128];
+
+		/* the job loaded its data set once: every candidate trained
+		 * although the file went away after the first epoch */
+		assert_int_equal(hide_train_file, 2);
+		hide_train_file = 0;
+		data_file(from, sizeof from, "train.bin.hidden");
+		data_file(to, sizeof to, "train.bin");
+		assert_int_equal(rename(from, to), 0);
+	}
 	check_succeeded(id, 4);
 	/* the ETA: known once an epoch was measured, never lost again, 0 at
 	 * the end, and stored with the job's progress */

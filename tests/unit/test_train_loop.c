@@ -284,7 +284,7 @@ static void sessions_share_loaded_data(void **state)
 {
 	struct arch a;
 	struct train_config c;
-	struct train_result r0, r1, r2;
+	struct train_result r0, r1 = {0}, r2 = {0};
 	struct train_data d;
 	char err[CORE_ERR_LEN];
 	int before = omp_get_max_threads();
