@@ -173,6 +173,47 @@ static void export_arch_without_data(void **state)
 	assert_int_equal(access(path, R_OK), 0);
 }
 
+/* --calibration picks the calibration; its report says which. */
+static void calibration_flag(void **state)
+{
+	struct fx *fx = *state;
+	char zip[200], *log, *text;
+	const char *const args[] = {"export",
+				    "--checkpoint",
+				    fx->ckpt,
+				    "--target=qemu",
+				    "--out",
+				    zip,
+				    "--data",
+				    fx->data,
+				    "--calib=20",
+				    "--calibration=percentile",
+				    "--percentile=99.5",
+				    NULL};
+	const char *const bad[] = {"export", "--checkpoint",  fx->ckpt, "--out",
+				   zip,	     "--calibration", "max",	NULL};
+	json_t *rep;
+	size_t len = 0;
+
+	snprintf(zip, sizeof zip, "%s/pct.zip", fx->dir);
+	assert_int_equal(run(args, &log), 0);
+	assert_non_null(strstr(log, "percentile clipping"));
+	free(log);
+	/* the checkpoint is exporttest architecture 0 */
+	text = zip_read(zip, "stem_mbconv/report.json", &len);
+	assert_non_null(text);
+	rep = json_loads(text, 0, NULL);
+	free(text);
+	assert_non_null(rep);
+	assert_true(json_real_value(json_object_get(
+			json_object_get(rep, "quantization"), "percentile")) ==
+		    99.5);
+	json_decref(rep);
+	assert_int_equal(run(bad, &log), 2);
+	assert_non_null(strstr(log, "--calibration: 'max'"));
+	free(log);
+}
+
 static void eval_int8(void **state)
 {
 	struct fx *fx = *state;
@@ -223,6 +264,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(export_checkpoint_to_zip),
 	    cmocka_unit_test(export_arch_without_data),
+	    cmocka_unit_test(calibration_flag),
 	    cmocka_unit_test(eval_int8),
 	    cmocka_unit_test(refusals),
 	};
