@@ -1,7 +1,8 @@
 /* cmd_train.c - `lmnas train` (train an architecture on CIFAR, with optional
- * distillation; progress bar on a TTY, JSON lines otherwise; epoch
- * checkpoints in --out) and `lmnas eval` (evaluate a checkpoint, in float
- * and, with --int8, post-training quantized). */
+ * distillation, as a training session over data loaded up front; every
+ * input checked before --out is written; progress bar on a TTY, JSON lines
+ * otherwise; epoch checkpoints in --out) and `lmnas eval` (evaluate a
+ * checkpoint, in float and, with --int8, post-training quantized). */
 #include "cmd.h"
 #include "quant/quant.h"
 #include "train/train.h"
