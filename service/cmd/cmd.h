@@ -26,6 +26,7 @@ struct config {
 	enum core_log_format log_format;
 	char data_dir[1024];
 	char web_dir[1024];
+	int lease_seconds; /* search job lease; renewed every third */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
