@@ -17,15 +17,21 @@
 #include "cmd/cmd.h"
 #include "runner/runner.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static struct ts_pg pg;
 static char url[256], data[64];
+/* job_spec knobs: the LLM's timeout, the final phase's epochs, the data
+ * set directory (NULL: data), extra members of "constraints" */
+static int spec_llm_timeout = 2, spec_final_epochs = 1;
+static const char *spec_data, *spec_constraints = "", *spec_teacher = "";
 
 static const char *space =
     "{\"format\":\"lmnas-space/1\",\"stages\":{\"min\":2,\"max\":2},"
@@ -71,20 +77,22 @@ static void job_spec(char *out, size_t len, const char *proposer,
 	if (base_url)
 		snprintf(llm, sizeof llm,
 			 ",\"llm\":{\"base_url\":\"%s\",\"model\":\"fake\","
-			 "\"candidates_per_round\":2,\"timeout_s\":2,"
+			 "\"candidates_per_round\":2,\"timeout_s\":%d,"
 			 "\"repair_attempts\":1}",
-			 base_url);
+			 base_url, spec_llm_timeout);
 	else
 		snprintf(llm, sizeof llm,
 			 ",\"llm\":{\"candidates_per_round\":2}");
 	snprintf(out, len,
 		 "{\"name\":\"e2e\",\"dataset\":{\"kind\":\"cifar100\","
 		 "\"path\":\"%s\"},\"space\":%s,\"proposer\":\"%s\"%s,"
+		 "\"constraints\":{%s},"
 		 "\"budget\":{\"rounds\":2,\"max_candidates\":4,"
 		 "\"proxy\":{\"epochs\":1,\"train_fraction\":1,\"batch\":16,"
-		 "\"lr\":0.1},\"final\":{\"top_k\":1,\"epochs\":1,\"batch\":16,"
-		 "\"lr\":0.1}},\"threads\":2,\"seed\":7}",
-		 data, space, proposer, llm);
+		 "\"lr\":0.1},\"final\":{\"top_k\":1,\"epochs\":%d,"
+		 "\"batch\":16,\"lr\":0.1%s}},\"threads\":2,\"seed\":7}",
+		 spec_data ? spec_data : data, space, proposer, llm,
+		 spec_constraints, spec_final_epochs, spec_teacher);
 }
 
 static long long submit(struct store_pool *p, const char *spec)
@@ -450,6 +458,400 @@ static void cli_search_stores_zip_and_model_get_fetches_it(void **state)
 	}
 }
 
+/* ---- a runner in a thread, watched from the test ---- */
+
+struct bg {
+	long long id;
+	int lease_s;
+	const char *worker;
+	volatile int stop;
+	volatile int stop_at_final_epoch; /* set stop once a final epoch is
+					     stored */
+	volatile int done;
+	enum core_status st;
+	char err[CORE_ERR_LEN];
+	pthread_t th;
+};
+
+static void bg_progress(const struct runner_progress *pr, void *ctx)
+{
+	struct bg *b = ctx;
+
+	if (b->stop_at_final_epoch && strcmp(pr->phase, "final") == 0 &&
+	    pr->epoch >= b->stop_at_final_epoch)
+		b->stop = 1;
+}
+
+static void *bg_main(void *x)
+{
+	struct bg *b = x;
+	struct store_pool *p = NULL;
+	struct queue_claim claim;
+	struct runner_config rc = {b->worker,	b->lease_s, &b->stop,
+				   bg_progress, NULL,	    b};
+
+	b->st = store_pool_open(url, 2, &p, b->err, sizeof b->err);
+	if (!b->st)
+		b->st = queue_job_claim_id(p, b->id, b->worker, b->lease_s,
+					   &claim, b->err, sizeof b->err);
+	if (!b->st) {
+		b->st = runner_job_run(p, &claim, &rc, b->err, sizeof b->err);
+		queue_claim_free(&claim);
+	}
+	store_pool_close(p);
+	b->done = 1;
+	return NULL;
+}
+
+static void bg_start(struct bg *b, long long id, int lease_s)
+{
+	b->id = id;
+	b->lease_s = lease_s;
+	if (!b->worker)
+		b->worker = "bg-worker";
+	assert_int_equal(pthread_create(&b->th, NULL, bg_main, b), 0);
+}
+
+static void bg_join(struct bg *b)
+{
+	pthread_join(b->th, NULL);
+	if (b->st)
+		printf("# runner: %s\n", b->err);
+}
+
+static long long sql_ll(const char *fmt, long long id)
+{
+	char q[1024], out[256];
+
+	snprintf(q, sizeof q, fmt, id);
+	sql(q, out, sizeof out);
+	return atoll(out);
+}
+
+/* An LLM that answers after longer than the lease: the heartbeat keeps the
+ * lease through the call, nobody else can take the job, round 1 runs
+ * once. */
+static void slow_llm_keeps_the_lease(void **state)
+{
+	struct store_pool *p = NULL;
+	struct fake_llm *f = NULL;
+	char err[CORE_ERR_LEN], spec[4096], *body;
+	struct bg b = {0};
+	long long id;
+	int tries = 0;
+
+	assert_int_equal(fake_llm_start(&f), 0);
+	body = fake_llm_chat_body(good_reply, "stop", 100, 50);
+	assert_non_null(body);
+	{
+		/* the first call takes 3.5 s against a 2 s lease */
+		struct fake_llm_reply r[2] = {{200, body, 3500, NULL},
+					      {200, body, 0, NULL}};
+		assert_int_equal(fake_llm_script(f, r, 2), 0);
+	}
+	free(body);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	spec_llm_timeout = 10;
+	job_spec(spec, sizeof spec, "llm", fake_llm_url(f));
+	spec_llm_timeout = 2;
+	id = submit(p, spec);
+	bg_start(&b, id, 2);
+	for (int i = 0; i < 1000 && sql_ll("SELECT count(*) FROM jobs WHERE "
+					   "id = %lld AND status = 'running'",
+					   id) == 0;
+	     i++)
+		usleep(10000);
+	/* a second worker keeps trying to take the job while it runs */
+	while (!b.done) {
+		struct queue_claim q;
+		enum core_status st =
+		    queue_job_claim_id(p, id, "thief", 60, &q, err, sizeof err);
+		if (st == CORE_OK)
+			queue_claim_free(&q);
+		assert_int_equal(st, CORE_ERR_CONFLICT);
+		tries++;
+		usleep(200000);
+	}
+	bg_join(&b);
+	assert_int_equal(b.st, CORE_OK);
+	assert_true(tries >= 10); /* it tried through the whole 3.5 s call */
+	check_succeeded(id, 4);
+	assert_int_equal(
+	    sql_ll("SELECT attempts FROM jobs WHERE id = %lld", id), 1);
+	/* round 1: one call, its two candidates, stored once */
+	assert_int_equal(sql_ll("SELECT count(*) FROM llm_calls WHERE job_id = "
+				"%lld AND round = 0",
+				id),
+			 1);
+	assert_int_equal(sql_ll("SELECT count(*) FROM candidates WHERE job_id "
+				"= %lld AND round = 0",
+				id),
+			 2);
+	store_pool_close(p);
+	fake_llm_stop(f);
+}
+
+/* Another worker takes the lease over (lease_owner set in the database):
+ * the first one stops and writes nothing after that moment. */
+static void lost_lease_stops_without_writing(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], q[1024], out[256], at[64];
+	struct bg b = {0};
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	id = submit(p, spec);
+	bg_start(&b, id, 3);
+	for (int i = 0; i < 2000 && !b.done; i++) {
+		if (sql_ll("SELECT count(*) FROM candidates WHERE job_id = "
+			   "%lld AND status = 'training'",
+			   id) > 0)
+			break;
+		usleep(10000);
+	}
+	assert_false(b.done);
+	snprintf(q, sizeof q,
+		 "UPDATE jobs SET lease_owner = 'thief' WHERE id = %lld", id);
+	sql(q, out, sizeof out);
+	sql("SELECT clock_timestamp()::text", at, sizeof at);
+	bg_join(&b);
+	assert_int_equal(b.st, CORE_ERR_CONFLICT);
+	assert_non_null(strstr(b.err, "lease lost"));
+	/* nothing of the job was written after the takeover */
+	snprintf(q, sizeof q,
+		 "SELECT (SELECT count(*) FROM events WHERE job_id = %lld AND "
+		 "ts > '%s') + (SELECT count(*) FROM candidates WHERE job_id = "
+		 "%lld AND greatest(created_at, updated_at) > '%s') + (SELECT "
+		 "count(*) FROM rounds WHERE job_id = %lld AND "
+		 "greatest(created_at, finished_at) > '%s') + (SELECT count(*) "
+		 "FROM llm_calls WHERE job_id = %lld AND created_at > '%s') + "
+		 "(SELECT count(*) FROM models WHERE job_id = %lld AND "
+		 "created_at > '%s')",
+		 id, at, id, at, id, at, id, at, id, at);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "0");
+	snprintf(
+	    q, sizeof q,
+	    "SELECT status || ' ' || lease_owner FROM jobs WHERE id = %lld",
+	    id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "running thief");
+	/* leave it finished for the tests after */
+	snprintf(q, sizeof q,
+		 "UPDATE jobs SET status = 'failed' WHERE id = %lld", id);
+	sql(q, out, sizeof out);
+	store_pool_close(p);
+}
+
+/* The rounds of a job, as stored, and its candidates' proxy metrics. */
+static void rounds_snapshot(long long id, char *out, size_t len)
+{
+	char q[512];
+
+	snprintf(q, sizeof q,
+		 "SELECT string_agg(round || ':' || front::text || ':' || "
+		 "hypervolume || ':' || summary || ':' || finished_at, '|' "
+		 "ORDER BY round) || '#' || (SELECT string_agg(id || ':' || "
+		 "coalesce(val_top1::text, '-'), ',' ORDER BY id) FROM "
+		 "candidates WHERE job_id = %lld) FROM rounds WHERE job_id = "
+		 "%lld",
+		 id, id);
+	sql(q, out, len);
+}
+
+/* Stopped in the final phase (after a final epoch was stored), then
+ * resumed: the finished rounds' fronts and hypervolumes and the proxy
+ * metrics are byte for byte what they were; the final metrics are stored
+ * apart. A model row stored without its status (a crash between the two,
+ * before both went into one transaction) is not stored twice. */
+static void final_phase_resume_keeps_rounds(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], q[512], out[256];
+	char before[4096], after[4096];
+	struct bg b = {0};
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	spec_final_epochs = 2;
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_final_epochs = 1;
+	id = submit(p, spec);
+	b.stop_at_final_epoch = 1;
+	bg_start(&b, id, 60);
+	bg_join(&b);
+	assert_int_equal(b.st, CORE_ERR_CANCELLED);
+	assert_int_equal(sql_ll("SELECT count(*) FROM candidate_epochs e JOIN "
+				"candidates c ON c.id = e.candidate_id WHERE "
+				"c.job_id = %lld AND e.phase = 'final'",
+				id),
+			 1);
+	rounds_snapshot(id, before, sizeof before);
+	/* the old crash window: the model row is there, the status not */
+	snprintf(q, sizeof q,
+		 "INSERT INTO models (job_id, candidate_id, checkpoint_size) "
+		 "SELECT job_id, id, 1 FROM candidates WHERE job_id = %lld AND "
+		 "status = 'final_training'",
+		 id);
+	sql(q, out, sizeof out);
+	snprintf(q, sizeof q,
+		 "UPDATE jobs SET lease_expires_at = now() - interval '1 s' "
+		 "WHERE id = %lld",
+		 id);
+	sql(q, out, sizeof out);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	check_succeeded(id, 4);
+	rounds_snapshot(id, after, sizeof after);
+	assert_string_equal(before, after);
+	assert_int_equal(sql_ll("SELECT count(*) FROM models WHERE job_id = "
+				"%lld",
+				id),
+			 1);
+	assert_int_equal(sql_ll("SELECT count(*) FROM candidates WHERE job_id "
+				"= %lld AND status = 'final_done' AND "
+				"final_val_top1 IS NOT NULL AND val_top1 IS "
+				"NOT NULL",
+				id),
+			 1);
+	store_pool_close(p);
+}
+
+/* The job's status and error, "status: error". */
+static void job_outcome(long long id, char *out, size_t len)
+{
+	char q[256];
+
+	snprintf(q, sizeof q,
+		 "SELECT status || ': ' || coalesce(error, '') FROM jobs "
+		 "WHERE id = %lld",
+		 id);
+	sql(q, out, len);
+	printf("# job %lld %s\n", id, out);
+}
+
+/* Jobs that cannot train anything end failed with the reason: a missing
+ * data set, a teacher of the wrong shape, constraints nothing in the
+ * space meets, and a data set whose every candidate fails to train. */
+static void job_that_trains_nothing_fails(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], out[1024], dir[128], path[256],
+	    teacher[300];
+	long long id;
+	FILE *f;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	/* no data set */
+	spec_data = "/nonexistent/cifar";
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_data = NULL;
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: dataset.path"));
+	/* constraints no member meets */
+	spec_constraints = "\"max_macs\":10";
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_constraints = "";
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: constraints"));
+	assert_non_null(strstr(out, "max_macs"));
+	/* a teacher for another data set (10 rows, not 240) */
+	snprintf(path, sizeof path, "%s/teacher.npy", data);
+	{
+		int32_t labels[10] = {0};
+		assert_int_equal(ts_npy_logits_write(path, 10, 10, labels), 0);
+	}
+	snprintf(teacher, sizeof teacher, ",\"teacher_logits\":\"%s\"", path);
+	spec_teacher = teacher;
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_teacher = "";
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: budget.final.teacher_logits"));
+	assert_non_null(strstr(out, "(10, 10)"));
+	/* files of whole records whose labels are out of range: every
+	 * candidate fails to load them */
+	snprintf(dir, sizeof dir, "%s/badlabels", data);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(ts_cifar100_write(dir, 32, 8, 10, 3), 0);
+	snprintf(path, sizeof path, "%s/train.bin", dir);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 1, SEEK_SET), 0);
+	assert_int_equal(fputc(250, f), 250); /* fine label of record 0 */
+	assert_int_equal(fclose(f), 0);
+	spec_data = dir;
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_data = NULL;
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: no candidate was trained"));
+	assert_int_equal(sql_ll("SELECT count(*) FROM models WHERE job_id = "
+				"%lld",
+				id),
+			 0);
+	store_pool_close(p);
+}
+
+/* LLM replies that are not UTF-8 (a 503 page in Latin-1, a 200 body with
+ * a Latin-1 byte) are stored with U+FFFD; the job goes on and succeeds. */
+static void latin1_llm_replies_are_stored(void **state)
+{
+	static const char latin1_page[] =
+	    "<html><body>Service indisponible \xe0 cette heure, r\xe9"
+	    "essayez</body></html>";
+	struct store_pool *p = NULL;
+	struct fake_llm *f = NULL;
+	char err[CORE_ERR_LEN], spec[4096], body[4096];
+	long long id;
+
+	/* good_reply with one rationale byte made Latin-1 */
+	snprintf(body, sizeof body,
+		 "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
+		 "\"assistant\",\"content\":\"{\\\"candidates\\\":[{"
+		 "\\\"rationale\\\":\\\"l\xe9ger\\\",\\\"arch\\\":null}]}\"},"
+		 "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
+		 "10,\"completion_tokens\":5}}");
+	assert_int_equal(fake_llm_start(&f), 0);
+	{
+		/* the first call gets the bad 200 body, its repair the 503
+		 * page (repeated through every retry) */
+		struct fake_llm_reply r[2] = {
+		    {200, body, 0, NULL},
+		    {503, latin1_page, 0,
+		     "Content-Type: text/html; charset=iso-8859-1"}};
+		assert_int_equal(fake_llm_script(f, r, 2), 0);
+	}
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	job_spec(spec, sizeof spec, "llm", fake_llm_url(f));
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	check_succeeded(id, 4);
+	assert_true(fake_llm_request_count(f) >= 2);
+	/* the Latin-1 bytes arrive as U+FFFD in what was stored */
+	assert_true(sql_ll("SELECT count(*) FROM llm_calls WHERE job_id = %lld "
+			   "AND (reply || coalesce(error, '')) LIKE '%%' || "
+			   "U&'\\FFFD' || '%%'",
+			   id) >= 1);
+	assert_true(sql_ll("SELECT count(*) FROM llm_calls WHERE job_id = %lld "
+			   "AND reply LIKE '%%Service indisponible ' || "
+			   "U&'\\FFFD' || ' cette heure, r' || U&'\\FFFD' || "
+			   "'essayez%%'",
+			   id) >= 1);
+	assert_true(sql_ll("SELECT count(*) FROM llm_calls WHERE job_id = %lld "
+			   "AND reply LIKE '%%l' || U&'\\FFFD' || 'ger%%'",
+			   id) >= 1);
+	store_pool_close(p);
+	fake_llm_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +860,11 @@ int main(void)
 	    cmocka_unit_test(fake_llm_job_stores_calls_and_rationales),
 	    cmocka_unit_test(killed_job_resumes_without_repeating_work),
 	    cmocka_unit_test(invalid_spec_fails_the_job),
+	    cmocka_unit_test(slow_llm_keeps_the_lease),
+	    cmocka_unit_test(lost_lease_stops_without_writing),
+	    cmocka_unit_test(final_phase_resume_keeps_rounds),
+	    cmocka_unit_test(job_that_trains_nothing_fails),
+	    cmocka_unit_test(latin1_llm_replies_are_stored),
 	    cmocka_unit_test(cli_search_stores_zip_and_model_get_fetches_it),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
