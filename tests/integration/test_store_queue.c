@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct ts_pg pg;
@@ -357,6 +358,136 @@ static void queue_never_double_claims(void **state)
 					if (i != j || a != b)
 						assert_true(cl[i].got[a] !=
 							    cl[j].got[b]);
+	store_pool_close(p);
+}
+
+/* A claim running in a thread, so that the test can tell a claim that
+ * skipped a locked job from one that waits for it. */
+struct claim_bg {
+	struct store_pool *p;
+	struct queue_claim q;
+	enum core_status st;
+	int done;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	pthread_t th;
+};
+
+static void *claim_bg_main(void *x)
+{
+	struct claim_bg *b = x;
+	char err[CORE_ERR_LEN];
+	enum core_status st =
+	    queue_job_claim(b->p, "a", 60, &b->q, err, sizeof err);
+
+	pthread_mutex_lock(&b->m);
+	b->st = st;
+	b->done = 1;
+	pthread_cond_signal(&b->c);
+	pthread_mutex_unlock(&b->m);
+	return NULL;
+}
+
+/* Starts a claim and waits for it up to limit_s; returns whether it
+ * finished. A claim that skips locked rows answers in milliseconds; one
+ * that waits for the lock never does while the lock is held, so the limit
+ * only bounds how long a broken claim stalls the test. */
+static int claim_returns(struct claim_bg *b, struct store_pool *p,
+			 double limit_s)
+{
+	struct timespec ts;
+	int done;
+
+	memset(&b->q, 0, sizeof b->q);
+	b->p = p;
+	b->done = 0;
+	pthread_mutex_init(&b->m, NULL);
+	pthread_cond_init(&b->c, NULL);
+	assert_int_equal(pthread_create(&b->th, NULL, claim_bg_main, b), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)limit_s;
+	pthread_mutex_lock(&b->m);
+	while (!b->done)
+		if (pthread_cond_timedwait(&b->c, &b->m, &ts))
+			break;
+	done = b->done;
+	pthread_mutex_unlock(&b->m);
+	return done;
+}
+
+static void claim_join(struct claim_bg *b)
+{
+	pthread_join(b->th, NULL);
+	pthread_cond_destroy(&b->c);
+	pthread_mutex_destroy(&b->m);
+}
+
+static void pg_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		printf("# %s: %s\n", sql, PQerrorMessage(c));
+	PQclear(r);
+	assert_true(ok);
+}
+
+/* Another connection holds a job's row lock (a worker in the middle of
+ * claiming it): a claim skips that job at once, taking the next one or
+ * nothing, and never waits for the lock nor takes the job after it. */
+static void claim_skips_a_locked_job(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[128], sql1[256];
+	struct claim_bg b;
+	long long j1, j2;
+	PGconn *other;
+	int returned;
+
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "first", "{}", &j1, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "second", "{}", &j2, err, sizeof err),
+	    CORE_OK);
+	other = PQconnectdb(url);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	pg_ok(other, "BEGIN");
+	snprintf(sql1, sizeof sql1,
+		 "UPDATE jobs SET status = 'running', lease_owner = 'other', "
+		 "lease_expires_at = now() + interval '60 s' WHERE id = %lld",
+		 j1);
+	pg_ok(other, sql1);
+	/* the oldest job is locked: the claim takes the second */
+	returned = claim_returns(&b, p, 5);
+	if (!returned)
+		pg_ok(other, "COMMIT"); /* let the stuck claim end */
+	claim_join(&b);
+	assert_true(returned);
+	assert_int_equal(b.st, CORE_OK);
+	assert_true(b.q.id == j2);
+	queue_claim_free(&b.q);
+	/* only the locked one is left: nothing, at once */
+	returned = claim_returns(&b, p, 5);
+	if (!returned)
+		pg_ok(other, "COMMIT");
+	claim_join(&b);
+	assert_true(returned);
+	assert_int_equal(b.st, CORE_ERR_NOT_FOUND);
+	pg_ok(other, "COMMIT");
+	PQfinish(other);
+	/* the first job is the other worker's, claimed once */
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT string_agg(coalesce(lease_owner, "
+				    "'-') || attempts, ',' ORDER BY id) FROM "
+				    "jobs",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "other0,a1");
 	store_pool_close(p);
 }
 
@@ -826,6 +957,7 @@ int main(void)
 				   ensure_running),
 	    cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
 	    cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
+	    cmocka_unit_test_setup(claim_skips_a_locked_job, ensure_running),
 	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
 	    cmocka_unit_test_setup(search_records_round_trip, ensure_running),
 	    cmocka_unit_test_setup(text_is_stored_as_valid_utf8,
