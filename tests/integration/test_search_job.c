@@ -852,6 +852,121 @@ static void latin1_llm_replies_are_stored(void **state)
 	fake_llm_stop(f);
 }
 
+/* `lmnas ARGS` with the test database; its exit code, its output in
+ * *log (free). */
+static int lmnas(const char *const *args, const char *extra_env, char **log)
+{
+	char env_url[300];
+	const char *env[] = {env_url, extra_env, NULL};
+	struct ts_proc p;
+	int code;
+
+	snprintf(env_url, sizeof env_url, "LMNAS_DATABASE_URL=%s", url);
+	code = ts_lmnas_run(&p, args, env);
+	*log = ts_proc_log_read(&p);
+	print_message("# lmnas %s -> %d: %s", args[0], code, *log);
+	return code;
+}
+
+/* The CLI's defects: worker --once on an empty queue, ids that are not
+ * numbers, a job that does not exist, the lease setting's validation, a
+ * job refused at submit, a failed job's exit code, and the worker loop
+ * running one job. */
+static void cli_worker_search_and_job_show(void **state)
+{
+	char spec[4096], path[128], out[256], *log = NULL;
+	long long before;
+
+	/* nothing left waiting from the tests before */
+	sql("UPDATE jobs SET status = 'failed' WHERE status IN ('queued', "
+	    "'running')",
+	    out, sizeof out);
+	{
+		const char *args[] = {"worker", "--once", NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 0);
+		assert_non_null(strstr(log, "no job is waiting"));
+		free(log);
+	}
+	{
+		const char *args[] = {"search", "--job", "abc", NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 2);
+		assert_non_null(strstr(log, "--job: 'abc' is not an id"));
+		free(log);
+	}
+	{
+		const char *args[] = {"search", NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 2);
+		assert_non_null(strstr(log, "give a JOB.json or --job ID"));
+		free(log);
+	}
+	{
+		const char *args[] = {"job", "show", "999999", NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 1);
+		assert_non_null(strstr(log, "job 999999 not found"));
+		free(log);
+	}
+	{
+		const char *args[] = {"job", "show", "12x", NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 2);
+		assert_non_null(strstr(log, "'12x' is not an id"));
+		free(log);
+	}
+	{
+		const char *args[] = {"jobs", NULL};
+		assert_int_not_equal(lmnas(args, "LMNAS_LEASE_SECONDS=1", &log),
+				     0);
+		assert_non_null(strstr(log, "LMNAS_LEASE_SECONDS"));
+		free(log);
+	}
+	/* a job that cannot train is refused at submit: exit 2, no job */
+	spec_data = "/nonexistent/cifar";
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_data = NULL;
+	snprintf(path, sizeof path, "%s/bad-job.json", data);
+	{
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_true(fputs(spec, f) >= 0);
+		assert_int_equal(fclose(f), 0);
+	}
+	before = sql_ll("SELECT count(*) + %lld FROM jobs", 0);
+	{
+		const char *args[] = {"search", path, NULL};
+		assert_int_equal(lmnas(args, NULL, &log), 2);
+		assert_non_null(strstr(log, "dataset.path"));
+		free(log);
+	}
+	assert_int_equal(sql_ll("SELECT count(*) + %lld FROM jobs", 0), before);
+	/* the same job queued anyway (as through the API): running it
+	 * fails it, and `search --job` says so with exit code 1 */
+	{
+		struct store_pool *p = NULL;
+		char err[CORE_ERR_LEN], id_text[32];
+		const char *args[] = {"search", "--job", id_text, NULL};
+		long long id;
+		assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err),
+				 CORE_OK);
+		id = submit(p, spec);
+		snprintf(id_text, sizeof id_text, "%lld", id);
+		assert_int_equal(lmnas(args, NULL, &log), 1);
+		assert_non_null(strstr(log, "failed: dataset.path"));
+		free(log);
+		/* and the worker loop runs one queued job, then exits */
+		id = submit(p, spec);
+		{
+			const char *wargs[] = {"worker", "--once", NULL};
+			assert_int_equal(lmnas(wargs, NULL, &log), 0);
+			free(log);
+		}
+		assert_int_equal(
+		    sql_ll("SELECT count(*) FROM jobs WHERE id = %lld AND "
+			   "status = 'failed' AND attempts = 1",
+			   id),
+		    1);
+		store_pool_close(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +980,7 @@ int main(void)
 	    cmocka_unit_test(final_phase_resume_keeps_rounds),
 	    cmocka_unit_test(job_that_trains_nothing_fails),
 	    cmocka_unit_test(latin1_llm_replies_are_stored),
+	    cmocka_unit_test(cli_worker_search_and_job_show),
 	    cmocka_unit_test(cli_search_stores_zip_and_model_get_fetches_it),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
