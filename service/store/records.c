@@ -147,8 +147,9 @@ enum core_status store_run_on(struct store_conn *c, const struct store_stmt *s,
 
 	if (st == CORE_ERR_DB && strcmp(state, "23505") == 0)
 		st = CORE_ERR_CONFLICT;
-	else if (st == CORE_ERR_DB && strncmp(state, "22", 2) == 0)
-		st = CORE_ERR_INVALID;
+	else if (st == CORE_ERR_DB &&
+		 (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0))
+		st = CORE_ERR_INVALID; /* the value itself is refused */
 	return st;
 }
 

@@ -138,8 +138,9 @@ enum core_status store_migrate(struct store_pool *p, int *applied, char *err,
  *
  * Text: every text value is made valid UTF-8 here (bad sequences become
  * U+FFFD) before it reaches PostgreSQL. A value PostgreSQL still refuses
- * for what it is (SQLSTATE class 22, e.g. malformed JSON) is
- * CORE_ERR_INVALID: retrying cannot help, the caller fails the work. */
+ * for what it is (SQLSTATE class 22, e.g. malformed JSON, or a CHECK
+ * violation) is CORE_ERR_INVALID: retrying cannot help, the caller fails
+ * the work. */
 
 /* States are enums inside; the names are the database's (and the API's). */
 enum store_candidate_status {

@@ -27,7 +27,8 @@ const char *store_text(struct store_text *t, const char *s);
 void store_text_free(struct store_text *t);
 
 /* store_exec with the records' status mapping: unique violation (23505) is
- * CORE_ERR_CONFLICT, a data exception (class 22) CORE_ERR_INVALID. */
+ * CORE_ERR_CONFLICT, a data exception (class 22) or a CHECK violation
+ * (23514) CORE_ERR_INVALID. */
 enum core_status store_run_on(struct store_conn *c, const struct store_stmt *s,
 			      const char *const *params, const int *lengths,
 			      const int *formats, PGresult **res, char *err,

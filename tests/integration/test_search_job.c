@@ -660,20 +660,14 @@ static void rounds_snapshot(long long id, char *out, size_t len)
 	sql(q, out, len);
 }
 
-/* Stopped in the final phase (after a final epoch was stored), then
- * resumed: the finished rounds' fronts and hypervolumes and the proxy
- * metrics are byte for byte what they were; the final metrics are stored
- * apart. A model row stored without its status (a crash between the two,
- * before both went into one transaction) is not stored twice. */
-static void final_phase_resume_keeps_rounds(void **state)
+/* Runs a job (2 final epochs) until its first final epoch is stored and
+ * stops it there, as a kill would; returns its id. */
+static long long job_stopped_in_final(struct store_pool *p)
 {
-	struct store_pool *p = NULL;
-	char err[CORE_ERR_LEN], spec[4096], q[512], out[256];
-	char before[4096], after[4096];
+	char spec[4096];
 	struct bg b = {0};
 	long long id;
 
-	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	spec_final_epochs = 2;
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	spec_final_epochs = 1;
@@ -687,33 +681,72 @@ static void final_phase_resume_keeps_rounds(void **state)
 				"c.job_id = %lld AND e.phase = 'final'",
 				id),
 			 1);
-	rounds_snapshot(id, before, sizeof before);
-	/* the old crash window: the model row is there, the status not */
-	snprintf(q, sizeof q,
-		 "INSERT INTO models (job_id, candidate_id, checkpoint_size) "
-		 "SELECT job_id, id, 1 FROM candidates WHERE job_id = %lld AND "
-		 "status = 'final_training'",
-		 id);
-	sql(q, out, sizeof out);
+	return id;
+}
+
+/* Lets a stopped job be claimed at once. */
+static void expire_lease(long long id)
+{
+	char q[256], out[64];
+
 	snprintf(q, sizeof q,
 		 "UPDATE jobs SET lease_expires_at = now() - interval '1 s' "
 		 "WHERE id = %lld",
 		 id);
 	sql(q, out, sizeof out);
+}
+
+/* Stopped in the final phase (after a final epoch was stored), then
+ * resumed: the finished rounds' fronts and hypervolumes and the proxy
+ * metrics are byte for byte what they were; the final metrics are stored
+ * apart. */
+static void final_phase_resume_keeps_rounds(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], before[4096], after[4096];
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	id = job_stopped_in_final(p);
+	rounds_snapshot(id, before, sizeof before);
+	expire_lease(id);
 	assert_int_equal(run_job(p, id, 60), CORE_OK);
-	check_succeeded(id, 4);
 	rounds_snapshot(id, after, sizeof after);
 	assert_string_equal(before, after);
-	assert_int_equal(sql_ll("SELECT count(*) FROM models WHERE job_id = "
-				"%lld",
-				id),
-			 1);
+	check_succeeded(id, 4);
 	assert_int_equal(sql_ll("SELECT count(*) FROM candidates WHERE job_id "
 				"= %lld AND status = 'final_done' AND "
 				"final_val_top1 IS NOT NULL AND val_top1 IS "
 				"NOT NULL",
 				id),
 			 1);
+	store_pool_close(p);
+}
+
+/* A model row stored without its candidate's status (the crash window
+ * between the two statements before they became one transaction): the
+ * resume does not store a second model. */
+static void resume_never_stores_a_second_model(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], q[512], out[64];
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	id = job_stopped_in_final(p);
+	snprintf(q, sizeof q,
+		 "INSERT INTO models (job_id, candidate_id, checkpoint_size) "
+		 "SELECT job_id, id, 1 FROM candidates WHERE job_id = %lld AND "
+		 "status = 'final_training'",
+		 id);
+	sql(q, out, sizeof out);
+	expire_lease(id);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	assert_int_equal(sql_ll("SELECT count(*) FROM models WHERE job_id = "
+				"%lld",
+				id),
+			 1);
+	check_succeeded(id, 4);
 	store_pool_close(p);
 }
 
@@ -851,6 +884,30 @@ static void latin1_llm_replies_are_stored(void **state)
 	fake_llm_stop(f);
 }
 
+/* A record PostgreSQL refuses for its content (here a CHECK the test adds)
+ * fails the job with the reason; it does not stay running to fail the
+ * same way on every resume. */
+static void refused_record_fails_the_job(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], out[1024];
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	id = submit(p, spec);
+	sql("ALTER TABLE candidates ADD CONSTRAINT test_tiny CHECK (macs < 10) "
+	    "NOT VALID",
+	    out, sizeof out);
+	assert_int_equal(run_job(p, id, 60), CORE_OK);
+	sql("ALTER TABLE candidates DROP CONSTRAINT test_tiny", out,
+	    sizeof out);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: "));
+	assert_non_null(strstr(out, "test_tiny"));
+	store_pool_close(p);
+}
+
 /* `lmnas ARGS` with the test database; its exit code, its output in
  * *log (free). */
 static int lmnas(const char *const *args, const char *extra_env, char **log)
@@ -977,8 +1034,10 @@ int main(void)
 	    cmocka_unit_test(slow_llm_keeps_the_lease),
 	    cmocka_unit_test(lost_lease_stops_without_writing),
 	    cmocka_unit_test(final_phase_resume_keeps_rounds),
+	    cmocka_unit_test(resume_never_stores_a_second_model),
 	    cmocka_unit_test(job_that_trains_nothing_fails),
 	    cmocka_unit_test(latin1_llm_replies_are_stored),
+	    cmocka_unit_test(refused_record_fails_the_job),
 	    cmocka_unit_test(cli_worker_search_and_job_show),
 	    cmocka_unit_test(cli_search_stores_zip_and_model_get_fetches_it),
 	};
