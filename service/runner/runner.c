@@ -104,67 +104,79 @@ static enum store_candidate_source source_of(enum search_source s)
 	return STORE_SOURCE_USER;
 }
 
+/* Stores a batch (its LLM calls and every proposal, accepted or not) in
+ * one transaction, and adds the accepted ones to the known hashes. */
 static enum core_status store_proposals(struct job *j, int round,
 					const struct search_batch *b, char *err,
 					size_t errlen)
 {
+	struct store_llm_call *calls = NULL;
+	struct store_candidate *cands = NULL;
+	long long *ids = NULL;
+	int ncands = b->props.n;
+	enum core_status st = CORE_ERR_NOMEM;
+
+	calls = core_calloc((size_t)b->ncalls + 1, sizeof *calls);
+	cands = core_calloc((size_t)ncands + 1, sizeof *cands);
+	ids = core_calloc((size_t)ncands + 1, sizeof *ids);
+	if (!calls || !cands || !ids) {
+		core_errf(err, errlen, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < b->ncalls; i++) {
 		const struct llm_record *r = &b->calls[i].rec;
-		struct store_llm_call c = {
-		    j->id,
-		    round,
-		    b->calls[i].attempt,
-		    j->spec.llm.model,
-		    r->messages_json,
-		    r->reply_body,
-		    (int)r->http_status,
-		    r->prompt_tokens,
-		    r->completion_tokens,
-		    r->latency_ms,
-		    llm_outcome_name(r->outcome),
-		    r->error[0] ? r->error : NULL,
-		};
-		enum core_status st =
-		    store_llm_call_insert(j->p, j->rc->worker, &c, err, errlen);
-		if (st)
-			return st;
+		struct store_llm_call *c = &calls[i];
+		c->job_id = j->id;
+		c->round = round;
+		c->attempt = b->calls[i].attempt;
+		c->model = j->spec.llm.model;
+		c->messages_json = r->messages_json;
+		c->reply = r->reply_body;
+		c->http_status = (int)r->http_status;
+		c->prompt_tokens = r->prompt_tokens;
+		c->completion_tokens = r->completion_tokens;
+		c->latency_ms = r->latency_ms;
+		c->outcome = llm_outcome_name(r->outcome);
+		c->error = r->error[0] ? r->error : NULL;
 	}
-	for (int i = 0; i < b->props.n; i++) {
+	for (int i = 0; i < ncands; i++) {
 		const struct search_proposal *pr = &b->props.v[i];
 		int ok = pr->verdict == SEARCH_VERDICT_OK;
-		struct store_candidate c = {0};
-		long long id = 0;
-		enum core_status st;
+		struct store_candidate *c = &cands[i];
 
-		c.job_id = j->id;
-		c.round = round;
-		c.source = source_of(pr->source);
-		c.arch_json = pr->arch_json ? pr->arch_json : "null";
-		c.arch_hash = pr->have_arch ? pr->hash : "";
-		c.status = ok ? STORE_CAND_PROPOSED : STORE_CAND_REJECTED;
-		c.rationale = pr->rationale[0] ? pr->rationale : NULL;
-		c.rejection_reason = ok ? NULL : pr->reason;
-		c.macs = pr->have_cost ? (long long)pr->cost.macs : -1;
-		c.params =
+		c->job_id = j->id;
+		c->round = round;
+		c->source = source_of(pr->source);
+		c->arch_json = pr->arch_json ? pr->arch_json : "null";
+		c->arch_hash = pr->have_arch ? pr->hash : "";
+		c->status = ok ? STORE_CAND_PROPOSED : STORE_CAND_REJECTED;
+		c->rationale = pr->rationale[0] ? pr->rationale : NULL;
+		c->rejection_reason = ok ? NULL : pr->reason;
+		c->macs = pr->have_cost ? (long long)pr->cost.macs : -1;
+		c->params =
 		    pr->have_cost ? (long long)pr->cost.params_deployed : -1;
-		c.flash_bytes = pr->have_cost ? (long long)pr->cost.flash : -1;
-		c.sram_bytes = pr->have_cost ? (long long)pr->cost.sram : -1;
-		c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
-		st = store_candidate_insert(j->p, j->rc->worker, &c, &id, err,
-					    errlen);
-		if (st)
-			return st;
-		if (id == 0) {
-			/* proposed again after a restart: already stored */
+		c->flash_bytes = pr->have_cost ? (long long)pr->cost.flash : -1;
+		c->sram_bytes = pr->have_cost ? (long long)pr->cost.sram : -1;
+		c->val_top1 = c->val_top5 = c->val_loss = c->test_top1 = NAN;
+	}
+	st = store_proposals_insert(j->p, j->rc->worker, calls, b->ncalls,
+				    cands, ncands, ids, err, errlen);
+	for (int i = 0; !st && i < ncands; i++) {
+		const struct search_proposal *pr = &b->props.v[i];
+		/* ids[i] 0: proposed again after a restart, already stored */
+		if (pr->verdict != SEARCH_VERDICT_OK || ids[i] == 0)
 			continue;
-		}
-		if (ok && search_seen_add(&j->seen, pr->hash, (long)id) ==
-			      CORE_ERR_NOMEM) {
+		if (search_seen_add(&j->seen, pr->hash, (long)ids[i]) ==
+		    CORE_ERR_NOMEM) {
 			core_errf(err, errlen, "out of memory");
-			return CORE_ERR_NOMEM;
+			st = CORE_ERR_NOMEM;
 		}
 	}
-	return CORE_OK;
+out:
+	core_free(calls);
+	core_free(cands);
+	core_free(ids);
+	return st;
 }
 
 static enum core_status propose_round(struct job *j, int round, int k,
@@ -429,8 +441,9 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 			continue;
 		if (c.status != STORE_CAND_FINAL_TRAINING) {
 			/* a fresh start: the proxy checkpoint is not reused */
-			st = store_candidate_save_checkpoint(
-			    j->p, j->rc->worker, c.id, NULL, 0, 0, err, errlen);
+			st = store_candidate_final_start(j->p, j->rc->worker,
+							 c.id, err, errlen);
+			c.status = STORE_CAND_FINAL_TRAINING;
 			if (st)
 				break;
 		}

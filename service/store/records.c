@@ -263,9 +263,10 @@ static const struct store_stmt stmt_cand_insert = {
 				      " RETURNING id",
     18};
 
-enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
-					const struct store_candidate *c,
-					long long *id, char *err, size_t errlen)
+enum core_status
+store_candidate_insert_on(struct store_pool *p, struct store_conn *conn,
+			  const char *owner, const struct store_candidate *c,
+			  long long *id, char *err, size_t errlen)
 {
 	struct store_num n[11] = {0};
 	struct store_text t = {0};
@@ -290,8 +291,11 @@ enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
 	    owner,
 	};
 	PGresult *r = NULL;
-	enum core_status st = store_run(p, &stmt_cand_insert, params, NULL,
-					NULL, &r, err, errlen);
+	enum core_status st =
+	    conn ? store_run_on(conn, &stmt_cand_insert, params, NULL, NULL, &r,
+				err, errlen)
+		 : store_run(p, &stmt_cand_insert, params, NULL, NULL, &r, err,
+			     errlen);
 
 	store_text_free(&t);
 	*id = 0;
@@ -304,7 +308,34 @@ enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
 	}
 	PQclear(r);
 	/* nothing inserted: the lease is gone, or a duplicate */
-	return store_lease_why(p, NULL, c->job_id, owner, err, errlen);
+	return store_lease_why(p, conn, c->job_id, owner, err, errlen);
+}
+
+enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
+					const struct store_candidate *c,
+					long long *id, char *err, size_t errlen)
+{
+	return store_candidate_insert_on(p, NULL, owner, c, id, err, errlen);
+}
+
+static const struct store_stmt stmt_cand_final_start = {
+    "cand_final_start",
+    "UPDATE candidates SET status = 'final_training', checkpoint = NULL,"
+    " epochs_done = 0, updated_at = now() WHERE id = $1::bigint "
+    "AND " STORE_LEASE_GUARD("candidates.job_id", "2"),
+    2};
+
+enum core_status store_candidate_final_start(struct store_pool *p,
+					     const char *owner, long long id,
+					     char *err, size_t errlen)
+{
+	struct store_num n = {0};
+	const char *params[2] = {store_int_text(&n, id), owner};
+	PGresult *r = NULL;
+	enum core_status st = store_run(p, &stmt_cand_final_start, params, NULL,
+					NULL, &r, err, errlen);
+
+	return st ? st : cand_updated(p, NULL, r, id, owner, err, errlen);
 }
 
 static const struct store_stmt stmt_cand_status = {

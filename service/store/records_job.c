@@ -138,9 +138,10 @@ static const struct store_stmt stmt_llm_call = {
     " WHERE " STORE_LEASE_GUARD("$1::bigint", "13"),
     13};
 
-enum core_status store_llm_call_insert(struct store_pool *p, const char *owner,
-				       const struct store_llm_call *c,
-				       char *err, size_t errlen)
+static enum core_status llm_call_on(struct store_pool *p,
+				    struct store_conn *conn, const char *owner,
+				    const struct store_llm_call *c, char *err,
+				    size_t errlen)
 {
 	struct store_num n[7] = {0};
 	struct store_text t = {0};
@@ -160,11 +161,71 @@ enum core_status store_llm_call_insert(struct store_pool *p, const char *owner,
 	    owner,
 	};
 	PGresult *r = NULL;
-	enum core_status st =
-	    store_run(p, &stmt_llm_call, params, NULL, NULL, &r, err, errlen);
+	enum core_status st = conn ? store_run_on(conn, &stmt_llm_call, params,
+						  NULL, NULL, &r, err, errlen)
+				   : store_run(p, &stmt_llm_call, params, NULL,
+					       NULL, &r, err, errlen);
+	int rows;
 
 	store_text_free(&t);
-	return st ? st : job_written(p, r, c->job_id, owner, err, errlen);
+	if (st)
+		return st;
+	rows = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (rows >= 1)
+		return CORE_OK;
+	st = store_lease_why(p, conn, c->job_id, owner, err, errlen);
+	if (st == CORE_OK) {
+		core_errf(err, errlen, "job %lld: nothing written", c->job_id);
+		st = CORE_ERR_INTERNAL;
+	}
+	return st;
+}
+
+enum core_status store_llm_call_insert(struct store_pool *p, const char *owner,
+				       const struct store_llm_call *c,
+				       char *err, size_t errlen)
+{
+	return llm_call_on(p, NULL, owner, c, err, errlen);
+}
+
+struct proposals_tx {
+	struct store_pool *p;
+	const char *owner;
+	const struct store_llm_call *calls;
+	int ncalls;
+	const struct store_candidate *cands;
+	int ncands;
+	long long *ids;
+};
+
+static enum core_status proposals_tx_body(struct store_conn *c, void *argp,
+					  char *err, size_t errlen)
+{
+	struct proposals_tx *a = argp;
+	enum core_status st = CORE_OK;
+
+	for (int i = 0; !st && i < a->ncalls; i++)
+		st = llm_call_on(a->p, c, a->owner, &a->calls[i], err, errlen);
+	for (int i = 0; !st && i < a->ncands; i++)
+		st = store_candidate_insert_on(a->p, c, a->owner, &a->cands[i],
+					       &a->ids[i], err, errlen);
+	return st;
+}
+
+enum core_status store_proposals_insert(struct store_pool *p, const char *owner,
+					const struct store_llm_call *calls,
+					int ncalls,
+					const struct store_candidate *cands,
+					int ncands, long long *ids, char *err,
+					size_t errlen)
+{
+	struct proposals_tx a = {p, owner, calls, ncalls, cands, ncands, ids};
+
+	if (ncalls == 0 && ncands == 0)
+		return CORE_OK;
+	return store_tx_run(p, STORE_READ_COMMITTED, proposals_tx_body, &a, err,
+			    errlen);
 }
 
 static const struct store_stmt stmt_event = {

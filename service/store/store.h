@@ -203,6 +203,11 @@ enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
 					const struct store_candidate *c,
 					long long *id, char *err,
 					size_t errlen);
+/* The start of a candidate's final training, in one statement: status
+ * final_training, its proxy checkpoint dropped, epochs_done 0. */
+enum core_status store_candidate_final_start(struct store_pool *p,
+					     const char *owner, long long id,
+					     char *err, size_t errlen);
 /* reason (may be NULL: left as is) goes to rejection_reason.
  * CORE_ERR_NOT_FOUND for an unknown id. */
 enum core_status store_candidate_set_status(struct store_pool *p,
@@ -295,6 +300,16 @@ struct store_llm_call {
 enum core_status store_llm_call_insert(struct store_pool *p, const char *owner,
 				       const struct store_llm_call *c,
 				       char *err, size_t errlen);
+
+/* A round's proposals in one transaction: its LLM calls, then its
+ * candidates; ids[i] receives candidate i's id (0: already stored, see
+ * store_candidate_insert). Nothing is stored when anything fails. */
+enum core_status store_proposals_insert(struct store_pool *p, const char *owner,
+					const struct store_llm_call *calls,
+					int ncalls,
+					const struct store_candidate *cands,
+					int ncands, long long *ids, char *err,
+					size_t errlen);
 
 /* data_json may be NULL ({}). */
 enum core_status store_event_insert(struct store_pool *p, const char *owner,

@@ -58,6 +58,11 @@ enum core_status store_lease_why(struct store_pool *p, struct store_conn *c,
 /* A bytea value (hex text) copied into a new allocation (core_free). */
 enum core_status store_bytea_copy(const char *text, void **out, size_t *len,
 				  char *err, size_t errlen);
+/* store_candidate_insert on conn (NULL: a pooled connection). */
+enum core_status
+store_candidate_insert_on(struct store_pool *p, struct store_conn *conn,
+			  const char *owner, const struct store_candidate *c,
+			  long long *id, char *err, size_t errlen);
 /* store_candidate_set_status on c (inside a transaction). */
 enum core_status store_candidate_status_on(struct store_conn *c,
 					   const char *owner, long long id,

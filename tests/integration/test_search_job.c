@@ -602,7 +602,8 @@ static void lost_lease_stops_without_writing(void **state)
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	job_spec(spec, sizeof spec, "evolution", NULL);
 	id = submit(p, spec);
-	bg_start(&b, id, 3);
+	/* a long lease: only the guarded writes can notice the takeover soon */
+	bg_start(&b, id, 30);
 	for (int i = 0; i < 2000 && !b.done; i++) {
 		if (sql_ll("SELECT count(*) FROM candidates WHERE job_id = "
 			   "%lld AND status = 'training'",

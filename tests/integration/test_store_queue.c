@@ -841,6 +841,62 @@ static void text_is_stored_as_valid_utf8(void **state)
 	store_pool_close(p);
 }
 
+/* A round's proposals go in together or not at all. */
+static void proposals_are_one_transaction(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+	long long job, ids[2] = {-1, -1};
+	struct store_llm_call call = {0};
+	struct store_candidate c[2] = {{0}, {0}};
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "props", "{}", &job, err, sizeof err),
+	    CORE_OK);
+	call.job_id = job;
+	call.outcome = "ok";
+	call.reply = "{}";
+	call.http_status = call.prompt_tokens = call.completion_tokens =
+	    call.latency_ms = -1;
+	for (int i = 0; i < 2; i++) {
+		c[i].job_id = job;
+		c[i].source = STORE_SOURCE_LLM;
+		c[i].status = STORE_CAND_PROPOSED;
+		c[i].macs = c[i].params = c[i].flash_bytes = c[i].sram_bytes =
+		    -1;
+		c[i].val_top1 = c[i].val_top5 = c[i].val_loss = c[i].test_top1 =
+		    NAN;
+	}
+	c[0].arch_json = "{\"a\":1}";
+	c[0].arch_hash = "p1";
+	c[1].arch_json = "{\"a\":"; /* refused: the whole batch is */
+	c[1].arch_hash = "p2";
+	assert_int_equal(store_proposals_insert(p, NULL, &call, 1, c, 2, ids,
+						err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL,
+		       "SELECT (SELECT count(*) FROM llm_calls "
+		       "WHERE job_id = (SELECT max(id) FROM "
+		       "jobs)) + (SELECT count(*) FROM candidates "
+		       "WHERE job_id = (SELECT max(id) FROM jobs))",
+		       out, sizeof out),
+	    0);
+	assert_string_equal(out, "0");
+	c[1].arch_json = "{\"a\":2}";
+	assert_int_equal(store_proposals_insert(p, NULL, &call, 1, c, 2, ids,
+						err, sizeof err),
+			 CORE_OK);
+	assert_true(ids[0] > 0 && ids[1] > ids[0]);
+	/* the same again (a resume): nothing new, ids 0 */
+	assert_int_equal(store_proposals_insert(p, NULL, NULL, 0, c, 2, ids,
+						err, sizeof err),
+			 CORE_OK);
+	assert_true(ids[0] == 0 && ids[1] == 0);
+	store_pool_close(p);
+}
+
 /* A worker that no longer holds the lease writes nothing: every record
  * write checks the owner in its own statement. */
 static void writes_need_the_lease(void **state)
@@ -961,6 +1017,8 @@ int main(void)
 	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
 	    cmocka_unit_test_setup(search_records_round_trip, ensure_running),
 	    cmocka_unit_test_setup(text_is_stored_as_valid_utf8,
+				   ensure_running),
+	    cmocka_unit_test_setup(proposals_are_one_transaction,
 				   ensure_running),
 	    cmocka_unit_test_setup(writes_need_the_lease, ensure_running),
 	};
