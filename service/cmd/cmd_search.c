@@ -170,8 +170,9 @@ static int print_job_table(struct store_pool *pool, long long id)
 		   json_object_get(json_object_get(doc, "job"), "name")),
 	       json_string_value(
 		   json_object_get(json_object_get(doc, "job"), "status")));
-	printf("%6s %5s %-9s %-14s %8s %8s %12s %10s %10s\n", "id", "round",
-	       "source", "status", "val%", "test%", "MACs", "SRAM B",
+	/* val%: proxy training; final% and test%: the final training */
+	printf("%6s %5s %-9s %-14s %8s %8s %8s %12s %10s %10s\n", "id", "round",
+	       "source", "status", "val%", "final%", "test%", "MACs", "SRAM B",
 	       "flash B");
 	json_array_foreach(json_object_get(doc, "candidates"), i, c)
 	{
@@ -179,16 +180,17 @@ static int print_job_table(struct store_pool *pool, long long id)
 		    json_string_value(json_object_get(c, "status"));
 		if (strcmp(status, "rejected") == 0)
 			continue;
-		char val[16], test[16];
+		char val[16], fin[16], test[16];
 		pct(json_object_get(c, "val_top1"), val, sizeof val);
+		pct(json_object_get(c, "final_val_top1"), fin, sizeof fin);
 		pct(json_object_get(c, "test_top1"), test, sizeof test);
 		printf(
-		    "%6lld %5lld %-9s %-14s %8s %8s %12lld %10lld %10lld\n",
+		    "%6lld %5lld %-9s %-14s %8s %8s %8s %12lld %10lld %10lld\n",
 		    (long long)json_integer_value(json_object_get(c, "id")),
 		    (long long)json_integer_value(json_object_get(c, "round")) +
 			1,
 		    json_string_value(json_object_get(c, "source")), status,
-		    val, test,
+		    val, fin, test,
 		    (long long)json_integer_value(json_object_get(c, "macs")),
 		    (long long)json_integer_value(
 			json_object_get(c, "sram_bytes")),
