@@ -106,7 +106,7 @@ struct runner_worker_config {
 	int once;      /* at most one job; return on an empty queue */
 	double idle_s; /* wait between claims on an empty queue */
 	/* after each job (may be NULL): its id, runner_job_run's status and
-	 * message */
+	 * message, and job.ctx */
 	void (*job_done)(long long id, enum core_status st, const char *err,
 			 void *ctx);
 };

@@ -909,6 +909,45 @@ static void refused_record_fails_the_job(void **state)
 	store_pool_close(p);
 }
 
+/* A user cancels a job that `lmnas search` runs: the heartbeat brings the
+ * request, the run stops, the job ends cancelled and search exits 3. */
+static void cancelled_search_exits_3(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], id_text[32], env_url[300], *log;
+	const char *env[] = {env_url, "LMNAS_LEASE_SECONDS=2", NULL};
+	const char *args[] = {"search", "--job", id_text, NULL};
+	struct ts_proc child;
+	long long id;
+	int code;
+
+	assert_int_equal(store_pool_open(url, 1, &p, err, sizeof err), CORE_OK);
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	id = submit(p, spec);
+	snprintf(env_url, sizeof env_url, "LMNAS_DATABASE_URL=%s", url);
+	snprintf(id_text, sizeof id_text, "%lld", id);
+	assert_int_equal(ts_lmnas_spawn(&child, args, env), 0);
+	for (int i = 0; i < 1200 && ts_proc_alive(&child); i++) {
+		if (sql_ll("SELECT count(*) FROM candidates WHERE job_id = "
+			   "%lld",
+			   id) > 0)
+			break;
+		usleep(20000);
+	}
+	assert_int_equal(queue_job_cancel(p, id, err, sizeof err), CORE_OK);
+	code = ts_proc_stop(&child, 0, 30);
+	log = ts_proc_log_read(&child);
+	print_message("# %s", log);
+	assert_int_equal(code, 3);
+	assert_non_null(strstr(log, "cancelled"));
+	free(log);
+	assert_int_equal(sql_ll("SELECT count(*) FROM jobs WHERE id = %lld AND "
+				"status = 'cancelled'",
+				id),
+			 1);
+	store_pool_close(p);
+}
+
 /* `lmnas ARGS` with the test database; its exit code, its output in
  * *log (free). */
 static int lmnas(const char *const *args, const char *extra_env, char **log)
@@ -1040,6 +1079,7 @@ int main(void)
 	    cmocka_unit_test(latin1_llm_replies_are_stored),
 	    cmocka_unit_test(refused_record_fails_the_job),
 	    cmocka_unit_test(cli_worker_search_and_job_show),
+	    cmocka_unit_test(cancelled_search_exits_3),
 	    cmocka_unit_test(cli_search_stores_zip_and_model_get_fetches_it),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
