@@ -622,6 +622,13 @@ enum core_status runner_job_run(struct store_pool *p,
 	snprintf(ctx, sizeof ctx, "job-%lld", claim->id);
 	core_log_set_context(ctx);
 	core_field_errors_clear(&fe);
+	if (rc->lease_s < 2) {
+		/* renewed every third: shorter would beat all the time */
+		core_errf(err, errlen, "lease of %d s: at least 2 s",
+			  rc->lease_s);
+		st = CORE_ERR_INVALID;
+		goto out;
+	}
 	st = job_lease_start(&j, err, errlen);
 	if (st)
 		goto out;
