@@ -25,6 +25,7 @@ struct config {
 	enum core_log_level log_level;
 	enum core_log_format log_format;
 	char web_dir[1024];
+	int lease_seconds; /* search job lease; renewed every third */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found

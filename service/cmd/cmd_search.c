@@ -7,6 +7,7 @@
 #include "runner/runner.h"
 #include "search/search.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,9 @@ static int open_pool(const struct config *cfg, struct store_pool **pool)
 	char err[CORE_ERR_LEN];
 	struct store_schema_state s;
 
-	if (store_pool_open(cfg->database_url, 2, pool, err, sizeof err) ||
+	/* the job's statements, the lease heartbeat, and one spare */
+	err[0] = '\0';
+	if (store_pool_open(cfg->database_url, 3, pool, err, sizeof err) ||
 	    store_schema_check(*pool, &s, err, sizeof err)) {
 		fprintf(stderr, "lmnas: database: %s\n", err);
 		store_pool_close(*pool);
@@ -103,6 +106,27 @@ static int open_pool(const struct config *cfg, struct store_pool **pool)
 		*pool = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+/* A job or model id operand: a whole number > 0, else a message naming
+ * what (flag or operand) was wrong. Returns 0 or -1. */
+static int parse_id(const char *cmd, const char *what, const char *text,
+		    long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno || end == text || *end != '\0' || v <= 0) {
+		fprintf(stderr,
+			"lmnas %s: %s: '%s' is not an id (a whole "
+			"number > 0)\n",
+			cmd, what, text);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -123,28 +147,32 @@ static void pct(const json_t *v, char *out, size_t len)
 		snprintf(out, len, "-");
 }
 
-static void print_job_table(struct store_pool *pool, long long id)
+/* Prints job id as a table; -1 (after saying why) when it cannot. */
+static int print_job_table(struct store_pool *pool, long long id)
 {
-	char err[CORE_ERR_LEN], *text = NULL;
+	char err[CORE_ERR_LEN] = "", *text = NULL;
 	json_t *doc, *c, *m;
 	json_error_t jerr;
 	size_t i;
 
 	if (store_job_json(pool, id, &text, err, sizeof err)) {
 		fprintf(stderr, "lmnas: %s\n", err);
-		return;
+		return -1;
 	}
 	doc = json_loads(text, 0, &jerr);
 	core_free(text);
-	if (!doc)
-		return;
+	if (!doc) {
+		fprintf(stderr, "lmnas: job %lld: unreadable JSON\n", id);
+		return -1;
+	}
 	printf("job %lld %s: %s\n", id,
 	       json_string_value(
 		   json_object_get(json_object_get(doc, "job"), "name")),
 	       json_string_value(
 		   json_object_get(json_object_get(doc, "job"), "status")));
-	printf("%6s %5s %-9s %-14s %8s %8s %12s %10s %10s\n", "id", "round",
-	       "source", "status", "val%", "test%", "MACs", "SRAM B",
+	/* val%: proxy training; final% and test%: the final training */
+	printf("%6s %5s %-9s %-14s %8s %8s %8s %12s %10s %10s\n", "id", "round",
+	       "source", "status", "val%", "final%", "test%", "MACs", "SRAM B",
 	       "flash B");
 	json_array_foreach(json_object_get(doc, "candidates"), i, c)
 	{
@@ -152,16 +180,17 @@ static void print_job_table(struct store_pool *pool, long long id)
 		    json_string_value(json_object_get(c, "status"));
 		if (strcmp(status, "rejected") == 0)
 			continue;
-		char val[16], test[16];
+		char val[16], fin[16], test[16];
 		pct(json_object_get(c, "val_top1"), val, sizeof val);
+		pct(json_object_get(c, "final_val_top1"), fin, sizeof fin);
 		pct(json_object_get(c, "test_top1"), test, sizeof test);
 		printf(
-		    "%6lld %5lld %-9s %-14s %8s %8s %12lld %10lld %10lld\n",
+		    "%6lld %5lld %-9s %-14s %8s %8s %8s %12lld %10lld %10lld\n",
 		    (long long)json_integer_value(json_object_get(c, "id")),
 		    (long long)json_integer_value(json_object_get(c, "round")) +
 			1,
 		    json_string_value(json_object_get(c, "source")), status,
-		    val, test,
+		    val, fin, test,
 		    (long long)json_integer_value(json_object_get(c, "macs")),
 		    (long long)json_integer_value(
 			json_object_get(c, "sram_bytes")),
@@ -181,33 +210,73 @@ static void print_job_table(struct store_pool *pool, long long id)
 			printf("  lmnas model get %lld --out model-%lld.zip\n",
 			       mid, mid);
 	}
+	if (json_is_string(
+		json_object_get(json_object_get(doc, "job"), "error")))
+		printf("error: %s\n",
+		       json_string_value(json_object_get(
+			   json_object_get(doc, "job"), "error")));
 	json_decref(doc);
+	return 0;
 }
 
-static int run_claim(struct store_pool *pool, struct queue_claim *claim,
-		     const char *worker)
+/* Exit codes of `lmnas search` (README "Search jobs"). */
+enum {
+	SEARCH_EXIT_OK = 0,	/* the job succeeded */
+	SEARCH_EXIT_FAILED = 1, /* the job failed, or lmnas could not run it */
+	SEARCH_EXIT_USAGE = 2,	/* bad arguments or job file */
+	SEARCH_EXIT_CANCELLED = 3, /* the job was cancelled */
+	SEARCH_EXIT_STOPPED = 130  /* SIGINT/SIGTERM: it resumes later */
+};
+
+static void runner_config_fill(struct runner_config *rc,
+			       const struct config *cfg, const char *worker,
+			       struct display *d)
+{
+	memset(rc, 0, sizeof *rc);
+	rc->worker = worker;
+	rc->lease_s = cfg->lease_seconds;
+	rc->stop = &stop_requested;
+	rc->progress = show_progress;
+	rc->ctx = d;
+}
+
+/* Runs a claimed job in the foreground; the exit code says how it ended. */
+static int run_claim(const struct config *cfg, struct store_pool *pool,
+		     struct queue_claim *claim, const char *worker)
 {
 	struct display d = {isatty(STDOUT_FILENO), 0};
-	struct runner_config rc = {worker, 60, &stop_requested, show_progress,
-				   &d};
-	char err[CORE_ERR_LEN];
+	struct runner_config rc;
+	char err[CORE_ERR_LEN] = "", error[1024] = "";
+	enum queue_job_status status = QUEUE_JOB_FAILED;
 	enum core_status st;
 
+	runner_config_fill(&rc, cfg, worker, &d);
 	st = runner_job_run(pool, claim, &rc, err, sizeof err);
 	if (d.tty)
 		printf("\n");
 	if (st) {
 		fprintf(stderr, "lmnas: %s\n", err);
-		return st == CORE_ERR_CANCELLED ? 130 : 1;
+		return st == CORE_ERR_CANCELLED ? SEARCH_EXIT_STOPPED
+						: SEARCH_EXIT_FAILED;
 	}
 	print_job_table(pool, claim->id);
-	return 0;
+	if (queue_job_get(pool, claim->id, &status, error, sizeof error, err,
+			  sizeof err)) {
+		fprintf(stderr, "lmnas: %s\n", err);
+		return SEARCH_EXIT_FAILED;
+	}
+	if (status == QUEUE_JOB_SUCCEEDED)
+		return SEARCH_EXIT_OK;
+	fprintf(stderr, "lmnas: job %lld %s%s%s\n", claim->id,
+		queue_job_status_name(status), error[0] ? ": " : "", error);
+	return status == QUEUE_JOB_CANCELLED ? SEARCH_EXIT_CANCELLED
+					     : SEARCH_EXIT_FAILED;
 }
 
 int cmd_search(const struct config *cfg, int argc, char **argv)
 {
 	const char *resume = NULL, *proposer = NULL;
-	char err[CORE_ERR_LEN], worker[192], why[2048];
+	char err[CORE_ERR_LEN] = "", worker[192], why[CORE_ERR_LEN] = "";
 	char *text = NULL, *canon = NULL;
 	size_t len = 0;
 	struct search_spec spec;
@@ -264,6 +333,13 @@ int cmd_search(const struct config *cfg, int argc, char **argv)
 				proposer);
 			goto out;
 		}
+		/* what would make the job train nothing is refused now */
+		if (runner_spec_check(&spec, why, sizeof why)) {
+			fprintf(stderr, "lmnas search: %s: %s\n", job_file,
+				why);
+			rc = SEARCH_EXIT_USAGE;
+			goto out;
+		}
 		j = search_spec_to_json(&spec);
 		canon = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
@@ -271,6 +347,10 @@ int cmd_search(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "lmnas search: out of memory\n");
 			goto out;
 		}
+	}
+	if (resume && parse_id("search", "--job", resume, &id)) {
+		rc = SEARCH_EXIT_USAGE;
+		goto out;
 	}
 	if (open_pool(cfg, &pool))
 		goto out;
@@ -282,22 +362,20 @@ int cmd_search(const struct config *cfg, int argc, char **argv)
 			goto out;
 		}
 		printf("job %lld submitted (%s)\n", id, spec.name);
-	} else {
-		id = strtoll(resume, NULL, 10);
 	}
-	if (queue_job_claim_id(pool, id, worker, 60, &claim, err, sizeof err)) {
+	if (queue_job_claim_id(pool, id, worker, cfg->lease_seconds, &claim,
+			       err, sizeof err)) {
 		fprintf(stderr, "lmnas search: %s\n", err);
 		goto out;
 	}
 	install_signals();
-	rc = run_claim(pool, &claim, worker);
-	if (rc == 130)
+	rc = run_claim(cfg, pool, &claim, worker);
+	if (rc == SEARCH_EXIT_STOPPED)
 		fprintf(stderr,
 			"lmnas search: stopped; continue with `lmnas "
-			"search --job %lld` once its lease expires (60 s)\n",
-			id);
+			"search --job %lld` once its lease expires (%d s)\n",
+			id, cfg->lease_seconds);
 out:
-	(void)why;
 	queue_claim_free(&claim);
 	store_pool_close(pool);
 	core_free(text);
@@ -305,14 +383,28 @@ out:
 	return rc;
 }
 
+static void worker_job_done(long long id, enum core_status st, const char *err,
+			    void *ctx)
+{
+	struct display *d = ctx;
+
+	if (d->tty)
+		printf("\n");
+	if (st)
+		LOG_WARN("job %lld: %s", id, err);
+}
+
 int cmd_worker(const struct config *cfg, int argc, char **argv)
 {
 	struct store_pool *pool = NULL;
-	char err[CORE_ERR_LEN], worker[192];
-	int once = 0;
+	struct display d = {isatty(STDOUT_FILENO), 0};
+	struct runner_worker_config wc;
+	char err[CORE_ERR_LEN] = "", worker[192];
+	int once = 0, jobs = 0;
+	enum core_status st;
 	const struct cmd_arg args[] = {
 	    {"--once", CMD_ARG_FLAG, &once, 0, 0,
-	     "run at most one job, then exit"},
+	     "run at most one job, then exit (at once when none is waiting)"},
 	    {NULL, 0, NULL, 0, 0, NULL},
 	};
 
@@ -324,35 +416,23 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 		return 1;
 	worker_id(worker, sizeof worker);
 	install_signals();
+	memset(&wc, 0, sizeof wc);
+	runner_config_fill(&wc.job, cfg, worker, &d);
+	wc.once = once;
+	wc.idle_s = 2.0;
+	wc.job_done = worker_job_done;
 	LOG_INFO("worker %s waiting for jobs", worker);
-	while (!stop_requested) {
-		struct queue_claim claim;
-		enum core_status st =
-		    queue_job_claim(pool, worker, 60, &claim, err, sizeof err);
-		if (st == CORE_ERR_NOT_FOUND) {
-			for (int i = 0; i < 20 && !stop_requested; i++)
-				usleep(100000);
-			continue;
-		}
-		if (st) {
-			LOG_WARN("claim: %s", err);
-			sleep(2);
-			continue;
-		}
-		LOG_INFO("claimed job %lld (%s)", claim.id, claim.name);
-		run_claim(pool, &claim, worker);
-		queue_claim_free(&claim);
-		if (once)
-			break;
-	}
+	st = runner_worker_run(pool, &wc, &jobs, err, sizeof err);
+	if (st == CORE_ERR_NOT_FOUND)
+		printf("lmnas worker: no job is waiting\n");
 	store_pool_close(pool);
-	return 0;
+	return st == CORE_OK || st == CORE_ERR_NOT_FOUND ? 0 : 1;
 }
 
 int cmd_jobs(const struct config *cfg, int argc, char **argv)
 {
 	struct store_pool *pool = NULL;
-	char err[CORE_ERR_LEN], *text = NULL;
+	char err[CORE_ERR_LEN] = "", *text = NULL;
 	json_t *arr, *j;
 	json_error_t jerr;
 	size_t i;
@@ -387,15 +467,17 @@ int cmd_jobs(const struct config *cfg, int argc, char **argv)
 int cmd_job(const struct config *cfg, int argc, char **argv)
 {
 	struct store_pool *pool = NULL;
-	char err[CORE_ERR_LEN], *text = NULL;
-	long long id;
-	int json = argc > 3 && strcmp(argv[3], "--json") == 0;
+	char err[CORE_ERR_LEN] = "", *text = NULL;
+	long long id = 0;
+	int json = argc > 3 && strcmp(argv[3], "--json") == 0, rc = 0;
 
-	if (argc < 3 || strcmp(argv[1], "show") != 0) {
+	if (argc < 3 || argc > 4 || strcmp(argv[1], "show") != 0 ||
+	    (argc == 4 && !json)) {
 		fprintf(stderr, "usage: lmnas job show ID [--json]\n");
 		return 2;
 	}
-	id = strtoll(argv[2], NULL, 10);
+	if (parse_id("job", "ID", argv[2], &id))
+		return 2;
 	if (open_pool(cfg, &pool))
 		return 1;
 	if (json) {
@@ -406,21 +488,21 @@ int cmd_job(const struct config *cfg, int argc, char **argv)
 		}
 		printf("%s\n", text);
 		core_free(text);
-	} else {
-		print_job_table(pool, id);
+	} else if (print_job_table(pool, id)) {
+		rc = 1;
 	}
 	store_pool_close(pool);
-	return 0;
+	return rc;
 }
 
 int cmd_model(const struct config *cfg, int argc, char **argv)
 {
 	struct store_pool *pool = NULL;
-	char err[CORE_ERR_LEN];
+	char err[CORE_ERR_LEN] = "";
 	const char *out = NULL;
 	void *zip = NULL;
 	size_t len = 0;
-	long long id;
+	long long id = 0;
 	int rc = 1;
 
 	if (argc == 5 && strcmp(argv[1], "get") == 0 &&
@@ -430,7 +512,8 @@ int cmd_model(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "usage: lmnas model get ID --out model.zip\n");
 		return 2;
 	}
-	id = strtoll(argv[2], NULL, 10);
+	if (parse_id("model", "ID", argv[2], &id))
+		return 2;
 	if (open_pool(cfg, &pool))
 		return 1;
 	if (store_model_zip(pool, id, &zip, &len, err, sizeof err) ||

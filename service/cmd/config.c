@@ -53,6 +53,9 @@ static const struct opt opts[] = {
      F(log_format), "auto (text on a TTY, JSON lines otherwise), text, json"},
     {"--web-dir", "LMNAS_WEB_DIR", "./web/static", OPT_STRING, 0, 0, F(web_dir),
      "directory of the dashboard's static files (serve)"},
+    {"--lease-seconds", "LMNAS_LEASE_SECONDS", "60", OPT_INT, 2, 3600,
+     F(lease_seconds),
+     "search job lease; renewed every third of it (search, worker)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -73,6 +73,12 @@ static const struct store_stmt stmt_cancel = {
     " WHERE id = $1::bigint AND status IN ('queued', 'running')",
     1};
 
+static const struct store_stmt stmt_get = {
+    "queue_get",
+    "SELECT status, coalesce(error, '') FROM jobs"
+    " WHERE id = $1::bigint",
+    1};
+
 static const struct store_stmt stmt_exists = {
     "queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
 
@@ -203,14 +209,21 @@ enum core_status queue_job_heartbeat(struct store_pool *p, long long id,
 				     int *cancel_requested, char *err,
 				     size_t errlen)
 {
-	char ids[32], lease[16];
+	char ids[32], lease[16], *clean = NULL;
 	const char *params[4] = {ids, worker, lease, progress_json};
 	PGresult *r = NULL;
 	enum core_status st;
 
+	if (progress_json &&
+	    !core_utf8_valid(progress_json, strlen(progress_json))) {
+		clean = core_utf8_sanitize(progress_json, strlen(progress_json),
+					   3 * strlen(progress_json) + 1, NULL);
+		params[3] = clean; /* NULL (out of memory): progress kept */
+	}
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(lease, sizeof lease, "%d", lease_s);
 	st = run_one(p, &stmt_heartbeat, params, &r, err, errlen);
+	core_free(clean);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -229,12 +242,16 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 				  enum queue_job_status status,
 				  const char *error, char *err, size_t errlen)
 {
-	char ids[32];
+	char ids[32], clean[2048];
 	const char *params[4] = {ids, worker, queue_job_status_name(status),
-				 error};
+				 error ? clean : NULL};
 	PGresult *r = NULL;
 	enum core_status st;
 
+	/* the reason often quotes outside text (an LLM reply, a file name):
+	 * PostgreSQL takes only valid UTF-8 */
+	if (error)
+		core_utf8_copy(clean, sizeof clean, error);
 	if (status != QUEUE_JOB_SUCCEEDED && status != QUEUE_JOB_FAILED &&
 	    status != QUEUE_JOB_CANCELLED) {
 		core_errf(err, errlen, "finish: %s is not an end state",
@@ -251,6 +268,37 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 		return CORE_ERR_CONFLICT;
 	}
 	PQclear(r);
+	return CORE_OK;
+}
+
+enum core_status queue_job_get(struct store_pool *p, long long id,
+			       enum queue_job_status *status, char *error,
+			       size_t errorlen, char *err, size_t errlen)
+{
+	char ids[32];
+	const char *params[1] = {ids};
+	PGresult *r = NULL;
+	enum core_status st;
+	int found = 0;
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	st = run_one(p, &stmt_get, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 1) {
+		for (int s = 0; s < 5; s++)
+			if (strcmp(PQgetvalue(r, 0, 0), status_names[s]) == 0) {
+				*status = (enum queue_job_status)s;
+				found = 1;
+			}
+		if (error && errorlen)
+			core_utf8_copy(error, errorlen, PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	if (!found) {
+		core_errf(err, errlen, "job %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
 	return CORE_OK;
 }
 

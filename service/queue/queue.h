@@ -69,6 +69,12 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 				  enum queue_job_status status,
 				  const char *error, char *err, size_t errlen);
 
+/* A job's status and its error text ("" when none, cut to errorlen).
+ * CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status queue_job_get(struct store_pool *p, long long id,
+			       enum queue_job_status *status, char *error,
+			       size_t errorlen, char *err, size_t errlen);
+
 /* Asks for a job to be cancelled: a queued job is cancelled at once, a
  * running one when its worker next heartbeats. CORE_ERR_NOT_FOUND for an
  * unknown id; CORE_ERR_CONFLICT when it already ended. */

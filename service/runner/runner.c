@@ -8,64 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- lease, events, state ---- */
-
-int job_beat(struct job *j, int force)
-{
-	char err[CORE_ERR_LEN], progress[512];
-	double now = core_now_seconds();
-	int cancel = 0;
-	enum core_status st;
-
-	if (j->rc->stop && *j->rc->stop)
-		return 1;
-	if (j->rc->progress)
-		j->rc->progress(&j->prog, j->rc->ctx);
-	if (!force && now - j->last_beat < j->rc->lease_s / 3.0)
-		return j->cancel_requested || j->lease_lost;
-	snprintf(progress, sizeof progress,
-		 "{\"phase\":\"%s\",\"round\":%d,\"rounds\":%d,"
-		 "\"candidate_id\":%lld,\"epoch\":%d,\"epochs\":%d,"
-		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f,"
-		 "\"eta_s\":%.0f}",
-		 j->prog.phase, j->prog.round + 1, j->prog.rounds,
-		 j->prog.candidate_id, j->prog.epoch, j->prog.epochs,
-		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume,
-		 j->prog.eta_s);
-	st = queue_job_heartbeat(j->p, j->id, j->rc->worker, j->rc->lease_s,
-				 progress, &cancel, err, sizeof err);
-	if (st == CORE_ERR_CONFLICT) {
-		LOG_WARN("%s", err);
-		j->lease_lost = 1;
-	} else if (st) {
-		/* a database hiccup: keep working, the lease has slack */
-		LOG_WARN("heartbeat: %s", err);
-		return 0;
-	}
-	j->last_beat = now;
-	j->cancel_requested = cancel;
-	return j->cancel_requested || j->lease_lost;
-}
-
-void job_event(struct job *j, const char *level, const char *kind,
-	       const char *fmt, ...)
-{
-	char msg[1024], err[CORE_ERR_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (strcmp(level, "error") == 0)
-		LOG_ERROR("%s", msg);
-	else if (strcmp(level, "warn") == 0)
-		LOG_WARN("%s", msg);
-	else
-		LOG_INFO("%s", msg);
-	if (store_event_insert(j->p, j->id, level, kind, msg, NULL, err,
-			       sizeof err))
-		LOG_WARN("event not stored: %s", err);
-}
+/* ---- state ---- */
 
 enum core_status job_load(struct job *j, char *err, size_t errlen)
 {
@@ -106,7 +49,7 @@ static enum core_status open_proposers(struct job *j, char *err, size_t errlen)
 	}
 	pc.kind = SEARCH_PROPOSER_LLM;
 	pc.client = j->llm;
-	pc.cancel = j->rc->stop;
+	pc.cancel = &j->halt; /* stop, cancel or a lost lease */
 	j->proposer_name = "llm";
 	return search_proposer_open(&pc, &j->primary, err, errlen);
 }
@@ -136,7 +79,7 @@ static enum core_status rebuild_seen(struct job *j, char *err, size_t errlen)
 	for (int i = 0; i < j->ncands; i++) {
 		const struct store_candidate *c = &j->cands[i];
 		enum core_status st;
-		if (strcmp(c->status, "rejected") == 0 || !c->arch_hash)
+		if (c->status == STORE_CAND_REJECTED || !c->arch_hash)
 			continue;
 		st = search_seen_add(&j->seen, c->arch_hash, (long)c->id);
 		if (st && st != CORE_ERR_CONFLICT) {
@@ -150,66 +93,90 @@ static enum core_status rebuild_seen(struct job *j, char *err, size_t errlen)
 
 /* ---- a round ---- */
 
+static enum store_candidate_source source_of(enum search_source s)
+{
+	switch (s) {
+	case SEARCH_SOURCE_LLM: return STORE_SOURCE_LLM;
+	case SEARCH_SOURCE_EVOLUTION: return STORE_SOURCE_EVOLUTION;
+	case SEARCH_SOURCE_RANDOM: return STORE_SOURCE_RANDOM;
+	case SEARCH_SOURCE_USER: return STORE_SOURCE_USER;
+	}
+	return STORE_SOURCE_USER;
+}
+
+/* Stores a batch (its LLM calls and every proposal, accepted or not) in
+ * one transaction, and adds the accepted ones to the known hashes. */
 static enum core_status store_proposals(struct job *j, int round,
 					const struct search_batch *b, char *err,
 					size_t errlen)
 {
+	struct store_llm_call *calls = NULL;
+	struct store_candidate *cands = NULL;
+	long long *ids = NULL;
+	int ncands = b->props.n;
+	enum core_status st = CORE_ERR_NOMEM;
+
+	calls = core_calloc((size_t)b->ncalls + 1, sizeof *calls);
+	cands = core_calloc((size_t)ncands + 1, sizeof *cands);
+	ids = core_calloc((size_t)ncands + 1, sizeof *ids);
+	if (!calls || !cands || !ids) {
+		core_errf(err, errlen, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < b->ncalls; i++) {
 		const struct llm_record *r = &b->calls[i].rec;
-		struct store_llm_call c = {
-		    j->id,
-		    round,
-		    b->calls[i].attempt,
-		    j->spec.llm.model,
-		    r->messages_json,
-		    r->reply_body,
-		    (int)r->http_status,
-		    r->prompt_tokens,
-		    r->completion_tokens,
-		    r->latency_ms,
-		    llm_outcome_name(r->outcome),
-		    r->error[0] ? r->error : NULL,
-		};
-		enum core_status st =
-		    store_llm_call_insert(j->p, &c, err, errlen);
-		if (st)
-			return st;
+		struct store_llm_call *c = &calls[i];
+		c->job_id = j->id;
+		c->round = round;
+		c->attempt = b->calls[i].attempt;
+		c->model = j->spec.llm.model;
+		c->messages_json = r->messages_json;
+		c->reply = r->reply_body;
+		c->http_status = (int)r->http_status;
+		c->prompt_tokens = r->prompt_tokens;
+		c->completion_tokens = r->completion_tokens;
+		c->latency_ms = r->latency_ms;
+		c->outcome = llm_outcome_name(r->outcome);
+		c->error = r->error[0] ? r->error : NULL;
 	}
-	for (int i = 0; i < b->props.n; i++) {
+	for (int i = 0; i < ncands; i++) {
 		const struct search_proposal *pr = &b->props.v[i];
 		int ok = pr->verdict == SEARCH_VERDICT_OK;
-		struct store_candidate c = {0};
-		long long id = 0;
-		enum core_status st;
+		struct store_candidate *c = &cands[i];
 
-		c.job_id = j->id;
-		c.round = round;
-		c.source = search_source_name(pr->source);
-		c.arch_json = pr->arch_json ? pr->arch_json : "null";
-		c.arch_hash = pr->have_arch ? pr->hash : "";
-		c.status = ok ? "proposed" : "rejected";
-		c.rationale = pr->rationale[0] ? pr->rationale : NULL;
-		c.rejection_reason = ok ? NULL : pr->reason;
-		c.macs = pr->have_cost ? (long long)pr->cost.macs : -1;
-		c.params =
+		c->job_id = j->id;
+		c->round = round;
+		c->source = source_of(pr->source);
+		c->arch_json = pr->arch_json ? pr->arch_json : "null";
+		c->arch_hash = pr->have_arch ? pr->hash : "";
+		c->status = ok ? STORE_CAND_PROPOSED : STORE_CAND_REJECTED;
+		c->rationale = pr->rationale[0] ? pr->rationale : NULL;
+		c->rejection_reason = ok ? NULL : pr->reason;
+		c->macs = pr->have_cost ? (long long)pr->cost.macs : -1;
+		c->params =
 		    pr->have_cost ? (long long)pr->cost.params_deployed : -1;
-		c.flash_bytes = pr->have_cost ? (long long)pr->cost.flash : -1;
-		c.sram_bytes = pr->have_cost ? (long long)pr->cost.sram : -1;
-		c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
-		st = store_candidate_insert(j->p, &c, &id, err, errlen);
-		if (st == CORE_ERR_CONFLICT && ok) {
-			/* proposed again after a restart: already stored */
+		c->flash_bytes = pr->have_cost ? (long long)pr->cost.flash : -1;
+		c->sram_bytes = pr->have_cost ? (long long)pr->cost.sram : -1;
+		c->val_top1 = c->val_top5 = c->val_loss = c->test_top1 = NAN;
+	}
+	st = store_proposals_insert(j->p, j->rc->worker, calls, b->ncalls,
+				    cands, ncands, ids, err, errlen);
+	for (int i = 0; !st && i < ncands; i++) {
+		const struct search_proposal *pr = &b->props.v[i];
+		/* ids[i] 0: proposed again after a restart, already stored */
+		if (pr->verdict != SEARCH_VERDICT_OK || ids[i] == 0)
 			continue;
-		}
-		if (st)
-			return st;
-		if (ok && search_seen_add(&j->seen, pr->hash, (long)id) ==
-			      CORE_ERR_NOMEM) {
+		if (search_seen_add(&j->seen, pr->hash, (long)ids[i]) ==
+		    CORE_ERR_NOMEM) {
 			core_errf(err, errlen, "out of memory");
-			return CORE_ERR_NOMEM;
+			st = CORE_ERR_NOMEM;
 		}
 	}
-	return CORE_OK;
+out:
+	core_free(calls);
+	core_free(cands);
+	core_free(ids);
+	return st;
 }
 
 static enum core_status propose_round(struct job *j, int round, int k,
@@ -255,13 +222,20 @@ static enum core_status propose_round(struct job *j, int round, int k,
 
 	st = search_proposer_propose(j->primary ? j->primary : j->evo, &in, &b,
 				     err, errlen);
+	if (!st && job_halted(j)) {
+		/* lease lost, cancel or stop during the call: store nothing
+		 * of it; a resume proposes the round again */
+		core_errf(err, errlen, "round %d: stopped while proposing",
+			  round + 1);
+		st = CORE_ERR_CANCELLED;
+	}
 	if (!st && j->primary &&
 	    search_proposer_kind(j->primary) == SEARCH_PROPOSER_LLM &&
 	    b.status != SEARCH_BATCH_OK) {
 		int topup = b.status == SEARCH_BATCH_PARTIAL;
 		int give_up = b.give_up;
 		st = store_proposals(j, round, &b, err, errlen);
-		job_event(j, "warn", "llm_fallback",
+		job_event(j, STORE_EVENT_WARN, "llm_fallback",
 			  "round %d: the LLM %s (%s): %s with evolution",
 			  round + 1, search_batch_status_name(b.status), b.note,
 			  topup ? "topping up" : "proposing");
@@ -274,7 +248,7 @@ static enum core_status propose_round(struct job *j, int round, int k,
 		j->proposer_name = topup ? "llm+evolution" : "evolution";
 		if (give_up) {
 			job_event(
-			    j, "warn", "llm_given_up",
+			    j, STORE_EVENT_WARN, "llm_given_up",
 			    "the LLM failed %d rounds in a row: evolution "
 			    "proposes for the rest of the job",
 			    SEARCH_LLM_GIVE_UP);
@@ -290,7 +264,7 @@ static enum core_status propose_round(struct job *j, int round, int k,
 	if (!st)
 		st = store_proposals(j, round, &b, err, errlen);
 	if (!st && b.status == SEARCH_BATCH_EXHAUSTED)
-		job_event(j, "warn", "exhausted",
+		job_event(j, STORE_EVENT_WARN, "exhausted",
 			  "round %d: no new candidate could be found (%s)",
 			  round + 1, b.note);
 	search_batch_free(&b);
@@ -299,13 +273,14 @@ static enum core_status propose_round(struct job *j, int round, int k,
 	return st;
 }
 
-static int count_status(struct job *j, int round, const char *status)
+static int count_status(struct job *j, int round,
+			enum store_candidate_status status)
 {
 	int n = 0;
 
 	for (int i = 0; i < j->ncands; i++)
 		if ((round < 0 || j->cands[i].round == round) &&
-		    strcmp(j->cands[i].status, status) == 0)
+		    j->cands[i].status == status)
 			n++;
 	return n;
 }
@@ -317,10 +292,10 @@ static enum core_status run_round(struct job *j, int round, char *err,
 	enum core_status st;
 
 	for (int i = 0; i < j->ncands; i++)
-		if (strcmp(j->cands[i].status, "rejected") != 0)
+		if (j->cands[i].status != STORE_CAND_REJECTED)
 			accepted++;
-	pending = count_status(j, round, "proposed") +
-		  count_status(j, round, "training");
+	pending = count_status(j, round, STORE_CAND_PROPOSED) +
+		  count_status(j, round, STORE_CAND_TRAINING);
 	if (pending == 0) {
 		k = j->spec.llm.candidates_per_round;
 		if (k > j->spec.budget.max_candidates - accepted)
@@ -334,13 +309,13 @@ static enum core_status run_round(struct job *j, int round, char *err,
 			return st;
 	}
 	j->prog.phase = "proxy";
-	j->prog.candidates = count_status(j, round, "proposed") +
-			     count_status(j, round, "training");
+	j->prog.candidates = count_status(j, round, STORE_CAND_PROPOSED) +
+			     count_status(j, round, STORE_CAND_TRAINING);
 	j->prog.candidate = 0;
 	for (int i = 0; i < j->ncands; i++) {
 		struct store_candidate c = j->cands[i];
-		if (c.round != round || (strcmp(c.status, "proposed") != 0 &&
-					 strcmp(c.status, "training") != 0))
+		if (c.round != round || (c.status != STORE_CAND_PROPOSED &&
+					 c.status != STORE_CAND_TRAINING))
 			continue;
 		j->prog.candidate++;
 		st =
@@ -395,20 +370,23 @@ static enum core_status store_final_model(struct job *j,
 		job_beat(j, 1);
 		if (job_export(j, ckpt, len, &zip, &zip_len, &report, why,
 			       sizeof why)) {
-			job_event(j, "warn", "export_failed",
+			job_event(j, STORE_EVENT_WARN, "export_failed",
 				  "candidate %lld: int8 export failed: %s",
 				  c->id, why);
 			zip = NULL;
 			zip_len = 0;
 		}
 	}
-	st = store_model_insert(j->p, j->id, c->id, ckpt, len, zip, zip_len,
-				report, &model_id, err, errlen);
+	{
+		/* the model row and the status final_done in one
+		 * transaction: a resume never stores a second model */
+		struct store_model m = {j->id, c->id,	ckpt,  len,
+					zip,   zip_len, report};
+		st = store_model_finish(j->p, j->rc->worker, &m, &model_id, err,
+					errlen);
+	}
 	if (!st)
-		st = store_candidate_set_status(j->p, c->id, "final_done", NULL,
-						err, errlen);
-	if (!st)
-		job_event(j, "info", "model",
+		job_event(j, STORE_EVENT_INFO, "model",
 			  "candidate %lld: model %lld stored (%s)", c->id,
 			  model_id, zip ? "with its STM32 project" : "no zip");
 	core_free(ckpt);
@@ -445,8 +423,8 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 		int in_front = 0;
 		for (int f = 0; f < j->nfront; f++)
 			in_front |= j->front[f] == c->id;
-		if (in_front || strcmp(c->status, "final_training") == 0 ||
-		    strcmp(c->status, "final_done") == 0)
+		if (in_front || c->status == STORE_CAND_FINAL_TRAINING ||
+		    c->status == STORE_CAND_FINAL_DONE)
 			top[n++] = c;
 	}
 	qsort(top, (size_t)n, sizeof *top, by_accuracy);
@@ -457,12 +435,13 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 	for (int i = 0; i < n && !st; i++) {
 		struct store_candidate c = *top[i];
 		j->prog.candidate = i + 1;
-		if (strcmp(c.status, "final_done") == 0)
+		if (c.status == STORE_CAND_FINAL_DONE)
 			continue;
-		if (strcmp(c.status, "final_training") != 0) {
+		if (c.status != STORE_CAND_FINAL_TRAINING) {
 			/* a fresh start: the proxy checkpoint is not reused */
-			st = store_candidate_save_checkpoint(j->p, c.id, NULL,
-							     0, 0, err, errlen);
+			st = store_candidate_final_start(j->p, j->rc->worker,
+							 c.id, err, errlen);
+			c.status = STORE_CAND_FINAL_TRAINING;
 			if (st)
 				break;
 		}
@@ -475,8 +454,7 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 						   errlen);
 			for (int q = 0; !st && q < nn; q++)
 				if (now[q].id == c.id &&
-				    strcmp(now[q].status, "final_training") ==
-					0)
+				    now[q].status == STORE_CAND_FINAL_TRAINING)
 					st = store_final_model(j, &now[q], err,
 							       errlen);
 			core_free(now);
@@ -499,6 +477,50 @@ static void job_free(struct job *j)
 	train_data_free(&j->data);
 }
 
+/* Fails a job that trained nothing, with what happened to its
+ * candidates: a search that produced no network has not succeeded. */
+static enum core_status check_trained(struct job *j, char *err, size_t errlen)
+{
+	int trained = 0, failed = 0, rejected = 0;
+	const char *last_failure = NULL, *last_rejection = NULL;
+
+	for (int i = 0; i < j->ncands; i++) {
+		const struct store_candidate *c = &j->cands[i];
+		switch (c->status) {
+		case STORE_CAND_TRAINED:
+		case STORE_CAND_FINAL_TRAINING:
+		case STORE_CAND_FINAL_DONE: trained++; break;
+		case STORE_CAND_FAILED:
+			failed++;
+			last_failure = c->rejection_reason;
+			break;
+		case STORE_CAND_REJECTED:
+			rejected++;
+			last_rejection = c->rejection_reason;
+			break;
+		default: break;
+		}
+	}
+	if (trained > 0)
+		return CORE_OK;
+	if (failed > 0)
+		core_errf(err, errlen,
+			  "no candidate was trained: %d failed (last: %s), %d "
+			  "rejected",
+			  failed, last_failure ? last_failure : "?", rejected);
+	else if (rejected > 0)
+		core_errf(err, errlen,
+			  "no candidate was trained: all %d proposals were "
+			  "rejected (last: %s)",
+			  rejected, last_rejection ? last_rejection : "?");
+	else
+		core_errf(err, errlen,
+			  "no candidate was trained: nothing could be proposed "
+			  "(is any member of the space within the "
+			  "constraints?)");
+	return CORE_ERR_INVALID;
+}
+
 static enum core_status run(struct job *j, char *err, size_t errlen)
 {
 	int last = -1;
@@ -516,12 +538,13 @@ static enum core_status run(struct job *j, char *err, size_t errlen)
 	if (st)
 		return st;
 	if (last >= 0) {
-		/* the front of the last finished round */
-		st = job_finish_round(j, last, err, errlen);
+		/* the front of the last finished round, as stored: a
+		 * finished round is never recomputed */
+		st = job_load_round(j, last, err, errlen);
 		if (st)
 			return st;
-		job_event(j, "info", "resume", "resuming after round %d",
-			  last + 1);
+		job_event(j, STORE_EVENT_INFO, "resume",
+			  "resuming after round %d", last + 1);
 	}
 	j->prog.rounds = j->spec.budget.rounds;
 	for (int r = last + 1; r < j->spec.budget.rounds; r++) {
@@ -532,13 +555,48 @@ static enum core_status run(struct job *j, char *err, size_t errlen)
 		if (job_beat(j, 1))
 			return CORE_ERR_CANCELLED;
 	}
-	st = final_phase(j, err, errlen);
+	st = job_load(j, err, errlen);
+	if (!st)
+		st = check_trained(j, err, errlen);
+	if (!st)
+		st = final_phase(j, err, errlen);
 	if (!st) {
 		j->prog.phase = "done";
 		job_eta_update(j, 0);
 		job_beat(j, 1);
 	}
 	return st;
+}
+
+/* The end of a run that did not stop for the process or a lost lease:
+ * records it in the queue. A database outage leaves the lease to expire
+ * (another attempt resumes); anything else ends the job. */
+static enum core_status finish(struct job *j, enum core_status st,
+			       const char *why, char *err, size_t errlen)
+{
+	enum queue_job_status end = QUEUE_JOB_SUCCEEDED;
+	char reason[CORE_ERR_LEN];
+
+	if (st == CORE_ERR_DB || st == CORE_ERR_UNAVAILABLE) {
+		core_errf(err, errlen, "job %lld: %s", j->id, why);
+		return st;
+	}
+	if (job_cancel_requested(j))
+		end = QUEUE_JOB_CANCELLED;
+	else if (st)
+		end = QUEUE_JOB_FAILED;
+	/* a data error (text PostgreSQL refused, a bad stored value) fails
+	 * the job with its reason instead of leaving it running to fail the
+	 * same way on every resume */
+	core_utf8_copy(reason, sizeof reason, why);
+	job_event(
+	    j, end == QUEUE_JOB_FAILED ? STORE_EVENT_ERROR : STORE_EVENT_INFO,
+	    "end", "job %lld %s%s%s", j->id, queue_job_status_name(end),
+	    end == QUEUE_JOB_FAILED ? ": " : "",
+	    end == QUEUE_JOB_FAILED ? reason : "");
+	return queue_job_finish(j->p, j->id, j->rc->worker, end,
+				end == QUEUE_JOB_FAILED ? reason : NULL, err,
+				errlen);
 }
 
 enum core_status runner_job_run(struct store_pool *p,
@@ -549,8 +607,7 @@ enum core_status runner_job_run(struct store_pool *p,
 	struct job j;
 	struct core_field_errors fe;
 	char why[CORE_ERR_LEN], ctx[32];
-	enum core_status st, fst;
-	enum queue_job_status end = QUEUE_JOB_SUCCEEDED;
+	enum core_status st;
 
 	memset(&j, 0, sizeof j);
 	j.p = p;
@@ -559,27 +616,48 @@ enum core_status runner_job_run(struct store_pool *p,
 	j.prog.job_id = claim->id;
 	j.prog.phase = "propose";
 	j.hv = 0.0;
-	j.last_beat = core_now_seconds();
+	why[0] = '\0';
 	search_seen_init(&j.seen);
 	snprintf(ctx, sizeof ctx, "job-%lld", claim->id);
 	core_log_set_context(ctx);
 	core_field_errors_clear(&fe);
+	if (rc->lease_s < 2) {
+		/* renewed every third: shorter would beat all the time */
+		core_errf(err, errlen, "lease of %d s: at least 2 s",
+			  rc->lease_s);
+		st = CORE_ERR_INVALID;
+		goto out;
+	}
+	st = job_lease_start(&j, err, errlen);
+	if (st)
+		goto out;
 	st = search_spec_parse(claim->spec, strlen(claim->spec), &j.spec, &fe);
 	if (st) {
 		core_field_errors_join(&fe, why, sizeof why);
-		job_event(&j, "error", "invalid_spec", "job spec: %s", why);
+		job_event(&j, STORE_EVENT_ERROR, "invalid_spec", "job spec: %s",
+			  why);
 		st = queue_job_finish(p, j.id, rc->worker, QUEUE_JOB_FAILED,
 				      why, err, errlen);
 		goto out;
 	}
 	search_spec_limits(&j.spec, &j.lim);
 	job_eta_init(&j);
-	job_event(&j, "info", "start",
+	job_event(&j, STORE_EVENT_INFO, "start",
 		  "job %lld (%s) started by %s, attempt %d", j.id, j.spec.name,
 		  rc->worker, claim->attempts);
-	st = run(&j, why, sizeof why);
+	/* what was checked at submit may have changed since (a data set
+	 * moved, a file replaced) */
+	st = runner_spec_check(&j.spec, why, sizeof why);
+	if (!st)
+		st = run(&j, why, sizeof why);
+	if (st == CORE_ERR_CONFLICT)
+		job_lease_mark_lost(&j); /* a write found the lease taken */
+	job_lease_stop(&j);
 	if (j.lease_lost) {
-		core_errf(err, errlen, "job %lld: lease lost", j.id);
+		core_errf(err, errlen,
+			  "job %lld: lease lost: another worker holds it; "
+			  "stopped without writing more",
+			  j.id);
 		st = CORE_ERR_CONFLICT;
 		goto out;
 	}
@@ -591,24 +669,9 @@ enum core_status runner_job_run(struct store_pool *p,
 		st = CORE_ERR_CANCELLED;
 		goto out;
 	}
-	if (st == CORE_ERR_DB || st == CORE_ERR_UNAVAILABLE) {
-		/* leave the lease to expire: another attempt resumes it */
-		core_errf(err, errlen, "job %lld: %s", j.id, why);
-		goto out;
-	}
-	if (j.cancel_requested)
-		end = QUEUE_JOB_CANCELLED;
-	else if (st)
-		end = QUEUE_JOB_FAILED;
-	job_event(&j, end == QUEUE_JOB_FAILED ? "error" : "info", "end",
-		  "job %lld %s%s%s", j.id, queue_job_status_name(end),
-		  end == QUEUE_JOB_FAILED ? ": " : "",
-		  end == QUEUE_JOB_FAILED ? why : "");
-	fst =
-	    queue_job_finish(p, j.id, rc->worker, end,
-			     end == QUEUE_JOB_FAILED ? why : NULL, err, errlen);
-	st = fst;
+	st = finish(&j, st, why, err, errlen);
 out:
+	job_lease_stop(&j);
 	job_free(&j);
 	core_log_set_context(NULL);
 	return st;

@@ -58,7 +58,8 @@ double runner_eta_estimate(const struct runner_eta_in *in);
 
 struct runner_config {
 	const char *worker; /* lease owner, e.g. host:pid */
-	int lease_s;	    /* lease length; renewed every lease_s / 3 */
+	int lease_s;	    /* lease length (>= 2); a heartbeat thread renews
+			       it every lease_s / 3 whatever the job does */
 	volatile int *stop; /* set by a signal handler: stop soon, keep the
 			       lease to expire (the job resumes elsewhere) */
 	void (*progress)(const struct runner_progress *p, void *ctx);
@@ -66,13 +67,48 @@ struct runner_config {
 };
 
 /* Runs the claimed job to its end and records the end in the queue
- * (succeeded, failed with the error, or cancelled). Returns CORE_OK when
- * the job ended (whatever its outcome), CORE_ERR_CANCELLED when *stop was
- * set (the job is left running, to be resumed), CORE_ERR_CONFLICT when the
- * lease was lost, or another error when the database failed. */
+ * (succeeded, failed with the error, or cancelled). A job that trains no
+ * candidate, or whose data set, teacher or constraints fail
+ * runner_spec_check, fails with the reason; so does a job whose records
+ * PostgreSQL refuses for what they contain. Every write is guarded by the
+ * lease: once another worker holds it, this one writes nothing more.
+ * Returns CORE_OK when the job ended (whatever its outcome),
+ * CORE_ERR_CANCELLED when *stop was set (the job is left running, to be
+ * resumed), CORE_ERR_CONFLICT when the lease was lost, or another error
+ * when the database failed. The pool needs a connection for the heartbeat
+ * besides the job's own (size >= 2). */
 enum core_status runner_job_run(struct store_pool *p,
 				const struct queue_claim *claim,
 				const struct runner_config *rc, char *err,
 				size_t errlen);
+
+struct search_spec;
+/* What can be checked before training: dataset.path is a directory with
+ * the data set's files, regular, readable and whole records; the teacher
+ * logits (if any) are an .npy of shape (training records, classes); some
+ * member of the space meets the constraints (up to 2000 draws). err names
+ * the field and the reason. CORE_ERR_INVALID when a check fails. */
+enum core_status runner_spec_check(const struct search_spec *s, char *err,
+				   size_t errlen);
+
+/* ---- the worker loop (runner_worker.c) ---------------------------------
+ * Claims queued jobs (or running ones whose lease expired) and runs them,
+ * shared by `lmnas worker` and the service's workers. */
+struct runner_worker_config {
+	struct runner_config job; /* for every job run */
+	int once;      /* at most one job; return on an empty queue */
+	double idle_s; /* wait between claims on an empty queue */
+	/* after each job (may be NULL): its id, runner_job_run's status and
+	 * message, and job.ctx */
+	void (*job_done)(long long id, enum core_status st, const char *err,
+			 void *ctx);
+};
+
+/* Runs jobs until *wc->job.stop is set (CORE_OK), or with once: after one
+ * job (CORE_OK) or at once when nothing is claimable (CORE_ERR_NOT_FOUND).
+ * *jobs (may be NULL) receives how many jobs were run. */
+enum core_status runner_worker_run(struct store_pool *p,
+				   const struct runner_worker_config *wc,
+				   int *jobs, char *err, size_t errlen);
 
 #endif

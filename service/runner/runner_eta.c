@@ -89,7 +89,7 @@ static double final_macs(const struct job *j)
 			in_front |= j->front[f] == c->id;
 		if (c->macs > 0 &&
 		    (in_front ||
-		     (j->nfront == 0 && strcmp(c->status, "rejected")))) {
+		     (j->nfront == 0 && c->status != STORE_CAND_REJECTED))) {
 			sum += (double)c->macs;
 			n++;
 		}

@@ -27,9 +27,10 @@ enum core_status job_cand_arch(const struct store_candidate *c, struct arch *a,
 
 static int is_trained(const struct store_candidate *c)
 {
-	return (strcmp(c->status, "trained") == 0 ||
-		strcmp(c->status, "final_training") == 0 ||
-		strcmp(c->status, "final_done") == 0) &&
+	/* val_top1 is the proxy metric: final training never changes it */
+	return (c->status == STORE_CAND_TRAINED ||
+		c->status == STORE_CAND_FINAL_TRAINING ||
+		c->status == STORE_CAND_FINAL_DONE) &&
 	       !isnan(c->val_top1);
 }
 
@@ -126,11 +127,13 @@ enum core_status job_finish_round(struct job *j, int round, char *err,
 	front_json = json_dumps(arr, JSON_COMPACT);
 	if (!front_json)
 		goto nomem;
-	st = store_round_put(j->p, j->id, round, j->proposer_name, front_json,
-			     hv, summary, 1, err, errlen);
+	st =
+	    store_round_put(j->p, j->rc->worker, j->id, round, j->proposer_name,
+			    front_json, hv, summary, 1, err, errlen);
 	if (st)
 		goto out;
-	job_event(j, "info", "round", "round %d: %s", round + 1, summary);
+	job_event(j, STORE_EVENT_INFO, "round", "round %d: %s", round + 1,
+		  summary);
 	core_free(j->front);
 	j->front = front;
 	front = NULL;
@@ -151,4 +154,56 @@ out:
 	core_free(pts);
 	core_free(m);
 	return st;
+}
+
+enum core_status job_load_round(struct job *j, int round, char *err,
+				size_t errlen)
+{
+	char *text = NULL;
+	double hv = 0.0;
+	json_t *arr = NULL, *e;
+	json_error_t jerr;
+	long *front = NULL;
+	size_t i;
+	int nf = 0;
+	enum core_status st;
+
+	st = store_round_get(j->p, j->id, round, &text, &hv, err, errlen);
+	if (st)
+		return st;
+	arr = json_loads(text, 0, &jerr);
+	core_free(text);
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		core_errf(err, errlen, "round %d: stored front is not a list",
+			  round + 1);
+		return CORE_ERR_INVALID;
+	}
+	front = core_calloc(json_array_size(arr) + 1, sizeof *front);
+	if (!front) {
+		json_decref(arr);
+		core_errf(err, errlen, "out of memory");
+		return CORE_ERR_NOMEM;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		json_t *id = json_object_get(e, "id");
+		if (!json_is_integer(id)) {
+			json_decref(arr);
+			core_free(front);
+			core_errf(err, errlen,
+				  "round %d: stored front entry %zu has no id",
+				  round + 1, i);
+			return CORE_ERR_INVALID;
+		}
+		front[nf++] = (long)json_integer_value(id);
+	}
+	json_decref(arr);
+	core_free(j->front);
+	j->front = front;
+	j->nfront = nf;
+	j->hv = isnan(hv) ? 0.0 : hv;
+	j->prog.front_size = nf;
+	j->prog.hypervolume = j->hv;
+	return CORE_OK;
 }

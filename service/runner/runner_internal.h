@@ -8,6 +8,8 @@
 #include "search/search.h"
 #include "train/train.h"
 
+#include <pthread.h>
+
 struct job {
 	struct store_pool *p;
 	const struct runner_config *rc;
@@ -19,9 +21,18 @@ struct job {
 	struct search_proposer *evo;
 	struct llm_client *llm;
 	const char *proposer_name; /* of the current round */
-	double last_beat;
+	/* the heartbeat thread (runner_lease.c); hb_lock guards the fields
+	 * it shares with the job's thread */
+	pthread_t hb_thread;
+	pthread_mutex_t hb_lock;
+	pthread_cond_t hb_cond;
+	int hb_init, hb_running, hb_quit;
+	char hb_progress[512];
 	int cancel_requested;
 	int lease_lost;
+	/* non-zero: stop now (lost lease, cancel, process stop); polled
+	 * without the lock by the LLM client as its cancel flag */
+	volatile int halt;
 	struct runner_progress prog;
 	/* the candidates as stored (refreshed with job_load) */
 	struct store_candidate *cands;
@@ -43,12 +54,23 @@ struct job {
 	int nfront;
 };
 
-/* Renews the lease when a third of it has passed (or always when force);
- * records progress. Returns 1 when work must stop (cancel, lost lease,
- * process stop), 0 otherwise. */
+/* Starts / stops the heartbeat thread that renews the lease every third of
+ * its length while the job runs (runner_lease.c). job_lease_stop is safe
+ * when the thread never started. */
+enum core_status job_lease_start(struct job *j, char *err, size_t errlen);
+void job_lease_stop(struct job *j);
+/* Reports progress (the callback, and the document the next heartbeat
+ * stores; force: store it now). Returns 1 when work must stop (cancel,
+ * lost lease, process stop), 0 otherwise. */
 int job_beat(struct job *j, int force);
+/* Whether work must stop / why. */
+int job_halted(struct job *j);
+int job_lease_lost(struct job *j);
+int job_cancel_requested(struct job *j);
+/* A write was refused because another worker holds the lease. */
+void job_lease_mark_lost(struct job *j);
 /* An event row; failures to write it are logged, not fatal. */
-void job_event(struct job *j, const char *level, const char *kind,
+void job_event(struct job *j, enum store_event_level level, const char *kind,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* ETA bookkeeping: once per job (after the spec is parsed), when a
  * candidate starts training, after each epoch, and to refresh j->prog.eta_s
@@ -95,5 +117,9 @@ enum core_status job_members(struct job *j, struct search_member **out, int *n,
  * a summary of what changed. */
 enum core_status job_finish_round(struct job *j, int round, char *err,
 				  size_t errlen);
+/* Reads the stored front and hypervolume of finished round r into j->front
+ * / j->hv (a resume: a finished round is never recomputed). */
+enum core_status job_load_round(struct job *j, int round, char *err,
+				size_t errlen);
 
 #endif

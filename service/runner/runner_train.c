@@ -11,7 +11,7 @@
 struct train_ctx {
 	struct job *j;
 	const struct store_candidate *c;
-	const char *phase;
+	enum store_phase phase;
 	int stopped;
 	enum core_status db_st;
 	char db_err[CORE_ERR_LEN];
@@ -29,15 +29,14 @@ static int on_progress(const struct train_progress *p, void *ctxp)
 		job_eta_epoch(j, p->epoch_seconds);
 	job_eta_update(j, p->eta_s);
 	if (p->epoch_done) {
-		enum core_status st = store_epoch_put(
-		    j->p, t->c->id, t->phase, p->epoch + 1, p->loss,
-		    p->val.top1, p->val.top5, p->val.loss, p->lr,
-		    p->epoch_seconds, t->db_err, sizeof t->db_err);
-		if (!st)
-			st = store_candidate_set_metrics(
-			    j->p, t->c->id, p->val.top1, p->val.top5,
-			    p->val.loss, NAN, p->epoch + 1, t->db_err,
-			    sizeof t->db_err);
+		/* the epoch row and the candidate's metrics in one
+		 * transaction */
+		struct store_epoch e = {
+		    t->c->id,	 t->phase,    p->epoch + 1,
+		    p->loss,	 p->val.top1, p->val.top5,
+		    p->val.loss, p->lr,	      p->epoch_seconds};
+		enum core_status st = store_epoch_finish(
+		    j->p, j->rc->worker, &e, t->db_err, sizeof t->db_err);
 		if (st) {
 			t->db_st = st;
 			return 1;
@@ -54,9 +53,15 @@ static enum core_status on_checkpoint(const void *blob, size_t len, int epoch,
 				      void *ctxp, char *err, size_t errlen)
 {
 	struct train_ctx *t = ctxp;
+	enum core_status st = store_candidate_save_checkpoint(
+	    t->j->p, t->j->rc->worker, t->c->id, blob, len, epoch, err, errlen);
 
-	return store_candidate_save_checkpoint(t->j->p, t->c->id, blob, len,
-					       epoch, err, errlen);
+	/* a database failure is the job's, not the candidate's */
+	if (st) {
+		t->db_st = st;
+		core_errf(t->db_err, sizeof t->db_err, "%s", err);
+	}
+	return st;
 }
 
 enum core_status job_data(struct job *j, int with_test, char *err,
@@ -115,8 +120,13 @@ enum core_status job_train_candidate(struct job *j,
 				     size_t errlen)
 {
 	struct train_ctx t = {
-	    j, c,	phase == SEARCH_PHASE_FINAL ? "final" : "proxy",
-	    0, CORE_OK, ""};
+	    j,
+	    c,
+	    phase == SEARCH_PHASE_FINAL ? STORE_PHASE_FINAL : STORE_PHASE_PROXY,
+	    0,
+	    CORE_OK,
+	    ""};
+	const char *owner = j->rc->worker;
 	struct train_hooks hooks = {on_progress, on_checkpoint, &t};
 	struct train_config tc;
 	struct train_result res;
@@ -131,10 +141,11 @@ enum core_status job_train_candidate(struct job *j,
 	st = job_cand_arch(c, &a, why, sizeof why);
 	if (st)
 		goto candidate_failed;
-	st = store_candidate_set_status(
-	    j->p, c->id,
-	    phase == SEARCH_PHASE_FINAL ? "final_training" : "training", NULL,
-	    err, errlen);
+	st = store_candidate_set_status(j->p, owner, c->id,
+					phase == SEARCH_PHASE_FINAL
+					    ? STORE_CAND_FINAL_TRAINING
+					    : STORE_CAND_TRAINING,
+					NULL, err, errlen);
 	if (st)
 		return st;
 	st = store_candidate_load_checkpoint(j->p, c->id, &blob, &len, &done,
@@ -150,14 +161,15 @@ enum core_status job_train_candidate(struct job *j,
 		 * missing */
 		core_free(blob);
 		return store_candidate_set_status(
-		    j->p, c->id,
-		    phase == SEARCH_PHASE_FINAL ? "final_training" : "trained",
+		    j->p, owner, c->id,
+		    phase == SEARCH_PHASE_FINAL ? STORE_CAND_FINAL_TRAINING
+						: STORE_CAND_TRAINED,
 		    NULL, err, errlen);
 	}
 	if (blob)
-		job_event(j, "info", "resume",
+		job_event(j, STORE_EVENT_INFO, "resume",
 			  "candidate %lld continues %s training from epoch %d",
-			  c->id, t.phase, done);
+			  c->id, store_phase_name(t.phase), done);
 	j->prog.candidate_id = c->id;
 	job_eta_candidate(j, c->macs, a.resolution, phase);
 	j->prog.epoch = done;
@@ -178,16 +190,17 @@ enum core_status job_train_candidate(struct job *j,
 		goto candidate_failed;
 	if (phase == SEARCH_PHASE_FINAL)
 		return store_candidate_set_metrics(
-		    j->p, c->id, res.val.top1, res.val.top5, res.val.loss,
+		    j->p, owner, c->id, STORE_PHASE_FINAL, res.val.top1,
+		    res.val.top5, res.val.loss,
 		    res.test.n ? res.test.top1 : NAN, res.epochs_done, err,
 		    errlen);
-	return store_candidate_set_status(j->p, c->id, "trained", NULL, err,
-					  errlen);
+	return store_candidate_set_status(
+	    j->p, owner, c->id, STORE_CAND_TRAINED, NULL, err, errlen);
 
 candidate_failed:
 	/* a bad candidate fails the candidate, not the job */
-	job_event(j, "warn", "candidate_failed", "candidate %lld: %s", c->id,
-		  why);
-	return store_candidate_set_status(j->p, c->id, "failed", why, err,
-					  errlen);
+	job_event(j, STORE_EVENT_WARN, "candidate_failed", "candidate %lld: %s",
+		  c->id, why);
+	return store_candidate_set_status(j->p, owner, c->id, STORE_CAND_FAILED,
+					  why, err, errlen);
 }

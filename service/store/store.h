@@ -124,46 +124,120 @@ enum core_status store_schema_check(struct store_pool *p,
 enum core_status store_migrate(struct store_pool *p, int *applied, char *err,
 			       size_t errlen);
 
-/* ---- search records (migrations/0002_search.sql) ------------------------
- * One function per statement; each runs on a pooled connection in its own
- * implicit transaction unless it says otherwise. Doubles that are NaN and
- * strings that are NULL are stored as SQL NULL. */
+/* ---- search records (migrations/0002_search.sql, 0003_runner.sql) -------
+ * One function per statement (or per transaction, where it says so); each
+ * runs on a pooled connection. Doubles that are NaN and strings that are
+ * NULL are stored as SQL NULL.
+ *
+ * Lease guard: every write takes `owner`, the worker that must hold the
+ * job's lease (jobs.lease_owner, status running). The check runs in the
+ * same statement as the write and locks the job row FOR SHARE, so a worker
+ * whose lease was taken over writes nothing more: the write returns
+ * CORE_ERR_CONFLICT ("lease lost"). owner NULL writes unguarded (tools and
+ * tests only).
+ *
+ * Text: every text value is made valid UTF-8 here (bad sequences become
+ * U+FFFD) before it reaches PostgreSQL. A value PostgreSQL still refuses
+ * for what it is (SQLSTATE class 22, e.g. malformed JSON, or a CHECK
+ * violation) is CORE_ERR_INVALID: retrying cannot help, the caller fails
+ * the work. */
+
+/* States are enums inside; the names are the database's (and the API's). */
+enum store_candidate_status {
+	STORE_CAND_PROPOSED = 0,
+	STORE_CAND_REJECTED,
+	STORE_CAND_TRAINING,
+	STORE_CAND_TRAINED,
+	STORE_CAND_FAILED,
+	STORE_CAND_FINAL_TRAINING,
+	STORE_CAND_FINAL_DONE
+};
+enum store_candidate_source {
+	STORE_SOURCE_LLM = 0,
+	STORE_SOURCE_EVOLUTION,
+	STORE_SOURCE_RANDOM,
+	STORE_SOURCE_USER
+};
+enum store_event_level {
+	STORE_EVENT_DEBUG = 0,
+	STORE_EVENT_INFO,
+	STORE_EVENT_WARN,
+	STORE_EVENT_ERROR
+};
+/* Which training a metric belongs to: proxy metrics rank candidates in the
+ * rounds, final metrics come from the final phase; they never mix. */
+enum store_phase { STORE_PHASE_PROXY = 0, STORE_PHASE_FINAL };
+
+/* Names ("unknown" for a value out of range) and their parsers
+ * (CORE_ERR_INVALID for an unknown name). */
+const char *store_candidate_status_name(enum store_candidate_status s);
+enum core_status store_candidate_status_parse(const char *s,
+					      enum store_candidate_status *out);
+const char *store_candidate_source_name(enum store_candidate_source s);
+enum core_status store_candidate_source_parse(const char *s,
+					      enum store_candidate_source *out);
+const char *store_event_level_name(enum store_event_level l);
+const char *store_phase_name(enum store_phase ph);
 
 struct store_candidate {
 	long long id;
 	long long job_id;
 	int round;
-	const char *source;    /* llm, evolution, random, user */
+	enum store_candidate_source source;
 	const char *arch_json; /* canonical lmnas-arch/1 */
 	const char *arch_hash;
-	const char *status; /* proposed, rejected, training, trained, failed,
-			       final_training, final_done */
+	enum store_candidate_status status;
 	const char *rationale;
 	const char *rejection_reason;
 	long long macs, params, flash_bytes, sram_bytes; /* < 0: NULL */
-	double val_top1, val_top5, val_loss, test_top1;	 /* NaN: NULL */
+	double val_top1, val_top5, val_loss; /* proxy training; NaN: NULL */
+	double final_val_top1, final_val_top5, final_val_loss; /* final */
+	double test_top1; /* final training; NaN: NULL */
 	int epochs_done;
 };
 
-/* Inserts c (id ignored); *id receives the new id. A second non-rejected
- * candidate with the same (job, hash) is CORE_ERR_CONFLICT. */
-enum core_status store_candidate_insert(struct store_pool *p,
+/* Inserts c (id and final metrics ignored). *id receives the new id, or 0
+ * when a non-rejected candidate with the same (job, hash) is already
+ * stored (nothing inserted). */
+enum core_status store_candidate_insert(struct store_pool *p, const char *owner,
 					const struct store_candidate *c,
 					long long *id, char *err,
 					size_t errlen);
-enum core_status store_candidate_set_status(struct store_pool *p, long long id,
-					    const char *status,
+/* The start of a candidate's final training, in one statement: status
+ * final_training, its proxy checkpoint dropped, epochs_done 0. */
+enum core_status store_candidate_final_start(struct store_pool *p,
+					     const char *owner, long long id,
+					     char *err, size_t errlen);
+/* reason (may be NULL: left as is) goes to rejection_reason.
+ * CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status store_candidate_set_status(struct store_pool *p,
+					    const char *owner, long long id,
+					    enum store_candidate_status status,
 					    const char *reason, char *err,
 					    size_t errlen);
-/* Records metrics (NaN = leave as is) and epochs_done. */
-enum core_status store_candidate_set_metrics(struct store_pool *p, long long id,
-					     double val_top1, double val_top5,
-					     double val_loss, double test_top1,
-					     int epochs_done, char *err,
-					     size_t errlen);
+/* Records phase's metrics (NaN = leave as is; test_top1 only for the final
+ * phase) and epochs_done: proxy metrics go to val_*, final ones to
+ * final_val_*. */
+enum core_status store_candidate_set_metrics(
+    struct store_pool *p, const char *owner, long long id,
+    enum store_phase phase, double val_top1, double val_top5, double val_loss,
+    double test_top1, int epochs_done, char *err, size_t errlen);
+/* One finished epoch in one transaction: its candidate_epochs row
+ * (inserted or replaced: idempotent on resumption) and the candidate's
+ * metrics of that phase and epochs_done. */
+struct store_epoch {
+	long long candidate_id;
+	enum store_phase phase;
+	int epoch; /* 1-based */
+	double train_loss, val_top1, val_top5, val_loss, lr, seconds;
+};
+enum core_status store_epoch_finish(struct store_pool *p, const char *owner,
+				    const struct store_epoch *e, char *err,
+				    size_t errlen);
 /* Saves the candidate's latest epoch checkpoint (bytea) and epochs_done in
  * one statement, so a resumed run never sees one without the other. */
 enum core_status store_candidate_save_checkpoint(struct store_pool *p,
+						 const char *owner,
 						 long long id, const void *blob,
 						 size_t len, int epochs_done,
 						 char *err, size_t errlen);
@@ -174,24 +248,28 @@ enum core_status store_candidate_load_checkpoint(struct store_pool *p,
 						 char *err, size_t errlen);
 
 /* The candidates of a job in id order. Every string of every entry lives in
- * one allocation with the array: free with core_free(*out). */
+ * one allocation with the array: free with core_free(*out). A state name
+ * this binary does not know is CORE_ERR_INVALID. */
 enum core_status store_candidates_list(struct store_pool *p, long long job_id,
 				       struct store_candidate **out, int *n,
 				       char *err, size_t errlen);
 
 /* Inserts or replaces one epoch's metrics (idempotent on resumption). */
-enum core_status store_epoch_put(struct store_pool *p, long long candidate_id,
-				 const char *phase, int epoch,
-				 double train_loss, double val_top1,
-				 double val_top5, double val_loss, double lr,
-				 double seconds, char *err, size_t errlen);
+enum core_status store_epoch_put(struct store_pool *p, const char *owner,
+				 const struct store_epoch *e, char *err,
+				 size_t errlen);
 
 /* Inserts or replaces a round (front JSON array, hypervolume NaN = NULL). */
-enum core_status store_round_put(struct store_pool *p, long long job_id,
-				 int round, const char *proposer,
-				 const char *front_json, double hypervolume,
-				 const char *summary, int finished, char *err,
-				 size_t errlen);
+enum core_status store_round_put(struct store_pool *p, const char *owner,
+				 long long job_id, int round,
+				 const char *proposer, const char *front_json,
+				 double hypervolume, const char *summary,
+				 int finished, char *err, size_t errlen);
+/* A stored round's front (JSON text, owned by the caller: core_free) and
+ * hypervolume (NaN when NULL). CORE_ERR_NOT_FOUND when there is none. */
+enum core_status store_round_get(struct store_pool *p, long long job_id,
+				 int round, char **front_json,
+				 double *hypervolume, char *err, size_t errlen);
 
 /* A job as one JSON document built by PostgreSQL: {job: {...}, rounds:
  * [...], candidates: [...without checkpoints...], models: [...without
@@ -219,23 +297,49 @@ struct store_llm_call {
 	const char *outcome;
 	const char *error;
 };
-enum core_status store_llm_call_insert(struct store_pool *p,
+enum core_status store_llm_call_insert(struct store_pool *p, const char *owner,
 				       const struct store_llm_call *c,
 				       char *err, size_t errlen);
 
-/* level: debug, info, warn, error; data_json may be NULL ({}). */
-enum core_status store_event_insert(struct store_pool *p, long long job_id,
-				    const char *level, const char *kind,
-				    const char *message, const char *data_json,
-				    char *err, size_t errlen);
+/* A round's proposals in one transaction: its LLM calls, then its
+ * candidates; ids[i] receives candidate i's id (0: already stored, see
+ * store_candidate_insert). Nothing is stored when anything fails. */
+enum core_status store_proposals_insert(struct store_pool *p, const char *owner,
+					const struct store_llm_call *calls,
+					int ncalls,
+					const struct store_candidate *cands,
+					int ncands, long long *ids, char *err,
+					size_t errlen);
 
-/* Stores a final model: checkpoint and zip as bytea with their sha256 and
- * sizes, and the report JSON. */
-enum core_status store_model_insert(struct store_pool *p, long long job_id,
-				    long long candidate_id, const void *ckpt,
-				    size_t ckpt_len, const void *zip,
-				    size_t zip_len, const char *report_json,
-				    long long *id, char *err, size_t errlen);
+/* data_json may be NULL ({}). */
+enum core_status store_event_insert(struct store_pool *p, const char *owner,
+				    long long job_id,
+				    enum store_event_level level,
+				    const char *kind, const char *message,
+				    const char *data_json, char *err,
+				    size_t errlen);
+
+/* A final model: checkpoint and zip as bytea with their sha256 and sizes,
+ * and the report JSON (may be NULL). */
+struct store_model {
+	long long job_id, candidate_id;
+	const void *ckpt;
+	size_t ckpt_len;
+	const void *zip; /* may be NULL */
+	size_t zip_len;
+	const char *report_json;
+};
+/* Inserts the model row. A candidate has at most one model:
+ * CORE_ERR_CONFLICT when it already has one. */
+enum core_status store_model_insert(struct store_pool *p, const char *owner,
+				    const struct store_model *m, long long *id,
+				    char *err, size_t errlen);
+/* The end of a final candidate, in one transaction: its model row (kept
+ * when one is already stored: *id receives that one's id) and the
+ * candidate's status final_done. */
+enum core_status store_model_finish(struct store_pool *p, const char *owner,
+				    const struct store_model *m, long long *id,
+				    char *err, size_t errlen);
 /* Reads a model's zip (owned by the caller); CORE_ERR_NOT_FOUND when there
  * is no such model or it has no zip. */
 enum core_status store_model_zip(struct store_pool *p, long long model_id,

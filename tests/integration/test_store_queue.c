@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct ts_pg pg;
@@ -360,6 +361,136 @@ static void queue_never_double_claims(void **state)
 	store_pool_close(p);
 }
 
+/* A claim running in a thread, so that the test can tell a claim that
+ * skipped a locked job from one that waits for it. */
+struct claim_bg {
+	struct store_pool *p;
+	struct queue_claim q;
+	enum core_status st;
+	int done;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	pthread_t th;
+};
+
+static void *claim_bg_main(void *x)
+{
+	struct claim_bg *b = x;
+	char err[CORE_ERR_LEN];
+	enum core_status st =
+	    queue_job_claim(b->p, "a", 60, &b->q, err, sizeof err);
+
+	pthread_mutex_lock(&b->m);
+	b->st = st;
+	b->done = 1;
+	pthread_cond_signal(&b->c);
+	pthread_mutex_unlock(&b->m);
+	return NULL;
+}
+
+/* Starts a claim and waits for it up to limit_s; returns whether it
+ * finished. A claim that skips locked rows answers in milliseconds; one
+ * that waits for the lock never does while the lock is held, so the limit
+ * only bounds how long a broken claim stalls the test. */
+static int claim_returns(struct claim_bg *b, struct store_pool *p,
+			 double limit_s)
+{
+	struct timespec ts;
+	int done;
+
+	memset(&b->q, 0, sizeof b->q);
+	b->p = p;
+	b->done = 0;
+	pthread_mutex_init(&b->m, NULL);
+	pthread_cond_init(&b->c, NULL);
+	assert_int_equal(pthread_create(&b->th, NULL, claim_bg_main, b), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)limit_s;
+	pthread_mutex_lock(&b->m);
+	while (!b->done)
+		if (pthread_cond_timedwait(&b->c, &b->m, &ts))
+			break;
+	done = b->done;
+	pthread_mutex_unlock(&b->m);
+	return done;
+}
+
+static void claim_join(struct claim_bg *b)
+{
+	pthread_join(b->th, NULL);
+	pthread_cond_destroy(&b->c);
+	pthread_mutex_destroy(&b->m);
+}
+
+static void pg_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		printf("# %s: %s\n", sql, PQerrorMessage(c));
+	PQclear(r);
+	assert_true(ok);
+}
+
+/* Another connection holds a job's row lock (a worker in the middle of
+ * claiming it): a claim skips that job at once, taking the next one or
+ * nothing, and never waits for the lock nor takes the job after it. */
+static void claim_skips_a_locked_job(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[128], sql1[256];
+	struct claim_bg b;
+	long long j1, j2;
+	PGconn *other;
+	int returned;
+
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "first", "{}", &j1, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "second", "{}", &j2, err, sizeof err),
+	    CORE_OK);
+	other = PQconnectdb(url);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	pg_ok(other, "BEGIN");
+	snprintf(sql1, sizeof sql1,
+		 "UPDATE jobs SET status = 'running', lease_owner = 'other', "
+		 "lease_expires_at = now() + interval '60 s' WHERE id = %lld",
+		 j1);
+	pg_ok(other, sql1);
+	/* the oldest job is locked: the claim takes the second */
+	returned = claim_returns(&b, p, 5);
+	if (!returned)
+		pg_ok(other, "COMMIT"); /* let the stuck claim end */
+	claim_join(&b);
+	assert_true(returned);
+	assert_int_equal(b.st, CORE_OK);
+	assert_true(b.q.id == j2);
+	queue_claim_free(&b.q);
+	/* only the locked one is left: nothing, at once */
+	returned = claim_returns(&b, p, 5);
+	if (!returned)
+		pg_ok(other, "COMMIT");
+	claim_join(&b);
+	assert_true(returned);
+	assert_int_equal(b.st, CORE_ERR_NOT_FOUND);
+	pg_ok(other, "COMMIT");
+	PQfinish(other);
+	/* the first job is the other worker's, claimed once */
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT string_agg(coalesce(lease_owner, "
+				    "'-') || attempts, ',' ORDER BY id) FROM "
+				    "jobs",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "other0,a1");
+	store_pool_close(p);
+}
+
 static void queue_lease_lifecycle(void **state)
 {
 	struct store_pool *p = NULL;
@@ -443,53 +574,71 @@ static void search_records_round_trip(void **state)
 {
 	struct store_pool *p = NULL;
 	char err[CORE_ERR_LEN], out[128];
-	long long job, id1, id2, id3, mid;
+	long long job, id1, id2, id3, mid, mid2;
 	struct store_candidate c = {0}, *list = NULL;
 	unsigned char blob[300];
 	void *back = NULL;
 	size_t len = 0;
 	int n = 0, epochs = -1;
 	struct store_llm_call call = {0};
+	struct store_epoch e = {0};
+	struct store_model m = {0};
 
 	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
 	assert_int_equal(
 	    queue_job_enqueue(p, "rec", "{}", &job, err, sizeof err), CORE_OK);
 	c.job_id = job;
 	c.round = 1;
-	c.source = "evolution";
+	c.source = STORE_SOURCE_EVOLUTION;
 	c.arch_json = "{\"format\":\"lmnas-arch/1\"}";
 	c.arch_hash = "abc";
-	c.status = "proposed";
+	c.status = STORE_CAND_PROPOSED;
 	c.rationale = "wider";
 	c.macs = 1000;
 	c.params = 10;
 	c.flash_bytes = -1;
 	c.sram_bytes = 2048;
 	c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
-	assert_int_equal(store_candidate_insert(p, &c, &id1, err, sizeof err),
-			 CORE_OK);
-	/* the same network twice in a job: refused unless rejected */
-	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
-			 CORE_ERR_CONFLICT);
-	c.status = "rejected";
+	assert_int_equal(
+	    store_candidate_insert(p, NULL, &c, &id1, err, sizeof err),
+	    CORE_OK);
+	assert_true(id1 > 0);
+	/* the same network twice in a job: not stored again (id 0) unless
+	 * rejected */
+	assert_int_equal(
+	    store_candidate_insert(p, NULL, &c, &id2, err, sizeof err),
+	    CORE_OK);
+	assert_true(id2 == 0);
+	c.status = STORE_CAND_REJECTED;
 	c.rejection_reason = "duplicate";
-	assert_int_equal(store_candidate_insert(p, &c, &id2, err, sizeof err),
-			 CORE_OK);
-	c.status = "proposed";
+	assert_int_equal(
+	    store_candidate_insert(p, NULL, &c, &id2, err, sizeof err),
+	    CORE_OK);
+	assert_true(id2 > 0);
+	c.status = STORE_CAND_PROPOSED;
 	c.arch_hash = "def";
 	c.rationale = NULL;
 	c.rejection_reason = NULL;
-	assert_int_equal(store_candidate_insert(p, &c, &id3, err, sizeof err),
-			 CORE_OK);
-	assert_int_equal(store_candidate_set_status(p, id1, "training", NULL,
+	assert_int_equal(
+	    store_candidate_insert(p, NULL, &c, &id3, err, sizeof err),
+	    CORE_OK);
+	assert_int_equal(store_candidate_set_status(p, NULL, id1,
+						    STORE_CAND_TRAINING, NULL,
 						    err, sizeof err),
 			 CORE_OK);
-	assert_int_equal(store_candidate_set_status(p, 987654, "training", NULL,
+	assert_int_equal(store_candidate_set_status(p, NULL, 987654,
+						    STORE_CAND_TRAINING, NULL,
 						    err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
-	assert_int_equal(store_candidate_set_metrics(p, id1, 0.5, 0.8, 1.5, NAN,
-						     2, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    store_candidate_set_metrics(p, NULL, id1, STORE_PHASE_PROXY, 0.5,
+					0.8, 1.5, NAN, 2, err, sizeof err),
+	    CORE_OK);
+	/* final metrics go to their own columns: the proxy ones stay */
+	assert_int_equal(
+	    store_candidate_set_metrics(p, NULL, id1, STORE_PHASE_FINAL, 0.7,
+					0.9, 1.1, 0.65, 2, err, sizeof err),
+	    CORE_OK);
 	/* a binary checkpoint with NUL bytes survives the round trip */
 	for (size_t i = 0; i < sizeof blob; i++)
 		blob[i] = (unsigned char)(i * 7);
@@ -497,8 +646,9 @@ static void search_records_round_trip(void **state)
 			     p, id1, &back, &len, &epochs, err, sizeof err),
 			 CORE_OK);
 	assert_null(back);
-	assert_int_equal(store_candidate_save_checkpoint(
-			     p, id1, blob, sizeof blob, 3, err, sizeof err),
+	assert_int_equal(store_candidate_save_checkpoint(p, NULL, id1, blob,
+							 sizeof blob, 3, err,
+							 sizeof err),
 			 CORE_OK);
 	assert_int_equal(store_candidate_load_checkpoint(
 			     p, id1, &back, &len, &epochs, err, sizeof err),
@@ -511,23 +661,35 @@ static void search_records_round_trip(void **state)
 	    store_candidates_list(p, job, &list, &n, err, sizeof err), CORE_OK);
 	assert_int_equal(n, 3);
 	assert_true(list[0].id == id1);
-	assert_string_equal(list[0].status, "training");
+	assert_int_equal(list[0].status, STORE_CAND_TRAINING);
+	assert_int_equal(list[0].source, STORE_SOURCE_EVOLUTION);
 	assert_string_equal(list[0].rationale, "wider");
 	assert_null(list[0].rejection_reason);
 	assert_true(list[0].val_top1 == 0.5);
-	assert_true(isnan(list[0].test_top1));
+	assert_true(list[0].final_val_top1 == 0.7);
+	assert_true(list[0].final_val_loss == 1.1);
+	assert_true(list[0].test_top1 == 0.65);
 	assert_true(list[0].flash_bytes == -1);
 	assert_true(list[0].sram_bytes == 2048);
 	assert_string_equal(list[1].rejection_reason, "duplicate");
+	assert_int_equal(list[1].status, STORE_CAND_REJECTED);
 	assert_int_equal(list[0].epochs_done, 3);
+	assert_true(isnan(list[2].final_val_top1));
 	core_free(list);
 	/* epochs and rounds are idempotent on resumption */
+	e.candidate_id = id1;
+	e.phase = STORE_PHASE_PROXY;
+	e.epoch = 1;
+	e.train_loss = 2.0;
+	e.val_top1 = 0.1;
+	e.val_top5 = 0.3;
+	e.val_loss = 2.1;
+	e.lr = 0.05;
+	e.seconds = 1.5;
 	for (int k = 0; k < 2; k++) {
-		assert_int_equal(store_epoch_put(p, id1, "proxy", 1, 2.0, 0.1,
-						 0.3, 2.1, 0.05, 1.5, err,
-						 sizeof err),
+		assert_int_equal(store_epoch_put(p, NULL, &e, err, sizeof err),
 				 CORE_OK);
-		assert_int_equal(store_round_put(p, job, 1, "evolution",
+		assert_int_equal(store_round_put(p, NULL, job, 1, "evolution",
 						 "[{\"id\":1}]", 0.25, "ok", k,
 						 err, sizeof err),
 				 CORE_OK);
@@ -540,9 +702,22 @@ static void search_records_round_trip(void **state)
 				    out, sizeof out),
 			 0);
 	assert_string_equal(out, "1,1");
-	assert_int_equal(store_epoch_put(p, id1, "warmup", 1, 2.0, 0.1, 0.3,
-					 2.1, 0.05, 1.5, err, sizeof err),
-			 CORE_ERR_DB); /* phase is checked by the schema */
+	e.phase = (enum store_phase)7;
+	assert_int_equal(store_epoch_put(p, NULL, &e, err, sizeof err),
+			 CORE_ERR_INVALID);
+	/* epoch row and proxy metrics together */
+	e.phase = STORE_PHASE_PROXY;
+	e.epoch = 2;
+	e.val_top1 = 0.25;
+	assert_int_equal(store_epoch_finish(p, NULL, &e, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT val_top1 || ',' || final_val_top1 "
+				    "|| ',' || epochs_done FROM candidates "
+				    "ORDER BY id LIMIT 1",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "0.25,0.7,2");
 	call.job_id = job;
 	call.round = 1;
 	call.attempt = 1;
@@ -554,16 +729,40 @@ static void search_records_round_trip(void **state)
 	call.completion_tokens = -1;
 	call.latency_ms = 30;
 	call.outcome = "ok";
-	assert_int_equal(store_llm_call_insert(p, &call, err, sizeof err),
+	assert_int_equal(store_llm_call_insert(p, NULL, &call, err, sizeof err),
 			 CORE_OK);
-	assert_int_equal(store_event_insert(p, job, "warn", "fallback",
-					    "LLM unreachable", NULL, err,
-					    sizeof err),
+	/* malformed JSON is a data error, not a database outage */
+	call.messages_json = "[{\"role\":";
+	assert_int_equal(store_llm_call_insert(p, NULL, &call, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_int_equal(store_event_insert(p, NULL, job, STORE_EVENT_WARN,
+					    "fallback", "LLM unreachable", NULL,
+					    err, sizeof err),
 			 CORE_OK);
-	assert_int_equal(store_model_insert(p, job, id1, blob, 100, blob + 100,
-					    200, "{\"macs\":1}", &mid, err,
-					    sizeof err),
+	m.job_id = job;
+	m.candidate_id = id1;
+	m.ckpt = blob;
+	m.ckpt_len = 100;
+	m.zip = blob + 100;
+	m.zip_len = 200;
+	m.report_json = "{\"macs\":1}";
+	assert_int_equal(store_model_insert(p, NULL, &m, &mid, err, sizeof err),
 			 CORE_OK);
+	/* one model per candidate */
+	assert_int_equal(
+	    store_model_insert(p, NULL, &m, &mid2, err, sizeof err),
+	    CORE_ERR_CONFLICT);
+	/* finishing it again keeps the stored model and sets the status */
+	assert_int_equal(
+	    store_model_finish(p, NULL, &m, &mid2, err, sizeof err), CORE_OK);
+	assert_true(mid2 == mid);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT (SELECT count(*) FROM models) || "
+				    "',' || (SELECT status FROM candidates "
+				    "ORDER BY id LIMIT 1)",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "1,final_done");
 	assert_int_equal(store_model_zip(p, mid, &back, &len, err, sizeof err),
 			 CORE_OK);
 	assert_int_equal(len, 200);
@@ -581,6 +780,225 @@ static void search_records_round_trip(void **state)
 	store_pool_close(p);
 }
 
+/* Text that is not UTF-8 (a Latin-1 reply, a cut in the middle of a
+ * character) is stored with U+FFFD, never refused by PostgreSQL. */
+static void text_is_stored_as_valid_utf8(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[256];
+	long long job, id = 0;
+	struct store_llm_call call = {0};
+	struct store_candidate c = {0};
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "utf8", "{}", &job, err, sizeof err), CORE_OK);
+	assert_int_equal(store_event_insert(p, NULL, job, STORE_EVENT_WARN,
+					    "llm", "r\xe9ponse \xc3", NULL, err,
+					    sizeof err),
+			 CORE_OK);
+	call.job_id = job;
+	call.model = "m\xff";
+	call.messages_json = "[\"caf\xe9\"]";
+	call.reply = "<html>Service indisponible \xe0 l'instant</html>";
+	call.http_status = 503;
+	call.prompt_tokens = call.completion_tokens = call.latency_ms = -1;
+	call.outcome = "http_error";
+	call.error = "HTTP 503: \xe9t\xe9";
+	assert_int_equal(store_llm_call_insert(p, NULL, &call, err, sizeof err),
+			 CORE_OK);
+	c.job_id = job;
+	c.source = STORE_SOURCE_LLM;
+	c.arch_json = "null";
+	c.arch_hash = "";
+	c.status = STORE_CAND_REJECTED;
+	c.rationale = "plus l\xe9ger";
+	c.rejection_reason = "trop \xe9troit";
+	c.macs = c.params = c.flash_bytes = c.sram_bytes = -1;
+	c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
+	assert_int_equal(
+	    store_candidate_insert(p, NULL, &c, &id, err, sizeof err), CORE_OK);
+	assert_int_equal(store_round_put(p, NULL, job, 0, "llm", NULL, NAN,
+					 "r\xe9sum\xe9", 0, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT (SELECT message FROM events WHERE "
+				    "kind = 'llm') || '|' || (SELECT reply || "
+				    "error || messages::text FROM llm_calls "
+				    "WHERE http_status = 503) || '|' || "
+				    "(SELECT rationale || rejection_reason "
+				    "FROM candidates WHERE rationale LIKE "
+				    "'plus%') || '|' || (SELECT summary FROM "
+				    "rounds WHERE summary LIKE 'r%')",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(
+	    out, "r\xef\xbf\xbdponse \xef\xbf\xbd|<html>Service indisponible "
+		 "\xef\xbf\xbd l'instant</html>HTTP 503: "
+		 "\xef\xbf\xbdt\xef\xbf\xbd[\"caf\xef\xbf\xbd\"]|plus "
+		 "l\xef\xbf\xbdgertrop \xef\xbf\xbdtroit|r\xef\xbf\xbdsum"
+		 "\xef\xbf\xbd");
+	store_pool_close(p);
+}
+
+/* A round's proposals go in together or not at all. */
+static void proposals_are_one_transaction(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[64];
+	long long job, ids[2] = {-1, -1};
+	struct store_llm_call call = {0};
+	struct store_candidate c[2] = {{0}, {0}};
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "props", "{}", &job, err, sizeof err),
+	    CORE_OK);
+	call.job_id = job;
+	call.outcome = "ok";
+	call.reply = "{}";
+	call.http_status = call.prompt_tokens = call.completion_tokens =
+	    call.latency_ms = -1;
+	for (int i = 0; i < 2; i++) {
+		c[i].job_id = job;
+		c[i].source = STORE_SOURCE_LLM;
+		c[i].status = STORE_CAND_PROPOSED;
+		c[i].macs = c[i].params = c[i].flash_bytes = c[i].sram_bytes =
+		    -1;
+		c[i].val_top1 = c[i].val_top5 = c[i].val_loss = c[i].test_top1 =
+		    NAN;
+	}
+	c[0].arch_json = "{\"a\":1}";
+	c[0].arch_hash = "p1";
+	c[1].arch_json = "{\"a\":"; /* refused: the whole batch is */
+	c[1].arch_hash = "p2";
+	assert_int_equal(store_proposals_insert(p, NULL, &call, 1, c, 2, ids,
+						err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL,
+		       "SELECT (SELECT count(*) FROM llm_calls "
+		       "WHERE job_id = (SELECT max(id) FROM "
+		       "jobs)) + (SELECT count(*) FROM candidates "
+		       "WHERE job_id = (SELECT max(id) FROM jobs))",
+		       out, sizeof out),
+	    0);
+	assert_string_equal(out, "0");
+	c[1].arch_json = "{\"a\":2}";
+	assert_int_equal(store_proposals_insert(p, NULL, &call, 1, c, 2, ids,
+						err, sizeof err),
+			 CORE_OK);
+	assert_true(ids[0] > 0 && ids[1] > ids[0]);
+	/* the same again (a resume): nothing new, ids 0 */
+	assert_int_equal(store_proposals_insert(p, NULL, NULL, 0, c, 2, ids,
+						err, sizeof err),
+			 CORE_OK);
+	assert_true(ids[0] == 0 && ids[1] == 0);
+	store_pool_close(p);
+}
+
+/* A worker that no longer holds the lease writes nothing: every record
+ * write checks the owner in its own statement. */
+static void writes_need_the_lease(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], out[128];
+	long long job, id = 0, cand = 0, mid = 0;
+	struct queue_claim q;
+	struct store_candidate c = {0};
+	struct store_llm_call call = {0};
+	struct store_epoch e = {0};
+	struct store_model m = {0};
+
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "DELETE FROM jobs", out, sizeof out), 0);
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	assert_int_equal(
+	    queue_job_enqueue(p, "lease", "{}", &job, err, sizeof err),
+	    CORE_OK);
+	assert_int_equal(queue_job_claim(p, "a", 60, &q, err, sizeof err),
+			 CORE_OK);
+	queue_claim_free(&q);
+	c.job_id = job;
+	c.source = STORE_SOURCE_RANDOM;
+	c.arch_json = "{}";
+	c.arch_hash = "h1";
+	c.status = STORE_CAND_PROPOSED;
+	c.macs = c.params = c.flash_bytes = c.sram_bytes = -1;
+	c.val_top1 = c.val_top5 = c.val_loss = c.test_top1 = NAN;
+	/* the holder writes */
+	assert_int_equal(
+	    store_candidate_insert(p, "a", &c, &cand, err, sizeof err),
+	    CORE_OK);
+	assert_true(cand > 0);
+	assert_int_equal(store_event_insert(p, "a", job, STORE_EVENT_INFO, "k",
+					    "by a", NULL, err, sizeof err),
+			 CORE_OK);
+	/* another worker takes the job over */
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "UPDATE jobs SET lease_owner = 'b'", out,
+				    sizeof out),
+			 0);
+	c.arch_hash = "h2";
+	assert_int_equal(
+	    store_candidate_insert(p, "a", &c, &id, err, sizeof err),
+	    CORE_ERR_CONFLICT);
+	assert_non_null(strstr(err, "lease lost"));
+	assert_int_equal(store_candidate_set_status(p, "a", cand,
+						    STORE_CAND_TRAINING, NULL,
+						    err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_int_equal(
+	    store_candidate_set_metrics(p, "a", cand, STORE_PHASE_PROXY, 0.5,
+					0.5, 1, NAN, 1, err, sizeof err),
+	    CORE_ERR_CONFLICT);
+	assert_int_equal(store_candidate_save_checkpoint(p, "a", cand, "x", 1,
+							 1, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	e.candidate_id = cand;
+	e.epoch = 1;
+	assert_int_equal(store_epoch_finish(p, "a", &e, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_int_equal(store_round_put(p, "a", job, 0, "random", "[]", 0.1,
+					 "s", 1, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	call.job_id = job;
+	call.outcome = "ok";
+	call.http_status = call.prompt_tokens = call.completion_tokens =
+	    call.latency_ms = -1;
+	assert_int_equal(store_llm_call_insert(p, "a", &call, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	assert_int_equal(store_event_insert(p, "a", job, STORE_EVENT_INFO, "k",
+					    "late", NULL, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	m.job_id = job;
+	m.candidate_id = cand;
+	m.ckpt = "x";
+	m.ckpt_len = 1;
+	assert_int_equal(store_model_finish(p, "a", &m, &mid, err, sizeof err),
+			 CORE_ERR_CONFLICT);
+	/* nothing of a's later writes is stored */
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT (SELECT count(*) FROM candidates "
+				    "WHERE job_id IN (SELECT id FROM jobs)) "
+				    "|| ',' || (SELECT status || epochs_done "
+				    "FROM candidates WHERE arch_hash = 'h1') "
+				    "|| ',' || (SELECT count(*) FROM "
+				    "candidate_epochs) || ',' || (SELECT "
+				    "count(*) FROM rounds) || ',' || (SELECT "
+				    "count(*) FROM llm_calls) || ',' || "
+				    "(SELECT count(*) FROM events) || ',' || "
+				    "(SELECT count(*) FROM models)",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "1,proposed0,0,0,0,1,0");
+	/* the new holder writes */
+	assert_int_equal(store_event_insert(p, "b", job, STORE_EVENT_INFO, "k",
+					    "by b", NULL, err, sizeof err),
+			 CORE_OK);
+	store_pool_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,8 +1013,14 @@ int main(void)
 				   ensure_running),
 	    cmocka_unit_test_setup(other_errors_roll_back, ensure_running),
 	    cmocka_unit_test_setup(queue_never_double_claims, ensure_running),
+	    cmocka_unit_test_setup(claim_skips_a_locked_job, ensure_running),
 	    cmocka_unit_test_setup(queue_lease_lifecycle, ensure_running),
 	    cmocka_unit_test_setup(search_records_round_trip, ensure_running),
+	    cmocka_unit_test_setup(text_is_stored_as_valid_utf8,
+				   ensure_running),
+	    cmocka_unit_test_setup(proposals_are_one_transaction,
+				   ensure_running),
+	    cmocka_unit_test_setup(writes_need_the_lease, ensure_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

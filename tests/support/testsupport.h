@@ -62,6 +62,11 @@ struct ts_proc {
 int ts_lmnas_run(struct ts_proc *p, const char *const *args,
 		 const char *const *env);
 
+/* Starts `lmnas ARGS...` with env as ts_lmnas_run does, without waiting
+ * (stop it with ts_proc_stop or ts_proc_kill). Returns 0 or -1. */
+int ts_lmnas_spawn(struct ts_proc *p, const char *const *args,
+		   const char *const *env);
+
 /* Spawns `lmnas serve` on a free loopback port with env (plus LMNAS_LISTEN
  * and LMNAS_WEB_DIR unless env sets them) and waits until /healthz answers
  * 200. Returns 0 when it serves; -1 when it exited first (p->exit_code set)

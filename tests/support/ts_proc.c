@@ -450,3 +450,15 @@ int ts_lmnas_serve(struct ts_proc *p, const char *const *env)
 	}
 	return -1;
 }
+
+int ts_lmnas_spawn(struct ts_proc *p, const char *const *args,
+		   const char *const *env)
+{
+	memset(p, 0, sizeof *p);
+	p->pid = spawn_lmnas(p, args, env, NULL);
+	if (p->pid < 0) {
+		p->pid = 0;
+		return -1;
+	}
+	return 0;
+}

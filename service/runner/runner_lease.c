@@ -1,0 +1,221 @@
+/* runner_lease.c - keeping a job's lease while it runs: a heartbeat
+ * thread renews it every third of its length whatever the job is doing (an
+ * LLM call, an epoch, an export), carries the progress document, and
+ * raises j->halt when the lease is lost, a cancel is requested or the
+ * process is asked to stop; plus the job's events. */
+#include "runner_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* How often the thread looks at rc->stop between beats. */
+#define BEAT_POLL_S 0.1
+
+static void progress_json(struct job *j, char *out, size_t len)
+{
+	snprintf(out, len,
+		 "{\"phase\":\"%s\",\"round\":%d,\"rounds\":%d,"
+		 "\"candidate_id\":%lld,\"epoch\":%d,\"epochs\":%d,"
+		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f,"
+		 "\"eta_s\":%.0f}",
+		 j->prog.phase, j->prog.round + 1, j->prog.rounds,
+		 j->prog.candidate_id, j->prog.epoch, j->prog.epochs,
+		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume,
+		 j->prog.eta_s);
+}
+
+/* One renewal with the latest progress; records a lost lease or a cancel
+ * request. Called with hb_lock not held. */
+static void renew(struct job *j)
+{
+	char err[CORE_ERR_LEN], progress[sizeof j->hb_progress];
+	int cancel = 0;
+	enum core_status st;
+
+	pthread_mutex_lock(&j->hb_lock);
+	memcpy(progress, j->hb_progress, sizeof progress);
+	pthread_mutex_unlock(&j->hb_lock);
+	st = queue_job_heartbeat(j->p, j->id, j->rc->worker, j->rc->lease_s,
+				 progress[0] ? progress : NULL, &cancel, err,
+				 sizeof err);
+	pthread_mutex_lock(&j->hb_lock);
+	if (st == CORE_ERR_CONFLICT) {
+		if (!j->lease_lost)
+			LOG_WARN("%s", err);
+		j->lease_lost = 1;
+		j->halt = 1;
+	} else if (st) {
+		/* a database hiccup: the lease has two more beats of slack */
+		LOG_WARN("heartbeat: %s", err);
+	} else if (cancel) {
+		j->cancel_requested = 1;
+		j->halt = 1;
+	}
+	pthread_mutex_unlock(&j->hb_lock);
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct job *j = arg;
+	double period = j->rc->lease_s / 3.0;
+	double next = core_now_seconds() + period;
+
+	pthread_mutex_lock(&j->hb_lock);
+	while (!j->hb_quit) {
+		struct timespec ts;
+		double wait = next - core_now_seconds();
+
+		if (wait > BEAT_POLL_S)
+			wait = BEAT_POLL_S;
+		if (wait > 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(wait * 1e9);
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&j->hb_cond, &j->hb_lock, &ts);
+		}
+		if (j->rc->stop && *j->rc->stop)
+			j->halt = 1;
+		if (j->hb_quit || core_now_seconds() < next)
+			continue;
+		pthread_mutex_unlock(&j->hb_lock);
+		renew(j);
+		pthread_mutex_lock(&j->hb_lock);
+		next = core_now_seconds() + period;
+	}
+	pthread_mutex_unlock(&j->hb_lock);
+	return NULL;
+}
+
+enum core_status job_lease_start(struct job *j, char *err, size_t errlen)
+{
+	if (pthread_mutex_init(&j->hb_lock, NULL)) {
+		core_errf(err, errlen, "cannot create the heartbeat lock");
+		return CORE_ERR_INTERNAL;
+	}
+	if (pthread_cond_init(&j->hb_cond, NULL)) {
+		pthread_mutex_destroy(&j->hb_lock);
+		core_errf(err, errlen, "cannot create the heartbeat condition");
+		return CORE_ERR_INTERNAL;
+	}
+	j->hb_init = 1;
+	if (pthread_create(&j->hb_thread, NULL, heartbeat_main, j)) {
+		core_errf(err, errlen, "cannot start the heartbeat thread");
+		return CORE_ERR_INTERNAL;
+	}
+	j->hb_running = 1;
+	return CORE_OK;
+}
+
+void job_lease_stop(struct job *j)
+{
+	if (!j->hb_init)
+		return;
+	if (j->hb_running) {
+		pthread_mutex_lock(&j->hb_lock);
+		j->hb_quit = 1;
+		pthread_cond_signal(&j->hb_cond);
+		pthread_mutex_unlock(&j->hb_lock);
+		pthread_join(j->hb_thread, NULL);
+		j->hb_running = 0;
+	}
+	pthread_cond_destroy(&j->hb_cond);
+	pthread_mutex_destroy(&j->hb_lock);
+	j->hb_init = 0;
+}
+
+int job_halted(struct job *j)
+{
+	int h;
+
+	if (j->rc->stop && *j->rc->stop)
+		return 1;
+	if (!j->hb_init)
+		return j->halt;
+	pthread_mutex_lock(&j->hb_lock);
+	h = j->halt;
+	pthread_mutex_unlock(&j->hb_lock);
+	return h;
+}
+
+int job_beat(struct job *j, int force)
+{
+	char progress[sizeof j->hb_progress];
+
+	if (j->rc->progress)
+		j->rc->progress(&j->prog, j->rc->ctx);
+	progress_json(j, progress, sizeof progress);
+	if (j->hb_init) {
+		pthread_mutex_lock(&j->hb_lock);
+		memcpy(j->hb_progress, progress, sizeof progress);
+		pthread_mutex_unlock(&j->hb_lock);
+	}
+	/* a forced beat (a phase change) stores the progress at once */
+	if (force && j->hb_init && !job_halted(j))
+		renew(j);
+	return job_halted(j);
+}
+
+int job_lease_lost(struct job *j)
+{
+	int lost;
+
+	if (!j->hb_init)
+		return j->lease_lost; /* no thread: nothing shared */
+	pthread_mutex_lock(&j->hb_lock);
+	lost = j->lease_lost;
+	pthread_mutex_unlock(&j->hb_lock);
+	return lost;
+}
+
+int job_cancel_requested(struct job *j)
+{
+	int c;
+
+	if (!j->hb_init)
+		return j->cancel_requested;
+	pthread_mutex_lock(&j->hb_lock);
+	c = j->cancel_requested;
+	pthread_mutex_unlock(&j->hb_lock);
+	return c;
+}
+
+void job_lease_mark_lost(struct job *j)
+{
+	if (!j->hb_init) {
+		j->lease_lost = 1;
+		j->halt = 1;
+		return;
+	}
+	pthread_mutex_lock(&j->hb_lock);
+	j->lease_lost = 1;
+	j->halt = 1;
+	pthread_mutex_unlock(&j->hb_lock);
+}
+
+void job_event(struct job *j, enum store_event_level level, const char *kind,
+	       const char *fmt, ...)
+{
+	char msg[1024], err[CORE_ERR_LEN];
+	enum core_status st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (level == STORE_EVENT_ERROR)
+		LOG_ERROR("%s", msg);
+	else if (level == STORE_EVENT_WARN)
+		LOG_WARN("%s", msg);
+	else
+		LOG_INFO("%s", msg);
+	st = store_event_insert(j->p, j->rc->worker, j->id, level, kind, msg,
+				NULL, err, sizeof err);
+	if (st == CORE_ERR_CONFLICT)
+		job_lease_mark_lost(j);
+	else if (st)
+		LOG_WARN("event not stored: %s", err);
+}
