@@ -405,9 +405,44 @@ static int by_accuracy(const void *a, const void *b)
 	return (x->val_top1 < y->val_top1) - (x->val_top1 > y->val_top1);
 }
 
+/* Fails a job whose final phase produced no model: every top-K candidate's
+ * full training failed (diverged, say), so the search handed back nothing. */
+static enum core_status check_final_models(struct job *j, const long *ids,
+					   int n, char *err, size_t errlen)
+{
+	int done = 0, failed = 0;
+	const char *last = NULL;
+	enum core_status st = job_load(j, err, errlen);
+
+	if (st)
+		return st;
+	for (int i = 0; i < j->ncands; i++) {
+		const struct store_candidate *c = &j->cands[i];
+		int final = 0;
+		for (int k = 0; k < n; k++)
+			final |= ids[k] == c->id;
+		if (!final)
+			continue;
+		if (c->status == STORE_CAND_FINAL_DONE) {
+			done++;
+		} else if (c->status == STORE_CAND_FAILED) {
+			failed++;
+			last = c->rejection_reason;
+		}
+	}
+	if (done > 0)
+		return CORE_OK;
+	core_errf(err, errlen,
+		  "no model was produced: the final training of %d "
+		  "candidate%s failed (last: %s)",
+		  failed, failed == 1 ? "" : "s", last ? last : "?");
+	return CORE_ERR_INVALID;
+}
+
 static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 {
 	const struct store_candidate **top = NULL;
+	long *ids = NULL;
 	int n = 0, k = j->spec.budget.final.top_k;
 	enum core_status st = job_load(j, err, errlen);
 
@@ -430,6 +465,13 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 	qsort(top, (size_t)n, sizeof *top, by_accuracy);
 	if (n > k)
 		n = k;
+	ids = core_calloc((size_t)(n ? n : 1), sizeof *ids);
+	if (!ids) {
+		core_free(top);
+		return CORE_ERR_NOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		ids[i] = (long)top[i]->id;
 	j->prog.phase = "final";
 	j->prog.candidates = n;
 	for (int i = 0; i < n && !st; i++) {
@@ -461,6 +503,9 @@ static enum core_status final_phase(struct job *j, char *err, size_t errlen)
 		}
 	}
 	core_free(top);
+	if (!st && n > 0)
+		st = check_final_models(j, ids, n, err, errlen);
+	core_free(ids);
 	return st;
 }
 

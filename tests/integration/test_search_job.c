@@ -31,6 +31,7 @@ static char url[256], data[64];
 /* job_spec knobs: the LLM's timeout, the final phase's epochs, the data
  * set directory (NULL: data), extra members of "constraints" */
 static int spec_llm_timeout = 2, spec_final_epochs = 1;
+static double spec_final_lr = 0.1;
 static const char *spec_data, *spec_constraints = "", *spec_teacher = "";
 
 static const char *space =
@@ -90,12 +91,13 @@ static void job_spec(char *out, size_t len, const char *proposer,
 		 "\"budget\":{\"rounds\":2,\"max_candidates\":4,"
 		 "\"proxy\":{\"epochs\":1,\"train_fraction\":1,\"batch\":16,"
 		 "\"lr\":0.1},\"final\":{\"top_k\":1,\"epochs\":%d,"
-		 "\"batch\":16,\"lr\":0.1%s}},\"export\":{\"target\":\"qemu\","
+		 "\"batch\":16,\"lr\":%g%s}},\"export\":{\"target\":\"qemu\","
 		 "\"calibration_images\":32,\"calibration\":\"percentile\","
 		 "\"percentile\":99.5,\"eval_images\":20},\"threads\":2,"
 		 "\"seed\":7}",
 		 spec_data ? spec_data : data, space, proposer, llm,
-		 spec_constraints, spec_final_epochs, spec_teacher);
+		 spec_constraints, spec_final_epochs, spec_final_lr,
+		 spec_teacher);
 }
 
 static long long submit(struct store_pool *p, const char *spec)
@@ -871,6 +873,35 @@ static void job_that_trains_nothing_fails(void **state)
 	store_pool_close(p);
 }
 
+/* A job whose proxy training worked but whose every final training
+ * failed (here: diverged at a learning rate of 10) produced no model: it
+ * ends failed, not succeeded. */
+static void final_training_that_fails_fails_the_job(void **state)
+{
+	struct store_pool *p = NULL;
+	char err[CORE_ERR_LEN], spec[4096], out[1024];
+	long long id;
+
+	assert_int_equal(store_pool_open(url, 2, &p, err, sizeof err), CORE_OK);
+	spec_final_lr = 10;
+	spec_final_epochs = 2;
+	job_spec(spec, sizeof spec, "evolution", NULL);
+	spec_final_lr = 0.1;
+	spec_final_epochs = 1;
+	id = submit(p, spec);
+	assert_int_equal(run_job(p, id, 120), CORE_OK);
+	job_outcome(id, out, sizeof out);
+	assert_non_null(strstr(out, "failed: no model was produced"));
+	assert_true(sql_ll("SELECT count(*) FROM candidates WHERE job_id = "
+			   "%lld AND status = 'trained'",
+			   id) > 0);
+	assert_int_equal(sql_ll("SELECT count(*) FROM models WHERE job_id = "
+				"%lld",
+				id),
+			 0);
+	store_pool_close(p);
+}
+
 /* LLM replies that are not UTF-8 (a 503 page in Latin-1, a 200 body with
  * a Latin-1 byte) are stored with U+FFFD; the job goes on and succeeds. */
 static void latin1_llm_replies_are_stored(void **state)
@@ -1114,6 +1145,7 @@ int main(void)
 	    cmocka_unit_test(final_phase_resume_keeps_rounds),
 	    cmocka_unit_test(resume_never_stores_a_second_model),
 	    cmocka_unit_test(job_that_trains_nothing_fails),
+	    cmocka_unit_test(final_training_that_fails_fails_the_job),
 	    cmocka_unit_test(latin1_llm_replies_are_stored),
 	    cmocka_unit_test(refused_record_fails_the_job),
 	    cmocka_unit_test(cli_worker_search_and_job_show),
