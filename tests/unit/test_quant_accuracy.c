@@ -323,13 +323,15 @@ static void int8_top1_tracks_float(void **state)
 	/* Measured (2026-12, this seed): float 77.93%, int8 77.93%, agreement
 	 * 98.83%, logit error 0.0240; with every weight scale max / 64 instead
 	 * of max / 127: int8 77.44%, agreement 97.95%, logit error 0.0328; with
-	 * max / 110: 77.83%, 98.63%, 0.0260. Other seeds of this test moved
-	 * top-1 by up to 0.6 points and the logit error by 10% with the
-	 * correct quantizer, so the accuracy bounds keep that much room and
-	 * catch a quantizer that loses half its weight resolution; the weight
-	 * checks below catch any loss of resolution exactly. */
+	 * max / 110: 77.83%, 98.63%, 0.0260. Four other seeds of this test
+	 * gave, with the correct quantizer, int8 - float top-1 from -0.6 to
+	 * +0.6 points, agreement 97.85% to 99.71% and logit errors 0.021 to
+	 * 0.026, so the accuracy bounds keep that room (another CPU's BLAS
+	 * trains slightly different weights): the logit error catches a
+	 * quantizer that loses half its weight resolution, the weight checks
+	 * below catch any loss of resolution exactly. */
 	assert_true(abs(ms.int8_correct - ms.float_correct) <= NTEST / 100);
-	assert_true(ms.agree >= NTEST * 983 / 1000);
+	assert_true(ms.agree >= NTEST * 975 / 1000);
 	assert_true(ms.logit_err <= 0.0275);
 	/* every weight within half a step of the best grid (float rounding
 	 * of the scale aside), every channel using the whole int8 range */
