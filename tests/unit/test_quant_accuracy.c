@@ -283,6 +283,7 @@ static void int8_top1_tracks_float(void **state)
 	struct core_field_errors fe;
 	struct core_rng r;
 	char err[CORE_ERR_LEN];
+	double t0, t1;
 
 	memset(&f, 0, sizeof f);
 	omp_set_num_threads(1);
@@ -304,8 +305,12 @@ static void int8_top1_tracks_float(void **state)
 	images_make(&r, NTRAIN, f.xtrain, f.ytrain);
 	images_make(&r, NTEST, f.xtest, f.ytest);
 
+	t0 = core_now_seconds();
 	train(&f);
+	t1 = core_now_seconds();
 	measure(&f, &ms);
+	print_message("# training %.1f s, quantization and evaluation %.1f s\n",
+		      t1 - t0, core_now_seconds() - t1);
 	print_message("# test set of %d: float top-1 %.2f%%, int8 top-1 "
 		      "%.2f%% (%+.2f points), int8/float agreement %.2f%%, "
 		      "mean |int8 - float| logit %.4f of the logits' std\n",
