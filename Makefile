@@ -2,9 +2,11 @@
 #
 #   make run     install deps, build, start a private PostgreSQL under ./var/,
 #                migrate, serve on 127.0.0.1:8080
-#   make test    install deps, build with ASan+UBSan, run every test
+#   make test    install deps, build with ASan+UBSan, run every test (last
+#                line: N passed, N failed, N skipped; LMNAS_ALLOWED_SKIPS)
 #   make bench   benchmarks (figures printed, not asserted)
-#   make bench-train  lmnas' training step vs PyTorch's (images/s, RSS)
+#   make bench-train  lmnas' training step vs PyTorch's, tuned and default
+#                (images/s, RSS); committed outputs in bench/results/
 #   make lint    clang-format --dry-run --Werror and cppcheck
 #   make clean   remove every build output
 

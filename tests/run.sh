@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # run.sh - runs test binaries (cmocka, TAP output) two at a time, keeps each
-# one's log under build/test-logs/, and ends with the line `N passed, N failed`.
-# A binary that crashes or exits non-zero without a failing case counts as one
-# failure; a skipped case is neither. Set TEST_FILTER=regex to run a subset,
-# TEST_JOBS to change parallelism.
+# one's log under build/test-logs/, and ends with the line
+# `N passed, N failed, N skipped`. A binary that crashes or exits non-zero
+# without a failing case counts as one failure. Set TEST_FILTER=regex to run a
+# subset, TEST_JOBS to change parallelism.
+#
+# Skips: a test that skips prints why first (a line `SKIP: reason`, any case)
+# and run.sh shows that reason on the binary's summary line. A skip without a
+# reason is a failure. LMNAS_ALLOWED_SKIPS, when set, lists the skips that are
+# expected (binary names or binary:case, separated by spaces or commas); any
+# other skip is then counted as a failure, so CI (.ci/run sets it, empty)
+# fails when a toolchain or data set it should have is missing. Unset, every
+# skip with a reason is allowed (a developer machine without QEMU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=${BUILD:-build}/test-logs
@@ -36,29 +44,64 @@ export -f run_one
 start_all=$(date +%s)
 printf '%s\n' "${bins[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
 
+# allowed NAME CASE: 0 when LMNAS_ALLOWED_SKIPS is unset or names the
+# binary or binary:case
+allowed() {
+	[[ -z ${LMNAS_ALLOWED_SKIPS+set} ]] && return 0
+	local w
+	for w in ${LMNAS_ALLOWED_SKIPS//,/ }; do
+		[[ $w == "$1" || $w == "$1:$2" ]] && return 0
+	done
+	return 1
+}
+
 passed=0
 failed=0
+skipped=0
 for b in "${bins[@]}"; do
 	name=$(basename "$b")
 	log=$logs/$name.log
 	read -r rc secs <"$log.rc"
 	p=$(grep -cE '^ok [0-9]+' "$log")
-	# cmocka's TAP prints a skipped case as "not ok N # SKIP": not a failure
+	# cmocka's TAP prints a skipped case as "not ok N # SKIP name": not a
+	# failure in itself
 	f=$(grep -E '^not ok [0-9]+' "$log" | grep -vc '# SKIP')
-	s=$(grep -cE '^not ok [0-9]+ # SKIP' "$log")
+	s=0
+	bad=()
+	reasons=$(grep -ioE '^(# )?skip: .*' "$log" | sed -E 's/^(# )?[sS][kK][iI][pP]: //' |
+		sort -u | paste -sd ';' -)
+	while read -r case; do
+		[[ -z $case ]] && continue
+		if [[ -z $reasons ]]; then
+			bad+=("$case skipped without saying why (print 'SKIP: reason' first)")
+		elif ! allowed "$name" "$case"; then
+			bad+=("$case skipped, not in LMNAS_ALLOWED_SKIPS: $reasons")
+		else
+			s=$((s + 1))
+		fi
+	done < <(sed -nE 's/^not ok [0-9]+ # SKIP ?(.*)/\1/p' "$log")
+	f=$((f + ${#bad[@]}))
 	if [[ $rc -ne 0 && $f -eq 0 ]]; then
 		f=1
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
+	skipnote=""
+	[[ $s -gt 0 ]] && skipnote=" ($s skipped: $reasons)"
 	if [[ $f -gt 0 ]]; then
-		printf 'FAIL %-40s %3d passed %3d failed %6.1fs (log: %s)\n' "$name" "$p" "$f" "$secs" "$log"
-		grep -E '^not ok|ERROR|error:|Sanitizer|runtime error' "$log" | head -n 30 | sed 's/^/     /'
+		printf 'FAIL %-40s %3d passed %3d failed %6.1fs (log: %s)%s\n' \
+			"$name" "$p" "$f" "$secs" "$log" "$skipnote"
+		for m in "${bad[@]}"; do
+			echo "     $m"
+		done
+		grep -E '^not ok|ERROR|error:|Sanitizer|runtime error' "$log" |
+			grep -v '# SKIP' | head -n 30 | sed 's/^/     /'
 	else
 		printf 'ok   %-40s %3d passed %6.1fs%s\n' "$name" "$p" "$secs" \
-			"$([[ $s -gt 0 ]] && echo " ($s skipped)")"
+			"$skipnote"
 	fi
 done
 echo "total time $(($(date +%s) - start_all))s"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 && $passed -gt 0 ]]

@@ -9,7 +9,12 @@ random teacher logits (alpha * CE with label smoothing + (1 - alpha) * T^2 *
 KL), zero_grad, backward, SGD (momentum 0.9, Nesterov, weight decay 5e-4 on
 conv/linear weights only). The model (tools/arch_torch.py) and the input are
 in channels_last memory format, PyTorch's fastest CPU layout (oneDNN
-convolutions). Warm-up steps, then timed steps; prints one line
+convolutions). glibc's malloc settings come from the environment:
+tests/bench/bench_train.sh runs this script both with the caching-allocator
+setting (MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184
+MALLOC_TOP_PAD_=1073741824, PyTorch's best CPU configuration here: without it
+every step's big buffers go back to the OS and fault in again) and without.
+Warm-up steps, then timed steps; prints one line
 
   torch arch=NAME res=R batch=N threads=T steps=S img_s=X step_ms=Y
         best_ms=B cpu_ms=C peak_rss_mib=Z

@@ -7,7 +7,13 @@
  * arena within the target's SRAM; and the QEMU build, run under
  * qemu-system-arm -M mps2-an500 -semihosting, prints logits identical to the
  * host int8 engine's, as does its Cortex-M4F build (CPU=cortex-m4) on
- * mps2-an386. Skipped when the Arm toolchain or QEMU is missing. */
+ * mps2-an386. And a paper-sized network (tools/paper_arch.json, 87 M MACs
+ * at 160 px: every kernel on its DSP fast paths, millions of
+ * requantizations) with random weights whose BN statistics are those of the
+ * calibration images, so that every layer's activations keep their range:
+ * its QEMU build prints, for several images, logits that differ across
+ * classes and across images and equal the host int8 engine's bit for bit.
+ * Skipped when the Arm toolchain or QEMU is missing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +23,7 @@
 
 #include "../support/exportproj.h"
 #include "../support/exporttest.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -101,8 +108,10 @@ static void run_qemu(const struct exportproj *e, const char *dir, int n,
 {
 	const int m4 = strcmp(cpu, "cortex-m4") == 0;
 	char cmd[1024];
-	int8_t v[16];
+	int8_t v[256];
 	int rc;
+
+	assert_true(e->classes <= sizeof v);
 
 	if (m4) {
 		snprintf(cmd, sizeof cmd,
@@ -185,10 +194,144 @@ static void projects_on_cortex_m7(void **state)
 	}
 }
 
+#define PAPER_CAL    8 /* calibration images, also the BN statistics' */
+#define PAPER_IMAGES 4 /* images run under QEMU */
+
+static void paper_arch(struct arch *a)
+{
+	char path[600], err[CORE_ERR_LEN], *text = NULL;
+	const char *root = getenv("LMNAS_ROOT");
+	struct core_field_errors fe;
+	size_t len = 0;
+
+	snprintf(path, sizeof path, "%s/tools/paper_arch.json",
+		 root ? root : ".");
+	if (core_file_read(path, ARCH_MAX_JSON_BYTES, &text, &len, err,
+			   sizeof err))
+		fail_msg("%s", err);
+	core_field_errors_clear(&fe);
+	if (arch_parse(text, len, a, &fe)) {
+		core_field_errors_join(&fe, err, sizeof err);
+		fail_msg("%s: %s", path, err);
+	}
+	core_free(text);
+}
+
+/* A model of a with model_build's He-initialised weights and BN running
+ * statistics equal to the batch statistics of the ncal images cal: one
+ * training-mode forward (no dropout: paper_arch has none) sees the same
+ * batch statistics b at every BN and moves each running statistic r0 to
+ * r1 = (1 - NN_BN_MOMENTUM) r0 + NN_BN_MOMENTUM b, so b is solved for. In
+ * eval mode every BN then normalizes its input as it does in training:
+ * activations neither vanish nor saturate through the 50-odd layers. The
+ * head's weights are scaled up so that the logits spread over the classes. */
+static struct model *paper_model(const struct arch *a, const float *cal,
+				 int ncal)
+{
+	struct model *m = NULL;
+	struct core_rng rng;
+	char err[CORE_ERR_LEN];
+	const double mom = 0.1; /* NN_BN_MOMENTUM */
+
+	if (model_build(a, ncal, 1, 17, &m, err, sizeof err))
+		fail_msg("model: %s", err);
+	core_rng_seed(&rng, 18);
+	(void)model_forward(m, cal, ncal, 1, &rng);
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct model_tensor *t = &m->tensors[i];
+		float *d = model_tensor_data(m, t);
+		const int var = strstr(t->name, "running_var") != NULL;
+
+		if (!var && !strstr(t->name, "running_mean")) {
+			if (strcmp(t->name, "head.fc.weight") == 0)
+				for (size_t k = 0; k < t->count; k++)
+					d[k] *= 30.0f;
+			continue;
+		}
+		for (size_t k = 0; k < t->count; k++) {
+			double b = ((double)d[k] - (1.0 - mom) * var) / mom;
+			d[k] = (float)(var && b < 1e-4 ? 1e-4 : b);
+		}
+	}
+	return m;
+}
+
+static void paper_net_on_cortex_m7(void **state)
+{
+	char dir[] = "/tmp/lmnas-export-paper-XXXXXX", err[CORE_ERR_LEN];
+	struct exportproj e;
+	struct codegen_options o;
+	struct codegen_project p;
+	struct arch a;
+	float *cal, *x;
+	int distinct_min = 256, range_min = 256, differ = 0;
+	double t0 = core_now_seconds();
+
+	if (!exportproj_have("arm-none-eabi-gcc") ||
+	    !exportproj_have("arm-none-eabi-size") ||
+	    !exportproj_have("qemu-system-arm")) {
+		print_message("SKIP: arm-none-eabi-gcc, arm-none-eabi-size or "
+			      "qemu-system-arm not found (scripts/deps.sh "
+			      "installs gcc-arm-none-eabi, "
+			      "libnewlib-arm-none-eabi, qemu-system-arm)\n");
+		skip();
+	}
+	paper_arch(&a);
+	cal = exporttest_images(PAPER_CAL, a.resolution, a.channels, 50);
+	x = exporttest_images(PAPER_IMAGES, a.resolution, a.channels, 51);
+	exportproj_make_model(&e, &a, paper_model(&a, cal, PAPER_CAL), cal,
+			      PAPER_CAL, x, PAPER_IMAGES);
+	core_free(cal);
+	core_free(x);
+	/* logits that vary across classes (each image) and across images:
+	 * a constant or saturated output would compare equal whatever the
+	 * kernels computed */
+	for (int i = 0; i < e.n; i++) {
+		const int8_t *v = e.expected + (size_t)i * e.classes;
+		int seen[256] = {0}, distinct = 0, lo = 127, hi = -128;
+
+		for (size_t c = 0; c < e.classes; c++) {
+			distinct += !seen[v[c] + 128]++;
+			lo = v[c] < lo ? v[c] : lo;
+			hi = v[c] > hi ? v[c] : hi;
+		}
+		distinct_min =
+		    distinct < distinct_min ? distinct : distinct_min;
+		range_min = hi - lo < range_min ? hi - lo : range_min;
+		if (i > 0)
+			for (size_t c = 0; c < e.classes; c++)
+				differ += v[c] != e.expected[c];
+	}
+	print_message("# paper160: host int8 logits: at least %d distinct "
+		      "values and a range of %d per image; %d of %zu logits "
+		      "of images 1..%d differ from image 0's (%.1f s)\n",
+		      distinct_min, range_min, differ,
+		      (size_t)(e.n - 1) * e.classes, e.n - 1,
+		      core_now_seconds() - t0);
+	/* measured: 72 distinct values, a range of 176, 297 of 300 differ */
+	assert_true(distinct_min >= 50);
+	assert_true(range_min >= 120);
+	assert_true(differ >= (int)((size_t)(e.n - 1) * e.classes * 9 / 10));
+
+	o = exportproj_options(&e, CODEGEN_TARGET_QEMU);
+	if (codegen_project_build(&e.q, &o, &p, err, sizeof err))
+		fail_msg("%s: %s", e.arch.name, err);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(codegen_project_write_dir(&p, dir, err, sizeof err),
+			 CORE_OK);
+	build_and_size(&e, &p, dir, CODEGEN_TARGET_QEMU);
+	run_qemu(&e, dir, o.n_images, "cortex-m7");
+	print_message("# paper160: %.1f s in all\n", core_now_seconds() - t0);
+	codegen_project_free(&p);
+	exportproj_free(&e);
+	exportproj_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(projects_on_cortex_m7),
+	    cmocka_unit_test(paper_net_on_cortex_m7),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

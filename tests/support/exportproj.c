@@ -10,16 +10,29 @@
 
 void exportproj_make(struct exportproj *e, int ai, int n)
 {
-	char err[CORE_ERR_LEN];
+	struct arch a;
 	float *cal, *x;
+
+	exporttest_arch(ai, &a);
+	cal = exporttest_images(16, a.resolution, 3, 30 + (uint64_t)ai);
+	x = exporttest_images(n, a.resolution, 3, 40 + (uint64_t)ai);
+	exportproj_make_model(e, &a, exporttest_model(&a, 300 + (uint64_t)ai),
+			      cal, 16, x, n);
+	core_free(cal);
+	core_free(x);
+}
+
+void exportproj_make_model(struct exportproj *e, const struct arch *a,
+			   struct model *m, const float *cal, int ncal,
+			   const float *x, int n)
+{
+	char err[CORE_ERR_LEN];
 	void *work;
 
 	memset(e, 0, sizeof *e);
-	exporttest_arch(ai, &e->arch);
-	e->m = exporttest_model(&e->arch, 300 + (uint64_t)ai);
-	cal = exporttest_images(16, e->arch.resolution, 3, 30 + (uint64_t)ai);
-	x = exporttest_images(n, e->arch.resolution, 3, 40 + (uint64_t)ai);
-	if (quant_net_build(e->m, cal, 16, NULL, &e->q, err, sizeof err)) {
+	e->arch = *a;
+	e->m = m;
+	if (quant_net_build(e->m, cal, ncal, NULL, &e->q, err, sizeof err)) {
 		fprintf(stderr, "exportproj_make: %s\n", err);
 		abort();
 	}
@@ -42,8 +55,6 @@ void exportproj_make(struct exportproj *e, int ai, int n)
 		}
 	}
 	core_free(work);
-	core_free(cal);
-	core_free(x);
 }
 
 void exportproj_free(struct exportproj *e)

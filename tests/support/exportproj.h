@@ -25,6 +25,12 @@ struct exportproj {
 /* Builds architecture ai of exporttest with random weights, calibrates on
  * 16 random images and quantizes n test images. Fails the test on error. */
 void exportproj_make(struct exportproj *e, int ai, int n);
+/* The same for architecture a and model m (taken over: exportproj_free
+ * frees it), calibrated on the ncal images cal, with the n images x (both
+ * (count, R, R, C) normalized floats) quantized and run. */
+void exportproj_make_model(struct exportproj *e, const struct arch *a,
+			   struct model *m, const float *cal, int ncal,
+			   const float *x, int n);
 void exportproj_free(struct exportproj *e);
 
 /* Options for the first min(n, 16) images on target t. */
