@@ -1,6 +1,7 @@
 /* config.c - the configuration table: flags, LMNAS_* variables, defaults and
  * their validation. */
 #include "cmd.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -209,27 +210,6 @@ void config_print_reference(void)
 
 void config_redact_url(const char *url, char *out, size_t outlen)
 {
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *pw;
-
-	snprintf(out, outlen, "%s", url);
-	/* URL form: scheme://user:password@host */
-	if (scheme) {
-		at = strchr(scheme + 3, '@');
-		colon = strchr(scheme + 3, ':');
-		if (at && colon && colon < at)
-			snprintf(out, outlen, "%.*s:***%s", (int)(colon - url),
-				 url, at);
-	}
-	/* conninfo or query form: password=... */
-	pw = strstr(out, "password=");
-	if (pw) {
-		size_t off = (size_t)(pw - out) + 9;
-		const char *rest = out + off;
-		while (*rest && *rest != ' ' && *rest != '&')
-			rest++;
-		char tail[512];
-		snprintf(tail, sizeof tail, "%s", rest);
-		snprintf(out + off, outlen - off, "***%s", tail);
-	}
+	/* one scrubber for URLs and libpq messages alike */
+	store_secrets_scrub(url, out, outlen);
 }

@@ -363,6 +363,35 @@ static void starts_without_database(void **state)
 	free(log);
 }
 
+/* libpq quotes an unparsable URL whole in its error message: neither the
+ * unauthenticated /readyz nor the log may repeat its password. */
+static void unparsable_url_never_leaks_password(void **state)
+{
+	static const char *const env[] = {
+	    "LMNAS_DATABASE_URL=postgresql://u:hunter2@[::1", NULL};
+	struct fx *fx = *state;
+	struct ts_http_reply r;
+	json_t *j;
+	char *log;
+
+	assert_int_equal(ts_lmnas_serve(&fx->srv, env), 0);
+	get(fx, "GET", "/readyz", NULL, &r);
+	j = problem(&r, 503, "database_unavailable");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "database unavailable");
+	assert_null(strstr(r.body, "hunter2"));
+	json_decref(j);
+	ts_http_reply_free(&r);
+	assert_int_equal(ts_proc_stop(&fx->srv, SIGTERM, 10), 0);
+	log = ts_proc_log_read(&fx->srv);
+	/* the reason is logged (scrubbed), at start and by /readyz */
+	assert_non_null(strstr(log, "IPv6 host address"));
+	assert_non_null(strstr(log, "readiness: not ready"));
+	assert_non_null(strstr(log, "postgresql://u:***@[::1"));
+	assert_null(strstr(log, "hunter2"));
+	free(log);
+}
+
 struct client {
 	pthread_t t;
 	char url[128];
@@ -460,6 +489,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(refuses_newer_schema, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(unparsable_url_never_leaks_password,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(starts_without_database, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(sigterm_waits_for_slow_request,
