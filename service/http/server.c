@@ -1,6 +1,8 @@
 /* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
  * (id, route, body), dispatch to handlers and static files, response headers,
- * the access log, in-flight counting and the graceful stop. */
+ * the access log, in-flight counting, the limits that keep slow or greedy
+ * clients from taking the server (header deadline, connections per address
+ * and in all, query arguments) and the graceful stop. */
 #include "http.h"
 
 #include <errno.h>
@@ -13,12 +15,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_PATH_MAX 200
+#define LOG_PATH_MAX	   200
+#define MHD_LOG_PER_SECOND 10 /* libmicrohttpd lines logged per second */
+
+/* One TCP connection, for the header deadline: registered while open. The
+ * reaper closes one whose current request has not finished its headers
+ * within header_timeout_s of `since`. */
+struct conn_state {
+	struct conn_state *prev, *next;
+	int fd;
+	int in_request; /* headers are in: the deadline is over */
+	int cut;	/* shut down by the reaper */
+	double since;	/* opened, or the previous request completed */
+};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -33,6 +48,17 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
+	/* the header deadline: every open connection, and the thread that
+	 * closes the late ones (conns and reaper_stop under conns_lock) */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t reaper_wake;
+	struct conn_state *conns;
+	pthread_t reaper;
+	int reaper_started, reaper_stop;
+	/* rate limit of libmicrohttpd's own lines (a flood of refused
+	 * connections must not flood the log) */
+	atomic_long mhd_log_second;
+	atomic_int mhd_log_count;
 };
 
 /* One request, from its headers to its completion notice. */
@@ -43,9 +69,11 @@ struct req_ctx {
 	struct core_buf body;
 	unsigned long long body_seen;
 	double t0;
-	int decided;   /* the response is known (an error found early) */
-	int is_static; /* serve static_file */
-	int status;    /* as queued, for the access log */
+	int begun;	   /* the headers are in (request_begin ran) */
+	int decided;	   /* the response is known (an error found early) */
+	size_t query_args; /* > HTTP_QUERY_ARGS_MAX: the query was dropped */
+	int is_static;	   /* serve static_file */
+	int status;	   /* as queued, for the access log */
 	size_t bytes;
 	char id[HTTP_REQUEST_ID_MAX + 1];
 	char method[16];
@@ -63,6 +91,9 @@ void http_server_config_defaults(struct http_server_config *c)
 	c->max_body_bytes = 1024L * 1024;
 	c->json_max_depth = HTTP_JSON_MAX_DEPTH;
 	c->connection_timeout_s = 60;
+	c->header_timeout_s = 10;
+	c->max_connections = 1000;
+	c->max_per_client = 64;
 }
 
 /* ---- request state ----------------------------------------------------- */
@@ -105,6 +136,22 @@ static void decide_413(struct req_ctx *rc, long max)
 	decide_problem(rc, 413, "body_too_large", detail);
 }
 
+/* Finds the first query argument whose key or value is not UTF-8; its key
+ * (made printable) goes to cls. */
+static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	char *bad = cls;
+
+	if (core_utf8_valid(key, strlen(key)) &&
+	    (!value || core_utf8_valid(value, strlen(value))))
+		return MHD_YES;
+	core_utf8_copy(bad, 64, key);
+	if (!bad[0])
+		snprintf(bad, 64, "?");
+	return MHD_NO;
+}
+
 /* The first call for a request: headers are in, the body (if any) is not.
  * Decides every error that the headers alone reveal. */
 static void request_begin(struct http_server *s, struct req_ctx *rc,
@@ -115,9 +162,14 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	char detail[HTTP_PATH_MAX + 64], err[CORE_ERR_LEN];
 	enum http_match_result mr;
 
+	char logged[LOG_PATH_MAX + 1], ctype[65], bad[64];
+
 	rc->t0 = core_now_seconds();
-	snprintf(rc->method, sizeof rc->method, "%s", method);
-	copy_for_log(rc->log_path, sizeof rc->log_path, url);
+	/* the method, path and Content-Type reach JSON (problem details, the
+	 * log), which holds only UTF-8: Jansson refuses anything else */
+	core_utf8_copy(rc->method, sizeof rc->method, method);
+	copy_for_log(logged, sizeof logged, url);
+	core_utf8_copy(rc->log_path, sizeof rc->log_path, logged);
 	http_request_id_choose(
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
 	    rc->id);
@@ -129,6 +181,31 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	rc->req.app = s->cfg.app;
 	rc->req.match = &rc->match;
 	rc->req.conn = conn;
+
+	if (rc->query_args) {
+		snprintf(detail, sizeof detail,
+			 "the query has %zu arguments; at most %d are accepted",
+			 rc->query_args, HTTP_QUERY_ARGS_MAX);
+		decide_problem(rc, 414, "too_many_query_args", detail);
+		return;
+	}
+	if (!core_utf8_valid(url, strlen(url))) {
+		decide_problem(rc, 400, "invalid_path",
+			       "the path is not UTF-8 text once "
+			       "percent-decoded");
+		return;
+	}
+	bad[0] = '\0';
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg_check,
+				  bad);
+	if (bad[0]) {
+		snprintf(detail, sizeof detail,
+			 "query argument '%s' is not UTF-8 text once "
+			 "percent-decoded",
+			 bad);
+		decide_problem(rc, 400, "invalid_query", detail);
+		return;
+	}
 
 	mr = http_router_match(s->router, rc->req.method, url, &rc->match);
 	switch (mr) {
@@ -167,9 +244,10 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (!http_content_type_is_json(ct)) {
+		core_utf8_copy(ctype, sizeof ctype,
+			       ct ? ct : "no Content-Type");
 		snprintf(detail, sizeof detail,
-			 "send the body as application/json (got %.64s)",
-			 ct ? ct : "no Content-Type");
+			 "send the body as application/json (got %s)", ctype);
 		decide_problem(rc, 415, "unsupported_media_type", detail);
 	}
 }
@@ -338,6 +416,140 @@ static int has_body(struct MHD_Connection *conn)
 	return te != NULL || (cl && strtoull(cl, NULL, 10) > 0);
 }
 
+/* ---- connections and the header deadline -------------------------------- */
+
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* in_request 1: the headers are in; 0: the request completed, the next
+ * one's header phase starts now. */
+static void conn_state_mark(struct http_server *s, struct MHD_Connection *conn,
+			    int in_request)
+{
+	struct conn_state *cs = conn_state_of(conn);
+
+	if (!cs)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	cs->in_request = in_request;
+	cs->since = core_now_seconds();
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn_state *cs = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		cs = core_calloc(1, sizeof *cs);
+		if (!cs || !ci) { /* no deadline for this one: rare enough */
+			core_free(cs);
+			return;
+		}
+		cs->fd = ci->connect_fd;
+		cs->since = core_now_seconds();
+		pthread_mutex_lock(&s->conns_lock);
+		cs->next = s->conns;
+		if (s->conns)
+			s->conns->prev = cs;
+		s->conns = cs;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = cs;
+		return;
+	}
+	if (!cs)
+		return;
+	/* libmicrohttpd tells of the close before it closes the socket:
+	 * once unlinked here the reaper can no longer touch the fd (which
+	 * the kernel may then hand to a new connection) */
+	pthread_mutex_lock(&s->conns_lock);
+	if (cs->prev)
+		cs->prev->next = cs->next;
+	else
+		s->conns = cs->next;
+	if (cs->next)
+		cs->next->prev = cs->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	*socket_context = NULL;
+	core_free(cs);
+}
+
+/* Closes connections that are late with their headers. libmicrohttpd's own
+ * timeout counts idle time only, so a client sending a byte every few
+ * seconds kept a connection (and, by the thousand, the server) forever.
+ * shutdown() leaves the fd to libmicrohttpd, which sees the end of the
+ * stream and closes it in its own thread. */
+static void *reaper_main(void *arg)
+{
+	struct http_server *s = arg;
+	double limit = s->cfg.header_timeout_s;
+	long tick_ms = s->cfg.header_timeout_s * 250L;
+	struct timespec until;
+	int cut;
+
+	if (tick_ms > 1000)
+		tick_ms = 1000;
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->reaper_stop) {
+		double now = core_now_seconds();
+		cut = 0;
+		for (struct conn_state *cs = s->conns; cs; cs = cs->next) {
+			if (cs->in_request || cs->cut ||
+			    now - cs->since < limit)
+				continue;
+			shutdown(cs->fd, SHUT_RDWR);
+			cs->cut = 1;
+			cut++;
+		}
+		if (cut)
+			LOG_INFO("http: closed %d connection(s) without "
+				 "complete request headers after %d s",
+				 cut, s->cfg.header_timeout_s);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (tick_ms % 1000) * 1000000L;
+		until.tv_sec += tick_ms / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
+
+/* Called with the request line, before libmicrohttpd splits the query into
+ * arguments: each one takes a record in the connection's fixed memory pool,
+ * and libmicrohttpd 0.9.75 answers an exhausted pool there (about 600
+ * arguments) with a 431 that never leaves: the client waited for the 60 s
+ * timeout. More than HTTP_QUERY_ARGS_MAX arguments are counted here and the
+ * query is blanked (this callback exists to process the URI before it is
+ * parsed), so the request goes on without it and gets a 414. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req_ctx *rc = core_calloc(1, sizeof *rc);
+	char *q = strchr(uri, '?');
+	size_t n = 1;
+
+	if (!rc || !q)
+		return rc;
+	for (const char *p = q + 1; *p; p++)
+		n += *p == '&';
+	if (n > HTTP_QUERY_ARGS_MAX) {
+		rc->query_args = n;
+		memset(q, 0, strlen(q));
+	}
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -347,14 +559,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct req_ctx *rc = *con_cls;
 	enum MHD_Result ret;
 
-	if (!rc) {
-		rc = core_calloc(1, sizeof *rc);
+	if (!rc || !rc->begun) {
+		if (!rc)
+			rc = core_calloc(1, sizeof *rc);
 		if (!rc) {
 			LOG_ERROR("out of memory for a request: closing the "
 				  "connection");
 			return MHD_NO;
 		}
 		*con_cls = rc;
+		rc->begun = 1;
+		conn_state_mark(s, conn, 1);
 		pthread_mutex_lock(&s->lock);
 		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
@@ -410,6 +625,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!rc)
 		return;
 	*con_cls = NULL;
+	if (!rc->begun) { /* the headers never came: not in flight */
+		core_free(rc);
+		return;
+	}
+	conn_state_mark(s, conn, 0);
 	core_log_set_context(rc->id);
 	LOG_INFO("%s %s %d %zu bytes %.1f ms%s%s", rc->method, rc->log_path,
 		 rc->status, rc->bytes, (core_now_seconds() - rc->t0) * 1e3,
@@ -430,18 +650,58 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	size_t n;
 
+	long sec = (long)core_now_seconds();
+	int count;
+
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	/* while starting, the reason goes to the caller's err instead */
-	if (atomic_load(&s->starting))
+	if (atomic_load(&s->starting)) {
 		snprintf(s->start_error, sizeof s->start_error, "%s", msg);
-	else
+		return;
+	}
+	if (atomic_exchange(&s->mhd_log_second, sec) != sec)
+		atomic_store(&s->mhd_log_count, 0);
+	count = atomic_fetch_add(&s->mhd_log_count, 1);
+	if (count < MHD_LOG_PER_SECOND)
 		LOG_WARN("http: %s", msg);
+	else if (count == MHD_LOG_PER_SECOND)
+		LOG_WARN("http: more messages this second are not logged");
 }
 
 /* ---- start and stop ---------------------------------------------------- */
+
+/* Each connection is a file descriptor: a connection limit above the
+ * process's descriptor limit would fail accept() (EMFILE) instead of
+ * refusing cleanly. Raises the soft limit when the hard one allows, else
+ * lowers the connection limit, leaving room for files and the database. */
+static void fd_limit_fit(struct http_server_config *c)
+{
+	const rlim_t spare = 128;
+	rlim_t want = (rlim_t)c->max_connections + spare;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	LOG_WARN("http: %d connections do not fit the limit of %llu open "
+		 "files: serving at most %llu",
+		 c->max_connections, (unsigned long long)rl.rlim_cur,
+		 rl.rlim_cur > spare + (rlim_t)c->threads
+		     ? (unsigned long long)(rl.rlim_cur - spare)
+		     : (unsigned long long)c->threads);
+	c->max_connections = rl.rlim_cur > spare + (rlim_t)c->threads
+				 ? (int)(rl.rlim_cur - spare)
+				 : c->threads;
+}
 
 static enum core_status server_init(struct http_server *s,
 				    const struct http_server_config *cfg,
@@ -473,18 +733,25 @@ static enum core_status server_init(struct http_server *s,
 	s->cfg.web_dir = s->web_dir;
 	if (cfg->threads < 1 || cfg->max_body_bytes < 1 ||
 	    cfg->json_max_depth < 1 || cfg->port < 0 || cfg->port > 65535 ||
-	    cfg->connection_timeout_s < 0) {
+	    cfg->connection_timeout_s < 0 || cfg->header_timeout_s < 0 ||
+	    cfg->max_connections < cfg->threads || cfg->max_per_client < 0) {
 		core_errf(err, errlen,
 			  "http: bad configuration (threads %d, max body %ld, "
-			  "depth %d, port %d)",
+			  "depth %d, port %d, timeouts %d/%d s, connections "
+			  "%d, per client %d)",
 			  cfg->threads, cfg->max_body_bytes,
-			  cfg->json_max_depth, cfg->port);
+			  cfg->json_max_depth, cfg->port,
+			  cfg->connection_timeout_s, cfg->header_timeout_s,
+			  cfg->max_connections, cfg->max_per_client);
 		return CORE_ERR_INVALID;
 	}
+	fd_limit_fit(&s->cfg);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
+	pthread_cond_init(&s->reaper_wake, &ca);
 	pthread_condattr_destroy(&ca);
 	return CORE_OK;
 }
@@ -536,7 +803,12 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	    ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)s->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)s->cfg.max_per_client, MHD_OPTION_END);
 	atomic_store(&s->starting, 0);
 	freeaddrinfo(ai);
 	if (!s->daemon) {
@@ -548,11 +820,24 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : cfg->port;
+	if (cfg->header_timeout_s > 0) {
+		if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+			core_errf(err, errlen,
+				  "http: cannot start the header deadline "
+				  "thread");
+			MHD_stop_daemon(s->daemon);
+			st = CORE_ERR_NOMEM;
+			goto fail;
+		}
+		s->reaper_started = 1;
+	}
 	*out = s;
 	return CORE_OK;
 fail:
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->conns_lock);
+	pthread_cond_destroy(&s->reaper_wake);
 	core_free(s);
 	return st;
 }
@@ -610,11 +895,20 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		LOG_WARN("http: %d request(s) still in flight after %.1f s: "
 			 "closing them",
 			 left, timeout_s);
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->reaper_stop = 1;
+		pthread_cond_signal(&s->reaper_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->reaper, NULL);
+	}
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->conns_lock);
+	pthread_cond_destroy(&s->reaper_wake);
 	core_free(s);
 	return left;
 }
