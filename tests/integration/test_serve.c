@@ -2,7 +2,8 @@
  * readiness before and after `lmnas migrate`, problem bodies, request ids,
  * files, readiness following the database down and up again, refusal of a
  * newer schema, starting without a database (and without leaking its
- * password), and the graceful stop on SIGTERM/SIGINT with a slow in-flight
+ * password, even from an unparsable URL), the HTTP limits set from the
+ * environment, and the graceful stop on SIGTERM/SIGINT with a slow in-flight
  * request and with an idle keep-alive connection. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "../support/testsupport.h"
 
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -478,6 +480,50 @@ static void sigterm_ignores_idle_connections(void **state)
 	close(fd);
 }
 
+/* 1 when the peer closed fd within timeout_ms. */
+static int peer_closed(int fd, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char buf[64];
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return read(fd, buf, sizeof buf) <= 0;
+}
+
+/* The HTTP limits are settings: one address gets two connections here, and
+ * a connection that sends half a header is closed after one second. */
+static void http_limits_from_environment(void **state)
+{
+	static const char half[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+	struct fx *fx = *state;
+	const char *env[] = {fx->env_url, "LMNAS_HTTP_MAX_PER_CLIENT=2",
+			     "LMNAS_HTTP_HEADER_TIMEOUT=1", NULL};
+	struct ts_http_reply r;
+	int fd[3];
+
+	assert_int_equal(ts_lmnas_serve(&fx->srv, env), 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = ts_tcp_connect(fx->srv.port);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(write(fd[i], half, strlen(half)),
+				 (ssize_t)strlen(half));
+	}
+	/* the third from the same address is refused at once */
+	assert_true(peer_closed(fd[2], 5000));
+	assert_false(peer_closed(fd[0], 0));
+	/* the deadline closes the others (bounded wait, far below the 60 s
+	 * idle timeout) */
+	assert_true(peer_closed(fd[0], 8000));
+	assert_true(peer_closed(fd[1], 8000));
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	get(fx, "GET", "/healthz", NULL, &r);
+	assert_int_equal(r.status, 200);
+	ts_http_reply_free(&r);
+	assert_int_equal(ts_proc_stop(&fx->srv, SIGTERM, 10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +537,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(unparsable_url_never_leaks_password,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(http_limits_from_environment, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(starts_without_database, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(sigterm_waits_for_slow_request,
