@@ -17,10 +17,12 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -480,6 +482,75 @@ static void sigterm_ignores_idle_connections(void **state)
 	close(fd);
 }
 
+/* Runs psql as OS user `nobody` against the cluster with role; its exit. */
+static int psql_as_nobody(const char *role, const char *log)
+{
+	char conn[256];
+	char *argv[] = {"runuser", "-u",   "nobody",   "--", "psql",
+			"-X",	   "-tAc", "SELECT 1", conn, NULL};
+
+	snprintf(conn, sizeof conn, "postgresql:///lmnas?host=%s&user=%s",
+		 pg.dir, role);
+	return ts_run_cmd(argv, log, 30);
+}
+
+/* The private cluster (scripts/pg.sh, as `make run` starts it) admits only
+ * the OS user that started it: it used to take anyone as the superuser
+ * lmnas (trust auth, a world-writable socket). */
+static void private_cluster_admits_only_its_user(void **state)
+{
+	char out[256], path[160], sock[160], line[256], log[600];
+	struct stat sb;
+	int trust = 0, peer = 0;
+	FILE *f;
+
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT rolsuper FROM pg_roles WHERE "
+				    "rolname = current_user",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "f");
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "SHOW listen_addresses", out, sizeof out), 0);
+	assert_string_equal(out, ""); /* no TCP */
+	assert_int_equal(ts_pg_exec(&pg, NULL, "SHOW unix_socket_permissions",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "0700");
+	assert_int_equal(stat(pg.dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(path, sizeof path, "%s/data/pg_hba.conf", pg.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f)) {
+		if (line[0] == '#')
+			continue;
+		trust += strstr(line, "trust") != NULL;
+		peer += strstr(line, "peer") != NULL;
+	}
+	fclose(f);
+	assert_int_equal(trust, 0);
+	assert_true(peer > 0);
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL) {
+		skip(); /* needs root to act as another OS user */
+		return;
+	}
+	snprintf(log, sizeof log, "%s/test_serve.nobody.log", ts_logs());
+	assert_true(psql_as_nobody("lmnas", log) > 0);
+	assert_true(psql_as_nobody("postgres", log) > 0);
+	/* with the directory and socket opened up, peer authentication
+	 * still turns another OS user away */
+	snprintf(sock, sizeof sock, "%s/.s.PGSQL.5432", pg.dir);
+	assert_int_equal(chmod(pg.dir, 0755), 0);
+	assert_int_equal(chmod(sock, 0777), 0);
+	assert_true(psql_as_nobody("lmnas", log) > 0);
+	assert_true(psql_as_nobody("postgres", log) > 0);
+	assert_int_equal(chmod(sock, 0700), 0);
+	assert_int_equal(chmod(pg.dir, 0700), 0);
+	assert_int_equal(ts_pg_exec(&pg, NULL, "SELECT 1", out, sizeof out), 0);
+}
+
 /* 1 when the peer closed fd within timeout_ms. */
 static int peer_closed(int fd, int timeout_ms)
 {
@@ -537,6 +608,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(unparsable_url_never_leaks_password,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		private_cluster_admits_only_its_user, setup, teardown),
 	    cmocka_unit_test_setup_teardown(http_limits_from_environment, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(starts_without_database, setup,
