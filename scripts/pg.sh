@@ -109,11 +109,13 @@ start)
 		# made by an older pg.sh: trust auth, and `lmnas` is its
 		# bootstrap superuser, which PostgreSQL cannot demote
 		cat >&2 <<MSG
-pg.sh: $dir was created by an older pg.sh (trust authentication, lmnas a
-superuser: any local user could connect). Keep its data with
-  pg_dump -h $dir -U lmnas lmnas > lmnas.sql
-then move it aside (bash scripts/pg.sh stop $dir; mv $dir $dir.old), start
-again and restore with psql -h $dir -U lmnas lmnas < lmnas.sql.
+pg.sh: $dir was made by an older pg.sh: trust authentication, and lmnas is
+its superuser (any local user could connect as lmnas). It is left as it was.
+To keep its data: start it once by hand as its owner
+  $bindir/pg_ctl -D $dir/data -o "-c listen_addresses='' -c unix_socket_directories='$dir'" -w start
+dump it (pg_dump -h $dir -U lmnas lmnas > lmnas.sql), stop it
+(bash scripts/pg.sh stop $dir), move $dir aside, run pg.sh start again and
+restore (psql -h $dir -U lmnas lmnas < lmnas.sql).
 MSG
 		exit 1
 	fi
