@@ -29,8 +29,9 @@
  * route flagged HTTP_ROUTE_BODY requires Content-Type application/json (415),
  * caps the body (413) and parses it (400 invalid_json with line and column).
  * A path or query argument that is not UTF-8 once percent-decoded is a 400
- * (invalid_path, invalid_query) and more than HTTP_QUERY_ARGS_MAX query
- * arguments a 414 (too_many_query_args), so handlers only see valid text.
+ * (invalid_path, invalid_query); more than HTTP_QUERY_ARGS_MAX query
+ * arguments, or a query in a request target longer than HTTP_URI_MAX bytes,
+ * a 414 (too_many_query_args, uri_too_long), so handlers only see valid text.
  * Every error is an application/problem+json body with a stable `code`.
  */
 #ifndef LMNAS_HTTP_H
@@ -73,6 +74,7 @@ struct http_app {
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
 #define HTTP_QUERY_ARGS_MAX 64	 /* more query arguments get 414 */
+#define HTTP_URI_MAX	    8192 /* a longer target with a query gets 414 */
 #define HTTP_PARAMS_MAX	    8
 #define HTTP_REQUEST_ID_MAX 64
 

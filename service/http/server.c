@@ -72,6 +72,7 @@ struct req_ctx {
 	int begun;	   /* the headers are in (request_begin ran) */
 	int decided;	   /* the response is known (an error found early) */
 	size_t query_args; /* > HTTP_QUERY_ARGS_MAX: the query was dropped */
+	size_t uri_len;	   /* > HTTP_URI_MAX: the query was dropped */
 	int is_static;	   /* serve static_file */
 	int status;	   /* as queued, for the access log */
 	size_t bytes;
@@ -187,6 +188,14 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 			 "the query has %zu arguments; at most %d are accepted",
 			 rc->query_args, HTTP_QUERY_ARGS_MAX);
 		decide_problem(rc, 414, "too_many_query_args", detail);
+		return;
+	}
+	if (rc->uri_len) {
+		snprintf(detail, sizeof detail,
+			 "the request target is %zu bytes long; with a query "
+			 "at most %d are accepted",
+			 rc->uri_len, HTTP_URI_MAX);
+		decide_problem(rc, 414, "uri_too_long", detail);
 		return;
 	}
 	if (!core_utf8_valid(url, strlen(url))) {
@@ -527,26 +536,30 @@ static void *reaper_main(void *arg)
 }
 
 /* Called with the request line, before libmicrohttpd splits the query into
- * arguments: each one takes a record in the connection's fixed memory pool,
- * and libmicrohttpd 0.9.75 answers an exhausted pool there (about 600
- * arguments) with a 431 that never leaves: the client waited for the 60 s
- * timeout. More than HTTP_QUERY_ARGS_MAX arguments are counted here and the
- * query is blanked (this callback exists to process the URI before it is
- * parsed), so the request goes on without it and gets a 414. */
+ * arguments: each one takes a record in the connection's fixed memory pool
+ * (32 KiB, which also holds the request line), and libmicrohttpd 0.9.75
+ * answers an exhausted pool there (about 600 arguments, or 64 in a 29 KB
+ * target) with a 431 that never leaves: the client waited for the timeout.
+ * A query with more than HTTP_QUERY_ARGS_MAX arguments or in a target longer
+ * than HTTP_URI_MAX is blanked here (this callback exists to process the URI
+ * before it is parsed), so the request goes on without it and gets a 414. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct req_ctx *rc = core_calloc(1, sizeof *rc);
 	char *q = strchr(uri, '?');
-	size_t n = 1;
+	size_t n = 1, len = strlen(uri);
 
 	if (!rc || !q)
 		return rc;
 	for (const char *p = q + 1; *p; p++)
 		n += *p == '&';
-	if (n > HTTP_QUERY_ARGS_MAX) {
+	if (n > HTTP_QUERY_ARGS_MAX)
 		rc->query_args = n;
-		memset(q, 0, strlen(q));
-	}
+	else if (len > HTTP_URI_MAX)
+		rc->uri_len = len;
+	else
+		return rc;
+	memset(q, 0, strlen(q));
 	return rc;
 }
 
