@@ -1,9 +1,10 @@
 /* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
  * (id, route, body), dispatch to handlers and static files, response headers,
- * the access log, in-flight counting, the limits that keep slow or greedy
- * clients from taking the server (header deadline, connections per address
- * and in all, query arguments) and the graceful stop. */
+ * the access log, in-flight counting, the limits on connections (per address
+ * and in all; the header deadline is in conns.c) and on queries, and the
+ * graceful stop. */
 #include "http.h"
+#include "http_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,17 +23,6 @@
 
 #define LOG_PATH_MAX	   200
 #define MHD_LOG_PER_SECOND 10 /* libmicrohttpd lines logged per second */
-
-/* One TCP connection, for the header deadline: registered while open. The
- * reaper closes one whose current request has not finished its headers
- * within header_timeout_s of `since`. */
-struct conn_state {
-	struct conn_state *prev, *next;
-	int fd;
-	int in_request; /* headers are in: the deadline is over */
-	int cut;	/* shut down by the reaper */
-	double since;	/* opened, or the previous request completed */
-};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -48,13 +37,7 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
-	/* the header deadline: every open connection, and the thread that
-	 * closes the late ones (conns and reaper_stop under conns_lock) */
-	pthread_mutex_t conns_lock;
-	pthread_cond_t reaper_wake;
-	struct conn_state *conns;
-	pthread_t reaper;
-	int reaper_started, reaper_stop;
+	struct http_conns conns; /* open connections: the header deadline */
 	/* rate limit of libmicrohttpd's own lines (a flood of refused
 	 * connections must not flood the log) */
 	atomic_long mhd_log_second;
@@ -425,116 +408,6 @@ static int has_body(struct MHD_Connection *conn)
 	return te != NULL || (cl && strtoull(cl, NULL, 10) > 0);
 }
 
-/* ---- connections and the header deadline -------------------------------- */
-
-static struct conn_state *conn_state_of(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci ? ci->socket_context : NULL;
-}
-
-/* in_request 1: the headers are in; 0: the request completed, the next
- * one's header phase starts now. */
-static void conn_state_mark(struct http_server *s, struct MHD_Connection *conn,
-			    int in_request)
-{
-	struct conn_state *cs = conn_state_of(conn);
-
-	if (!cs)
-		return;
-	pthread_mutex_lock(&s->conns_lock);
-	cs->in_request = in_request;
-	cs->since = core_now_seconds();
-	pthread_mutex_unlock(&s->conns_lock);
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
-{
-	struct http_server *s = cls;
-	struct conn_state *cs = *socket_context;
-	const union MHD_ConnectionInfo *ci;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_CONNECTION_FD);
-		cs = core_calloc(1, sizeof *cs);
-		if (!cs || !ci) { /* no deadline for this one: rare enough */
-			core_free(cs);
-			return;
-		}
-		cs->fd = ci->connect_fd;
-		cs->since = core_now_seconds();
-		pthread_mutex_lock(&s->conns_lock);
-		cs->next = s->conns;
-		if (s->conns)
-			s->conns->prev = cs;
-		s->conns = cs;
-		pthread_mutex_unlock(&s->conns_lock);
-		*socket_context = cs;
-		return;
-	}
-	if (!cs)
-		return;
-	/* libmicrohttpd tells of the close before it closes the socket:
-	 * once unlinked here the reaper can no longer touch the fd (which
-	 * the kernel may then hand to a new connection) */
-	pthread_mutex_lock(&s->conns_lock);
-	if (cs->prev)
-		cs->prev->next = cs->next;
-	else
-		s->conns = cs->next;
-	if (cs->next)
-		cs->next->prev = cs->prev;
-	pthread_mutex_unlock(&s->conns_lock);
-	*socket_context = NULL;
-	core_free(cs);
-}
-
-/* Closes connections that are late with their headers. libmicrohttpd's own
- * timeout counts idle time only, so a client sending a byte every few
- * seconds kept a connection (and, by the thousand, the server) forever.
- * shutdown() leaves the fd to libmicrohttpd, which sees the end of the
- * stream and closes it in its own thread. */
-static void *reaper_main(void *arg)
-{
-	struct http_server *s = arg;
-	double limit = s->cfg.header_timeout_s;
-	long tick_ms = s->cfg.header_timeout_s * 250L;
-	struct timespec until;
-	int cut;
-
-	if (tick_ms > 1000)
-		tick_ms = 1000;
-	pthread_mutex_lock(&s->conns_lock);
-	while (!s->reaper_stop) {
-		double now = core_now_seconds();
-		cut = 0;
-		for (struct conn_state *cs = s->conns; cs; cs = cs->next) {
-			if (cs->in_request || cs->cut ||
-			    now - cs->since < limit)
-				continue;
-			shutdown(cs->fd, SHUT_RDWR);
-			cs->cut = 1;
-			cut++;
-		}
-		if (cut)
-			LOG_INFO("http: closed %d connection(s) without "
-				 "complete request headers after %d s",
-				 cut, s->cfg.header_timeout_s);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (tick_ms % 1000) * 1000000L;
-		until.tv_sec += tick_ms / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
-	}
-	pthread_mutex_unlock(&s->conns_lock);
-	return NULL;
-}
-
 /* Called with the request line, before libmicrohttpd splits the query into
  * arguments: each one takes a record in the connection's fixed memory pool
  * (32 KiB, which also holds the request line), and libmicrohttpd 0.9.75
@@ -582,7 +455,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		}
 		*con_cls = rc;
 		rc->begun = 1;
-		conn_state_mark(s, conn, 1);
+		http_conns_mark(&s->conns, conn, 1);
 		pthread_mutex_lock(&s->lock);
 		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
@@ -642,7 +515,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		core_free(rc);
 		return;
 	}
-	conn_state_mark(s, conn, 0);
+	http_conns_mark(&s->conns, conn, 0);
 	core_log_set_context(rc->id);
 	LOG_INFO("%s %s %d %zu bytes %.1f ms%s%s", rc->method, rc->log_path,
 		 rc->status, rc->bytes, (core_now_seconds() - rc->t0) * 1e3,
@@ -686,36 +559,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---------------------------------------------------- */
 
-/* Each connection is a file descriptor: a connection limit above the
- * process's descriptor limit would fail accept() (EMFILE) instead of
- * refusing cleanly. Raises the soft limit when the hard one allows, else
- * lowers the connection limit, leaving room for files and the database. */
-static void fd_limit_fit(struct http_server_config *c)
-{
-	const rlim_t spare = 128;
-	rlim_t want = (rlim_t)c->max_connections + spare;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want) {
-		rl.rlim_cur = want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			return;
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-		return;
-	LOG_WARN("http: %d connections do not fit the limit of %llu open "
-		 "files: serving at most %llu",
-		 c->max_connections, (unsigned long long)rl.rlim_cur,
-		 rl.rlim_cur > spare + (rlim_t)c->threads
-		     ? (unsigned long long)(rl.rlim_cur - spare)
-		     : (unsigned long long)c->threads);
-	c->max_connections = rl.rlim_cur > spare + (rlim_t)c->threads
-				 ? (int)(rl.rlim_cur - spare)
-				 : c->threads;
-}
-
 static enum core_status server_init(struct http_server *s,
 				    const struct http_server_config *cfg,
 				    char *err, size_t errlen)
@@ -758,14 +601,13 @@ static enum core_status server_init(struct http_server *s,
 			  cfg->max_connections, cfg->max_per_client);
 		return CORE_ERR_INVALID;
 	}
-	fd_limit_fit(&s->cfg);
+	http_conns_fit_fd_limit(&s->cfg);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
-	pthread_cond_init(&s->reaper_wake, &ca);
 	pthread_condattr_destroy(&ca);
+	http_conns_init(&s->conns, s->cfg.header_timeout_s);
 	return CORE_OK;
 }
 
@@ -817,7 +659,7 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, &s->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)s->cfg.max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -833,24 +675,17 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : cfg->port;
-	if (cfg->header_timeout_s > 0) {
-		if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
-			core_errf(err, errlen,
-				  "http: cannot start the header deadline "
-				  "thread");
-			MHD_stop_daemon(s->daemon);
-			st = CORE_ERR_NOMEM;
-			goto fail;
-		}
-		s->reaper_started = 1;
+	st = http_conns_start(&s->conns, err, errlen);
+	if (st) {
+		MHD_stop_daemon(s->daemon);
+		goto fail;
 	}
 	*out = s;
 	return CORE_OK;
 fail:
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
-	pthread_mutex_destroy(&s->conns_lock);
-	pthread_cond_destroy(&s->reaper_wake);
+	http_conns_destroy(&s->conns);
 	core_free(s);
 	return st;
 }
@@ -908,20 +743,13 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		LOG_WARN("http: %d request(s) still in flight after %.1f s: "
 			 "closing them",
 			 left, timeout_s);
-	if (s->reaper_started) {
-		pthread_mutex_lock(&s->conns_lock);
-		s->reaper_stop = 1;
-		pthread_cond_signal(&s->reaper_wake);
-		pthread_mutex_unlock(&s->conns_lock);
-		pthread_join(s->reaper, NULL);
-	}
+	http_conns_stop(&s->conns);
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
-	pthread_mutex_destroy(&s->conns_lock);
-	pthread_cond_destroy(&s->reaper_wake);
+	http_conns_destroy(&s->conns);
 	core_free(s);
 	return left;
 }
