@@ -304,7 +304,7 @@ static int healthz_from(const char *src, int port)
 /* 300 connections that send half a header (slowloris) from one address:
  * at most PER_CLIENT are taken, the global limit (below 300) is never
  * reached, another address is served meanwhile, and the taken ones are
- * closed at the header deadline (1 s here), long before the idle timeout. */
+ * closed at the header deadline (2 s here), long before the idle timeout. */
 static void slow_headers_do_not_take_the_server(void **state)
 {
 	static const char half[] =
@@ -316,7 +316,7 @@ static void slow_headers_do_not_take_the_server(void **state)
 
 	config_for(&c);
 	c.connection_timeout_s = 60;
-	c.header_timeout_s = 1;
+	c.header_timeout_s = 2;
 	c.max_connections = 200;
 	c.max_per_client = PER_CLIENT;
 	assert_int_equal(http_server_start(&c, router, &s, err, sizeof err),

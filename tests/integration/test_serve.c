@@ -629,13 +629,13 @@ static int peer_closed(int fd, int timeout_ms)
 }
 
 /* The HTTP limits are settings: one address gets two connections here, and
- * a connection that sends half a header is closed after one second. */
+ * a connection that sends half a header is closed after two seconds. */
 static void http_limits_from_environment(void **state)
 {
 	static const char half[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
 	struct fx *fx = *state;
 	const char *env[] = {fx->env_url, "LMNAS_HTTP_MAX_PER_CLIENT=2",
-			     "LMNAS_HTTP_HEADER_TIMEOUT=1", NULL};
+			     "LMNAS_HTTP_HEADER_TIMEOUT=2", NULL};
 	struct ts_http_reply r;
 	char url[128];
 	long status = 0;
