@@ -144,9 +144,8 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 {
 	const char *cl, *ct;
 	char detail[HTTP_PATH_MAX + 64], err[CORE_ERR_LEN];
-	enum http_match_result mr;
-
 	char logged[LOG_PATH_MAX + 1], ctype[65], bad[64];
+	enum http_match_result mr;
 
 	rc->t0 = core_now_seconds();
 	/* the method, path and Content-Type reach JSON (problem details, the
@@ -535,7 +534,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	struct http_server *s = cls;
 	char msg[512];
 	size_t n;
-
 	long sec = (long)core_now_seconds();
 	int count;
 
