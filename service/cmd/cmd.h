@@ -19,6 +19,10 @@ struct config {
 	char listen_host[256];
 	int listen_port;
 	int http_threads;
+	int http_max_connections;
+	int http_max_per_client;
+	int http_header_timeout_s;
+	int http_idle_timeout_s;
 	long max_body_bytes;
 	int db_pool_size;
 	int shutdown_timeout_s;

@@ -88,6 +88,10 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	hc.host = cfg->listen_host;
 	hc.port = cfg->listen_port;
 	hc.threads = cfg->http_threads;
+	hc.max_connections = cfg->http_max_connections;
+	hc.max_per_client = cfg->http_max_per_client;
+	hc.header_timeout_s = cfg->http_header_timeout_s;
+	hc.connection_timeout_s = cfg->http_idle_timeout_s;
 	hc.max_body_bytes = cfg->max_body_bytes;
 	hc.web_dir = cfg->web_dir;
 	hc.app = &app;

@@ -1,6 +1,7 @@
 /* config.c - the configuration table: flags, LMNAS_* variables, defaults and
  * their validation. */
 #include "cmd.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,6 +40,20 @@ static const struct opt opts[] = {
      F(listen_host), "HTTP address HOST:PORT (serve)"},
     {"--http-threads", "LMNAS_HTTP_THREADS", "4", OPT_INT, 1, 256,
      F(http_threads), "HTTP worker threads (serve)"},
+    {"--http-max-connections", "LMNAS_HTTP_MAX_CONNECTIONS", "1000", OPT_INT, 1,
+     1000000, F(http_max_connections),
+     "open HTTP connections at once, all clients (serve)"},
+    {"--http-max-per-client", "LMNAS_HTTP_MAX_PER_CLIENT", "64", OPT_INT, 0,
+     1000000, F(http_max_per_client),
+     "open HTTP connections from one client address; 0: no limit (serve)"},
+    {"--http-header-timeout", "LMNAS_HTTP_HEADER_TIMEOUT", "10", OPT_INT, 0,
+     3600, F(http_header_timeout_s),
+     "seconds a connection gets to send a request's headers; 0: no "
+     "deadline (serve)"},
+    {"--http-idle-timeout", "LMNAS_HTTP_IDLE_TIMEOUT", "60", OPT_INT, 0, 86400,
+     F(http_idle_timeout_s),
+     "seconds of silence before a connection is closed mid-request; 0: "
+     "never (serve)"},
     {"--max-body", "LMNAS_MAX_BODY", "1048576", OPT_LONG, 1024,
      256L * 1024 * 1024, F(max_body_bytes),
      "largest accepted request body in bytes (serve)"},
@@ -201,36 +216,15 @@ enum core_status config_load(struct config *cfg, int *argc, char **argv,
 
 void config_print_reference(void)
 {
-	printf("%-20s %-24s %-22s %s\n", "flag", "environment", "default",
+	printf("%-22s %-28s %-20s %s\n", "flag", "environment", "default",
 	       "meaning");
 	for (size_t i = 0; i < NOPTS; i++)
-		printf("%-20s %-24s %-22s %s\n", opts[i].flag, opts[i].env,
+		printf("%-22s %-28s %-20s %s\n", opts[i].flag, opts[i].env,
 		       opts[i].def, opts[i].help);
 }
 
 void config_redact_url(const char *url, char *out, size_t outlen)
 {
-	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *pw;
-
-	snprintf(out, outlen, "%s", url);
-	/* URL form: scheme://user:password@host */
-	if (scheme) {
-		at = strchr(scheme + 3, '@');
-		colon = strchr(scheme + 3, ':');
-		if (at && colon && colon < at)
-			snprintf(out, outlen, "%.*s:***%s", (int)(colon - url),
-				 url, at);
-	}
-	/* conninfo or query form: password=... */
-	pw = strstr(out, "password=");
-	if (pw) {
-		size_t off = (size_t)(pw - out) + 9;
-		const char *rest = out + off;
-		while (*rest && *rest != ' ' && *rest != '&')
-			rest++;
-		char tail[512];
-		snprintf(tail, sizeof tail, "%s", rest);
-		snprintf(out + off, outlen - off, "***%s", tail);
-	}
+	/* one scrubber for URLs and libpq messages alike */
+	store_secrets_scrub(url, out, outlen);
 }

@@ -167,7 +167,14 @@ char *core_buf_steal(struct core_buf *b, size_t *len);
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Reads a whole file of at most max_bytes. *out is NUL-terminated and owned
+/* Opens path read-only when it is a regular file; a FIFO, device, socket or
+ * directory fails at once (CORE_ERR_INVALID, "not a regular file"), never
+ * blocking. *fd_out is owned by the caller (close); -1 on failure. */
+enum core_status core_file_open_regular(const char *path, int *fd_out,
+					char *err, size_t errlen);
+
+/* Reads a whole regular file (see core_file_open_regular) of at most
+ * max_bytes. *out is NUL-terminated and owned
  * by the caller (core_free). Nothing is allocated on failure. */
 enum core_status core_file_read(const char *path, size_t max_bytes, char **out,
 				size_t *len, char *err, size_t errlen);

@@ -1,4 +1,5 @@
-/* file.c - bounded whole-file reads and atomic writes. */
+/* file.c - opening input files (regular files only, never blocking on a
+ * FIFO), bounded whole-file reads and atomic writes. */
 #include "core.h"
 
 #include <errno.h>
@@ -8,21 +9,63 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum core_status core_file_open_regular(const char *path, int *fd_out,
+					char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd, fl;
+
+	*fd_out = -1;
+	/* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes
+	 * (forever, for an input file named by mistake); with it the open
+	 * returns at once and fstat tells what the path is */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		core_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? CORE_ERR_NOT_FOUND : CORE_ERR_IO;
+	}
+	if (fstat(fd, &sb) != 0) {
+		core_errf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return CORE_ERR_IO;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		core_errf(err, errlen, "%s: not a regular file (%s)", path,
+			  S_ISDIR(sb.st_mode)	 ? "a directory"
+			  : S_ISFIFO(sb.st_mode) ? "a named pipe"
+			  : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)
+			      ? "a device"
+			  : S_ISSOCK(sb.st_mode) ? "a socket"
+						 : "not a plain file");
+		close(fd);
+		return CORE_ERR_INVALID;
+	}
+	/* a regular file never blocks, but reads stay plain blocking ones */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		core_errf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return CORE_ERR_IO;
+	}
+	*fd_out = fd;
+	return CORE_OK;
+}
+
 enum core_status core_file_read(const char *path, size_t max_bytes, char **out,
 				size_t *len, char *err, size_t errlen)
 {
 	struct stat stbuf;
 	char *buf = NULL;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	enum core_status st;
+	int fd;
 
 	*out = NULL;
-	if (fd < 0) {
+	st = core_file_open_regular(path, &fd, err, errlen);
+	if (st)
+		return st;
+	if (fstat(fd, &stbuf) != 0) {
 		core_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? CORE_ERR_NOT_FOUND : CORE_ERR_IO;
-	}
-	if (fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode)) {
-		core_errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return CORE_ERR_IO;
 	}

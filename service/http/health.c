@@ -35,13 +35,15 @@ static void readiness_note(enum readiness now, const char *why)
 		LOG_WARN("readiness: not ready: %s", why);
 }
 
+/* detail goes to the client; log_detail (NULL: detail) only to the log. */
 static void not_ready(struct http_response *res, enum readiness why,
 		      const char *code, const char *detail,
+		      const char *log_detail,
 		      const struct store_schema_state *st)
 {
 	json_t *p = http_problem_new(503, code, NULL, detail, NULL);
 
-	readiness_note(why, detail);
+	readiness_note(why, log_detail ? log_detail : detail);
 	if (p && st) {
 		json_object_set_new(p, "schema_version",
 				    json_integer(st->db_version));
@@ -61,13 +63,15 @@ static void readyz(struct http_request *req, struct http_response *res)
 
 	if (!req->app || !req->app->pool) {
 		not_ready(res, READY_DB_DOWN, "database_unavailable",
-			  "no database is configured", NULL);
+			  "no database is configured", NULL, NULL);
 		return;
 	}
-	/* the error text comes from libpq, which never repeats a password */
+	/* /readyz answers anyone: the reason (host names, user names, and in
+	 * libpq's parse errors the whole URL) stays in the log, scrubbed of
+	 * passwords by the store */
 	if (store_schema_check(req->app->pool, &st, err, sizeof err)) {
-		not_ready(res, READY_DB_DOWN, "database_unavailable", err,
-			  NULL);
+		not_ready(res, READY_DB_DOWN, "database_unavailable",
+			  "database unavailable", err, NULL);
 		return;
 	}
 	if (st.unknown) {
@@ -76,7 +80,8 @@ static void readyz(struct http_request *req, struct http_response *res)
 			 "binary (database at version %d, binary at %d): run "
 			 "a newer lmnas",
 			 st.unknown, st.db_version, st.binary_version);
-		not_ready(res, READY_NEWER, "migrations_newer", detail, &st);
+		not_ready(res, READY_NEWER, "migrations_newer", detail, NULL,
+			  &st);
 		return;
 	}
 	if (st.pending) {
@@ -85,7 +90,7 @@ static void readyz(struct http_request *req, struct http_response *res)
 			 "binary at %d): run `lmnas migrate`",
 			 st.pending, st.db_version, st.binary_version);
 		not_ready(res, READY_PENDING, "migrations_pending", detail,
-			  &st);
+			  NULL, &st);
 		return;
 	}
 	readiness_note(READY_OK, NULL);

@@ -28,6 +28,10 @@
  * one; echoed in the response and set as the thread's log context), and for a
  * route flagged HTTP_ROUTE_BODY requires Content-Type application/json (415),
  * caps the body (413) and parses it (400 invalid_json with line and column).
+ * A path or query argument that is not UTF-8 once percent-decoded is a 400
+ * (invalid_path, invalid_query); more than HTTP_QUERY_ARGS_MAX query
+ * arguments, or a query in a request target longer than HTTP_URI_MAX bytes,
+ * a 414 (too_many_query_args, uri_too_long), so handlers only see valid text.
  * Every error is an application/problem+json body with a stable `code`.
  */
 #ifndef LMNAS_HTTP_H
@@ -69,6 +73,8 @@ struct http_app {
 };
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
+#define HTTP_QUERY_ARGS_MAX 64	 /* more query arguments get 414 */
+#define HTTP_URI_MAX	    8192 /* a longer target with a query gets 414 */
 #define HTTP_PARAMS_MAX	    8
 #define HTTP_REQUEST_ID_MAX 64
 
@@ -253,12 +259,19 @@ struct http_server_config {
 	long max_body_bytes;	  /* larger bodies get 413 */
 	int json_max_depth;	  /* deeper JSON bodies get 400 */
 	int connection_timeout_s; /* idle connections are closed after this */
+	/* A connection that has not sent a request's complete headers this
+	 * many seconds after it opened (or after its previous response) is
+	 * closed, however slowly it trickles bytes; 0 = no deadline. */
+	int header_timeout_s;
+	int max_connections;  /* open connections at once (all clients) */
+	int max_per_client;   /* open connections from one address; 0 = any */
 	const char *web_dir;  /* static files under "/"; NULL or "" = none */
 	struct http_app *app; /* handed to every handler; may be NULL */
 };
 
 /* Defaults: 127.0.0.1, port 8080, 4 threads, 1 MiB bodies, depth
- * HTTP_JSON_MAX_DEPTH, 60 s idle timeout, no static files, no app. */
+ * HTTP_JSON_MAX_DEPTH, 60 s idle timeout, 10 s header deadline, 1000
+ * connections, 64 per client address, no static files, no app. */
 void http_server_config_defaults(struct http_server_config *c);
 
 struct http_server; /* opaque */

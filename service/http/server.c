@@ -1,7 +1,10 @@
 /* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
  * (id, route, body), dispatch to handlers and static files, response headers,
- * the access log, in-flight counting and the graceful stop. */
+ * the access log, in-flight counting, the limits on connections (per address
+ * and in all; the header deadline is in conns.c) and on queries, and the
+ * graceful stop. */
 #include "http.h"
+#include "http_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_PATH_MAX 200
+#define LOG_PATH_MAX	   200
+#define MHD_LOG_PER_SECOND 10 /* libmicrohttpd lines logged per second */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -33,6 +37,11 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
+	struct http_conns conns; /* open connections: the header deadline */
+	/* rate limit of libmicrohttpd's own lines (a flood of refused
+	 * connections must not flood the log) */
+	atomic_long mhd_log_second;
+	atomic_int mhd_log_count;
 };
 
 /* One request, from its headers to its completion notice. */
@@ -43,9 +52,12 @@ struct req_ctx {
 	struct core_buf body;
 	unsigned long long body_seen;
 	double t0;
-	int decided;   /* the response is known (an error found early) */
-	int is_static; /* serve static_file */
-	int status;    /* as queued, for the access log */
+	int begun;	   /* the headers are in (request_begin ran) */
+	int decided;	   /* the response is known (an error found early) */
+	size_t query_args; /* > HTTP_QUERY_ARGS_MAX: the query was dropped */
+	size_t uri_len;	   /* > HTTP_URI_MAX: the query was dropped */
+	int is_static;	   /* serve static_file */
+	int status;	   /* as queued, for the access log */
 	size_t bytes;
 	char id[HTTP_REQUEST_ID_MAX + 1];
 	char method[16];
@@ -63,6 +75,9 @@ void http_server_config_defaults(struct http_server_config *c)
 	c->max_body_bytes = 1024L * 1024;
 	c->json_max_depth = HTTP_JSON_MAX_DEPTH;
 	c->connection_timeout_s = 60;
+	c->header_timeout_s = 10;
+	c->max_connections = 1000;
+	c->max_per_client = 64;
 }
 
 /* ---- request state ----------------------------------------------------- */
@@ -105,6 +120,22 @@ static void decide_413(struct req_ctx *rc, long max)
 	decide_problem(rc, 413, "body_too_large", detail);
 }
 
+/* Finds the first query argument whose key or value is not UTF-8; its key
+ * (made printable) goes to cls. */
+static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	char *bad = cls;
+
+	if (core_utf8_valid(key, strlen(key)) &&
+	    (!value || core_utf8_valid(value, strlen(value))))
+		return MHD_YES;
+	core_utf8_copy(bad, 64, key);
+	if (!bad[0])
+		snprintf(bad, 64, "?");
+	return MHD_NO;
+}
+
 /* The first call for a request: headers are in, the body (if any) is not.
  * Decides every error that the headers alone reveal. */
 static void request_begin(struct http_server *s, struct req_ctx *rc,
@@ -113,11 +144,15 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 {
 	const char *cl, *ct;
 	char detail[HTTP_PATH_MAX + 64], err[CORE_ERR_LEN];
+	char logged[LOG_PATH_MAX + 1], ctype[65], bad[64];
 	enum http_match_result mr;
 
 	rc->t0 = core_now_seconds();
-	snprintf(rc->method, sizeof rc->method, "%s", method);
-	copy_for_log(rc->log_path, sizeof rc->log_path, url);
+	/* the method, path and Content-Type reach JSON (problem details, the
+	 * log), which holds only UTF-8: Jansson refuses anything else */
+	core_utf8_copy(rc->method, sizeof rc->method, method);
+	copy_for_log(logged, sizeof logged, url);
+	core_utf8_copy(rc->log_path, sizeof rc->log_path, logged);
 	http_request_id_choose(
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
 	    rc->id);
@@ -129,6 +164,39 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	rc->req.app = s->cfg.app;
 	rc->req.match = &rc->match;
 	rc->req.conn = conn;
+
+	if (rc->query_args) {
+		snprintf(detail, sizeof detail,
+			 "the query has %zu arguments; at most %d are accepted",
+			 rc->query_args, HTTP_QUERY_ARGS_MAX);
+		decide_problem(rc, 414, "too_many_query_args", detail);
+		return;
+	}
+	if (rc->uri_len) {
+		snprintf(detail, sizeof detail,
+			 "the request target is %zu bytes long; with a query "
+			 "at most %d are accepted",
+			 rc->uri_len, HTTP_URI_MAX);
+		decide_problem(rc, 414, "uri_too_long", detail);
+		return;
+	}
+	if (!core_utf8_valid(url, strlen(url))) {
+		decide_problem(rc, 400, "invalid_path",
+			       "the path is not UTF-8 text once "
+			       "percent-decoded");
+		return;
+	}
+	bad[0] = '\0';
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg_check,
+				  bad);
+	if (bad[0]) {
+		snprintf(detail, sizeof detail,
+			 "query argument '%s' is not UTF-8 text once "
+			 "percent-decoded",
+			 bad);
+		decide_problem(rc, 400, "invalid_query", detail);
+		return;
+	}
 
 	mr = http_router_match(s->router, rc->req.method, url, &rc->match);
 	switch (mr) {
@@ -167,9 +235,10 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (!http_content_type_is_json(ct)) {
+		core_utf8_copy(ctype, sizeof ctype,
+			       ct ? ct : "no Content-Type");
 		snprintf(detail, sizeof detail,
-			 "send the body as application/json (got %.64s)",
-			 ct ? ct : "no Content-Type");
+			 "send the body as application/json (got %s)", ctype);
 		decide_problem(rc, 415, "unsupported_media_type", detail);
 	}
 }
@@ -338,6 +407,34 @@ static int has_body(struct MHD_Connection *conn)
 	return te != NULL || (cl && strtoull(cl, NULL, 10) > 0);
 }
 
+/* Called with the request line, before libmicrohttpd splits the query into
+ * arguments: each one takes a record in the connection's fixed memory pool
+ * (32 KiB, which also holds the request line), and libmicrohttpd 0.9.75
+ * answers an exhausted pool there (about 600 arguments, or 64 in a 29 KB
+ * target) with a 431 that never leaves: the client waited for the timeout.
+ * A query with more than HTTP_QUERY_ARGS_MAX arguments or in a target longer
+ * than HTTP_URI_MAX is blanked here (this callback exists to process the URI
+ * before it is parsed), so the request goes on without it and gets a 414. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req_ctx *rc = core_calloc(1, sizeof *rc);
+	char *q = strchr(uri, '?');
+	size_t n = 1, len = strlen(uri);
+
+	if (!rc || !q)
+		return rc;
+	for (const char *p = q + 1; *p; p++)
+		n += *p == '&';
+	if (n > HTTP_QUERY_ARGS_MAX)
+		rc->query_args = n;
+	else if (len > HTTP_URI_MAX)
+		rc->uri_len = len;
+	else
+		return rc;
+	memset(q, 0, strlen(q));
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -347,14 +444,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct req_ctx *rc = *con_cls;
 	enum MHD_Result ret;
 
-	if (!rc) {
-		rc = core_calloc(1, sizeof *rc);
+	if (!rc || !rc->begun) {
+		if (!rc)
+			rc = core_calloc(1, sizeof *rc);
 		if (!rc) {
 			LOG_ERROR("out of memory for a request: closing the "
 				  "connection");
 			return MHD_NO;
 		}
 		*con_cls = rc;
+		rc->begun = 1;
+		http_conns_mark(&s->conns, conn, 1);
 		pthread_mutex_lock(&s->lock);
 		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
@@ -410,6 +510,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!rc)
 		return;
 	*con_cls = NULL;
+	if (!rc->begun) { /* the headers never came: not in flight */
+		core_free(rc);
+		return;
+	}
+	http_conns_mark(&s->conns, conn, 0);
 	core_log_set_context(rc->id);
 	LOG_INFO("%s %s %d %zu bytes %.1f ms%s%s", rc->method, rc->log_path,
 		 rc->status, rc->bytes, (core_now_seconds() - rc->t0) * 1e3,
@@ -429,16 +534,25 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	struct http_server *s = cls;
 	char msg[512];
 	size_t n;
+	long sec = (long)core_now_seconds();
+	int count;
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	/* while starting, the reason goes to the caller's err instead */
-	if (atomic_load(&s->starting))
+	if (atomic_load(&s->starting)) {
 		snprintf(s->start_error, sizeof s->start_error, "%s", msg);
-	else
+		return;
+	}
+	if (atomic_exchange(&s->mhd_log_second, sec) != sec)
+		atomic_store(&s->mhd_log_count, 0);
+	count = atomic_fetch_add(&s->mhd_log_count, 1);
+	if (count < MHD_LOG_PER_SECOND)
 		LOG_WARN("http: %s", msg);
+	else if (count == MHD_LOG_PER_SECOND)
+		LOG_WARN("http: more messages this second are not logged");
 }
 
 /* ---- start and stop ---------------------------------------------------- */
@@ -473,19 +587,25 @@ static enum core_status server_init(struct http_server *s,
 	s->cfg.web_dir = s->web_dir;
 	if (cfg->threads < 1 || cfg->max_body_bytes < 1 ||
 	    cfg->json_max_depth < 1 || cfg->port < 0 || cfg->port > 65535 ||
-	    cfg->connection_timeout_s < 0) {
+	    cfg->connection_timeout_s < 0 || cfg->header_timeout_s < 0 ||
+	    cfg->max_connections < cfg->threads || cfg->max_per_client < 0) {
 		core_errf(err, errlen,
 			  "http: bad configuration (threads %d, max body %ld, "
-			  "depth %d, port %d)",
+			  "depth %d, port %d, timeouts %d/%d s, connections "
+			  "%d, per client %d)",
 			  cfg->threads, cfg->max_body_bytes,
-			  cfg->json_max_depth, cfg->port);
+			  cfg->json_max_depth, cfg->port,
+			  cfg->connection_timeout_s, cfg->header_timeout_s,
+			  cfg->max_connections, cfg->max_per_client);
 		return CORE_ERR_INVALID;
 	}
+	http_conns_fit_fd_limit(&s->cfg);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
 	pthread_condattr_destroy(&ca);
+	http_conns_init(&s->conns, s->cfg.header_timeout_s);
 	return CORE_OK;
 }
 
@@ -536,7 +656,12 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	    ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, &s->conns,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)s->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)s->cfg.max_per_client, MHD_OPTION_END);
 	atomic_store(&s->starting, 0);
 	freeaddrinfo(ai);
 	if (!s->daemon) {
@@ -548,11 +673,17 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : cfg->port;
+	st = http_conns_start(&s->conns, err, errlen);
+	if (st) {
+		MHD_stop_daemon(s->daemon);
+		goto fail;
+	}
 	*out = s;
 	return CORE_OK;
 fail:
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	http_conns_destroy(&s->conns);
 	core_free(s);
 	return st;
 }
@@ -610,11 +741,13 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		LOG_WARN("http: %d request(s) still in flight after %.1f s: "
 			 "closing them",
 			 left, timeout_s);
+	http_conns_stop(&s->conns);
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	http_conns_destroy(&s->conns);
 	core_free(s);
 	return left;
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct store_conn {
@@ -106,6 +107,93 @@ static void first_line(char *s)
 		*nl = '\0';
 }
 
+/* Appends n bytes of s to out[*used..outlen), keeping room for the NUL. */
+static void scrub_put(char *out, size_t outlen, size_t *used, const char *s,
+		      size_t n)
+{
+	if (*used + 1 >= outlen)
+		return;
+	if (n > outlen - 1 - *used)
+		n = outlen - 1 - *used;
+	memcpy(out + *used, s, n);
+	*used += n;
+	out[*used] = '\0';
+}
+
+static int scrub_is_end(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	       c == '"' || c == '\'';
+}
+
+/* Length of a password= value at v: a quoted conninfo value up to its
+ * closing quote (backslash escapes), else up to a blank or '&'. */
+static size_t scrub_value_len(const char *v)
+{
+	size_t n = 0;
+
+	if (v[0] == '\'') {
+		for (n = 1; v[n] && v[n] != '\''; n++)
+			if (v[n] == '\\' && v[n + 1])
+				n++;
+		return v[n] ? n + 1 : n;
+	}
+	while (v[n] && v[n] != ' ' && v[n] != '\t' && v[n] != '\n' &&
+	       v[n] != '&')
+		n++;
+	return n;
+}
+
+void store_secrets_scrub(const char *text, char *out, size_t outlen)
+{
+	size_t used = 0, i = 0;
+
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	while (text[i]) {
+		if (strncmp(text + i, "://", 3) == 0) {
+			/* userinfo ends at the LAST '@' before the URL ends:
+			 * a password may hold '/', '?', '#' or '@' that
+			 * libpq's own parse stopped at */
+			size_t a = i + 3, end = a, at = 0, colon = 0;
+			while (!scrub_is_end(text[end])) {
+				if (text[end] == '@')
+					at = end;
+				end++;
+			}
+			for (size_t k = a; at && k < at && !colon; k++)
+				if (text[k] == ':')
+					colon = k;
+			scrub_put(out, outlen, &used, text + i, 3);
+			i = a;
+			if (colon) {
+				scrub_put(out, outlen, &used, text + a,
+					  colon + 1 - a);
+				scrub_put(out, outlen, &used, "***", 3);
+				i = at;
+			}
+			continue;
+		}
+		if (strncasecmp(text + i, "password", 8) == 0) {
+			size_t k = i + 8;
+			while (text[k] == ' ')
+				k++;
+			if (text[k] == '=') {
+				k++;
+				while (text[k] == ' ')
+					k++;
+				scrub_put(out, outlen, &used, "password=***",
+					  12);
+				i = k + scrub_value_len(text + k);
+				continue;
+			}
+		}
+		scrub_put(out, outlen, &used, text + i, 1);
+		i++;
+	}
+}
+
 static enum core_status conn_open(struct store_pool *p, struct store_conn *c,
 				  char *err, size_t errlen)
 {
@@ -122,9 +210,10 @@ static enum core_status conn_open(struct store_pool *p, struct store_conn *c,
 		return CORE_ERR_NOMEM;
 	}
 	if (PQstatus(c->pg) != CONNECTION_OK) {
-		core_errf(err, errlen, "database unreachable: %s",
-			  PQerrorMessage(c->pg));
-		first_line(err);
+		char msg[CORE_ERR_LEN];
+		store_secrets_scrub(PQerrorMessage(c->pg), msg, sizeof msg);
+		first_line(msg);
+		core_errf(err, errlen, "database unreachable: %s", msg);
 		conn_close(c);
 		return CORE_ERR_UNAVAILABLE;
 	}
@@ -214,10 +303,13 @@ static enum core_status result_error(struct store_conn *c, PGresult *r,
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg);
 
+	char clean[CORE_ERR_LEN];
+
 	snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
-	core_errf(err, errlen, "%s: [%s] %s", what, state ? state : "-",
-		  msg && *msg ? msg : "no result");
-	first_line(err);
+	store_secrets_scrub(msg && *msg ? msg : "no result", clean,
+			    sizeof clean);
+	first_line(clean);
+	core_errf(err, errlen, "%s: [%s] %s", what, state ? state : "-", clean);
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return CORE_ERR_UNAVAILABLE;
 	return CORE_ERR_DB;

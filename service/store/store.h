@@ -29,6 +29,14 @@ enum core_status store_pool_open(const char *url, int size,
 /* Closes every connection. No connection may be checked out. */
 void store_pool_close(struct store_pool *p);
 
+/* Copies text (a libpq message, a URL, a conninfo) into out with every
+ * secret replaced by "***": the password of URL userinfo
+ * (scheme://user:SECRET@host) and the value of any password= key (conninfo
+ * or URL query, sslpassword too). libpq quotes the whole URL in its parse
+ * errors, so no libpq message may reach a log or a client without this.
+ * Errs on the side of masking too much. out is always NUL-terminated. */
+void store_secrets_scrub(const char *text, char *out, size_t outlen);
+
 /* Checks out a healthy connection, waiting up to timeout_s for a free slot.
  * A broken connection is never handed out: it is replaced. Returns
  * CORE_ERR_UNAVAILABLE when the database cannot be reached. */

@@ -2,7 +2,9 @@
  * test-only routes registered by this test (never built into lmnas): JSON
  * bodies (415, 413 by length and by chunks, 400 with line/column, depth),
  * params and query, 404/405, request ids, static files, the access log, and
- * the graceful stop (drain, deadline, idle keep-alive, refused connects). */
+ * the graceful stop (drain, deadline, idle keep-alive, refused connects).
+ * (Bytes that are not UTF-8, oversized queries and slow clients:
+ * test_http_limits.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

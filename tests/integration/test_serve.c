@@ -2,7 +2,8 @@
  * readiness before and after `lmnas migrate`, problem bodies, request ids,
  * files, readiness following the database down and up again, refusal of a
  * newer schema, starting without a database (and without leaking its
- * password), and the graceful stop on SIGTERM/SIGINT with a slow in-flight
+ * password, even from an unparsable URL), the HTTP limits set from the
+ * environment, and the graceful stop on SIGTERM/SIGINT with a slow in-flight
  * request and with an idle keep-alive connection. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,11 +15,14 @@
 #include "../support/testsupport.h"
 
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,6 +367,35 @@ static void starts_without_database(void **state)
 	free(log);
 }
 
+/* libpq quotes an unparsable URL whole in its error message: neither the
+ * unauthenticated /readyz nor the log may repeat its password. */
+static void unparsable_url_never_leaks_password(void **state)
+{
+	static const char *const env[] = {
+	    "LMNAS_DATABASE_URL=postgresql://u:hunter2@[::1", NULL};
+	struct fx *fx = *state;
+	struct ts_http_reply r;
+	json_t *j;
+	char *log;
+
+	assert_int_equal(ts_lmnas_serve(&fx->srv, env), 0);
+	get(fx, "GET", "/readyz", NULL, &r);
+	j = problem(&r, 503, "database_unavailable");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "database unavailable");
+	assert_null(strstr(r.body, "hunter2"));
+	json_decref(j);
+	ts_http_reply_free(&r);
+	assert_int_equal(ts_proc_stop(&fx->srv, SIGTERM, 10), 0);
+	log = ts_proc_log_read(&fx->srv);
+	/* the reason is logged (scrubbed), at start and by /readyz */
+	assert_non_null(strstr(log, "IPv6 host address"));
+	assert_non_null(strstr(log, "readiness: not ready"));
+	assert_non_null(strstr(log, "postgresql://u:***@[::1"));
+	assert_null(strstr(log, "hunter2"));
+	free(log);
+}
+
 struct client {
 	pthread_t t;
 	char url[128];
@@ -449,6 +482,195 @@ static void sigterm_ignores_idle_connections(void **state)
 	close(fd);
 }
 
+/* Runs psql as OS user `nobody` against the cluster with role; its exit. */
+static int psql_as_nobody(const char *role, const char *log)
+{
+	char conn[256];
+	char *argv[] = {"runuser", "-u",   "nobody",   "--", "psql",
+			"-X",	   "-tAc", "SELECT 1", conn, NULL};
+
+	snprintf(conn, sizeof conn, "postgresql:///lmnas?host=%s&user=%s",
+		 pg.dir, role);
+	return ts_run_cmd(argv, log, 30);
+}
+
+/* The private cluster (scripts/pg.sh, as `make run` starts it) admits only
+ * the OS user that started it: it used to take anyone as the superuser
+ * lmnas (trust auth, a world-writable socket). */
+static void private_cluster_admits_only_its_user(void **state)
+{
+	char out[256], path[160], sock[160], line[256], log[600];
+	struct stat sb;
+	int trust = 0, peer = 0;
+	FILE *f;
+
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "SELECT rolsuper FROM pg_roles WHERE "
+				    "rolname = current_user",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "f");
+	assert_int_equal(
+	    ts_pg_exec(&pg, NULL, "SHOW listen_addresses", out, sizeof out), 0);
+	assert_string_equal(out, ""); /* no TCP */
+	assert_int_equal(ts_pg_exec(&pg, NULL, "SHOW unix_socket_permissions",
+				    out, sizeof out),
+			 0);
+	assert_string_equal(out, "0700");
+	assert_int_equal(stat(pg.dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(path, sizeof path, "%s/data/pg_hba.conf", pg.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f)) {
+		if (line[0] == '#')
+			continue;
+		trust += strstr(line, "trust") != NULL;
+		peer += strstr(line, "peer") != NULL;
+	}
+	fclose(f);
+	assert_int_equal(trust, 0);
+	assert_true(peer > 0);
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL) {
+		skip(); /* needs root to act as another OS user */
+		return;
+	}
+	snprintf(log, sizeof log, "%s/test_serve.nobody.log", ts_logs());
+	assert_true(psql_as_nobody("lmnas", log) > 0);
+	assert_true(psql_as_nobody("postgres", log) > 0);
+	/* with the directory and socket opened up, peer authentication
+	 * still turns another OS user away */
+	snprintf(sock, sizeof sock, "%s/.s.PGSQL.5432", pg.dir);
+	assert_int_equal(chmod(pg.dir, 0755), 0);
+	assert_int_equal(chmod(sock, 0777), 0);
+	assert_true(psql_as_nobody("lmnas", log) > 0);
+	assert_true(psql_as_nobody("postgres", log) > 0);
+	assert_int_equal(chmod(sock, 0700), 0);
+	assert_int_equal(chmod(pg.dir, 0700), 0);
+	assert_int_equal(ts_pg_exec(&pg, NULL, "SELECT 1", out, sizeof out), 0);
+}
+
+/* Runs `runuser -u nobody -- ARGS...` (NULL-terminated, at most 8); its
+ * exit code, output appended to log. */
+static int as_nobody(const char *log, const char *const *args)
+{
+	char *argv[16] = {"runuser", "-u", "nobody", "--"};
+	int n = 4;
+
+	for (; *args && n < 14; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	return ts_run_cmd(argv, log, 120);
+}
+
+/* `make run` by a user who is not root: the cluster runs as that user, who
+ * gets in as lmnas (no superuser), and nobody else (root aside) does. */
+static void private_cluster_for_a_plain_user(void **state)
+{
+	char dir[] = "/tmp/lmpg-XXXXXX", script[600], conn[160], log[600];
+	char rm[700];
+	struct passwd *pw = getpwnam("nobody");
+	struct stat sb;
+
+	if (geteuid() != 0 || !pw) {
+		skip(); /* needs root to act as a plain user */
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(script, sizeof script, "%s/scripts/pg.sh", ts_root());
+	snprintf(conn, sizeof conn, "postgresql:///lmnas?host=%s&user=lmnas",
+		 dir);
+	snprintf(log, sizeof log, "%s/test_serve.plain-user.log", ts_logs());
+	{
+		const char *start[] = {"bash", script,	 "start",
+				       dir,    "--fast", NULL};
+		const char *super[] = {
+		    "psql",
+		    "-X",
+		    "-v",
+		    "ON_ERROR_STOP=1",
+		    "-tAc",
+		    "DO $$BEGIN IF (SELECT rolsuper FROM pg_roles WHERE "
+		    "rolname = current_user) THEN RAISE EXCEPTION "
+		    "'lmnas is a superuser'; END IF; END$$",
+		    conn,
+		    NULL};
+		const char *stop[] = {"bash", script, "stop", dir, NULL};
+		int started = as_nobody(log, start) == 0;
+		/* connects, and is no superuser (else the DO block raises) */
+		int ok = started && as_nobody(log, super) == 0;
+		char *psql[] = {"psql", "-X", "-tAc", "SELECT 1", conn, NULL};
+		/* root is refused by peer auth: it is not the cluster's user */
+		int root_refused = started && ts_run_cmd(psql, log, 30) > 0;
+
+		stat(dir, &sb);
+		if (started)
+			as_nobody(log, stop);
+		snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+		assert_int_equal(system(rm), 0);
+		assert_true(started);
+		assert_true(ok);
+		assert_true(root_refused);
+		assert_int_equal(sb.st_mode & 0777, 0700);
+	}
+}
+
+/* 1 when the peer closed fd within timeout_ms. */
+static int peer_closed(int fd, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char buf[64];
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return read(fd, buf, sizeof buf) <= 0;
+}
+
+/* The HTTP limits are settings: one address gets two connections here, and
+ * a connection that sends half a header is closed after two seconds. */
+static void http_limits_from_environment(void **state)
+{
+	static const char half[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+	struct fx *fx = *state;
+	const char *env[] = {fx->env_url, "LMNAS_HTTP_MAX_PER_CLIENT=2",
+			     "LMNAS_HTTP_HEADER_TIMEOUT=2", NULL};
+	struct ts_http_reply r;
+	char url[128];
+	long status = 0;
+	int fd[3];
+
+	assert_int_equal(ts_lmnas_serve(&fx->srv, env), 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = ts_tcp_connect(fx->srv.port);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(write(fd[i], half, strlen(half)),
+				 (ssize_t)strlen(half));
+	}
+	/* the third from the same address is refused at once */
+	assert_true(peer_closed(fd[2], 5000));
+	assert_false(peer_closed(fd[0], 0));
+	/* the deadline closes the others (bounded wait, far below the 60 s
+	 * idle timeout) */
+	assert_true(peer_closed(fd[0], 8000));
+	assert_true(peer_closed(fd[1], 8000));
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	/* served again once the server has counted the closes (its worker
+	 * threads see them a moment after the client does) */
+	snprintf(url, sizeof url, "%s/healthz", fx->srv.base);
+	for (int i = 0; i < 50 && status != 200; i++) {
+		if (i)
+			usleep(100000);
+		ts_http("GET", url, NULL, NULL, 0, 5, &r);
+		status = r.status;
+		ts_http_reply_free(&r);
+	}
+	assert_int_equal(status, 200);
+	assert_int_equal(ts_proc_stop(&fx->srv, SIGTERM, 10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +681,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(readyz_follows_database, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(refuses_newer_schema, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(unparsable_url_never_leaks_password,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		private_cluster_admits_only_its_user, setup, teardown),
+	    cmocka_unit_test(private_cluster_for_a_plain_user),
+	    cmocka_unit_test_setup_teardown(http_limits_from_environment, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(starts_without_database, setup,
 					    teardown),

@@ -1,6 +1,9 @@
 /* ts_pg.c - test support for PostgreSQL: a throwaway cluster in a short temp
- * dir driven by scripts/pg.sh (unix socket only), its URLs, and running SQL
- * on it with libpq. */
+ * dir driven by scripts/pg.sh, its URLs, and running SQL on it with libpq.
+ * The cluster is the one `make run` gets: unix socket only, in a 0700
+ * directory (mkdtemp), socket 0700, peer authentication mapping the test's
+ * OS user to the role lmnas (no superuser; CREATEDB for the per-case
+ * databases). */
 #include "testsupport.h"
 
 #include <libpq-fe.h>
@@ -21,9 +24,15 @@ static void pg_log(char *out, size_t outlen)
 static int pg_sh(const char *cmd, const char *dir, int fast)
 {
 	char script[1200], log[1200];
-	char *argv[] = {
-	    "bash", script, (char *)cmd, (char *)dir, fast ? "--fast" : NULL,
-	    NULL};
+	/* --createdb: the tests make a database per case (as lmnas, who owns
+	 * it); lmnas stays no superuser, as in `make run` */
+	char *argv[] = {"bash",
+			script,
+			(char *)cmd,
+			(char *)dir,
+			fast ? "--fast" : NULL,
+			fast ? "--createdb" : NULL,
+			NULL};
 
 	snprintf(script, sizeof script, "%s/scripts/pg.sh", ts_root());
 	pg_log(log, sizeof log);

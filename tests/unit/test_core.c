@@ -9,9 +9,12 @@
 
 #include "core/core.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void buf_grows_and_respects_cap(void **state)
@@ -82,6 +85,76 @@ static void file_read_limits(void **state)
 	unlink(path);
 	assert_int_equal(core_file_read(path, 5, &data, &len, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
+}
+
+/* A FIFO given as an input file used to block in open() until a writer came
+ * (forever). The read runs in a child so that a regression fails the test
+ * (the child is killed by alarm()) instead of hanging the suite. */
+static void file_read_refuses_fifo_and_directory(void **state)
+{
+	char dir[] = "/tmp/lmnas-test-XXXXXX", fifo[64], err[CORE_ERR_LEN];
+	char *data = NULL;
+	size_t len = 0;
+	int pfd[2], status = 0, fd = -1;
+	pid_t pid;
+	ssize_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		enum core_status st;
+		close(pfd[0]);
+		alarm(5);
+		st = core_file_read(fifo, 100, &data, &len, err, sizeof err);
+		n = write(pfd[1], &st, sizeof st);
+		n += write(pfd[1], err, strlen(err) + 1);
+		_exit(n > 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	{
+		enum core_status st = CORE_OK;
+		char msg[CORE_ERR_LEN] = "";
+		n = read(pfd[0], &st, sizeof st);
+		assert_int_equal(n, (ssize_t)sizeof st);
+		n = read(pfd[0], msg, sizeof msg - 1);
+		assert_true(n > 0);
+		msg[n] = '\0';
+		assert_int_equal(st, CORE_ERR_INVALID);
+		assert_non_null(strstr(msg, "not a regular file"));
+		assert_non_null(strstr(msg, "named pipe"));
+	}
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* the same from this process: open_regular on the FIFO, a directory */
+	assert_int_equal(core_file_open_regular(fifo, &fd, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_int_equal(fd, -1);
+	assert_int_equal(core_file_read(dir, 100, &data, &len, err, sizeof err),
+			 CORE_ERR_INVALID);
+	assert_null(data);
+	assert_non_null(strstr(err, "not a regular file (a directory)"));
+	assert_int_equal(
+	    core_file_read("/dev/null", 100, &data, &len, err, sizeof err),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(err, "a device"));
+	/* a regular file opened this way reads in blocking mode */
+	unlink(fifo);
+	fd = open(fifo, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "xyz", 3), 3);
+	close(fd);
+	assert_int_equal(core_file_open_regular(fifo, &fd, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 static void sha256_known_vector(void **state)
@@ -200,6 +273,7 @@ int main(void)
 	    cmocka_unit_test(buf_allocation_failure_frees),
 	    cmocka_unit_test(arena_aligns_and_refuses_overflow),
 	    cmocka_unit_test(file_read_limits),
+	    cmocka_unit_test(file_read_refuses_fifo_and_directory),
 	    cmocka_unit_test(sha256_known_vector),
 	    cmocka_unit_test(rng_is_reproducible_and_unbiased_range),
 	    cmocka_unit_test(log_parsers),

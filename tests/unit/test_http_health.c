@@ -11,7 +11,10 @@
 #include "http/http.h"
 #include "store/store.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Calls the route for GET path like the server would. */
 static void call(struct http_router *r, struct http_app *app, const char *path,
@@ -97,10 +100,56 @@ static void readyz_without_database(void **state)
 	j = body_json(&res);
 	assert_string_equal(json_string_value(json_object_get(j, "code")),
 			    "database_unavailable");
-	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")),
-			       "unreachable"));
+	/* the reason stays in the log: clients learn only this */
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "database unavailable");
 	assert_null(strstr(res.body, "s3cret"));
 	json_decref(j);
+	http_response_clear(&res);
+	store_pool_close(app.pool);
+	http_router_free(r);
+}
+
+/* An unparsable URL: libpq quotes it whole in its error, password and all. */
+static void readyz_hides_unparsable_url(void **state)
+{
+	struct http_router *r = api();
+	struct http_response res;
+	struct http_app app = {0};
+	char err[CORE_ERR_LEN], path[] = "/tmp/lmnas-log-XXXXXX";
+	char logtext[4096] = "";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+	json_t *j;
+
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(store_pool_open("postgresql://u:hunter2@[::1", 1,
+					 &app.pool, err, sizeof err),
+			 CORE_OK);
+	fflush(stderr);
+	dup2(fd, 2);
+	call(r, &app, "/readyz", &res);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, logtext, sizeof logtext - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	logtext[n] = '\0';
+	assert_int_equal(res.status, 503);
+	j = body_json(&res);
+	assert_string_equal(json_string_value(json_object_get(j, "code")),
+			    "database_unavailable");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "database unavailable");
+	assert_null(strstr(res.body, "hunter2"));
+	json_decref(j);
+	/* the log says why, with the password masked */
+	assert_non_null(strstr(logtext, "readiness: not ready"));
+	assert_non_null(strstr(logtext, "IPv6"));
+	assert_non_null(strstr(logtext, "u:***@[::1"));
+	assert_null(strstr(logtext, "hunter2"));
 	http_response_clear(&res);
 	store_pool_close(app.pool);
 	http_router_free(r);
@@ -138,6 +187,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(healthz_ok),
+	    /* first of the /readyz tests: readiness is logged when it
+	     * changes, and this one reads the log */
+	    cmocka_unit_test(readyz_hides_unparsable_url),
 	    cmocka_unit_test(readyz_without_database),
 	    cmocka_unit_test(openapi_served),
 	};
