@@ -213,15 +213,16 @@ static enum core_status cifar_file_open(const char *path, size_t rec_bytes,
 					size_t errlen)
 {
 	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = -1;
+	/* a named pipe given as a data file fails here at once instead of
+	 * blocking in open() for a writer that never comes */
+	enum core_status st = core_file_open_regular(path, &fd, err, errlen);
 
 	*fd_out = -1;
-	if (fd < 0) {
+	if (st)
+		return st;
+	if (fstat(fd, &sb) != 0) {
 		core_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? CORE_ERR_NOT_FOUND : CORE_ERR_IO;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		core_errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return CORE_ERR_IO;
 	}

@@ -372,13 +372,12 @@ enum core_status data_npy_read_logits(const char *path, int expect_n,
 			  path, expect_n, expect_classes);
 		return CORE_ERR_INVALID;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	/* never blocks on a named pipe (core_file_open_regular) */
+	st = core_file_open_regular(path, &fd, err, errlen);
+	if (st)
+		return st;
+	if (fstat(fd, &sb) != 0) {
 		core_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? CORE_ERR_NOT_FOUND : CORE_ERR_IO;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		core_errf(err, errlen, "%s: not a regular file", path);
 		st = CORE_ERR_IO;
 		goto out;
 	}
