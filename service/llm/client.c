@@ -16,11 +16,16 @@ struct llm_client {
 	struct llm_settings s; /* string fields point at the copies below */
 	char *base_url;
 	char *model;
-	char *key; /* NULL when none; wiped on close */
-	char *url; /* base_url + "/chat/completions" */
+	char *key;  /* NULL when none; wiped on close */
+	char *url;  /* base_url + "/chat/completions" */
+	char *root; /* base_url without a trailing "/v1": /props, /api/show */
 	struct llm_http http;
 	enum llm_format format;		    /* where the next call starts */
 	int confirmed[LLM_FORMAT_NONE + 1]; /* level gave a 2xx reply */
+	int worked[LLM_FORMAT_NONE + 1];    /* level gave a usable reply */
+	int probed;			    /* /props and /api/show asked */
+	int llama;			    /* /props answered: llama-server */
+	long n_ctx; /* the server's context; 0 unknown */
 	struct core_rng rng;
 };
 
@@ -30,14 +35,16 @@ const char *llm_outcome_name(enum llm_outcome o)
 {
 	static const char *names[] = {
 	    "ok",	 "http_error", "timeout",     "refused_format",
-	    "bad_reply", "cancelled",  "unreachable", "internal"};
+	    "bad_reply", "cancelled",  "unreachable", "context_exceeded",
+	    "internal"};
 
 	if ((unsigned)o < sizeof names / sizeof names[0])
 		return names[o];
 	return "unknown";
 }
 
-static const char *format_names[] = {"json_schema", "json_object", "none"};
+static const char *format_names[] = {"json_schema", "llama_json_schema",
+				     "json_object", "none"};
 
 const char *llm_format_name(enum llm_format f)
 {
@@ -181,13 +188,18 @@ enum core_status llm_client_open(const struct llm_settings *s,
 	while (n > 0 && s->base_url[n - 1] == '/')
 		n--;
 	c->url = core_malloc(n + sizeof "/chat/completions");
+	c->root = core_malloc(n + 1);
 	if (s->api_key && s->api_key[0])
 		c->key = core_strdup(s->api_key);
-	if (!c->base_url || !c->model || !c->url ||
+	if (!c->base_url || !c->model || !c->url || !c->root ||
 	    (s->api_key && s->api_key[0] && !c->key))
 		goto nomem;
 	memcpy(c->url, s->base_url, n);
 	memcpy(c->url + n, "/chat/completions", sizeof "/chat/completions");
+	memcpy(c->root, s->base_url, n);
+	c->root[n] = '\0';
+	if (n >= 3 && strcmp(c->root + n - 3, "/v1") == 0)
+		c->root[n - 3] = '\0';
 	c->s.base_url = c->base_url;
 	c->s.model = c->model;
 	c->s.api_key = NULL; /* only c->key holds it */
@@ -220,12 +232,18 @@ void llm_client_close(struct llm_client *c)
 	core_free(c->base_url);
 	core_free(c->model);
 	core_free(c->url);
+	core_free(c->root);
 	core_free(c);
 }
 
 enum llm_format llm_client_format(const struct llm_client *c)
 {
 	return c->format;
+}
+
+long llm_client_context(const struct llm_client *c)
+{
+	return c->n_ctx;
 }
 
 void llm_record_free(struct llm_record *rec)
@@ -250,6 +268,7 @@ struct call {
 	const char *schema_name;
 	struct core_buf body;
 	struct core_buf reply;
+	long est; /* prompt tokens estimated from the messages' bytes */
 	double t0;
 };
 
@@ -301,19 +320,38 @@ static long backoff_ms(struct llm_client *c, int k)
 	return d / 2 + (long)core_rng_below(&c->rng, (uint64_t)(d - d / 2) + 1);
 }
 
-static int mentions_format(const char *body, size_t len)
+static int mentions(const char *body, size_t len, const char *const *words,
+		    size_t nwords)
 {
-	static const char *words[] = {"response_format", "json_schema",
-				      "json_object",	 "schema",
-				      "grammar",	 "structured"};
-
-	for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+	for (size_t w = 0; w < nwords; w++) {
 		size_t n = strlen(words[w]);
 		for (size_t i = 0; i + n <= len; i++)
 			if (strncasecmp(body + i, words[w], n) == 0)
 				return 1;
 	}
 	return 0;
+}
+
+static int mentions_format(const char *body, size_t len)
+{
+	static const char *const words[] = {"response_format", "json_schema",
+					    "json_object",     "schema",
+					    "grammar",	       "structured"};
+
+	return mentions(body, len, words, sizeof words / sizeof words[0]);
+}
+
+/* A refusal because the prompt does not fit (llama-server: "the request
+ * exceeds the available context size", OpenAI: "maximum context length",
+ * vLLM: "context length", code context_length_exceeded). */
+static int mentions_context(const char *body, size_t len)
+{
+	static const char *const words[] = {"context size",   "context length",
+					    "context window", "context_length",
+					    "n_ctx",	      "maximum context",
+					    "too many tokens"};
+
+	return mentions(body, len, words, sizeof words / sizeof words[0]);
 }
 
 /* The fallback rule documented in llm.h. */
@@ -323,13 +361,178 @@ static int refuses_format(const struct call *k, enum llm_format level,
 	const char *body = k->reply.data ? k->reply.data : "";
 	int named = mentions_format(body, k->reply.len);
 
-	if (level == LLM_FORMAT_NONE)
+	if (level == LLM_FORMAT_NONE || mentions_context(body, k->reply.len))
 		return 0;
 	if (status == 400 || status == 422)
 		return named || !k->c->confirmed[level];
 	if (status == 500 || status == 501)
 		return named;
 	return 0;
+}
+
+/* A positive token count below 100 M from a JSON value, else 0. */
+static long ctx_value(const json_t *v)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+	return n > 0 && n < 100000000 ? (long)n : 0;
+}
+
+/* Ollama's "parameters" text holds lines like "num_ctx 8192". */
+static long ollama_num_ctx(const char *p)
+{
+	const char *at = p ? strstr(p, "num_ctx") : NULL;
+	long n = 0;
+
+	if (!at)
+		return 0;
+	at += strlen("num_ctx");
+	while (*at == ' ' || *at == '\t')
+		at++;
+	while (*at >= '0' && *at <= '9' && n < 100000000)
+		n = n * 10 + (*at++ - '0');
+	return n < 100000000 ? n : 0;
+}
+
+/* One probe request (GET when body is NULL); the parsed JSON object of a
+ * 200 reply, or NULL. */
+static json_t *probe_get(struct call *k, const char *path, const char *body)
+{
+	struct llm_client *c = k->c;
+	struct llm_http_post post;
+	struct llm_http_result res;
+	struct core_buf url;
+	char err[CORE_ERR_LEN];
+	json_t *v = NULL;
+
+	core_buf_init(&url, 4096);
+	if (core_buf_printf(&url, "%s%s", c->root, path))
+		goto out;
+	memset(&post, 0, sizeof post);
+	post.url = url.data;
+	post.bearer = c->key;
+	post.body = body;
+	post.body_len = body ? strlen(body) : 0;
+	post.connect_timeout_ms = c->s.connect_timeout_ms;
+	post.timeout_ms = c->s.timeout_ms < 10000 ? c->s.timeout_ms : 10000;
+	post.cancel = k->req->cancel;
+	if (llm_http_post(&c->http, &post, &k->reply, &res, err, sizeof err) ||
+	    res.end != LLM_HTTP_DONE || res.status != 200 || !k->reply.data)
+		goto out;
+	v = json_loadb(k->reply.data, k->reply.len, 0, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+out:
+	core_buf_free(&url);
+	core_buf_free(&k->reply);
+	return v;
+}
+
+/* Learns, once per client, what server this is and its context length
+ * (see llm.h). Failures only leave them unknown. */
+static void client_probe(struct call *k)
+{
+	struct llm_client *c = k->c;
+	json_t *v, *body, *info, *x;
+	const char *key;
+	char *text = NULL;
+
+	if (c->probed)
+		return;
+	c->probed = 1;
+	v = probe_get(k, "/props", NULL);
+	if (v) {
+		json_t *dgs = json_object_get(v, "default_generation_settings");
+		c->llama = dgs != NULL;
+		c->n_ctx = ctx_value(json_object_get(dgs, "n_ctx"));
+		if (!c->n_ctx)
+			c->n_ctx = ctx_value(json_object_get(v, "n_ctx"));
+		json_decref(v);
+		if (c->llama)
+			goto done;
+	}
+	body = json_pack("{s:s}", "model", c->model);
+	if (body && llm_json_dump(body, &text, NULL) == CORE_OK) {
+		v = probe_get(k, "/api/show", text);
+		c->n_ctx = ollama_num_ctx(
+		    json_string_value(json_object_get(v, "parameters")));
+		info = json_object_get(v, "model_info");
+		json_object_foreach(info, key, x)
+		{
+			size_t n = strlen(key), m = strlen(".context_length");
+			if (!c->n_ctx && n > m &&
+			    strcmp(key + n - m, ".context_length") == 0)
+				c->n_ctx = ctx_value(x);
+		}
+		json_decref(v);
+	}
+	core_free(text);
+	json_decref(body);
+done:
+	if (c->n_ctx)
+		LOG_INFO("llm: %s has a context of %ld tokens%s", c->root,
+			 c->n_ctx, c->llama ? " (llama-server)" : "");
+}
+
+/* The level below level, skipping llama-server's own field for other
+ * servers; LLM_FORMAT_NONE + 1 when there is none within the floor. */
+static int next_level(struct call *k, enum llm_format level)
+{
+	int next = (int)level + 1;
+
+	if (next == LLM_FORMAT_LLAMA_SCHEMA) {
+		client_probe(k);
+		if (!k->c->llama || !k->schema)
+			next++;
+	}
+	return next <= (int)k->c->s.format_floor ? next : LLM_FORMAT_NONE + 1;
+}
+
+/* What to tell the user: a context that holds the prompt (the estimate
+ * is low: half again) and the reply, in whole KiB of tokens. */
+static long context_needed(const struct call *k)
+{
+	long need = k->est + k->est / 2 +
+		    (k->c->s.max_tokens > 0 ? k->c->s.max_tokens : 1024);
+
+	if (need <= k->c->n_ctx)
+		need = 2 * k->c->n_ctx;
+	return (need + 1023) / 1024 * 1024;
+}
+
+/* Whether a 2xx reply shows that the server cut the prompt (llm.h); the
+ * record's error then says so and how to fix it. */
+static int prompt_was_cut(struct call *k)
+{
+	struct llm_record *rec = k->rec;
+	struct llm_client *c = k->c;
+	char ctx[48] = "";
+
+	if (rec->prompt_tokens < 0 || rec->prompt_tokens < k->est)
+		client_probe(k);
+	rec->context_tokens = c->n_ctx;
+	if (!((rec->prompt_tokens >= 0 && rec->prompt_tokens * 2 < k->est) ||
+	      (c->n_ctx > 0 && k->est > c->n_ctx)))
+		return 0;
+	if (c->n_ctx)
+		snprintf(ctx, sizeof ctx, " of %ld tokens", c->n_ctx);
+	if (rec->prompt_tokens >= 0)
+		core_errf(rec->error, sizeof rec->error,
+			  "the server read %ld of about %ld prompt tokens: it "
+			  "cut the prompt to its context%s; raise the "
+			  "server's context to %ld tokens (llama-server -c, "
+			  "Ollama num_ctx) or send a shorter prompt",
+			  rec->prompt_tokens, k->est, ctx, context_needed(k));
+	else
+		core_errf(rec->error, sizeof rec->error,
+			  "the prompt (about %ld tokens) does not fit the "
+			  "server's context%s; raise the server's context to "
+			  "%ld tokens (llama-server -c, Ollama num_ctx) or "
+			  "send a shorter prompt",
+			  k->est, ctx, context_needed(k));
+	return 1;
 }
 
 static enum llm_json_want schema_want(json_t *schema)
@@ -370,6 +573,9 @@ static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
 	rc = llm_request_messages(req, &k->messages, err, errlen);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < req->nmessages; i++)
+		k->est += (long)((strlen(req->messages[i].content) + 3) / 4);
+	k->rec->prompt_estimate = k->est;
 	rc = llm_json_dump(k->messages, &k->rec->messages_json, NULL);
 	if (rc) {
 		core_errf(err, errlen, "out of memory recording the messages");
@@ -402,7 +608,9 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 	char why[CORE_ERR_LEN];
 	int truncated_by_length;
 
-	re = llm_reply_parse(k->reply.data, k->reply.len, &r, nomem, why,
+	/* the body as recorded: bad UTF-8 bytes already replaced, so that a
+	 * stray Latin-1 byte in a string does not make the parser fail */
+	re = llm_reply_parse(rec->reply_body, rec->reply_len, &r, nomem, why,
 			     sizeof why);
 	rec->prompt_tokens = r.prompt_tokens;
 	rec->completion_tokens = r.completion_tokens;
@@ -433,6 +641,7 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 		memcpy(rec->json, r.content + off, span);
 		rec->json[span] = '\0';
 		rec->json_len = span;
+		llm_json_relax(rec->json, span); /* comments, trailing commas */
 		/* A complete value is usable even if the model was cut off
 		 * while writing something after it. */
 		return LLM_OUTCOME_OK;
@@ -462,25 +671,26 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 	return LLM_OUTCOME_BAD_REPLY;
 }
 
-/* Keeps the raw body of the last HTTP reply in the record ("" for a reply
- * without a body; NULL when no reply came). */
+/* Keeps the body of the last HTTP reply in the record ("" for a reply
+ * without a body; NULL when no reply came), made valid UTF-8: it is stored
+ * in PostgreSQL text and parsed by jansson, which both refuse bad bytes (a
+ * Latin-1 error page, a stray byte in a 200 body). */
 static int record_reply_body(struct call *k, int got_reply)
 {
 	struct llm_record *rec = k->rec;
+	size_t n = k->reply.len;
 
 	core_free(rec->reply_body);
+	core_free(rec->content);
+	rec->content = NULL;
+	rec->content_len = 0;
 	rec->reply_body = NULL;
 	rec->reply_len = 0;
 	if (!got_reply)
 		return 0;
-	rec->reply_body = core_malloc(k->reply.len + 1);
-	if (!rec->reply_body)
-		return -1;
-	if (k->reply.len)
-		memcpy(rec->reply_body, k->reply.data, k->reply.len);
-	rec->reply_body[k->reply.len] = '\0';
-	rec->reply_len = k->reply.len;
-	return 0;
+	rec->reply_body = core_utf8_sanitize(k->reply.data ? k->reply.data : "",
+					     n, n * 3, &rec->reply_len);
+	return rec->reply_body ? 0 : -1;
 }
 
 static enum core_status status_of(enum llm_outcome o, int nomem)
@@ -491,6 +701,7 @@ static enum core_status status_of(enum llm_outcome o, int nomem)
 	case LLM_OUTCOME_TIMEOUT:
 	case LLM_OUTCOME_UNREACHABLE: return CORE_ERR_UNAVAILABLE;
 	case LLM_OUTCOME_REFUSED_FORMAT:
+	case LLM_OUTCOME_CONTEXT:
 	case LLM_OUTCOME_BAD_REPLY: return CORE_ERR_INVALID;
 	case LLM_OUTCOME_CANCELLED: return CORE_ERR_CANCELLED;
 	case LLM_OUTCOME_INTERNAL: break;
@@ -504,7 +715,7 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 	struct llm_client *c = k->c;
 	struct llm_record *rec = k->rec;
 	enum llm_format level = c->format;
-	int transient = 0, nomem = 0, degraded = 0;
+	int transient = 0, nomem = 0, degraded = 0, ignored = 0, steps = 0;
 	enum core_status rc;
 
 	if (!k->schema && level < LLM_FORMAT_JSON_OBJECT)
@@ -601,28 +812,89 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 			goto decided;
 		}
 		if (res.status >= 200 && res.status < 300) {
-			/* The server took this format; after a fallback, start
-			 * here next time. */
+			int next;
+
 			c->confirmed[level] = 1;
-			if (degraded)
-				c->format = level;
 			o = call_take_reply(k, &nomem);
+			if (o != LLM_OUTCOME_INTERNAL && prompt_was_cut(k)) {
+				o = LLM_OUTCOME_CONTEXT;
+				core_free(
+				    rec->json); /* read from half a prompt */
+				rec->json = NULL;
+				rec->json_len = 0;
+			}
+			if (o == LLM_OUTCOME_OK)
+				c->worked[level] = 1;
+			/* A server that ignored the format we asked for
+			 * answers free text: ask again one level lower. */
+			next = LLM_FORMAT_NONE + 1;
+			if (o == LLM_OUTCOME_BAD_REPLY &&
+			    (rec->reply_error == LLM_REPLY_NO_JSON ||
+			     rec->reply_error == LLM_REPLY_INVALID_JSON) &&
+			    level != LLM_FORMAT_NONE && !c->worked[level] &&
+			    steps < LLM_FORMAT_FALLBACKS)
+				next = next_level(k, level);
+			if (next <= LLM_FORMAT_NONE) {
+				LOG_WARN("llm: %s answered response_format %s "
+					 "without the JSON asked for (%s); "
+					 "trying %s",
+					 c->url, llm_format_name(level),
+					 llm_reply_error_name(rec->reply_error),
+					 llm_format_name(next));
+				att->outcome = o;
+				rec->reply_error = LLM_REPLY_OK;
+				level = (enum llm_format)next;
+				degraded = ignored = 1;
+				steps++;
+				continue;
+			}
+			/* After a fallback, start here next time: on any 2xx
+			 * after refusals, on a usable reply after a level
+			 * was ignored. */
+			if (degraded && (o == LLM_OUTCOME_OK || !ignored))
+				c->format = level;
 			goto decided;
+		}
+		if (res.status == 400 || res.status == 413 ||
+		    res.status == 422) {
+			if (mentions_context(k->reply.data, k->reply.len)) {
+				char msg[256];
+				llm_reply_error_message(k->reply.data,
+							k->reply.len, msg,
+							sizeof msg);
+				o = LLM_OUTCOME_CONTEXT;
+				core_errf(rec->error, sizeof rec->error,
+					  "HTTP %ld from %s: %s: the prompt "
+					  "(about %ld tokens) does not fit the "
+					  "server's context; raise it to %ld "
+					  "tokens (llama-server -c, Ollama "
+					  "num_ctx) or send a shorter prompt",
+					  res.status, c->url, msg, k->est,
+					  context_needed(k));
+				goto decided;
+			}
 		}
 		if (refuses_format(k, level, res.status)) {
 			char msg[256];
+			int next = LLM_FORMAT_NONE + 1;
 			llm_reply_error_message(k->reply.data, k->reply.len,
 						msg, sizeof msg);
 			att->outcome = LLM_OUTCOME_REFUSED_FORMAT;
 			if (level < c->s.format_floor &&
-			    rec->attempts < LLM_ATTEMPTS_MAX + 2) {
-				LOG_WARN("llm: %s refused response_format %s "
-					 "(HTTP %ld: %.200s); trying %s",
-					 c->url, llm_format_name(level),
-					 res.status, msg,
-					 llm_format_name(level + 1));
-				level++;
+			    steps < LLM_FORMAT_FALLBACKS)
+				next = next_level(k, level);
+			if (next <= LLM_FORMAT_NONE) {
+				LOG_WARN(
+				    "llm: %s refused response_format %s "
+				    "(HTTP %ld: %.*s); trying %s",
+				    c->url, llm_format_name(level), res.status,
+				    (int)core_utf8_cut_len(msg, strlen(msg),
+							   200),
+				    msg,
+				    llm_format_name((enum llm_format)next));
+				level = (enum llm_format)next;
 				degraded = 1;
+				steps++;
 				continue;
 			}
 			o = LLM_OUTCOME_REFUSED_FORMAT;
@@ -647,6 +919,11 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 	decided:
 		att->outcome = o;
 		rec->outcome = o;
+		if (o == LLM_OUTCOME_OK) {
+			/* an earlier attempt's failure is history now */
+			rec->error[0] = '\0';
+			rec->reply_error = LLM_REPLY_OK;
+		}
 		if (!retry || ++transient >= c->s.max_attempts)
 			break;
 		wait = res.retry_after_ms >= 0
@@ -674,12 +951,18 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 		snprintf(rec->error + n, sizeof rec->error - n,
 			 " (after %d attempts)", rec->attempts);
 	}
-	if (rec->outcome != LLM_OUTCOME_OK)
+	/* snprintf cuts bytes, not characters; server text may be bad */
+	core_utf8_copy(rec->error, sizeof rec->error, rec->error);
+	if (rec->outcome != LLM_OUTCOME_OK) {
 		core_errf(err, errlen, "%s", rec->error);
+		core_utf8_copy(err, errlen, err);
+	}
 	return status_of(rec->outcome, nomem);
 internal:
 	rec->outcome = LLM_OUTCOME_INTERNAL;
+	core_utf8_copy(err, errlen, err);
 	core_errf(rec->error, sizeof rec->error, "%s", err);
+	core_utf8_copy(rec->error, sizeof rec->error, rec->error);
 	return rc;
 }
 

@@ -23,7 +23,7 @@ struct llm_http {
 struct llm_http_post {
 	const char *url;
 	const char *bearer; /* the key, or NULL: no Authorization header */
-	const char *body;
+	const char *body;   /* NULL: a GET instead of a POST */
 	size_t body_len;
 	long connect_timeout_ms;
 	long timeout_ms;

@@ -112,6 +112,25 @@ static json_t *request_body(size_t i)
 	return v;
 }
 
+/* One usable reply at json_schema, so that text without JSON afterwards is
+ * the model's fault (a bad reply), not a server ignoring the format (which
+ * the client answers by stepping down a level, llm.h). */
+static void prime_client(struct llm_client *c)
+{
+	const char *ok[] = {"{\"candidates\": []}"};
+	struct llm_message m = {"user", "hello"};
+	struct llm_request req = {&m, 1, "candidates", "{\"type\":\"object\"}",
+				  NULL};
+	struct llm_record rec;
+	char err[CORE_ERR_LEN];
+
+	script_contents(ok, 1);
+	assert_int_equal(llm_client_chat(c, &req, &rec, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(llm_client_format(c), LLM_FORMAT_JSON_SCHEMA);
+	llm_record_free(&rec);
+}
+
 static void llm_good_reply(void **state)
 {
 	struct search_spec s;
@@ -231,6 +250,7 @@ static void llm_all_bad(void **state)
 	assert_int_equal(searchtest_spec("'llm': {'repair_attempts': 2}", &s),
 			 0);
 	p = open_llm(&s, c);
+	prime_client(c);
 	for (int round = 0; round < 3; round++) {
 		struct search_propose_in in = {round, 2, NULL, NULL};
 

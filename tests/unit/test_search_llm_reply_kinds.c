@@ -168,7 +168,8 @@ static const struct row rows[] = {
      .repair = {NOT_USABLE "the reply was cut off at max_tokens "
 			   "(finish_reason \"length\", 50 completion "
 			   "tokens): the JSON value at offset 0 is cut off "
-			   "(%s bytes, brackets or a string still open)\n\n"
+			   "(%s bytes, brackets, a string or a "
+			   "comment still open)\n\n"
 			   "Send 2 corrected or new"},
      .verdicts = "ok@1 ok@1",
      .status = SEARCH_BATCH_OK,
@@ -460,7 +461,8 @@ static void script_row(const struct row *r)
 			continue;
 		bodies[n] = fake_llm_chat_body(
 		    fx.content[s->content],
-		    s->content == C_TRUNCATED ? "length" : "stop", 100, 50);
+		    s->content == C_TRUNCATED ? "length" : "stop",
+		    FAKE_LLM_TOKENS_AUTO, 50);
 		assert_non_null(bodies[n]);
 		rep[n].body = bodies[n];
 	}
