@@ -127,6 +127,14 @@ struct search_batch {
 
 void search_batch_free(struct search_batch *b);
 
+/* What happened to an llm call, in words, into out (valid UTF-8):
+ * "LLM: HTTP 401 unauthorized (check api_key_env): ...", "LLM: HTTP 500
+ * server error: ...", "LLM: cannot reach URL: ...", "LLM: the prompt does
+ * not fit the server's context: ...". The batch note of an
+ * llm_unreachable batch is this text of its last call. */
+void search_llm_call_describe(const struct llm_record *rec, char *out,
+			      size_t outlen);
+
 /* The chat function the llm proposer calls: llm_client_chat's contract
  * (rec always filled). Tests may inject their own. */
 typedef enum core_status (*search_chat_fn)(void *ctx,

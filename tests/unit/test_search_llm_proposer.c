@@ -339,6 +339,8 @@ static void llm_unreachable(void **state)
 	struct search_batch b;
 	struct search_propose_in in = {0, 4, NULL, NULL};
 	struct fake_llm_reply five[] = {{500, "{\"error\":\"down\"}", 0, NULL}};
+	struct fake_llm_reply unauth[] = {
+	    {401, "{\"error\":{\"message\":\"Incorrect API key\"}}", 0, NULL}};
 	char err[CORE_ERR_LEN];
 
 	assert_int_equal(searchtest_spec("", &s), 0);
@@ -352,7 +354,9 @@ static void llm_unreachable(void **state)
 	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_UNREACHABLE);
 	assert_int_equal(b.naccepted, 0);
 	assert_int_equal(b.consecutive_failures, 1);
-	assert_non_null(strstr(b.note, "llm unreachable"));
+	/* said in words, not "the LLM llm_unreachable" */
+	if (strncmp(b.note, "LLM: cannot reach http://127.0.0.1:9/v1", 39))
+		fail_msg("note: %s", b.note);
 	search_batch_free(&b);
 	search_proposer_close(p);
 	llm_client_close(c);
@@ -365,7 +369,23 @@ static void llm_unreachable(void **state)
 	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
 	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_HTTP_ERROR);
 	assert_int_equal(b.calls[0].rec.http_status, 500);
-	assert_non_null(strstr(b.note, "llm http_error"));
+	if (strncmp(b.note, "LLM: HTTP 500 server error: HTTP 500 from", 41))
+		fail_msg("note: %s", b.note);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	/* a wrong key: the note says what to check */
+	assert_int_equal(fake_llm_script(fake, unauth, 1), 0);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
+	assert_int_equal(fake_llm_request_count(fake), 1); /* not retried */
+	if (strncmp(b.note,
+		    "LLM: HTTP 401 unauthorized (check api_key_env): HTTP 401 "
+		    "from http://127.0.0.1:",
+		    79) ||
+	    !strstr(b.note, "Incorrect API key"))
+		fail_msg("note: %s", b.note);
 	search_batch_free(&b);
 	search_proposer_close(p);
 	llm_client_close(c);
