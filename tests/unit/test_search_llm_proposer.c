@@ -131,6 +131,63 @@ static void prime_client(struct llm_client *c)
 	llm_record_free(&rec);
 }
 
+/* The seed paper's reply shape, a bare list of candidates, and a list of
+ * bare architectures (with comments and a trailing comma, as models write
+ * them): both accepted, one call each. */
+static void llm_bare_lists(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_propose_in in = {0, 2, NULL, NULL};
+	char err[CORE_ERR_LEN], *full, *list, *archs, *lenient;
+	const char *contents[1];
+	json_t *root, *bare, *e;
+	size_t i;
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	full = candidates_json(&s, 7, 2, 0);
+	root = json_loads(full, 0, NULL);
+	assert_non_null(root);
+	list = json_dumps(json_object_get(root, "candidates"), JSON_COMPACT);
+	bare = json_array();
+	json_array_foreach(json_object_get(root, "candidates"), i, e)
+	    json_array_append(bare, json_object_get(e, "arch"));
+	archs = json_dumps(bare, JSON_INDENT(1));
+	assert_non_null(list);
+	assert_non_null(archs);
+	/* "[\n {...},\n {...}\n]" -> "[ // two\n {...},\n {...},\n]" */
+	lenient = malloc(strlen(archs) + 32);
+	assert_non_null(lenient);
+	snprintf(lenient, strlen(archs) + 32, "[ // two\n%.*s,\n]",
+		 (int)(strlen(archs) - 3), archs + 2);
+	for (int k = 0; k < 2; k++) {
+		contents[0] = k == 0 ? list : lenient;
+		script_contents(contents, 1);
+		p = open_llm(&s, c);
+		assert_int_equal(
+		    search_proposer_propose(p, &in, &b, err, sizeof err),
+		    CORE_OK);
+		if (b.status != SEARCH_BATCH_OK)
+			fail_msg("reply %d: status %s: %s", k,
+				 search_batch_status_name(b.status), b.note);
+		assert_int_equal(b.naccepted, 2);
+		assert_int_equal(b.ncalls, 1);
+		for (int j = 0; j < 2; j++)
+			assert_good(&s, &b.props.v[j]);
+		search_batch_free(&b);
+		search_proposer_close(p);
+	}
+	free(full);
+	free(list);
+	free(archs);
+	free(lenient);
+	json_decref(bare);
+	json_decref(root);
+	llm_client_close(c);
+}
+
 static void llm_good_reply(void **state)
 {
 	struct search_spec s;
@@ -517,6 +574,7 @@ int main(void)
 	    cmocka_unit_test(llm_all_bad),
 	    cmocka_unit_test(llm_partial),
 	    cmocka_unit_test(llm_unreachable),
+	    cmocka_unit_test(llm_bare_lists),
 	    cmocka_unit_test(llm_injected_chat_errors),
 	    cmocka_unit_test(allocation_failures),
 	};
