@@ -135,6 +135,19 @@ void search_batch_free(struct search_batch *b);
 void search_llm_call_describe(const struct llm_record *rec, char *out,
 			      size_t outlen);
 
+/* The kind of a stored rejection reason of an LLM proposal, from the texts
+ * check.c and reply.c write: "duplicate", "over the limits", "malformed",
+ * "invalid or outside the space", or "other" for none. */
+const char *search_reason_kind(const char *reason);
+
+/* The closing line about the LLM of a run, into out (valid UTF-8, cut to
+ * outlen): "LLM: 9 calls (7 ok, 2 bad_reply); 12 candidates accepted, 5
+ * rejected (3 duplicate, 2 over the limits); 1 of 4 rounds fell back to
+ * evolution". job is the stored job (store_job_json), calls its LLM calls
+ * counted by outcome ({"ok": 7, ...}). "" when the job had no LLM. */
+enum core_status search_llm_summary(const json_t *job, const json_t *calls,
+				    char *out, size_t outlen);
+
 /* The chat function the llm proposer calls: llm_client_chat's contract
  * (rec always filled). Tests may inject their own. */
 typedef enum core_status (*search_chat_fn)(void *ctx,
