@@ -56,8 +56,10 @@ enum core_status search_llm_summary(const json_t *job, const json_t *calls,
 		out[0] = '\0';
 	proposer = json_string_value(json_object_get(
 	    json_object_get(json_object_get(job, "job"), "spec"), "proposer"));
-	json_object_foreach((json_t *)calls, key, c) ncalls +=
-	    json_integer_value(c);
+	json_object_foreach((json_t *)calls, key, c)
+	{
+		ncalls += json_integer_value(c);
+	}
 	if (ncalls == 0 && (!proposer || strcmp(proposer, "llm") != 0))
 		return CORE_OK; /* the LLM had no part in this job */
 	json_array_foreach(json_object_get(job, "candidates"), i, c)

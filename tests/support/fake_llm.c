@@ -225,8 +225,10 @@ static size_t content_bytes(const char *body, size_t len)
 	json_t *v = json_loadb(body, len, 0, NULL), *m;
 	size_t i, n = 0;
 
-	json_array_foreach(json_object_get(v, "messages"), i, m) n +=
-	    json_string_length(json_object_get(m, "content"));
+	json_array_foreach(json_object_get(v, "messages"), i, m)
+	{
+		n += json_string_length(json_object_get(m, "content"));
+	}
 	json_decref(v);
 	return n;
 }

@@ -153,7 +153,9 @@ static void llm_bare_lists(void **state)
 	list = json_dumps(json_object_get(root, "candidates"), JSON_COMPACT);
 	bare = json_array();
 	json_array_foreach(json_object_get(root, "candidates"), i, e)
-	    json_array_append(bare, json_object_get(e, "arch"));
+	{
+		json_array_append(bare, json_object_get(e, "arch"));
+	}
 	archs = json_dumps(bare, JSON_INDENT(1));
 	assert_non_null(list);
 	assert_non_null(archs);
