@@ -12,23 +12,6 @@
 
 #define WAIT_SLICE_MS 20
 
-struct llm_client {
-	struct llm_settings s; /* string fields point at the copies below */
-	char *base_url;
-	char *model;
-	char *key;  /* NULL when none; wiped on close */
-	char *url;  /* base_url + "/chat/completions" */
-	char *root; /* base_url without a trailing "/v1": /props, /api/show */
-	struct llm_http http;
-	enum llm_format format;		    /* where the next call starts */
-	int confirmed[LLM_FORMAT_NONE + 1]; /* level gave a 2xx reply */
-	int worked[LLM_FORMAT_NONE + 1];    /* level gave a usable reply */
-	int probed;			    /* /props and /api/show asked */
-	int llama;			    /* /props answered: llama-server */
-	long n_ctx; /* the server's context; 0 unknown */
-	struct core_rng rng;
-};
-
 /* ---- names ---- */
 
 const char *llm_outcome_name(enum llm_outcome o)
@@ -257,22 +240,7 @@ void llm_record_free(struct llm_record *rec)
 
 /* ---- the call ---- */
 
-/* Everything one call carries between attempts. */
-struct call {
-	struct llm_client *c;
-	const struct llm_request *req;
-	struct llm_record *rec;
-	json_t *messages;
-	json_t *schema;
-	enum llm_json_want want;
-	const char *schema_name;
-	struct core_buf body;
-	struct core_buf reply;
-	long est; /* prompt tokens estimated from the messages' bytes */
-	double t0;
-};
-
-static int cancelled(const struct call *k)
+static int cancelled(const struct llm_call *k)
 {
 	return k->req->cancel && *k->req->cancel;
 }
@@ -283,7 +251,7 @@ static long ms_since(double t)
 }
 
 /* Sleeps ms in slices, watching the cancel flag. Returns 1 if cancelled. */
-static int wait_ms(const struct call *k, long ms)
+static int wait_ms(const struct llm_call *k, long ms)
 {
 	double end = core_now_seconds() + (double)ms / 1000.0;
 
@@ -320,221 +288,6 @@ static long backoff_ms(struct llm_client *c, int k)
 	return d / 2 + (long)core_rng_below(&c->rng, (uint64_t)(d - d / 2) + 1);
 }
 
-static int mentions(const char *body, size_t len, const char *const *words,
-		    size_t nwords)
-{
-	for (size_t w = 0; w < nwords; w++) {
-		size_t n = strlen(words[w]);
-		for (size_t i = 0; i + n <= len; i++)
-			if (strncasecmp(body + i, words[w], n) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-static int mentions_format(const char *body, size_t len)
-{
-	static const char *const words[] = {"response_format", "json_schema",
-					    "json_object",     "schema",
-					    "grammar",	       "structured"};
-
-	return mentions(body, len, words, sizeof words / sizeof words[0]);
-}
-
-/* A refusal because the prompt does not fit (llama-server: "the request
- * exceeds the available context size", OpenAI: "maximum context length",
- * vLLM: "context length", code context_length_exceeded). */
-static int mentions_context(const char *body, size_t len)
-{
-	static const char *const words[] = {"context size",   "context length",
-					    "context window", "context_length",
-					    "n_ctx",	      "maximum context",
-					    "too many tokens"};
-
-	return mentions(body, len, words, sizeof words / sizeof words[0]);
-}
-
-/* The fallback rule documented in llm.h. */
-static int refuses_format(const struct call *k, enum llm_format level,
-			  long status)
-{
-	const char *body = k->reply.data ? k->reply.data : "";
-	int named = mentions_format(body, k->reply.len);
-
-	if (level == LLM_FORMAT_NONE || mentions_context(body, k->reply.len))
-		return 0;
-	if (status == 400 || status == 422)
-		return named || !k->c->confirmed[level];
-	if (status == 500 || status == 501)
-		return named;
-	return 0;
-}
-
-/* A positive token count below 100 M from a JSON value, else 0. */
-static long ctx_value(const json_t *v)
-{
-	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
-
-	return n > 0 && n < 100000000 ? (long)n : 0;
-}
-
-/* Ollama's "parameters" text holds lines like "num_ctx 8192". */
-static long ollama_num_ctx(const char *p)
-{
-	const char *at = p ? strstr(p, "num_ctx") : NULL;
-	long n = 0;
-
-	if (!at)
-		return 0;
-	at += strlen("num_ctx");
-	while (*at == ' ' || *at == '\t')
-		at++;
-	while (*at >= '0' && *at <= '9' && n < 100000000)
-		n = n * 10 + (*at++ - '0');
-	return n < 100000000 ? n : 0;
-}
-
-/* One probe request (GET when body is NULL); the parsed JSON object of a
- * 200 reply, or NULL. */
-static json_t *probe_get(struct call *k, const char *path, const char *body)
-{
-	struct llm_client *c = k->c;
-	struct llm_http_post post;
-	struct llm_http_result res;
-	struct core_buf url;
-	char err[CORE_ERR_LEN];
-	json_t *v = NULL;
-
-	core_buf_init(&url, 4096);
-	if (core_buf_printf(&url, "%s%s", c->root, path))
-		goto out;
-	memset(&post, 0, sizeof post);
-	post.url = url.data;
-	post.bearer = c->key;
-	post.body = body;
-	post.body_len = body ? strlen(body) : 0;
-	post.connect_timeout_ms = c->s.connect_timeout_ms;
-	post.timeout_ms = c->s.timeout_ms < 10000 ? c->s.timeout_ms : 10000;
-	post.cancel = k->req->cancel;
-	if (llm_http_post(&c->http, &post, &k->reply, &res, err, sizeof err) ||
-	    res.end != LLM_HTTP_DONE || res.status != 200 || !k->reply.data)
-		goto out;
-	v = json_loadb(k->reply.data, k->reply.len, 0, NULL);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		v = NULL;
-	}
-out:
-	core_buf_free(&url);
-	core_buf_free(&k->reply);
-	return v;
-}
-
-/* Learns, once per client, what server this is and its context length
- * (see llm.h). Failures only leave them unknown. */
-static void client_probe(struct call *k)
-{
-	struct llm_client *c = k->c;
-	json_t *v, *body, *info, *x;
-	const char *key;
-	char *text = NULL;
-
-	if (c->probed)
-		return;
-	c->probed = 1;
-	v = probe_get(k, "/props", NULL);
-	if (v) {
-		json_t *dgs = json_object_get(v, "default_generation_settings");
-		c->llama = dgs != NULL;
-		c->n_ctx = ctx_value(json_object_get(dgs, "n_ctx"));
-		if (!c->n_ctx)
-			c->n_ctx = ctx_value(json_object_get(v, "n_ctx"));
-		json_decref(v);
-		if (c->llama)
-			goto done;
-	}
-	body = json_pack("{s:s}", "model", c->model);
-	if (body && llm_json_dump(body, &text, NULL) == CORE_OK) {
-		v = probe_get(k, "/api/show", text);
-		c->n_ctx = ollama_num_ctx(
-		    json_string_value(json_object_get(v, "parameters")));
-		info = json_object_get(v, "model_info");
-		json_object_foreach(info, key, x)
-		{
-			size_t n = strlen(key), m = strlen(".context_length");
-			if (!c->n_ctx && n > m &&
-			    strcmp(key + n - m, ".context_length") == 0)
-				c->n_ctx = ctx_value(x);
-		}
-		json_decref(v);
-	}
-	core_free(text);
-	json_decref(body);
-done:
-	if (c->n_ctx)
-		LOG_INFO("llm: %s has a context of %ld tokens%s", c->root,
-			 c->n_ctx, c->llama ? " (llama-server)" : "");
-}
-
-/* The level below level, skipping llama-server's own field for other
- * servers; LLM_FORMAT_NONE + 1 when there is none within the floor. */
-static int next_level(struct call *k, enum llm_format level)
-{
-	int next = (int)level + 1;
-
-	if (next == LLM_FORMAT_LLAMA_SCHEMA) {
-		client_probe(k);
-		if (!k->c->llama || !k->schema)
-			next++;
-	}
-	return next <= (int)k->c->s.format_floor ? next : LLM_FORMAT_NONE + 1;
-}
-
-/* What to tell the user: a context that holds the prompt (the estimate
- * is low: half again) and the reply, in whole KiB of tokens. */
-static long context_needed(const struct call *k)
-{
-	long need = k->est + k->est / 2 +
-		    (k->c->s.max_tokens > 0 ? k->c->s.max_tokens : 1024);
-
-	if (need <= k->c->n_ctx)
-		need = 2 * k->c->n_ctx;
-	return (need + 1023) / 1024 * 1024;
-}
-
-/* Whether a 2xx reply shows that the server cut the prompt (llm.h); the
- * record's error then says so and how to fix it. */
-static int prompt_was_cut(struct call *k)
-{
-	struct llm_record *rec = k->rec;
-	struct llm_client *c = k->c;
-	char ctx[48] = "";
-
-	if (rec->prompt_tokens < 0 || rec->prompt_tokens < k->est)
-		client_probe(k);
-	rec->context_tokens = c->n_ctx;
-	if (!((rec->prompt_tokens >= 0 && rec->prompt_tokens * 2 < k->est) ||
-	      (c->n_ctx > 0 && k->est > c->n_ctx)))
-		return 0;
-	if (c->n_ctx)
-		snprintf(ctx, sizeof ctx, " of %ld tokens", c->n_ctx);
-	if (rec->prompt_tokens >= 0)
-		core_errf(rec->error, sizeof rec->error,
-			  "the server read %ld of about %ld prompt tokens: it "
-			  "cut the prompt to its context%s; raise the "
-			  "server's context to %ld tokens (llama-server -c, "
-			  "Ollama num_ctx) or send a shorter prompt",
-			  rec->prompt_tokens, k->est, ctx, context_needed(k));
-	else
-		core_errf(rec->error, sizeof rec->error,
-			  "the prompt (about %ld tokens) does not fit the "
-			  "server's context%s; raise the server's context to "
-			  "%ld tokens (llama-server -c, Ollama num_ctx) or "
-			  "send a shorter prompt",
-			  k->est, ctx, context_needed(k));
-	return 1;
-}
-
 static enum llm_json_want schema_want(json_t *schema)
 {
 	const char *type = json_string_value(json_object_get(schema, "type"));
@@ -558,7 +311,8 @@ static int schema_name_ok(const char *n)
 	return 1;
 }
 
-static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
+static enum core_status call_prepare(struct llm_call *k, char *err,
+				     size_t errlen)
 {
 	const struct llm_request *req = k->req;
 	json_error_t jerr;
@@ -598,7 +352,7 @@ static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
 }
 
 /* Takes the body of a 2xx reply apart. Returns the attempt's outcome. */
-static enum llm_outcome call_take_reply(struct call *k, int *nomem)
+static enum llm_outcome call_take_reply(struct llm_call *k, int *nomem)
 {
 	struct llm_record *rec = k->rec;
 	struct llm_reply r;
@@ -675,7 +429,7 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
  * without a body; NULL when no reply came), made valid UTF-8: it is stored
  * in PostgreSQL text and parsed by jansson, which both refuse bad bytes (a
  * Latin-1 error page, a stray byte in a 200 body). */
-static int record_reply_body(struct call *k, int got_reply)
+static int record_reply_body(struct llm_call *k, int got_reply)
 {
 	struct llm_record *rec = k->rec;
 	size_t n = k->reply.len;
@@ -710,7 +464,7 @@ static enum core_status status_of(enum llm_outcome o, int nomem)
 }
 
 /* Runs attempts until one is final. Fills rec->outcome and rec->error. */
-static enum core_status call_run(struct call *k, char *err, size_t errlen)
+static enum core_status call_run(struct llm_call *k, char *err, size_t errlen)
 {
 	struct llm_client *c = k->c;
 	struct llm_record *rec = k->rec;
@@ -816,7 +570,8 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 
 			c->confirmed[level] = 1;
 			o = call_take_reply(k, &nomem);
-			if (o != LLM_OUTCOME_INTERNAL && prompt_was_cut(k)) {
+			if (o != LLM_OUTCOME_INTERNAL &&
+			    llm_server_prompt_was_cut(k)) {
 				o = LLM_OUTCOME_CONTEXT;
 				core_free(
 				    rec->json); /* read from half a prompt */
@@ -833,7 +588,7 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 			     rec->reply_error == LLM_REPLY_INVALID_JSON) &&
 			    level != LLM_FORMAT_NONE && !c->worked[level] &&
 			    steps < LLM_FORMAT_FALLBACKS)
-				next = next_level(k, level);
+				next = llm_server_next_level(k, level);
 			if (next <= LLM_FORMAT_NONE) {
 				LOG_WARN("llm: %s answered response_format %s "
 					 "without the JSON asked for (%s); "
@@ -857,7 +612,8 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 		}
 		if (res.status == 400 || res.status == 413 ||
 		    res.status == 422) {
-			if (mentions_context(k->reply.data, k->reply.len)) {
+			if (llm_server_mentions_context(k->reply.data,
+							k->reply.len)) {
 				char msg[256];
 				llm_reply_error_message(k->reply.data,
 							k->reply.len, msg,
@@ -870,11 +626,11 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 					  "tokens (llama-server -c, Ollama "
 					  "num_ctx) or send a shorter prompt",
 					  res.status, c->url, msg, k->est,
-					  context_needed(k));
+					  llm_server_context_needed(k));
 				goto decided;
 			}
 		}
-		if (refuses_format(k, level, res.status)) {
+		if (llm_server_refuses_format(k, level, res.status)) {
 			char msg[256];
 			int next = LLM_FORMAT_NONE + 1;
 			llm_reply_error_message(k->reply.data, k->reply.len,
@@ -882,7 +638,7 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 			att->outcome = LLM_OUTCOME_REFUSED_FORMAT;
 			if (level < c->s.format_floor &&
 			    steps < LLM_FORMAT_FALLBACKS)
-				next = next_level(k, level);
+				next = llm_server_next_level(k, level);
 			if (next <= LLM_FORMAT_NONE) {
 				LOG_WARN(
 				    "llm: %s refused response_format %s "
@@ -971,7 +727,7 @@ enum core_status llm_client_chat(struct llm_client *c,
 				 struct llm_record *rec, char *err,
 				 size_t errlen)
 {
-	struct call k;
+	struct llm_call k;
 	enum core_status rc;
 
 	memset(rec, 0, sizeof *rec);
