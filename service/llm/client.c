@@ -619,6 +619,7 @@ static enum core_status call_run(struct llm_call *k, char *err, size_t errlen)
 							k->reply.len, msg,
 							sizeof msg);
 				o = LLM_OUTCOME_CONTEXT;
+				llm_server_learn_context(k);
 				core_errf(rec->error, sizeof rec->error,
 					  "HTTP %ld from %s: %s: the prompt "
 					  "(about %ld tokens) does not fit the "

@@ -133,6 +133,9 @@ int llm_server_next_level(struct llm_call *k, enum llm_format level);
 /* The context, in tokens rounded up to 1024, to tell the user to set: the
  * prompt (its estimate is low: half again) and the reply. */
 long llm_server_context_needed(const struct llm_call *k);
+/* Asks the server for its context length (once per client) into
+ * k->rec->context_tokens, after it refused a prompt as too long. */
+void llm_server_learn_context(struct llm_call *k);
 /* Whether the 2xx reply just read shows a prompt the server cut (may probe
  * the server); on 1 the record's error says so and names the fix. */
 int llm_server_prompt_was_cut(struct llm_call *k);

@@ -195,6 +195,12 @@ long llm_server_context_needed(const struct llm_call *k)
 
 /* Whether a 2xx reply shows that the server cut the prompt (llm.h); the
  * record's error then says so and how to fix it. */
+void llm_server_learn_context(struct llm_call *k)
+{
+	client_probe(k);
+	k->rec->context_tokens = k->c->n_ctx;
+}
+
 int llm_server_prompt_was_cut(struct llm_call *k)
 {
 	struct llm_record *rec = k->rec;

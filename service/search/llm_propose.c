@@ -97,6 +97,83 @@ void search_llm_call_describe(const struct llm_record *rec, char *out,
 	core_utf8_copy(out, outlen, out);
 }
 
+/* The prompt budget that fits a server context of ctx tokens: the reply's
+ * room (max_tokens, or 1024 when the server chooses) left out, and a
+ * quarter kept back because bytes / 4 under-counts real tokens (prose and
+ * JSON run 3..4 bytes a token). 0 when none fits the 1024 minimum. */
+static long fitting_budget(const struct search_spec *spec, long ctx)
+{
+	long reply = spec->llm.max_tokens > 0 ? spec->llm.max_tokens : 1024;
+	long b = (ctx - reply) * 3 / 4;
+
+	return ctx > 0 && b >= 1024 ? b : 0;
+}
+
+/* search_prompt_build within budget tokens instead of the spec's (when
+ * smaller). */
+static enum core_status prompt_build(const struct search_spec *spec,
+				     long budget,
+				     const struct search_history *h, int k,
+				     struct search_prompt *pr, char *err,
+				     size_t errlen)
+{
+	struct search_spec *copy;
+	enum core_status rc;
+
+	if (budget <= 0 || budget >= spec->llm.prompt_token_budget)
+		return search_prompt_build(spec, h, k, pr, err, errlen);
+	copy = core_malloc(sizeof *copy); /* large: not on the stack */
+	if (!copy) {
+		core_errf(err, errlen, "out of memory");
+		return CORE_ERR_NOMEM;
+	}
+	*copy = *spec;
+	copy->llm.prompt_token_budget = (int)budget;
+	rc = search_prompt_build(copy, h, k, pr, err, errlen);
+	core_free(copy);
+	return rc;
+}
+
+/* After a call that did not fit the server's context (of known size): the
+ * prompt rebuilt within a budget that fits, into *pr (the old one freed)
+ * and the turn reset to it. Returns 1 when there is one, 0 when even the
+ * trimmed prompt cannot fit (the call's failure stands), -1 out of
+ * memory. */
+static int shorten_to_fit(struct search_proposer *p,
+			  const struct search_propose_in *in,
+			  const struct llm_record *rec, long *budget,
+			  struct search_prompt *pr, struct turn *t)
+{
+	const struct search_spec *spec = p->cfg.spec;
+	long fit = fitting_budget(spec, rec->context_tokens);
+	struct search_prompt shorter;
+	char why[CORE_ERR_LEN];
+	enum core_status rc;
+
+	if (!fit || fit >= *budget)
+		return 0;
+	rc = prompt_build(spec, fit, in->history, in->k, &shorter, why,
+			  sizeof why);
+	if (rc == CORE_ERR_NOMEM)
+		return -1;
+	if (rc)
+		return 0;
+	LOG_WARN("llm: the prompt did not fit the server's context of %ld "
+		 "tokens; sending it again within a budget of %ld tokens "
+		 "(llm.prompt_token_budget is %d)",
+		 rec->context_tokens, fit, spec->llm.prompt_token_budget);
+	search_prompt_free(pr);
+	*pr = shorter;
+	*budget = fit;
+	p->budget_cap = fit; /* and for the rest of the job */
+	core_free(t->merged);
+	t->merged = NULL;
+	t->msgs[0] = (struct llm_message){"system", pr->system};
+	t->msgs[1] = (struct llm_message){"user", pr->user};
+	t->n = 2;
+	return 1;
+}
+
 /* The outcome of one call, in the batch's terms. */
 enum call_result { CALL_ANSWERED = 0, CALL_UNREACHABLE, CALL_BAD_REPLY };
 
@@ -107,7 +184,10 @@ static enum core_status llm_propose(struct search_proposer *p,
 				    size_t errlen)
 {
 	const struct search_spec *spec = p->cfg.spec;
-	long budget = spec->llm.prompt_token_budget;
+	long budget =
+	    p->budget_cap > 0 && p->budget_cap < spec->llm.prompt_token_budget
+		? p->budget_cap
+		: spec->llm.prompt_token_budget;
 	size_t repair_max = (size_t)search_prompt_reserve(budget) * 4;
 	struct search_prompt pr;
 	struct search_seen batch;
@@ -118,7 +198,7 @@ static enum core_status llm_propose(struct search_proposer *p,
 	enum core_status rc;
 
 	search_seen_init(&batch);
-	rc = search_prompt_build(spec, in->history, k, &pr, err, errlen);
+	rc = prompt_build(spec, budget, in->history, k, &pr, err, errlen);
 	if (rc)
 		return rc;
 	rc = search_reply_schema(spec, k, &schema, NULL, err, errlen);
@@ -145,6 +225,23 @@ static enum core_status llm_propose(struct search_proposer *p,
 			if (rc == CORE_ERR_INVALID)
 				rc = CORE_ERR_INTERNAL; /* our request */
 			goto out;
+		}
+		if (call->rec.outcome == LLM_OUTCOME_CONTEXT &&
+		    attempt < spec->llm.repair_attempts) {
+			/* a shorter prompt that fits, in place of a repair */
+			int s =
+			    shorten_to_fit(p, in, &call->rec, &budget, &pr, &t);
+			if (s < 0) {
+				rc = CORE_ERR_NOMEM;
+				core_errf(err, errlen, "out of memory");
+				goto out;
+			}
+			if (s) {
+				repair_max =
+				    (size_t)search_prompt_reserve(budget) * 4;
+				rc = CORE_OK;
+				continue;
+			}
 		}
 		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO ||
 		    call->rec.outcome == LLM_OUTCOME_REFUSED_FORMAT ||

@@ -40,7 +40,14 @@
  *              tries, then SEARCH_RANDOM_ATTEMPTS random draws.
  *   llm        builds the prompts (prompt.h), calls the model, parses and
  *              checks the reply, and sends a repair message for what was
- *              rejected, up to llm.repair_attempts times per round.
+ *              rejected, up to llm.repair_attempts times per round. A call
+ *              that did not fit the server's context (context_exceeded)
+ *              whose context length the client learnt is sent again, in
+ *              place of a repair, with the prompt rebuilt within
+ *              (context - max_tokens) x 3/4 tokens (bytes / 4 under-counts
+ *              real tokens), and that budget is kept for the later rounds
+ *              of the proposer; when even the trimmed prompt cannot fit,
+ *              the batch falls back with the fix in its note.
  *
  * Random and evolution children are always valid, in the space, within
  * the limits and new (not known, not earlier in the batch). For a seed, the

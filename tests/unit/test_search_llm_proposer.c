@@ -190,6 +190,97 @@ static void llm_bare_lists(void **state)
 	llm_client_close(c);
 }
 
+/* A prompt that does not fit the server's context (llama-server -c 6144
+ * answers 400): sent again within a budget that fits, (6144 - max_tokens
+ * 2048) x 3/4 = 3072 tokens, and that budget kept for the later rounds. */
+static void llm_prompt_shortened_to_fit(void **state)
+{
+	static struct search_member front[30];
+	struct search_spec s, s3072;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_prompt full, fit;
+	struct search_history h;
+	struct core_rng rng;
+	struct search_propose_in in = {3, 2, NULL, &h};
+	char err[CORE_ERR_LEN], *content, *good;
+	json_t *body;
+	struct fake_llm_reply rs[2] = {
+	    {400,
+	     "{\"error\":{\"code\":400,\"message\":\"the request exceeds "
+	     "the available context size, try increasing it\"}}",
+	     0, NULL},
+	    {200, NULL, 0, NULL}};
+
+	assert_int_equal(searchtest_spec("'llm': {'max_tokens': 2048, "
+					 "'prompt_token_budget': 6000}",
+					 &s),
+			 0);
+	core_rng_seed(&rng, 11);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(searchtest_random_member(&s, &rng, 100 + i,
+							  i / 10, &front[i]),
+				 0);
+	h = (struct search_history){.round = 3,
+				    .evaluated = 30,
+				    .front = front,
+				    .nfront = 30,
+				    .best = &front[29],
+				    .hv_before = -1,
+				    .hv_after = -1};
+	s3072 = s;
+	s3072.llm.prompt_token_budget = 3072;
+	assert_int_equal(search_prompt_build(&s, &h, 2, &full, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(
+	    search_prompt_build(&s3072, &h, 2, &fit, err, sizeof err), CORE_OK);
+	/* the test means something only if the budgets trim differently */
+	assert_true(fit.front_shown < full.front_shown);
+	content = candidates_json(&s, 21, 2, 0);
+	good = fake_llm_chat_body(content, "stop", FAKE_LLM_TOKENS_AUTO, 50);
+	rs[1].body = good;
+	assert_int_equal(fake_llm_script(fake, rs, 2), 0);
+	assert_int_equal(
+	    fake_llm_probes(
+		fake, 200, "{\"default_generation_settings\":{\"n_ctx\":6144}}",
+		0, NULL),
+	    0);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_OK);
+	assert_int_equal(b.ncalls, 2);
+	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_CONTEXT);
+	assert_int_equal(b.calls[0].rec.context_tokens, 6144);
+	assert_int_equal(b.calls[1].rec.outcome, LLM_OUTCOME_OK);
+	body = request_body(0);
+	assert_string_equal(searchtest_message(body, 1, NULL), full.user);
+	json_decref(body);
+	body = request_body(1);
+	assert_string_equal(searchtest_message(body, 1, NULL), fit.user);
+	assert_null(searchtest_message(body, 2, NULL));
+	json_decref(body);
+	search_batch_free(&b);
+	/* the next round starts within the budget that fits */
+	assert_int_equal(fake_llm_script(fake, &rs[1], 1), 0);
+	in.round = 4;
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.ncalls, 1);
+	body = request_body(0);
+	assert_string_equal(searchtest_message(body, 1, NULL), fit.user);
+	json_decref(body);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	search_prompt_free(&full);
+	search_prompt_free(&fit);
+	assert_int_equal(fake_llm_probes(fake, 0, NULL, 0, NULL), 0);
+	free(good);
+	free(content);
+	llm_client_close(c);
+}
+
 static void llm_good_reply(void **state)
 {
 	struct search_spec s;
@@ -577,6 +668,7 @@ int main(void)
 	    cmocka_unit_test(llm_partial),
 	    cmocka_unit_test(llm_unreachable),
 	    cmocka_unit_test(llm_bare_lists),
+	    cmocka_unit_test(llm_prompt_shortened_to_fit),
 	    cmocka_unit_test(llm_injected_chat_errors),
 	    cmocka_unit_test(allocation_failures),
 	};
