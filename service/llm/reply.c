@@ -148,8 +148,8 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	choice = json_array_get(choices, 0);
 	finish = json_object_get(choice, "finish_reason");
 	if (json_is_string(finish))
-		snprintf(r->finish_reason, sizeof r->finish_reason, "%s",
-			 json_string_value(finish));
+		core_utf8_copy(r->finish_reason, sizeof r->finish_reason,
+			       json_string_value(finish));
 	message = json_object_get(choice, "message");
 	if (!json_is_object(message)) {
 		re = shape_error(err, errlen, "no choices[0].message object");

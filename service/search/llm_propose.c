@@ -261,6 +261,9 @@ static enum core_status llm_propose(struct search_proposer *p,
 			core_errf(problem, sizeof problem,
 				  "the reply was not usable (%s): %s",
 				  llm_outcome_name(call->rec.outcome), cerr);
+			/* the cut may split a character: the repair message
+			 * must stay valid UTF-8 (jansson refuses it else) */
+			core_utf8_copy(problem, sizeof problem, problem);
 			why = problem;
 			rc = CORE_OK;
 		} else {
@@ -289,6 +292,7 @@ static enum core_status llm_propose(struct search_proposer *p,
 					  accepted, k, out->ncalls,
 					  why ? "; last reply: " : "",
 					  why ? why : "");
+			core_utf8_copy(out->note, sizeof out->note, out->note);
 			break;
 		}
 		core_free(repair);

@@ -561,6 +561,64 @@ static enum core_status fake_chat(void *ctx, const struct llm_request *req,
 	return sc->rc;
 }
 
+/* A chat function whose replies are unusable with a long non-ASCII reason;
+ * it records whether every message it was sent is valid UTF-8. */
+struct utf8_chat {
+	int calls, bad;
+};
+
+static enum core_status long_reason_chat(void *ctx,
+					 const struct llm_request *req,
+					 struct llm_record *rec, char *err,
+					 size_t errlen)
+{
+	struct utf8_chat *u = ctx;
+	size_t n = 0;
+
+	memset(rec, 0, sizeof *rec);
+	u->calls++;
+	for (size_t i = 0; i < req->nmessages; i++)
+		u->bad += !core_utf8_valid(req->messages[i].content,
+					   strlen(req->messages[i].content));
+	rec->outcome = LLM_OUTCOME_BAD_REPLY;
+	rec->reply_error = LLM_REPLY_INVALID_JSON;
+	while (n + 2 < errlen && n < 510) {
+		err[n++] = (char)0xc3;
+		err[n++] = (char)0xa9; /* é */
+	}
+	err[n] = '\0';
+	memcpy(rec->error, err, n + 1);
+	return CORE_ERR_INVALID;
+}
+
+/* The proposer's own cuts of that reason (the repair's problem line, the
+ * batch note) never split a character. */
+static void llm_cuts_keep_utf8(void **state)
+{
+	struct search_spec s;
+	struct utf8_chat u = {0, 0};
+	struct search_proposer_config pc = {.kind = SEARCH_PROPOSER_LLM,
+					    .chat = long_reason_chat,
+					    .chat_ctx = &u};
+	struct search_proposer *p = NULL;
+	struct search_batch b;
+	struct search_propose_in in = {0, 2, NULL, NULL};
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	pc.spec = &s;
+	assert_int_equal(search_proposer_open(&pc, &p, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_FAILING);
+	assert_int_equal(u.calls, 3);
+	assert_int_equal(u.bad, 0);
+	assert_true(core_utf8_valid(b.note, strlen(b.note)));
+	search_batch_free(&b);
+	search_proposer_close(p);
+}
+
 static void llm_injected_chat_errors(void **state)
 {
 	struct search_spec s;
@@ -670,6 +728,7 @@ int main(void)
 	    cmocka_unit_test(llm_bare_lists),
 	    cmocka_unit_test(llm_prompt_shortened_to_fit),
 	    cmocka_unit_test(llm_injected_chat_errors),
+	    cmocka_unit_test(llm_cuts_keep_utf8),
 	    cmocka_unit_test(allocation_failures),
 	};
 	if (getenv("TEST_CASE"))
