@@ -368,6 +368,7 @@ static enum llm_outcome call_take_reply(struct llm_call *k, int *nomem)
 			     sizeof why);
 	rec->prompt_tokens = r.prompt_tokens;
 	rec->completion_tokens = r.completion_tokens;
+	k->cached = r.cached_tokens;
 	memcpy(rec->finish_reason, r.finish_reason, sizeof r.finish_reason);
 	if (*nomem) {
 		core_errf(rec->error, sizeof rec->error, "%s", why);

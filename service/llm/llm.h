@@ -73,10 +73,14 @@
  * the available context size", "context length", "n_ctx", "too many
  * tokens") is not a format refusal: the call ends as context_exceeded. So
  * does a 2xx reply from a server that silently cut the prompt to its
- * context: usage.prompt_tokens below half the prompt's estimate (message
- * bytes / 4: tokenizers give 2.5..4.5 bytes per token on prompts like ours,
- * so a real count below bytes / 8 means the server did not read it all), or
- * the estimate above the server's context length. The context length is
+ * context. The prompt's estimate is its messages' bytes / 4 (tokenizers give
+ * 2.5..4.5 bytes per token on prompts like ours, so it is low). When the
+ * server's context length is known, the prompt was cut when the estimate is
+ * above it; when it is not, when usage.prompt_tokens (plus
+ * prompt_tokens_details.cached_tokens) is below half the estimate. The
+ * count alone is not trusted where the context is known: Ollama's count has
+ * left KV-cached tokens out, so a repair after a cache hit reads as a tiny
+ * prompt. The context length is
  * asked once per client, only when a reply looks suspicious (prompt_tokens
  * below the estimate or absent): llama-server's GET {root}/props
  * (default_generation_settings.n_ctx), else Ollama's POST {root}/api/show

@@ -115,7 +115,8 @@ struct llm_call {
 	const char *schema_name;
 	struct core_buf body;
 	struct core_buf reply;
-	long est; /* prompt tokens estimated from the messages' bytes */
+	long est;    /* prompt tokens estimated from the messages' bytes */
+	long cached; /* of the last reply: cached prompt tokens, -1 absent */
 	double t0;
 };
 
@@ -148,6 +149,8 @@ struct llm_reply {
 	char finish_reason[32];
 	long prompt_tokens;	/* -1 when absent */
 	long completion_tokens; /* -1 when absent */
+	long cached_tokens;	/* usage.prompt_tokens_details.cached_tokens;
+				   -1 when absent */
 };
 
 /* Parses an OpenAI chat-completion body. Returns LLM_REPLY_OK,

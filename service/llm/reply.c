@@ -112,6 +112,7 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	memset(r, 0, sizeof *r);
 	r->prompt_tokens = -1;
 	r->completion_tokens = -1;
+	r->cached_tokens = -1;
 	*nomem = 0;
 	core_buf_init(&b, len + 1); /* content can't be longer than its body */
 	root = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
@@ -126,6 +127,10 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	    usage_count(json_object_get(root, "usage"), "prompt_tokens");
 	r->completion_tokens =
 	    usage_count(json_object_get(root, "usage"), "completion_tokens");
+	r->cached_tokens =
+	    usage_count(json_object_get(json_object_get(root, "usage"),
+					"prompt_tokens_details"),
+			"cached_tokens");
 	choices = json_object_get(root, "choices");
 	if (!json_is_array(choices) || json_array_size(choices) == 0) {
 		e = json_object_get(root, "error");

@@ -205,13 +205,25 @@ int llm_server_prompt_was_cut(struct llm_call *k)
 {
 	struct llm_record *rec = k->rec;
 	struct llm_client *c = k->c;
+	long read = rec->prompt_tokens;
 	char ctx[48] = "";
+	int cut;
 
-	if (rec->prompt_tokens < 0 || rec->prompt_tokens < k->est)
+	if (read < 0 || read < k->est)
 		client_probe(k);
 	rec->context_tokens = c->n_ctx;
-	if (!((rec->prompt_tokens >= 0 && rec->prompt_tokens * 2 < k->est) ||
-	      (c->n_ctx > 0 && k->est > c->n_ctx)))
+	/* Some servers leave KV-cached tokens out of prompt_tokens (Ollama's
+	 * prompt_eval_count did, across versions), so a small count after a
+	 * cache hit is no cut: with a known context only a prompt larger
+	 * than it counts, and the count alone only where no context is
+	 * known (hosted APIs, vLLM: they count the cached tokens in). */
+	if (read >= 0 && k->cached > 0)
+		read += k->cached;
+	if (c->n_ctx > 0)
+		cut = k->est > c->n_ctx;
+	else
+		cut = read >= 0 && read * 2 < k->est;
+	if (!cut)
 		return 0;
 	if (c->n_ctx)
 		snprintf(ctx, sizeof ctx, " of %ld tokens", c->n_ctx);

@@ -368,6 +368,28 @@ static void silent_truncation(void **state)
 	llm_record_free(&rec);
 	llm_client_close(c);
 
+	/* a context that holds the prompt: a small count is a cache hit (an
+	 * Ollama that leaves cached tokens out), not a cut */
+	c = open_client();
+	assert_int_equal(fake_llm_probes(fake, 0, NULL, 200,
+					 "{\"parameters\":\"num_ctx 8192\"}"),
+			 0);
+	script1(200, tiny);
+	assert_int_equal(chat_msgs(c, m, 2, &rec), CORE_OK);
+	assert_int_equal(rec.context_tokens, 8192);
+	llm_record_free(&rec);
+	llm_client_close(c);
+	/* cached tokens reported apart count as read */
+	c = open_client();
+	script1(200,
+		"{\"choices\":[{\"message\":{\"content\":\"{\\\"a\\\":1}\"},"
+		"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
+		"300,\"completion_tokens\":9,\"prompt_tokens_details\":{"
+		"\"cached_tokens\":2600}}}");
+	assert_int_equal(chat_msgs(c, m, 2, &rec), CORE_OK);
+	llm_record_free(&rec);
+	llm_client_close(c);
+
 	/* no context length known: a count far below the estimate alone */
 	c = open_client();
 	script1(200, tiny);
