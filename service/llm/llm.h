@@ -84,7 +84,9 @@
  * asked once per client, only when a reply looks suspicious (prompt_tokens
  * below the estimate or absent): llama-server's GET {root}/props
  * (default_generation_settings.n_ctx), else Ollama's POST {root}/api/show
- * (parameters num_ctx, else model_info.*.context_length), where {root} is
+ * (parameters num_ctx; model_info.*.context_length is only the model's
+ * maximum, an upper bound: Ollama runs it with a smaller context unless
+ * num_ctx says otherwise, so the count rule stays on), where {root} is
  * base_url without a trailing /v1. The error names the fix: "raise the
  * server's context to at least N tokens".
  *

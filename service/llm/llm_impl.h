@@ -100,7 +100,8 @@ struct llm_client {
 	int worked[LLM_FORMAT_NONE + 1];    /* level gave a usable reply */
 	int probed;			    /* /props and /api/show asked */
 	int llama;			    /* /props answered: llama-server */
-	long n_ctx; /* the server's context; 0 unknown */
+	long n_ctx;   /* the server's context (exact); 0 unknown */
+	long ctx_max; /* an upper bound of it (a model's maximum) */
 	struct core_rng rng;
 };
 

@@ -150,18 +150,23 @@ static void client_probe(struct llm_call *k)
 		c->n_ctx = ollama_num_ctx(
 		    json_string_value(json_object_get(v, "parameters")));
 		info = json_object_get(v, "model_info");
+		/* the model's maximum, not the context Ollama runs it
+		 * with (OLLAMA_CONTEXT_LENGTH, by default far smaller):
+		 * only an upper bound */
 		json_object_foreach(info, key, x)
 		{
 			size_t n = strlen(key), m = strlen(".context_length");
-			if (!c->n_ctx && n > m &&
+			if (!c->ctx_max && n > m &&
 			    strcmp(key + n - m, ".context_length") == 0)
-				c->n_ctx = ctx_value(x);
+				c->ctx_max = ctx_value(x);
 		}
 		json_decref(v);
 	}
 	core_free(text);
 	json_decref(body);
 done:
+	if (c->n_ctx && (!c->ctx_max || c->ctx_max > c->n_ctx))
+		c->ctx_max = c->n_ctx;
 	if (c->n_ctx)
 		LOG_INFO("llm: %s has a context of %ld tokens%s", c->root,
 			 c->n_ctx, c->llama ? " (llama-server)" : "");
@@ -222,7 +227,8 @@ int llm_server_prompt_was_cut(struct llm_call *k)
 	if (c->n_ctx > 0)
 		cut = k->est > c->n_ctx;
 	else
-		cut = read >= 0 && read * 2 < k->est;
+		cut = (read >= 0 && read * 2 < k->est) ||
+		      (c->ctx_max > 0 && k->est > c->ctx_max);
 	if (!cut)
 		return 0;
 	if (c->n_ctx)

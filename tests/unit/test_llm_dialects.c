@@ -379,6 +379,20 @@ static void silent_truncation(void **state)
 	assert_int_equal(rec.context_tokens, 8192);
 	llm_record_free(&rec);
 	llm_client_close(c);
+	/* Ollama without num_ctx: model_info gives the model's maximum only
+	 * (it runs a smaller context), so the count rule still applies */
+	c = open_client();
+	assert_int_equal(
+	    fake_llm_probes(
+		fake, 0, NULL, 200,
+		"{\"model_info\":{\"qwen2.context_length\":32768}}"),
+	    0);
+	script1(200, tiny);
+	assert_int_equal(chat_msgs(c, m, 2, &rec), CORE_ERR_INVALID);
+	assert_int_equal(rec.outcome, LLM_OUTCOME_CONTEXT);
+	assert_int_equal(llm_client_context(c), 0);
+	llm_record_free(&rec);
+	llm_client_close(c);
 	/* cached tokens reported apart count as read */
 	c = open_client();
 	script1(200,
