@@ -8,7 +8,9 @@
 #include "search/search.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,56 @@ static void format_eta(double s, char *out, size_t len)
 		snprintf(out, len, "%lds", t);
 }
 
+/* The live line on a terminal. A log line (stderr, the same terminal)
+ * written while it is shown would be glued onto it: the log hook clears it
+ * before the log line and draws it again after. */
+static struct {
+	pthread_mutex_t lock;
+	char text[512];
+	int shown;
+	atomic_int hooked; /* set without the lock: the log lock comes first */
+} live = {PTHREAD_MUTEX_INITIALIZER, "", 0, 0};
+
+static void live_log_hook(int after, void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&live.lock);
+	if (live.shown) {
+		fputs(after ? live.text : "\r\033[K", stdout);
+		fflush(stdout);
+	}
+	pthread_mutex_unlock(&live.lock);
+}
+
+/* Ends the live line (the caller has printed its newline) and prints the
+ * closing line about the LLM, from what the job stored. */
+static void live_end_llm_summary(struct store_pool *pool, long long id)
+{
+	char err[CORE_ERR_LEN], line[1024], *job_text = NULL,
+					    *calls_text = NULL;
+	json_t *job = NULL, *calls = NULL;
+
+	core_log_set_hook(NULL, NULL);
+	atomic_store(&live.hooked, 0);
+	pthread_mutex_lock(&live.lock);
+	live.shown = 0;
+	pthread_mutex_unlock(&live.lock);
+	if (store_job_json(pool, id, &job_text, err, sizeof err) ||
+	    store_llm_call_counts(pool, id, &calls_text, err, sizeof err))
+		goto out;
+	job = json_loads(job_text, 0, NULL);
+	calls = json_loads(calls_text, 0, NULL);
+	if (job && calls &&
+	    search_llm_summary(job, calls, line, sizeof line) == CORE_OK &&
+	    line[0])
+		printf("%s\n", line);
+out:
+	json_decref(job);
+	json_decref(calls);
+	core_free(job_text);
+	core_free(calls_text);
+}
+
 static void show_progress(const struct runner_progress *p, void *ctx)
 {
 	struct display *d = ctx;
@@ -63,13 +115,20 @@ static void show_progress(const struct runner_progress *p, void *ctx)
 	d->last = now;
 	format_eta(p->eta_s, eta, sizeof eta);
 	if (d->tty) {
-		printf("\r\033[Kjob %lld  %s  round %d/%d  candidate %d/%d "
-		       "(#%lld)  epoch %d/%d  loss %.3f  evaluated %d  front %d"
-		       "  HV %.4f  ETA %s",
-		       p->job_id, p->phase, p->round + 1, p->rounds,
-		       p->candidate, p->candidates, p->candidate_id, p->epoch,
-		       p->epochs, p->loss, p->evaluated, p->front_size,
-		       p->hypervolume, eta);
+		if (!atomic_exchange(&live.hooked, 1) && isatty(STDERR_FILENO))
+			core_log_set_hook(live_log_hook, NULL);
+		pthread_mutex_lock(&live.lock);
+		snprintf(live.text, sizeof live.text,
+			 "\r\033[Kjob %lld  %s  round %d/%d  candidate %d/%d "
+			 "(#%lld)  epoch %d/%d  loss %.3f  evaluated %d  front "
+			 "%d  HV %.4f  ETA %s",
+			 p->job_id, p->phase, p->round + 1, p->rounds,
+			 p->candidate, p->candidates, p->candidate_id, p->epoch,
+			 p->epochs, p->loss, p->evaluated, p->front_size,
+			 p->hypervolume, eta);
+		fputs(live.text, stdout);
+		live.shown = 1;
+		pthread_mutex_unlock(&live.lock);
 	} else {
 		printf("{\"event\":\"progress\",\"job\":%lld,\"phase\":\"%s\","
 		       "\"round\":%d,\"rounds\":%d,\"candidate_id\":%lld,"
@@ -254,6 +313,7 @@ static int run_claim(const struct config *cfg, struct store_pool *pool,
 	st = runner_job_run(pool, claim, &rc, err, sizeof err);
 	if (d.tty)
 		printf("\n");
+	live_end_llm_summary(pool, claim->id);
 	if (st) {
 		fprintf(stderr, "lmnas: %s\n", err);
 		return st == CORE_ERR_CANCELLED ? SEARCH_EXIT_STOPPED

@@ -97,6 +97,10 @@ enum core_status core_log_format_parse(const char *s,
 /* The id that every log line of this thread carries (a request id, a job id).
  * The string is copied (truncated to 63 bytes). NULL or "" clears it. */
 void core_log_set_context(const char *id);
+/* hook(0, ctx) runs right before and hook(1, ctx) right after each log line
+ * is written, under the log lock (a terminal's live progress line steps
+ * aside with it); NULL removes it. */
+void core_log_set_hook(void (*hook)(int after, void *ctx), void *ctx);
 const char *core_log_context(void);
 
 void core_log_write(enum core_log_level level, const char *file, int line,

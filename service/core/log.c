@@ -13,6 +13,8 @@ enum core_log_level core_log_threshold = CORE_LOG_INFO;
 static int log_json;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local char log_context[64];
+static void (*log_hook)(int after, void *ctx);
+static void *log_hook_ctx;
 
 static const char *level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -56,6 +58,14 @@ void core_log_set_context(const char *id)
 		return;
 	}
 	snprintf(log_context, sizeof log_context, "%s", id);
+}
+
+void core_log_set_hook(void (*hook)(int after, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&log_lock);
+	log_hook = hook;
+	log_hook_ctx = ctx;
+	pthread_mutex_unlock(&log_lock);
 }
 
 const char *core_log_context(void)
@@ -105,6 +115,8 @@ void core_log_write(enum core_log_level level, const char *file, int line,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 	pthread_mutex_lock(&log_lock);
+	if (log_hook)
+		log_hook(0, log_hook_ctx);
 	if (log_json) {
 		json_escape(esc, sizeof esc, msg);
 		fprintf(stderr,
@@ -116,5 +128,7 @@ void core_log_write(enum core_log_level level, const char *file, int line,
 			log_context[0] ? log_context : "-", msg);
 	}
 	fflush(stderr);
+	if (log_hook)
+		log_hook(1, log_hook_ctx);
 	pthread_mutex_unlock(&log_lock);
 }

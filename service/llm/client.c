@@ -12,32 +12,22 @@
 
 #define WAIT_SLICE_MS 20
 
-struct llm_client {
-	struct llm_settings s; /* string fields point at the copies below */
-	char *base_url;
-	char *model;
-	char *key; /* NULL when none; wiped on close */
-	char *url; /* base_url + "/chat/completions" */
-	struct llm_http http;
-	enum llm_format format;		    /* where the next call starts */
-	int confirmed[LLM_FORMAT_NONE + 1]; /* level gave a 2xx reply */
-	struct core_rng rng;
-};
-
 /* ---- names ---- */
 
 const char *llm_outcome_name(enum llm_outcome o)
 {
 	static const char *names[] = {
 	    "ok",	 "http_error", "timeout",     "refused_format",
-	    "bad_reply", "cancelled",  "unreachable", "internal"};
+	    "bad_reply", "cancelled",  "unreachable", "context_exceeded",
+	    "internal"};
 
 	if ((unsigned)o < sizeof names / sizeof names[0])
 		return names[o];
 	return "unknown";
 }
 
-static const char *format_names[] = {"json_schema", "json_object", "none"};
+static const char *format_names[] = {"json_schema", "llama_json_schema",
+				     "json_object", "none"};
 
 const char *llm_format_name(enum llm_format f)
 {
@@ -181,13 +171,18 @@ enum core_status llm_client_open(const struct llm_settings *s,
 	while (n > 0 && s->base_url[n - 1] == '/')
 		n--;
 	c->url = core_malloc(n + sizeof "/chat/completions");
+	c->root = core_malloc(n + 1);
 	if (s->api_key && s->api_key[0])
 		c->key = core_strdup(s->api_key);
-	if (!c->base_url || !c->model || !c->url ||
+	if (!c->base_url || !c->model || !c->url || !c->root ||
 	    (s->api_key && s->api_key[0] && !c->key))
 		goto nomem;
 	memcpy(c->url, s->base_url, n);
 	memcpy(c->url + n, "/chat/completions", sizeof "/chat/completions");
+	memcpy(c->root, s->base_url, n);
+	c->root[n] = '\0';
+	if (n >= 3 && strcmp(c->root + n - 3, "/v1") == 0)
+		c->root[n - 3] = '\0';
 	c->s.base_url = c->base_url;
 	c->s.model = c->model;
 	c->s.api_key = NULL; /* only c->key holds it */
@@ -220,12 +215,18 @@ void llm_client_close(struct llm_client *c)
 	core_free(c->base_url);
 	core_free(c->model);
 	core_free(c->url);
+	core_free(c->root);
 	core_free(c);
 }
 
 enum llm_format llm_client_format(const struct llm_client *c)
 {
 	return c->format;
+}
+
+long llm_client_context(const struct llm_client *c)
+{
+	return c->n_ctx;
 }
 
 void llm_record_free(struct llm_record *rec)
@@ -239,21 +240,7 @@ void llm_record_free(struct llm_record *rec)
 
 /* ---- the call ---- */
 
-/* Everything one call carries between attempts. */
-struct call {
-	struct llm_client *c;
-	const struct llm_request *req;
-	struct llm_record *rec;
-	json_t *messages;
-	json_t *schema;
-	enum llm_json_want want;
-	const char *schema_name;
-	struct core_buf body;
-	struct core_buf reply;
-	double t0;
-};
-
-static int cancelled(const struct call *k)
+static int cancelled(const struct llm_call *k)
 {
 	return k->req->cancel && *k->req->cancel;
 }
@@ -264,7 +251,7 @@ static long ms_since(double t)
 }
 
 /* Sleeps ms in slices, watching the cancel flag. Returns 1 if cancelled. */
-static int wait_ms(const struct call *k, long ms)
+static int wait_ms(const struct llm_call *k, long ms)
 {
 	double end = core_now_seconds() + (double)ms / 1000.0;
 
@@ -301,37 +288,6 @@ static long backoff_ms(struct llm_client *c, int k)
 	return d / 2 + (long)core_rng_below(&c->rng, (uint64_t)(d - d / 2) + 1);
 }
 
-static int mentions_format(const char *body, size_t len)
-{
-	static const char *words[] = {"response_format", "json_schema",
-				      "json_object",	 "schema",
-				      "grammar",	 "structured"};
-
-	for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-		size_t n = strlen(words[w]);
-		for (size_t i = 0; i + n <= len; i++)
-			if (strncasecmp(body + i, words[w], n) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-/* The fallback rule documented in llm.h. */
-static int refuses_format(const struct call *k, enum llm_format level,
-			  long status)
-{
-	const char *body = k->reply.data ? k->reply.data : "";
-	int named = mentions_format(body, k->reply.len);
-
-	if (level == LLM_FORMAT_NONE)
-		return 0;
-	if (status == 400 || status == 422)
-		return named || !k->c->confirmed[level];
-	if (status == 500 || status == 501)
-		return named;
-	return 0;
-}
-
 static enum llm_json_want schema_want(json_t *schema)
 {
 	const char *type = json_string_value(json_object_get(schema, "type"));
@@ -355,7 +311,8 @@ static int schema_name_ok(const char *n)
 	return 1;
 }
 
-static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
+static enum core_status call_prepare(struct llm_call *k, char *err,
+				     size_t errlen)
 {
 	const struct llm_request *req = k->req;
 	json_error_t jerr;
@@ -370,6 +327,9 @@ static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
 	rc = llm_request_messages(req, &k->messages, err, errlen);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < req->nmessages; i++)
+		k->est += (long)((strlen(req->messages[i].content) + 3) / 4);
+	k->rec->prompt_estimate = k->est;
 	rc = llm_json_dump(k->messages, &k->rec->messages_json, NULL);
 	if (rc) {
 		core_errf(err, errlen, "out of memory recording the messages");
@@ -392,7 +352,7 @@ static enum core_status call_prepare(struct call *k, char *err, size_t errlen)
 }
 
 /* Takes the body of a 2xx reply apart. Returns the attempt's outcome. */
-static enum llm_outcome call_take_reply(struct call *k, int *nomem)
+static enum llm_outcome call_take_reply(struct llm_call *k, int *nomem)
 {
 	struct llm_record *rec = k->rec;
 	struct llm_reply r;
@@ -402,10 +362,13 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 	char why[CORE_ERR_LEN];
 	int truncated_by_length;
 
-	re = llm_reply_parse(k->reply.data, k->reply.len, &r, nomem, why,
+	/* the body as recorded: bad UTF-8 bytes already replaced, so that a
+	 * stray Latin-1 byte in a string does not make the parser fail */
+	re = llm_reply_parse(rec->reply_body, rec->reply_len, &r, nomem, why,
 			     sizeof why);
 	rec->prompt_tokens = r.prompt_tokens;
 	rec->completion_tokens = r.completion_tokens;
+	k->cached = r.cached_tokens;
 	memcpy(rec->finish_reason, r.finish_reason, sizeof r.finish_reason);
 	if (*nomem) {
 		core_errf(rec->error, sizeof rec->error, "%s", why);
@@ -433,6 +396,7 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 		memcpy(rec->json, r.content + off, span);
 		rec->json[span] = '\0';
 		rec->json_len = span;
+		llm_json_relax(rec->json, span); /* comments, trailing commas */
 		/* A complete value is usable even if the model was cut off
 		 * while writing something after it. */
 		return LLM_OUTCOME_OK;
@@ -462,25 +426,26 @@ static enum llm_outcome call_take_reply(struct call *k, int *nomem)
 	return LLM_OUTCOME_BAD_REPLY;
 }
 
-/* Keeps the raw body of the last HTTP reply in the record ("" for a reply
- * without a body; NULL when no reply came). */
-static int record_reply_body(struct call *k, int got_reply)
+/* Keeps the body of the last HTTP reply in the record ("" for a reply
+ * without a body; NULL when no reply came), made valid UTF-8: it is stored
+ * in PostgreSQL text and parsed by jansson, which both refuse bad bytes (a
+ * Latin-1 error page, a stray byte in a 200 body). */
+static int record_reply_body(struct llm_call *k, int got_reply)
 {
 	struct llm_record *rec = k->rec;
+	size_t n = k->reply.len;
 
 	core_free(rec->reply_body);
+	core_free(rec->content);
+	rec->content = NULL;
+	rec->content_len = 0;
 	rec->reply_body = NULL;
 	rec->reply_len = 0;
 	if (!got_reply)
 		return 0;
-	rec->reply_body = core_malloc(k->reply.len + 1);
-	if (!rec->reply_body)
-		return -1;
-	if (k->reply.len)
-		memcpy(rec->reply_body, k->reply.data, k->reply.len);
-	rec->reply_body[k->reply.len] = '\0';
-	rec->reply_len = k->reply.len;
-	return 0;
+	rec->reply_body = core_utf8_sanitize(k->reply.data ? k->reply.data : "",
+					     n, n * 3, &rec->reply_len);
+	return rec->reply_body ? 0 : -1;
 }
 
 static enum core_status status_of(enum llm_outcome o, int nomem)
@@ -491,6 +456,7 @@ static enum core_status status_of(enum llm_outcome o, int nomem)
 	case LLM_OUTCOME_TIMEOUT:
 	case LLM_OUTCOME_UNREACHABLE: return CORE_ERR_UNAVAILABLE;
 	case LLM_OUTCOME_REFUSED_FORMAT:
+	case LLM_OUTCOME_CONTEXT:
 	case LLM_OUTCOME_BAD_REPLY: return CORE_ERR_INVALID;
 	case LLM_OUTCOME_CANCELLED: return CORE_ERR_CANCELLED;
 	case LLM_OUTCOME_INTERNAL: break;
@@ -499,12 +465,12 @@ static enum core_status status_of(enum llm_outcome o, int nomem)
 }
 
 /* Runs attempts until one is final. Fills rec->outcome and rec->error. */
-static enum core_status call_run(struct call *k, char *err, size_t errlen)
+static enum core_status call_run(struct llm_call *k, char *err, size_t errlen)
 {
 	struct llm_client *c = k->c;
 	struct llm_record *rec = k->rec;
 	enum llm_format level = c->format;
-	int transient = 0, nomem = 0, degraded = 0;
+	int transient = 0, nomem = 0, degraded = 0, ignored = 0, steps = 0;
 	enum core_status rc;
 
 	if (!k->schema && level < LLM_FORMAT_JSON_OBJECT)
@@ -601,28 +567,92 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 			goto decided;
 		}
 		if (res.status >= 200 && res.status < 300) {
-			/* The server took this format; after a fallback, start
-			 * here next time. */
+			int next;
+
 			c->confirmed[level] = 1;
-			if (degraded)
-				c->format = level;
 			o = call_take_reply(k, &nomem);
+			if (o != LLM_OUTCOME_INTERNAL &&
+			    llm_server_prompt_was_cut(k)) {
+				o = LLM_OUTCOME_CONTEXT;
+				core_free(
+				    rec->json); /* read from half a prompt */
+				rec->json = NULL;
+				rec->json_len = 0;
+			}
+			if (o == LLM_OUTCOME_OK)
+				c->worked[level] = 1;
+			/* A server that ignored the format we asked for
+			 * answers free text: ask again one level lower. */
+			next = LLM_FORMAT_NONE + 1;
+			if (o == LLM_OUTCOME_BAD_REPLY &&
+			    (rec->reply_error == LLM_REPLY_NO_JSON ||
+			     rec->reply_error == LLM_REPLY_INVALID_JSON) &&
+			    level != LLM_FORMAT_NONE && !c->worked[level] &&
+			    steps < LLM_FORMAT_FALLBACKS)
+				next = llm_server_next_level(k, level);
+			if (next <= LLM_FORMAT_NONE) {
+				LOG_WARN("llm: %s answered response_format %s "
+					 "without the JSON asked for (%s); "
+					 "trying %s",
+					 c->url, llm_format_name(level),
+					 llm_reply_error_name(rec->reply_error),
+					 llm_format_name(next));
+				att->outcome = o;
+				rec->reply_error = LLM_REPLY_OK;
+				level = (enum llm_format)next;
+				degraded = ignored = 1;
+				steps++;
+				continue;
+			}
+			/* After a fallback, start here next time: on any 2xx
+			 * after refusals, on a usable reply after a level
+			 * was ignored. */
+			if (degraded && (o == LLM_OUTCOME_OK || !ignored))
+				c->format = level;
 			goto decided;
 		}
-		if (refuses_format(k, level, res.status)) {
+		if (res.status == 400 || res.status == 413 ||
+		    res.status == 422) {
+			if (llm_server_mentions_context(k->reply.data,
+							k->reply.len)) {
+				char msg[256];
+				llm_reply_error_message(k->reply.data,
+							k->reply.len, msg,
+							sizeof msg);
+				o = LLM_OUTCOME_CONTEXT;
+				llm_server_learn_context(k);
+				core_errf(rec->error, sizeof rec->error,
+					  "HTTP %ld from %s: %s: the prompt "
+					  "(about %ld tokens) does not fit the "
+					  "server's context; raise it to %ld "
+					  "tokens (llama-server -c, Ollama "
+					  "num_ctx) or send a shorter prompt",
+					  res.status, c->url, msg, k->est,
+					  llm_server_context_needed(k));
+				goto decided;
+			}
+		}
+		if (llm_server_refuses_format(k, level, res.status)) {
 			char msg[256];
+			int next = LLM_FORMAT_NONE + 1;
 			llm_reply_error_message(k->reply.data, k->reply.len,
 						msg, sizeof msg);
 			att->outcome = LLM_OUTCOME_REFUSED_FORMAT;
 			if (level < c->s.format_floor &&
-			    rec->attempts < LLM_ATTEMPTS_MAX + 2) {
-				LOG_WARN("llm: %s refused response_format %s "
-					 "(HTTP %ld: %.200s); trying %s",
-					 c->url, llm_format_name(level),
-					 res.status, msg,
-					 llm_format_name(level + 1));
-				level++;
+			    steps < LLM_FORMAT_FALLBACKS)
+				next = llm_server_next_level(k, level);
+			if (next <= LLM_FORMAT_NONE) {
+				LOG_WARN(
+				    "llm: %s refused response_format %s "
+				    "(HTTP %ld: %.*s); trying %s",
+				    c->url, llm_format_name(level), res.status,
+				    (int)core_utf8_cut_len(msg, strlen(msg),
+							   200),
+				    msg,
+				    llm_format_name((enum llm_format)next));
+				level = (enum llm_format)next;
 				degraded = 1;
+				steps++;
 				continue;
 			}
 			o = LLM_OUTCOME_REFUSED_FORMAT;
@@ -647,6 +677,11 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 	decided:
 		att->outcome = o;
 		rec->outcome = o;
+		if (o == LLM_OUTCOME_OK) {
+			/* an earlier attempt's failure is history now */
+			rec->error[0] = '\0';
+			rec->reply_error = LLM_REPLY_OK;
+		}
 		if (!retry || ++transient >= c->s.max_attempts)
 			break;
 		wait = res.retry_after_ms >= 0
@@ -674,12 +709,18 @@ static enum core_status call_run(struct call *k, char *err, size_t errlen)
 		snprintf(rec->error + n, sizeof rec->error - n,
 			 " (after %d attempts)", rec->attempts);
 	}
-	if (rec->outcome != LLM_OUTCOME_OK)
+	/* snprintf cuts bytes, not characters; server text may be bad */
+	core_utf8_copy(rec->error, sizeof rec->error, rec->error);
+	if (rec->outcome != LLM_OUTCOME_OK) {
 		core_errf(err, errlen, "%s", rec->error);
+		core_utf8_copy(err, errlen, err);
+	}
 	return status_of(rec->outcome, nomem);
 internal:
 	rec->outcome = LLM_OUTCOME_INTERNAL;
+	core_utf8_copy(err, errlen, err);
 	core_errf(rec->error, sizeof rec->error, "%s", err);
+	core_utf8_copy(rec->error, sizeof rec->error, rec->error);
 	return rc;
 }
 
@@ -688,7 +729,7 @@ enum core_status llm_client_chat(struct llm_client *c,
 				 struct llm_record *rec, char *err,
 				 size_t errlen)
 {
-	struct call k;
+	struct llm_call k;
 	enum core_status rc;
 
 	memset(rec, 0, sizeof *rec);

@@ -35,6 +35,9 @@
  * response_format levels, strongest first (enum llm_format):
  *   json_schema  {"type":"json_schema","json_schema":{"name":N,"schema":S,
  *                 "strict":true}}   (only when the request carries a schema)
+ *   llama_json_schema  no response_format; llama-server's own top-level
+ *                 "json_schema": S field (only for a llama-server, known
+ *                 from its GET /props, and only with a schema)
  *   json_object  {"type":"json_object"}
  *   none         no response_format field
  * Fallback rule. A reply refuses the format we sent (and the same call is
@@ -55,11 +58,42 @@
  * changes nothing. A refusal at settings.format_floor ends the call as
  * refused_format.
  *
+ * A 200 reply that ignored the format. Some servers (llama-server builds of
+ * early 2025, some Ollama versions) answer json_schema with free text. When
+ * a 2xx reply's content holds no JSON or invalid JSON (reply_error no_json
+ * or invalid_json) at a level that has never given a usable reply on this
+ * client, the same call is sent again at once one level lower (as for a
+ * refusal); a call that ends ok after such a step makes the client start
+ * there from then on. Once a level has given a usable reply, a bad reply is
+ * the model's fault and ends the call as bad_reply (the caller repairs).
+ *
  * A call without a schema starts at json_object at the strongest.
+ *
+ * The server's context. A 400 whose message is about the context ("exceeds
+ * the available context size", "context length", "n_ctx", "too many
+ * tokens") is not a format refusal: the call ends as context_exceeded. So
+ * does a 2xx reply from a server that silently cut the prompt to its
+ * context. The prompt's estimate is its messages' bytes / 4 (tokenizers give
+ * 2.5..4.5 bytes per token on prompts like ours, so it is low). When the
+ * server's context length is known, the prompt was cut when the estimate is
+ * above it; when it is not, when usage.prompt_tokens (plus
+ * prompt_tokens_details.cached_tokens) is below half the estimate. The
+ * count alone is not trusted where the context is known: Ollama's count has
+ * left KV-cached tokens out, so a repair after a cache hit reads as a tiny
+ * prompt. The context length is
+ * asked once per client, only when a reply looks suspicious (prompt_tokens
+ * below the estimate or absent): llama-server's GET {root}/props
+ * (default_generation_settings.n_ctx), else Ollama's POST {root}/api/show
+ * (parameters num_ctx; model_info.*.context_length is only the model's
+ * maximum, an upper bound: Ollama runs it with a smaller context unless
+ * num_ctx says otherwise, so the count rule stays on), where {root} is
+ * base_url without a trailing /v1. The error names the fix: "raise the
+ * server's context to at least N tokens".
  *
  * Retries: 408, 429, 5xx (other than a format refusal), timeouts and
  * connection failures are retried until settings.max_attempts requests have
- * been spent on them (format fallbacks come on top: at most two). The wait
+ * been spent on them (format fallbacks come on top: at most
+ * LLM_FORMAT_FALLBACKS). The wait
  * is an exponential backoff with jitter (d = base * 2^(k-1) capped at
  * backoff_max_ms, drawn uniformly in [d/2, d]) or, when the reply carries
  * Retry-After (seconds or an HTTP date), that long capped at
@@ -105,20 +139,22 @@ enum llm_outcome {
 	LLM_OUTCOME_BAD_REPLY, /* a 2xx reply we cannot use: see reply_error */
 	LLM_OUTCOME_CANCELLED, /* *cancel became non-zero */
 	LLM_OUTCOME_UNREACHABLE, /* no connection (refused, DNS, TLS, reset) */
+	LLM_OUTCOME_CONTEXT, /* the prompt does not fit the server's context */
 	LLM_OUTCOME_INTERNAL
 };
 
 /* "ok", "http_error", "timeout", "refused_format", "bad_reply", "cancelled",
- * "unreachable", "internal". */
+ * "unreachable", "context_exceeded", "internal". */
 const char *llm_outcome_name(enum llm_outcome o);
 
 enum llm_format {
 	LLM_FORMAT_JSON_SCHEMA = 0,
+	LLM_FORMAT_LLAMA_SCHEMA, /* llama-server's "json_schema" field */
 	LLM_FORMAT_JSON_OBJECT,
 	LLM_FORMAT_NONE
 };
 
-/* "json_schema", "json_object", "none". */
+/* "json_schema", "llama_json_schema", "json_object", "none". */
 const char *llm_format_name(enum llm_format f);
 /* Parses those names (for settings). */
 enum core_status llm_format_parse(const char *s, enum llm_format *out);
@@ -141,7 +177,8 @@ const char *llm_reply_error_name(enum llm_reply_error e);
 
 /* ---- settings and client ----------------------------------------------- */
 
-#define LLM_ATTEMPTS_MAX 10 /* upper bound of settings.max_attempts */
+#define LLM_ATTEMPTS_MAX     10 /* upper bound of settings.max_attempts */
+#define LLM_FORMAT_FALLBACKS 3	/* format steps of one call, at most */
 
 struct llm_settings {
 	const char *base_url; /* "http://host:port/v1"; http or https */
@@ -180,6 +217,9 @@ enum core_status llm_client_open(const struct llm_settings *s,
 void llm_client_close(struct llm_client *c);
 /* The response_format level the next call starts at. */
 enum llm_format llm_client_format(const struct llm_client *c);
+/* The server's context length in tokens as learnt from /props or
+ * /api/show; 0 when unknown or not asked yet. */
+long llm_client_context(const struct llm_client *c);
 
 /* ---- one call ---------------------------------------------------------- */
 
@@ -215,11 +255,15 @@ struct llm_attempt {
  * (llm_record_free); NULL when absent. */
 struct llm_record {
 	char *messages_json; /* the request's messages array as JSON */
-	char *reply_body;    /* raw body of the last HTTP reply */
+	char *reply_body;    /* body of the last HTTP reply, made valid UTF-8
+				(bad bytes replaced by U+FFFD) */
 	size_t reply_len;
-	char *content; /* choices[0].message.content of a 2xx reply */
+	char *content; /* choices[0].message.content of a 2xx reply (or,
+			  when it is empty or null, the arguments of its
+			  first tool call, else its reasoning_content) */
 	size_t content_len;
-	char *json; /* the JSON found in content (outcome ok only) */
+	char *json; /* the JSON found in content (outcome ok only), strict:
+		       comments and trailing commas removed */
 	size_t json_len;
 	long http_status;	/* of the last attempt; 0 if nothing answered */
 	long prompt_tokens;	/* usage.prompt_tokens; -1 when not reported */
@@ -230,8 +274,11 @@ struct llm_record {
 	enum llm_outcome outcome;
 	enum llm_reply_error reply_error; /* set when outcome is bad_reply */
 	char finish_reason[32];	  /* choices[0].finish_reason, "" if absent */
-	char error[CORE_ERR_LEN]; /* "" when ok */
-	struct llm_attempt attempt[LLM_ATTEMPTS_MAX + 2]; /* [0, attempts) */
+	char error[CORE_ERR_LEN]; /* "" when ok; valid UTF-8 */
+	long prompt_estimate;	  /* message bytes / 4, rounded up */
+	long context_tokens;	  /* the server's context; 0 = unknown */
+	struct llm_attempt attempt[LLM_ATTEMPTS_MAX + LLM_FORMAT_FALLBACKS];
+	/* [0, attempts) */
 };
 
 /* Sends req and extracts the JSON of the reply (see the top of this file
@@ -274,18 +321,37 @@ enum llm_extract_status {
  * allocated. Rules, in order:
  *   - a "<think>...</think>" block (reasoning models) is skipped;
  *   - after a "```json" fence (any case) first, then in the whole text,
- *     the first top-level value that starts like JSON ('{' then '"' or '}',
- *     '[' then a value or ']') is scanned to its closing bracket, honouring
- *     strings and escapes, and checked with a JSON parser;
- *   - a value of the unwanted kind is skipped whole (its insides are not
- *     searched), so is prose in brackets ("[see below]");
+ *     the first top-level value that starts like JSON ('{' then '"', '}'
+ *     or a comment, '[' then a value or ']') is scanned to its closing
+ *     bracket, honouring strings, escapes and comments, and checked with a
+ *     JSON parser;
+ *   - the lenient dialect models write is accepted: // and block comments
+ *     and trailing commas (the span then needs llm_json_relax on a copy to
+ *     be strict JSON);
+ *   - a candidate that does not parse is skipped whole, so is a value of
+ *     the unwanted kind and prose in brackets ("[see below]"): an inner
+ *     fragment is never the answer; when no valid value of the wanted kind
+ *     follows, the status is INVALID with the parser's reason for the
+ *     first one;
  *   - a value that is still open at the end of the text is TRUNCATED (its
  *     complete inner values are not taken for the answer);
- *   - several values: the first valid one wins.
+ *   - several values: the first valid one of the wanted kind wins; when
+ *     there is none (and none invalid), the first valid value of the other
+ *     kind (a bare list of candidates where an object was asked for).
+ * Work is linear in len: each byte is scanned a bounded number of times.
  * err receives the reason when the status is not OK. */
 enum llm_extract_status llm_json_extract(const char *text, size_t len,
 					 enum llm_json_want want, size_t *off,
 					 size_t *span, char *err,
 					 size_t errlen);
+
+/* Blanks the comments and trailing commas of the JSON text s[0, n) (outside
+ * strings) with spaces, in place, so that the lenient dialect becomes
+ * strict JSON of the same length. Returns the bytes changed. */
+size_t llm_json_relax(char *s, size_t n);
+
+/* Bytes and candidates the last llm_json_extract of this thread looked at
+ * (a work counter for tests: it stays within a small multiple of len). */
+size_t llm_json_extract_steps(void);
 
 #endif

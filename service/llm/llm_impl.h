@@ -23,7 +23,7 @@ struct llm_http {
 struct llm_http_post {
 	const char *url;
 	const char *bearer; /* the key, or NULL: no Authorization header */
-	const char *body;
+	const char *body;   /* NULL: a GET instead of a POST */
 	size_t body_len;
 	long connect_timeout_ms;
 	long timeout_ms;
@@ -85,6 +85,63 @@ enum core_status llm_request_body(const struct llm_body_params *bp,
 /* Dumps v compactly into a new NUL-terminated core_malloc'd string. */
 enum core_status llm_json_dump(const json_t *v, char **out, size_t *len);
 
+/* ---- client.c: the state shared with server.c ---------------------------- */
+
+struct llm_client {
+	struct llm_settings s; /* string fields point at the copies below */
+	char *base_url;
+	char *model;
+	char *key;  /* NULL when none; wiped on close */
+	char *url;  /* base_url + "/chat/completions" */
+	char *root; /* base_url without a trailing "/v1": /props, /api/show */
+	struct llm_http http;
+	enum llm_format format;		    /* where the next call starts */
+	int confirmed[LLM_FORMAT_NONE + 1]; /* level gave a 2xx reply */
+	int worked[LLM_FORMAT_NONE + 1];    /* level gave a usable reply */
+	int probed;			    /* /props and /api/show asked */
+	int llama;			    /* /props answered: llama-server */
+	long n_ctx;   /* the server's context (exact); 0 unknown */
+	long ctx_max; /* an upper bound of it (a model's maximum) */
+	struct core_rng rng;
+};
+
+/* Everything one call carries between attempts. */
+struct llm_call {
+	struct llm_client *c;
+	const struct llm_request *req;
+	struct llm_record *rec;
+	json_t *messages;
+	json_t *schema;
+	enum llm_json_want want;
+	const char *schema_name;
+	struct core_buf body;
+	struct core_buf reply;
+	long est;    /* prompt tokens estimated from the messages' bytes */
+	long cached; /* of the last reply: cached prompt tokens, -1 absent */
+	double t0;
+};
+
+/* ---- server.c ---------------------------------------------------------- */
+
+/* A 4xx/5xx body that says the prompt does not fit the context. */
+int llm_server_mentions_context(const char *body, size_t len);
+/* The fallback rule of llm.h: whether the reply in k->reply refuses the
+ * response_format level (never a context refusal). */
+int llm_server_refuses_format(const struct llm_call *k, enum llm_format level,
+			      long status);
+/* The level below level within the floor, skipping llama-server's own field
+ * for other servers (may probe); LLM_FORMAT_NONE + 1 when none is left. */
+int llm_server_next_level(struct llm_call *k, enum llm_format level);
+/* The context, in tokens rounded up to 1024, to tell the user to set: the
+ * prompt (its estimate is low: half again) and the reply. */
+long llm_server_context_needed(const struct llm_call *k);
+/* Asks the server for its context length (once per client) into
+ * k->rec->context_tokens, after it refused a prompt as too long. */
+void llm_server_learn_context(struct llm_call *k);
+/* Whether the 2xx reply just read shows a prompt the server cut (may probe
+ * the server); on 1 the record's error says so and names the fix. */
+int llm_server_prompt_was_cut(struct llm_call *k);
+
 /* ---- reply.c ----------------------------------------------------------- */
 
 struct llm_reply {
@@ -93,6 +150,8 @@ struct llm_reply {
 	char finish_reason[32];
 	long prompt_tokens;	/* -1 when absent */
 	long completion_tokens; /* -1 when absent */
+	long cached_tokens;	/* usage.prompt_tokens_details.cached_tokens;
+				   -1 when absent */
 };
 
 /* Parses an OpenAI chat-completion body. Returns LLM_REPLY_OK,

@@ -49,6 +49,57 @@ static enum core_status content_parts(json_t *parts, struct core_buf *b)
 	return CORE_OK;
 }
 
+static int blank(const struct core_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (!strchr(" \t\r\n", b->data[i]))
+			return 0;
+	return 1;
+}
+
+/* When content is empty or null, what else carries the answer: the
+ * arguments of the first tool call (a string of JSON, or an object some
+ * servers send parsed), else the reasoning text of a reasoning model
+ * (reasoning_content, as llama-server and DeepSeek name it, or
+ * reasoning). Appends it to b; returns 1 when something was found, -1 out
+ * of memory, 0 otherwise. */
+static int content_elsewhere(json_t *message, struct core_buf *b)
+{
+	json_t *calls = json_object_get(message, "tool_calls"), *call, *args;
+	static const char *reasoning[] = {"reasoning_content", "reasoning"};
+	size_t i;
+
+	json_array_foreach(calls, i, call)
+	{
+		args = json_object_get(json_object_get(call, "function"),
+				       "arguments");
+		if (json_is_string(args) && json_string_length(args) > 0)
+			return core_buf_append(b, json_string_value(args),
+					       json_string_length(args))
+				   ? -1
+				   : 1;
+		if (json_is_object(args) || json_is_array(args)) {
+			char *text = NULL;
+			size_t n = 0;
+			int rc;
+			if (llm_json_dump(args, &text, &n))
+				return -1;
+			rc = core_buf_append(b, text, n) ? -1 : 1;
+			core_free(text);
+			return rc;
+		}
+	}
+	for (i = 0; i < sizeof reasoning / sizeof reasoning[0]; i++) {
+		json_t *r = json_object_get(message, reasoning[i]);
+		if (json_is_string(r) && json_string_length(r) > 0)
+			return core_buf_append(b, json_string_value(r),
+					       json_string_length(r))
+				   ? -1
+				   : 1;
+	}
+	return 0;
+}
+
 enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 				     struct llm_reply *r, int *nomem, char *err,
 				     size_t errlen)
@@ -61,6 +112,7 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	memset(r, 0, sizeof *r);
 	r->prompt_tokens = -1;
 	r->completion_tokens = -1;
+	r->cached_tokens = -1;
 	*nomem = 0;
 	core_buf_init(&b, len + 1); /* content can't be longer than its body */
 	root = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
@@ -75,6 +127,10 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	    usage_count(json_object_get(root, "usage"), "prompt_tokens");
 	r->completion_tokens =
 	    usage_count(json_object_get(root, "usage"), "completion_tokens");
+	r->cached_tokens =
+	    usage_count(json_object_get(json_object_get(root, "usage"),
+					"prompt_tokens_details"),
+			"cached_tokens");
 	choices = json_object_get(root, "choices");
 	if (!json_is_array(choices) || json_array_size(choices) == 0) {
 		e = json_object_get(root, "error");
@@ -97,8 +153,8 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	choice = json_array_get(choices, 0);
 	finish = json_object_get(choice, "finish_reason");
 	if (json_is_string(finish))
-		snprintf(r->finish_reason, sizeof r->finish_reason, "%s",
-			 json_string_value(finish));
+		core_utf8_copy(r->finish_reason, sizeof r->finish_reason,
+			       json_string_value(finish));
 	message = json_object_get(choice, "message");
 	if (!json_is_object(message)) {
 		re = shape_error(err, errlen, "no choices[0].message object");
@@ -112,10 +168,34 @@ enum llm_reply_error llm_reply_parse(const char *body, size_t len,
 	} else if (json_is_array(content)) {
 		if (content_parts(content, &b))
 			goto nomem;
-	} else {
+	}
+	if (blank(&b) && (content == NULL || json_is_null(content) ||
+			  json_is_string(content) || json_is_array(content))) {
+		struct core_buf alt;
+		int found;
+
+		core_buf_init(&alt, len + 1);
+		found = content_elsewhere(message, &alt);
+		if (found < 0) {
+			core_buf_free(&alt);
+			goto nomem;
+		}
+		if (found) {
+			core_buf_free(&b);
+			b = alt;
+			content = message; /* something was found */
+		} else {
+			core_buf_free(&alt);
+		}
+	}
+	if (!json_is_string(content) && !json_is_array(content) &&
+	    content != message) {
 		json_t *refusal = json_object_get(message, "refusal");
 		if (json_is_string(refusal))
-			core_errf(err, errlen, "the model refused: %.300s",
+			core_errf(err, errlen, "the model refused: %.*s",
+				  (int)core_utf8_cut_len(
+				      json_string_value(refusal),
+				      json_string_length(refusal), 300),
 				  json_string_value(refusal));
 		else
 			core_errf(err, errlen,
@@ -139,18 +219,21 @@ out:
 	return re;
 }
 
-/* Copies s into out, replacing control characters by spaces. */
+/* Copies s into out, replacing control characters by spaces, cut on a
+ * character boundary and with bad UTF-8 replaced (a Latin-1 error page). */
 static void printable(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t k = 0;
 
 	if (outlen == 0)
 		return;
+	n = core_utf8_cut_len(s, n, outlen - 1);
 	for (size_t i = 0; i < n && k + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
 		out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
 	}
 	out[k] = '\0';
+	core_utf8_copy(out, outlen, out);
 }
 
 void llm_reply_error_message(const char *body, size_t len, char *out,

@@ -105,6 +105,7 @@ static json_t *response_format(const struct llm_body_params *bp)
 				 "strict", 1);
 	case LLM_FORMAT_JSON_OBJECT:
 		return json_pack("{s:s}", "type", "json_object");
+	case LLM_FORMAT_LLAMA_SCHEMA: /* a field of its own, not this one */
 	case LLM_FORMAT_NONE: break;
 	}
 	return NULL;
@@ -127,7 +128,18 @@ enum core_status llm_request_body(const struct llm_body_params *bp,
 	    json_object_set_new(body, "max_tokens",
 				json_integer(bp->max_tokens)))
 		goto out;
-	if (bp->format != LLM_FORMAT_NONE) {
+	if (bp->format == LLM_FORMAT_LLAMA_SCHEMA) {
+		/* llama-server turns its own "json_schema" field into a
+		 * grammar where some builds ignore response_format */
+		if (!bp->schema) {
+			core_errf(err, errlen,
+				  "llama_json_schema format without a schema");
+			rc = CORE_ERR_INTERNAL;
+			goto out;
+		}
+		if (json_object_set(body, "json_schema", bp->schema))
+			goto out;
+	} else if (bp->format != LLM_FORMAT_NONE) {
 		if (bp->format == LLM_FORMAT_JSON_SCHEMA && !bp->schema) {
 			core_errf(err, errlen,
 				  "json_schema format without a schema");

@@ -188,9 +188,13 @@ static enum core_status setup(CURL *e, const struct llm_http_post *p,
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_POST, 1L);
-	SET(CURLOPT_POSTFIELDS, p->body);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
+	if (p->body) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDS, p->body);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
+	} else {
+		SET(CURLOPT_HTTPGET, 1L); /* a probe of the server (GET) */
+	}
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms);

@@ -236,8 +236,7 @@ static enum core_status propose_round(struct job *j, int round, int k,
 		int give_up = b.give_up;
 		st = store_proposals(j, round, &b, err, errlen);
 		job_event(j, STORE_EVENT_WARN, "llm_fallback",
-			  "round %d: the LLM %s (%s): %s with evolution",
-			  round + 1, search_batch_status_name(b.status), b.note,
+			  "round %d: %s; %s with evolution", round + 1, b.note,
 			  topup ? "topping up" : "proposing");
 		in.k = k - b.naccepted;
 		search_batch_free(&b);

@@ -9,22 +9,169 @@
 struct turn {
 	struct llm_message msgs[4];
 	size_t n;
+	char *merged; /* owned: the user message and the repair in one */
 };
 
-/* system, user, [assistant echo], repair: the echo of the previous reply
- * only when everything fits in the budget. */
-static void repair_turn(struct turn *t, const struct search_prompt *pr,
-			const char *content, const char *repair, long budget)
+/* The repair turn, with roles that alternate as strict chat templates
+ * (Mistral's, Gemma's) demand: system, user, assistant (the echo of the
+ * previous reply), user (the repair) when the echo fits in the budget;
+ * otherwise system and one user turn holding the user message and the
+ * repair, never two user turns in a row. CORE_ERR_NOMEM. */
+static enum core_status repair_turn(struct turn *t,
+				    const struct search_prompt *pr,
+				    const char *content, const char *repair,
+				    long budget)
 {
 	long need = pr->tokens + search_tokens_estimate(strlen(repair));
+	struct core_buf b;
 
+	core_free(t->merged);
+	t->merged = NULL;
+	t->msgs[0] = (struct llm_message){"system", pr->system};
+	t->n = 1;
+	if (content && *content &&
+	    need + search_tokens_estimate(strlen(content)) <= budget) {
+		t->msgs[t->n++] = (struct llm_message){"user", pr->user};
+		t->msgs[t->n++] = (struct llm_message){"assistant", content};
+		t->msgs[t->n++] = (struct llm_message){"user", repair};
+		return CORE_OK;
+	}
+	core_buf_init(&b, pr->user_len + strlen(repair) + 64);
+	if (core_buf_printf(&b, "%s\n\n%s", pr->user, repair))
+		return CORE_ERR_NOMEM;
+	t->merged = core_buf_steal(&b, NULL);
+	t->msgs[t->n++] = (struct llm_message){"user", t->merged};
+	return CORE_OK;
+}
+
+/* What happened to a call, in words for the job's events and the
+ * terminal ("LLM: HTTP 401 unauthorized (check api_key_env)"). */
+void search_llm_call_describe(const struct llm_record *rec, char *out,
+			      size_t outlen)
+{
+	const char *what = NULL;
+	long st = rec->http_status;
+
+	switch (rec->outcome) {
+	case LLM_OUTCOME_HTTP_ERROR:
+		what = st == 401   ? "unauthorized (check api_key_env)"
+		       : st == 403 ? "forbidden (check api_key_env and the "
+				     "model's access)"
+		       : st == 404 ? "not found (check base_url and model)"
+		       : st == 408 ? "request timeout"
+		       : st == 413 ? "request too large"
+		       : st == 429 ? "rate limited"
+		       : st >= 500 ? "server error"
+				   : "client error";
+		core_errf(out, outlen, "LLM: HTTP %ld %s: %s", st, what,
+			  rec->error);
+		break;
+	case LLM_OUTCOME_UNREACHABLE:
+	case LLM_OUTCOME_TIMEOUT:
+		core_errf(out, outlen, "LLM: %s", rec->error);
+		break;
+	case LLM_OUTCOME_REFUSED_FORMAT:
+		core_errf(out, outlen,
+			  "LLM: the server refuses every response_format "
+			  "lmnas may send: %s",
+			  rec->error);
+		break;
+	case LLM_OUTCOME_CONTEXT:
+		core_errf(out, outlen,
+			  "LLM: the prompt does not fit the server's context: "
+			  "%s",
+			  rec->error);
+		break;
+	case LLM_OUTCOME_BAD_REPLY:
+		core_errf(out, outlen, "LLM: unusable reply (%s): %s",
+			  llm_reply_error_name(rec->reply_error), rec->error);
+		break;
+	case LLM_OUTCOME_CANCELLED:
+		core_errf(out, outlen, "LLM: cancelled");
+		break;
+	case LLM_OUTCOME_OK: core_errf(out, outlen, "LLM: ok"); break;
+	case LLM_OUTCOME_INTERNAL:
+		core_errf(out, outlen, "LLM: internal error: %s", rec->error);
+		break;
+	}
+	core_utf8_copy(out, outlen, out);
+}
+
+/* The prompt budget that fits a server context of ctx tokens: the reply's
+ * room (max_tokens, or 1024 when the server chooses) left out, and a
+ * quarter kept back because bytes / 4 under-counts real tokens (prose and
+ * JSON run 3..4 bytes a token). 0 when none fits the 1024 minimum. */
+static long fitting_budget(const struct search_spec *spec, long ctx)
+{
+	long reply = spec->llm.max_tokens > 0 ? spec->llm.max_tokens : 1024;
+	long b = (ctx - reply) * 3 / 4;
+
+	return ctx > 0 && b >= 1024 ? b : 0;
+}
+
+/* search_prompt_build within budget tokens instead of the spec's (when
+ * smaller). */
+static enum core_status prompt_build(const struct search_spec *spec,
+				     long budget,
+				     const struct search_history *h, int k,
+				     struct search_prompt *pr, char *err,
+				     size_t errlen)
+{
+	struct search_spec *copy;
+	enum core_status rc;
+
+	if (budget <= 0 || budget >= spec->llm.prompt_token_budget)
+		return search_prompt_build(spec, h, k, pr, err, errlen);
+	copy = core_malloc(sizeof *copy); /* large: not on the stack */
+	if (!copy) {
+		core_errf(err, errlen, "out of memory");
+		return CORE_ERR_NOMEM;
+	}
+	*copy = *spec;
+	copy->llm.prompt_token_budget = (int)budget;
+	rc = search_prompt_build(copy, h, k, pr, err, errlen);
+	core_free(copy);
+	return rc;
+}
+
+/* After a call that did not fit the server's context (of known size): the
+ * prompt rebuilt within a budget that fits, into *pr (the old one freed)
+ * and the turn reset to it. Returns 1 when there is one, 0 when even the
+ * trimmed prompt cannot fit (the call's failure stands), -1 out of
+ * memory. */
+static int shorten_to_fit(struct search_proposer *p,
+			  const struct search_propose_in *in,
+			  const struct llm_record *rec, long *budget,
+			  struct search_prompt *pr, struct turn *t)
+{
+	const struct search_spec *spec = p->cfg.spec;
+	long fit = fitting_budget(spec, rec->context_tokens);
+	struct search_prompt shorter;
+	char why[CORE_ERR_LEN];
+	enum core_status rc;
+
+	if (!fit || fit >= *budget)
+		return 0;
+	rc = prompt_build(spec, fit, in->history, in->k, &shorter, why,
+			  sizeof why);
+	if (rc == CORE_ERR_NOMEM)
+		return -1;
+	if (rc)
+		return 0;
+	LOG_WARN("llm: the prompt did not fit the server's context of %ld "
+		 "tokens; sending it again within a budget of %ld tokens "
+		 "(llm.prompt_token_budget is %d)",
+		 rec->context_tokens, fit, spec->llm.prompt_token_budget);
+	search_prompt_free(pr);
+	*pr = shorter;
+	*budget = fit;
+	p->budget_cap = fit; /* and for the rest of the job */
+	core_free(t->merged);
+	t->merged = NULL;
 	t->msgs[0] = (struct llm_message){"system", pr->system};
 	t->msgs[1] = (struct llm_message){"user", pr->user};
 	t->n = 2;
-	if (content && *content &&
-	    need + search_tokens_estimate(strlen(content)) <= budget)
-		t->msgs[t->n++] = (struct llm_message){"assistant", content};
-	t->msgs[t->n++] = (struct llm_message){"user", repair};
+	return 1;
 }
 
 /* The outcome of one call, in the batch's terms. */
@@ -37,18 +184,21 @@ static enum core_status llm_propose(struct search_proposer *p,
 				    size_t errlen)
 {
 	const struct search_spec *spec = p->cfg.spec;
-	long budget = spec->llm.prompt_token_budget;
+	long budget =
+	    p->budget_cap > 0 && p->budget_cap < spec->llm.prompt_token_budget
+		? p->budget_cap
+		: spec->llm.prompt_token_budget;
 	size_t repair_max = (size_t)search_prompt_reserve(budget) * 4;
 	struct search_prompt pr;
 	struct search_seen batch;
-	struct turn t;
+	struct turn t = {0};
 	char *schema = NULL, *repair = NULL;
 	char problem[CORE_ERR_LEN], cerr[CORE_ERR_LEN];
 	int k = in->k, accepted = 0, unreachable = 0;
 	enum core_status rc;
 
 	search_seen_init(&batch);
-	rc = search_prompt_build(spec, in->history, k, &pr, err, errlen);
+	rc = prompt_build(spec, budget, in->history, k, &pr, err, errlen);
 	if (rc)
 		return rc;
 	rc = search_reply_schema(spec, k, &schema, NULL, err, errlen);
@@ -76,15 +226,34 @@ static enum core_status llm_propose(struct search_proposer *p,
 				rc = CORE_ERR_INTERNAL; /* our request */
 			goto out;
 		}
+		if (call->rec.outcome == LLM_OUTCOME_CONTEXT &&
+		    attempt < spec->llm.repair_attempts) {
+			/* a shorter prompt that fits, in place of a repair */
+			int s =
+			    shorten_to_fit(p, in, &call->rec, &budget, &pr, &t);
+			if (s < 0) {
+				rc = CORE_ERR_NOMEM;
+				core_errf(err, errlen, "out of memory");
+				goto out;
+			}
+			if (s) {
+				repair_max =
+				    (size_t)search_prompt_reserve(budget) * 4;
+				rc = CORE_OK;
+				continue;
+			}
+		}
 		if (rc == CORE_ERR_UNAVAILABLE || rc == CORE_ERR_IO ||
-		    call->rec.outcome == LLM_OUTCOME_REFUSED_FORMAT) {
+		    call->rec.outcome == LLM_OUTCOME_REFUSED_FORMAT ||
+		    call->rec.outcome == LLM_OUTCOME_CONTEXT) {
 			/* the client already retried what was transient; a
 			 * server that refuses every allowed response_format
 			 * refuses a repair too (same schema, same ladder),
-			 * and the model can do nothing about it */
+			 * a repair is longer than a prompt that did not fit,
+			 * and the model can do nothing about either */
 			unreachable = 1;
-			core_errf(out->note, sizeof out->note, "llm %s: %s",
-				  llm_outcome_name(call->rec.outcome), cerr);
+			search_llm_call_describe(&call->rec, out->note,
+						 sizeof out->note);
 			rc = CORE_OK;
 			break;
 		}
@@ -92,6 +261,9 @@ static enum core_status llm_propose(struct search_proposer *p,
 			core_errf(problem, sizeof problem,
 				  "the reply was not usable (%s): %s",
 				  llm_outcome_name(call->rec.outcome), cerr);
+			/* the cut may split a character: the repair message
+			 * must stay valid UTF-8 (jansson refuses it else) */
+			core_utf8_copy(problem, sizeof problem, problem);
 			why = problem;
 			rc = CORE_OK;
 		} else {
@@ -115,11 +287,12 @@ static enum core_status llm_propose(struct search_proposer *p,
 		if (accepted >= k || attempt == spec->llm.repair_attempts) {
 			if (why || accepted < k)
 				core_errf(out->note, sizeof out->note,
-					  "%d of %d candidates after %d "
+					  "LLM: %d of %d candidates after %d "
 					  "call(s)%s%s",
 					  accepted, k, out->ncalls,
 					  why ? "; last reply: " : "",
 					  why ? why : "");
+			core_utf8_copy(out->note, sizeof out->note, out->note);
 			break;
 		}
 		core_free(repair);
@@ -129,7 +302,11 @@ static enum core_status llm_propose(struct search_proposer *p,
 					  &repair, NULL, err, errlen);
 		if (rc)
 			goto out;
-		repair_turn(&t, &pr, call->rec.content, repair, budget);
+		rc = repair_turn(&t, &pr, call->rec.content, repair, budget);
+		if (rc) {
+			core_errf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	if (accepted >= k)
 		out->status = SEARCH_BATCH_OK;
@@ -146,6 +323,7 @@ static enum core_status llm_propose(struct search_proposer *p,
 	out->give_up = p->consecutive_failures >= SEARCH_LLM_GIVE_UP;
 out:
 	(void)rng;
+	core_free(t.merged);
 	core_free(repair);
 	core_free(schema);
 	search_prompt_free(&pr);

@@ -40,7 +40,14 @@
  *              tries, then SEARCH_RANDOM_ATTEMPTS random draws.
  *   llm        builds the prompts (prompt.h), calls the model, parses and
  *              checks the reply, and sends a repair message for what was
- *              rejected, up to llm.repair_attempts times per round.
+ *              rejected, up to llm.repair_attempts times per round. A call
+ *              that did not fit the server's context (context_exceeded)
+ *              whose context length the client learnt is sent again, in
+ *              place of a repair, with the prompt rebuilt within
+ *              (context - max_tokens) x 3/4 tokens (bytes / 4 under-counts
+ *              real tokens), and that budget is kept for the later rounds
+ *              of the proposer; when even the trimmed prompt cannot fit,
+ *              the batch falls back with the fix in its note.
  *
  * Random and evolution children are always valid, in the space, within
  * the limits and new (not known, not earlier in the batch). For a seed, the
@@ -126,6 +133,27 @@ struct search_batch {
 };
 
 void search_batch_free(struct search_batch *b);
+
+/* What happened to an llm call, in words, into out (valid UTF-8):
+ * "LLM: HTTP 401 unauthorized (check api_key_env): ...", "LLM: HTTP 500
+ * server error: ...", "LLM: cannot reach URL: ...", "LLM: the prompt does
+ * not fit the server's context: ...". The batch note of an
+ * llm_unreachable batch is this text of its last call. */
+void search_llm_call_describe(const struct llm_record *rec, char *out,
+			      size_t outlen);
+
+/* The kind of a stored rejection reason of an LLM proposal, from the texts
+ * check.c and reply.c write: "duplicate", "over the limits", "malformed",
+ * "invalid or outside the space", or "other" for none. */
+const char *search_reason_kind(const char *reason);
+
+/* The closing line about the LLM of a run, into out (valid UTF-8, cut to
+ * outlen): "LLM: 9 calls (7 ok, 2 bad_reply); 12 candidates accepted, 5
+ * rejected (3 duplicate, 2 over the limits); 1 of 4 rounds fell back to
+ * evolution". job is the stored job (store_job_json), calls its LLM calls
+ * counted by outcome ({"ok": 7, ...}). "" when the job had no LLM. */
+enum core_status search_llm_summary(const json_t *job, const json_t *calls,
+				    char *out, size_t outlen);
 
 /* The chat function the llm proposer calls: llm_client_chat's contract
  * (rec always filled). Tests may inject their own. */

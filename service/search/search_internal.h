@@ -68,7 +68,10 @@ struct search_proposer {
 	struct search_proposer_config cfg;
 	int round, calls_in_round; /* for search_rng_derive */
 	int consecutive_failures;  /* llm */
-	void *impl;		   /* evolution: its population */
+	long budget_cap; /* llm: a prompt budget that fits the server's
+			    context, learnt from a call that did not fit;
+			    0 = the spec's */
+	void *impl;	 /* evolution: its population */
 };
 
 extern const struct search_proposer_ops search_random_ops;

@@ -23,7 +23,8 @@
  *            "temperature": 0.7,             0..2
  *            "candidates_per_round": 4,      1..32
  *            "max_tokens": 4096,             0 (server's choice)..1000000
- *            "timeout_s": 300,               1..3600
+ *            "timeout_s": 300,               1..3600, and the worst case
+ *                                            per round within 4 h (below)
  *            "repair_attempts": 2,           0..10
  *            "prompt_token_budget": 6000},   1024..1000000 (bytes / 4)
  *    "evolution": {"population": 20,         2..1000
@@ -98,8 +99,16 @@
 #define SEARCH_TARGET_MAX	   32
 #define SEARCH_MAX_K		   32 /* llm.candidates_per_round */
 #define SEARCH_MAX_REPAIRS	   10
-#define SEARCH_MAX_SEED		   9007199254740991ULL /* 2^53 - 1 */
-#define SEARCH_MAX_LIMIT	   1000000000000000ULL /* 1e15 */
+/* The LLM's worst case per round (a hung or failing server, job.yaml "Llm"):
+ * (1 + llm.repair_attempts) calls x (SEARCH_LLM_ATTEMPTS +
+ * LLM_FORMAT_FALLBACKS) requests x llm.timeout_s, plus
+ * (SEARCH_LLM_ATTEMPTS - 1) x SEARCH_LLM_WAIT_MAX_S of retry waits per call,
+ * must stay within SEARCH_LLM_ROUND_MAX_S. */
+#define SEARCH_LLM_ATTEMPTS    4     /* requests per call for transients */
+#define SEARCH_LLM_WAIT_MAX_S  60    /* one retry wait (Retry-After cap) */
+#define SEARCH_LLM_ROUND_MAX_S 14400 /* 4 h */
+#define SEARCH_MAX_SEED	       9007199254740991ULL /* 2^53 - 1 */
+#define SEARCH_MAX_LIMIT       1000000000000000ULL /* 1e15 */
 
 enum search_proposer_kind {
 	SEARCH_PROPOSER_LLM = 0,
@@ -246,6 +255,10 @@ enum search_phase {
  * every spec that parsed. */
 void search_spec_train_config(const struct search_spec *s,
 			      enum search_phase phase, struct train_config *c);
+
+/* Seconds an LLM round can take in the worst case (see
+ * SEARCH_LLM_ROUND_MAX_S). */
+long long search_llm_round_worst_s(const struct search_llm_spec *l);
 
 /* The LLM client settings: llm_settings_default, then base_url, model
  * (pointing into s), api_key (the caller's value, typically

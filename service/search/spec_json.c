@@ -287,6 +287,9 @@ void search_spec_llm_settings(const struct search_spec *s, const char *api_key,
 	out->temperature = s->llm.temperature;
 	out->max_tokens = s->llm.max_tokens;
 	out->timeout_ms = (long)s->llm.timeout_s * 1000L;
+	/* the worst case per round that the spec checks assumes these */
+	out->max_attempts = SEARCH_LLM_ATTEMPTS;
+	out->retry_after_max_ms = SEARCH_LLM_WAIT_MAX_S * 1000L;
 	/* jitter differs per job but is reproducible; 0 would mean "clock" */
 	out->seed = s->seed ? s->seed : 1;
 }

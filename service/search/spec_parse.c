@@ -297,6 +297,7 @@ static void read_llm(const struct arch_reader *root, const json_t *j,
 	struct search_llm_spec *m = &s->llm;
 	char url[SEARCH_URL_MAX], env[SEARCH_ENV_MAX];
 	const json_t *v;
+	int nerr = root->fe->n;
 
 	if (!l)
 		return;
@@ -336,6 +337,31 @@ static void read_llm(const struct arch_reader *root, const json_t *j,
 		 &m->repair_attempts);
 	read_int(&r, l, "prompt_token_budget", 1024, 1000000,
 		 &m->prompt_token_budget);
+	/* a hung or failing server must not hold a round for days */
+	if (root->fe->n == nerr &&
+	    search_llm_round_worst_s(m) > SEARCH_LLM_ROUND_MAX_S)
+		core_field_errorf(
+		    r.fe, "llm.timeout_s",
+		    "%d s x %d requests per call (%d attempts + %d format "
+		    "steps) x %d calls per round (1 + llm.repair_attempts), "
+		    "plus retry waits, is %.1f h per round with a hung or "
+		    "failing server, above the %d h cap: lower llm.timeout_s "
+		    "or llm.repair_attempts",
+		    m->timeout_s, SEARCH_LLM_ATTEMPTS + LLM_FORMAT_FALLBACKS,
+		    SEARCH_LLM_ATTEMPTS, LLM_FORMAT_FALLBACKS,
+		    1 + m->repair_attempts,
+		    (double)search_llm_round_worst_s(m) / 3600.0,
+		    SEARCH_LLM_ROUND_MAX_S / 3600);
+}
+
+long long search_llm_round_worst_s(const struct search_llm_spec *l)
+{
+	long long per_call =
+	    (long long)(SEARCH_LLM_ATTEMPTS + LLM_FORMAT_FALLBACKS) *
+		l->timeout_s +
+	    (long long)(SEARCH_LLM_ATTEMPTS - 1) * SEARCH_LLM_WAIT_MAX_S;
+
+	return (1LL + l->repair_attempts) * per_call;
 }
 
 static void read_evolution(const struct arch_reader *root, const json_t *j,

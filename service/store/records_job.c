@@ -476,6 +476,29 @@ enum core_status store_job_json(struct store_pool *p, long long job_id,
 	return st;
 }
 
+static const struct store_stmt stmt_llm_call_counts = {
+    "llm_call_counts",
+    "SELECT coalesce(json_object_agg(outcome, n), '{}') FROM (SELECT"
+    " outcome, count(*) AS n FROM llm_calls WHERE job_id = $1::bigint"
+    " GROUP BY outcome) x",
+    1};
+
+enum core_status store_llm_call_counts(struct store_pool *p, long long job_id,
+				       char **json, char *err, size_t errlen)
+{
+	struct store_num n = {0};
+	const char *params[1] = {store_int_text(&n, job_id)};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	st = store_run(p, &stmt_llm_call_counts, params, NULL, NULL, &r, err,
+		       errlen);
+	if (st)
+		return st;
+	return json_result(r, json, err, errlen);
+}
+
 static const struct store_stmt stmt_jobs_json = {
     "jobs_json",
     "SELECT coalesce(json_agg(x ORDER BY id DESC), '[]') FROM (SELECT id,"

@@ -285,6 +285,10 @@ enum core_status store_round_get(struct store_pool *p, long long job_id,
  * CORE_ERR_NOT_FOUND for an unknown id. */
 enum core_status store_job_json(struct store_pool *p, long long job_id,
 				char **json, char *err, size_t errlen);
+/* The job's LLM calls counted by outcome, {"ok": 7, "bad_reply": 1} ({}
+ * when none). *json owned by the caller (core_free). */
+enum core_status store_llm_call_counts(struct store_pool *p, long long job_id,
+				       char **json, char *err, size_t errlen);
 /* The most recent jobs (at most limit) as a JSON array. */
 enum core_status store_jobs_json(struct store_pool *p, int limit, char **json,
 				 char *err, size_t errlen);

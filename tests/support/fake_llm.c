@@ -36,6 +36,11 @@ struct fake_llm {
 	size_t nscript, next;
 	struct fake_llm_request *reqs;
 	size_t nreqs, capreqs;
+	/* the server probes (GET /props, POST /api/show): answered from
+	 * these, not from the script, and counted apart */
+	int props_status, show_status;
+	char *props_body, *show_body;
+	size_t nprobes;
 };
 
 /* One connection's request while its body arrives. */
@@ -214,6 +219,82 @@ static void add_headers(struct MHD_Response *resp, char *headers)
 					"application/json");
 }
 
+/* The bytes of the messages' contents of a chat request body. */
+static size_t content_bytes(const char *body, size_t len)
+{
+	json_t *v = json_loadb(body, len, 0, NULL), *m;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(v, "messages"), i, m)
+	{
+		n += json_string_length(json_object_get(m, "content"));
+	}
+	json_decref(v);
+	return n;
+}
+
+/* FAKE_LLM_TOKENS_AUTO in a reply: the prompt's tokens as a real server
+ * would count them (content bytes / 3, plus the chat template's few). */
+static int auto_usage(struct fake_reply *rep, const struct pending *p)
+{
+	static const char key[] = "\"prompt_tokens\":-1";
+	char *at = rep->body ? strstr(rep->body, key) : NULL;
+	char num[32], *nb;
+	size_t head, tail, nl;
+
+	if (!at)
+		return 0;
+	nl = (size_t)snprintf(
+	    num, sizeof num, "\"prompt_tokens\":%zu",
+	    content_bytes(p->body ? p->body : "", p->len) / 3 + 8);
+	head = (size_t)(at - rep->body);
+	tail = rep->body_len - head - (sizeof key - 1);
+	nb = malloc(head + nl + tail + 1);
+	if (!nb)
+		return -1;
+	memcpy(nb, rep->body, head);
+	memcpy(nb + head, num, nl);
+	memcpy(nb + head + nl, at + sizeof key - 1, tail);
+	nb[head + nl + tail] = '\0';
+	free(rep->body);
+	rep->body = nb;
+	rep->body_len = head + nl + tail;
+	return 0;
+}
+
+/* Answers GET /props and POST /api/show (not scripted, not recorded). */
+static enum MHD_Result probe_reply(struct fake_llm *f,
+				   struct MHD_Connection *conn, int props)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	int status;
+	char *body;
+
+	pthread_mutex_lock(&f->lock);
+	f->nprobes++;
+	status = props ? f->props_status : f->show_status;
+	body = dup_s(props ? f->props_body : f->show_body);
+	pthread_mutex_unlock(&f->lock);
+	if (!body || !status) {
+		free(body);
+		status = 404;
+		body = dup_s("{\"error\":\"not found\"}");
+		if (!body)
+			return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	add_headers(resp, NULL);
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -255,7 +336,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		p->body[p->len] = '\0';
 		return MHD_YES;
 	}
-	if (record_request(f, conn, url, method, p) || next_reply(f, &rep)) {
+	if (strcmp(url, "/props") == 0 || strcmp(url, "/api/show") == 0)
+		return probe_reply(f, conn, strcmp(url, "/props") == 0);
+	if (record_request(f, conn, url, method, p) || next_reply(f, &rep) ||
+	    auto_usage(&rep, p)) {
 		reply_free(&rep);
 		return MHD_NO;
 	}
@@ -345,6 +429,8 @@ void fake_llm_stop(struct fake_llm *f)
 		MHD_stop_daemon(f->daemon);
 	script_clear(f);
 	free(f->reqs);
+	free(f->props_body);
+	free(f->show_body);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -493,10 +579,44 @@ int fake_llm_request_format(struct fake_llm *f, size_t i, char *out,
 	return rc;
 }
 
+int fake_llm_probes(struct fake_llm *f, int props_status,
+		    const char *props_body, int show_status,
+		    const char *show_body)
+{
+	char *pb = dup_s(props_body), *sb = dup_s(show_body);
+
+	if ((props_body && !pb) || (show_body && !sb)) {
+		free(pb);
+		free(sb);
+		return -1;
+	}
+	pthread_mutex_lock(&f->lock);
+	free(f->props_body);
+	free(f->show_body);
+	f->props_status = props_status;
+	f->props_body = pb;
+	f->show_status = show_status;
+	f->show_body = sb;
+	f->nprobes = 0;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+size_t fake_llm_probe_count(struct fake_llm *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->nprobes;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 int fake_llm_script_chat(struct fake_llm *f, const char *content,
 			 const char *finish_reason)
 {
-	char *body = fake_llm_chat_body(content, finish_reason, 120, 34);
+	char *body = fake_llm_chat_body(content, finish_reason,
+					FAKE_LLM_TOKENS_AUTO, 34);
 	struct fake_llm_reply r = {200, body, 0, NULL};
 	int rc;
 

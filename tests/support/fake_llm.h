@@ -79,13 +79,27 @@ int fake_llm_request_format(struct fake_llm *f, size_t i, char *out,
 			    size_t outlen);
 
 /* Replaces the script by one 200 reply carrying content (see
- * fake_llm_chat_body; usage 120 prompt and 34 completion tokens). */
+ * fake_llm_chat_body; usage FAKE_LLM_TOKENS_AUTO prompt and 34 completion
+ * tokens). */
 int fake_llm_script_chat(struct fake_llm *f, const char *content,
 			 const char *finish_reason);
 
 /* A chat-completion reply body carrying content (JSON-escaped here), the
- * finish reason and usage counts; malloc'd (free). NULL on out of memory. */
+ * finish reason and usage counts; malloc'd (free). NULL on out of memory.
+ * prompt_tokens FAKE_LLM_TOKENS_AUTO: the server fills in what a real one
+ * would count for the request (its messages' bytes / 3 + 8), so that the
+ * client's check for a silently cut prompt sees an honest count. */
+#define FAKE_LLM_TOKENS_AUTO (-1L)
 char *fake_llm_chat_body(const char *content, const char *finish_reason,
 			 long prompt_tokens, long completion_tokens);
+
+/* The answers to the client's server probes, GET /props (llama-server)
+ * and POST /api/show (Ollama): status and body each; status 0 = 404 (the
+ * default). Probes never use the script and are not in the request log;
+ * fake_llm_probe_count() counts them (reset here). Returns 0 or -1. */
+int fake_llm_probes(struct fake_llm *f, int props_status,
+		    const char *props_body, int show_status,
+		    const char *show_body);
+size_t fake_llm_probe_count(struct fake_llm *f);
 
 #endif

@@ -206,7 +206,8 @@ int searchtest_script_contents(struct fake_llm *f, const char *const *contents,
 	if (n > 8)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		bodies[i] = fake_llm_chat_body(contents[i], "stop", 100, 50);
+		bodies[i] = fake_llm_chat_body(contents[i], "stop",
+					       FAKE_LLM_TOKENS_AUTO, 50);
 		if (!bodies[i])
 			goto out;
 		r[i] = (struct fake_llm_reply){200, bodies[i], 0, NULL};

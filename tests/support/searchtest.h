@@ -67,7 +67,8 @@ void searchtest_llm_settings(struct llm_settings *ls, const char *url,
 struct search_proposer *searchtest_llm_proposer(const struct search_spec *s,
 						struct llm_client *c);
 /* Scripts f with n (at most 8) 200 replies carrying contents[i]
- * (fake_llm_chat_body, finish "stop", usage 100 and 50 tokens). 0 or -1. */
+ * (fake_llm_chat_body, finish "stop", usage FAKE_LLM_TOKENS_AUTO and 50
+ * tokens). 0 or -1. */
 int searchtest_script_contents(struct fake_llm *f, const char *const *contents,
 			       size_t n);
 /* The JSON body of request i that f received, parsed (json_decref), or

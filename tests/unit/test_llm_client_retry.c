@@ -89,7 +89,7 @@ static void retry_after_429(void **state)
 	struct llm_record rec;
 	struct fake_llm_request r0, r1;
 	char err[CORE_ERR_LEN];
-	char *ok = fake_llm_chat_body(ANSWER, "stop", 1, 2);
+	char *ok = fake_llm_chat_body(ANSWER, "stop", FAKE_LLM_TOKENS_AUTO, 2);
 	struct fake_llm_reply rs[] = {
 	    {429, "{\"error\":{\"message\":\"rate limited\"}}", 0,
 	     "Retry-After: 1"},
@@ -141,7 +141,7 @@ static void server_errors_then_success(void **state)
 	struct llm_client *c;
 	struct llm_record rec;
 	char err[CORE_ERR_LEN];
-	char *ok = fake_llm_chat_body(ANSWER, "stop", 1, 2);
+	char *ok = fake_llm_chat_body(ANSWER, "stop", FAKE_LLM_TOKENS_AUTO, 2);
 	struct fake_llm_reply rs[] = {
 	    {500, "{\"error\":\"boom\"}", 0, NULL},
 	    {500, "overloaded", 0, NULL},
@@ -176,7 +176,7 @@ static void dropped_connection_is_retried(void **state)
 	struct llm_client *c;
 	struct llm_record rec;
 	char err[CORE_ERR_LEN];
-	char *ok = fake_llm_chat_body(ANSWER, "stop", 1, 2);
+	char *ok = fake_llm_chat_body(ANSWER, "stop", FAKE_LLM_TOKENS_AUTO, 2);
 	struct fake_llm_reply rs[] = {{0, NULL, 0, NULL}, {200, ok, 0, NULL}};
 
 	test_settings(&s);

@@ -51,6 +51,18 @@ static void expect_ok(const char *in, enum llm_json_want want,
 	assert_string_equal(got, want_out);
 }
 
+static void expect_len_ok(const char *in, size_t len, const char *want_out)
+{
+	char err[CORE_ERR_LEN] = "";
+	size_t off, span;
+
+	if (llm_json_extract(in, len, LLM_JSON_OBJECT, &off, &span, err,
+			     sizeof err) != LLM_EXTRACT_OK)
+		fail_msg("status not ok: %s", err);
+	assert_int_equal(span, strlen(want_out));
+	assert_memory_equal(in + off, want_out, span);
+}
+
 static void expect_status(const char *in, enum llm_json_want want,
 			  enum llm_extract_status want_st, const char *err_has)
 {
@@ -124,16 +136,47 @@ static void first_of_several(void **state)
 	expect_ok("{\"a\":1} {\"b\":2}", LLM_JSON_ANY, "{\"a\":1}");
 	expect_ok("{\"a\":1}\n\n{\"a\":1}", LLM_JSON_OBJECT, "{\"a\":1}");
 	/* an invalid first value, then a valid one */
-	expect_ok("{\"a\": 1,} or rather {\"a\": 2}", LLM_JSON_ANY,
+	expect_ok("{\"a\": 1 2} or rather {\"a\": 2}", LLM_JSON_ANY,
 		  "{\"a\": 2}");
+}
+
+/* The lenient dialect, and invalid values skipped whole: never an inner
+ * fragment as the answer (the old extractor moved on by one byte and
+ * handed {"resolution":32,"channels":3} on). */
+static void lenient_and_no_fragments(void **state)
+{
+	char buf[256];
+	const char *frag = "{\"candidates\": [{\"arch\": {\"resolution\":32,"
+			   "\"channels\":3}, \"x\": tru}]}";
+
+	expect_ok("{\"a\": 1, // one\n \"b\": [2, 3,], /* c */}", LLM_JSON_ANY,
+		  "{\"a\": 1, // one\n \"b\": [2, 3,], /* c */}");
+	expect_ok("[ // a list\n 1, 2,\n]", LLM_JSON_ARRAY,
+		  "[ // a list\n 1, 2,\n]");
+	/* slashes inside strings are no comment */
+	expect_ok("{\"u\": \"http://h/*x*/\"}", LLM_JSON_OBJECT,
+		  "{\"u\": \"http://h/*x*/\"}");
+	expect_status(frag, LLM_JSON_OBJECT, LLM_EXTRACT_INVALID, "offset 0");
+	expect_status(frag, LLM_JSON_ANY, LLM_EXTRACT_INVALID, "column");
+	/* a bracket pair that does not match: nothing inside is taken */
+	expect_status("{\"c\": [{\"resolution\": 32}}", LLM_JSON_OBJECT,
+		      LLM_EXTRACT_INVALID, "closes");
+	expect_status("{\"a\": 1 /* open comment", LLM_JSON_ANY,
+		      LLM_EXTRACT_TRUNCATED, "comment");
+	/* llm_json_relax makes strict JSON of the same length */
+	snprintf(buf, sizeof buf, "%s",
+		 "{\"a\": [1, 2,], // x\n \"s\": \"a,]//\", /* y */ }");
+	assert_true(llm_json_relax(buf, strlen(buf)) > 0);
+	assert_string_equal(
+	    buf, "{\"a\": [1, 2 ],     \n \"s\": \"a,]//\"          }");
 }
 
 static void want_kind(void **state)
 {
 	/* a valid array is skipped whole when an object is wanted ... */
 	expect_ok("[1, 2] {\"a\": 1}", LLM_JSON_OBJECT, "{\"a\": 1}");
-	expect_status("[{\"a\": 1}]", LLM_JSON_OBJECT, LLM_EXTRACT_NOT_FOUND,
-		      "object");
+	/* ... but when only the other kind is there, it is the answer */
+	expect_ok("[{\"a\": 1}]", LLM_JSON_OBJECT, "[{\"a\": 1}]");
 	/* ... and objects when an array is wanted */
 	expect_ok("{\"a\": [1]} [2]", LLM_JSON_ARRAY, "[2]");
 	expect_ok("[1] {\"a\": 1}", LLM_JSON_ANY, "[1]");
@@ -163,10 +206,10 @@ static void invalid_and_missing(void **state)
 	expect_status("no json here", LLM_JSON_ANY, LLM_EXTRACT_NOT_FOUND,
 		      "no JSON");
 	expect_status("[see below]", LLM_JSON_ANY, LLM_EXTRACT_NOT_FOUND, NULL);
-	expect_status("{\"a\": 1,}", LLM_JSON_ANY, LLM_EXTRACT_INVALID,
+	expect_status("{\"a\": 1 2}", LLM_JSON_ANY, LLM_EXTRACT_INVALID,
 		      "invalid");
 	expect_status("{\"a\": tru}", LLM_JSON_ANY, LLM_EXTRACT_INVALID, NULL);
-	expect_status("{\"a\": 1} ", LLM_JSON_ARRAY, LLM_EXTRACT_NOT_FOUND,
+	expect_status("[see] {braces}", LLM_JSON_ARRAY, LLM_EXTRACT_NOT_FOUND,
 		      "array");
 }
 
@@ -185,6 +228,44 @@ static void deep_nesting(void **state)
 					  err, sizeof err),
 			 LLM_EXTRACT_INVALID);
 	assert_non_null(strstr(err, "deeper"));
+	free(s);
+}
+
+/* The issue's reply: 4 MB nested 500 deep that is not valid JSON. The old
+ * extractor moved on by one byte after each failed candidate and scanned
+ * (and parsed) the 4 MB again from each of the 500 brackets: 24-43 s of
+ * CPU. Now each candidate is scanned once and skipped whole: the work
+ * counter stays within a small multiple of the size. */
+static void linear_in_reply_size(void **state)
+{
+	size_t depth = 500, body = (size_t)2 << 20, len = 0, steps;
+	char *s = malloc(2 * depth + 2 * body + 64);
+	char err[CORE_ERR_LEN] = "";
+	size_t off, span;
+
+	assert_non_null(s);
+	memset(s + len, '[', depth);
+	len += depth;
+	for (size_t i = 0; i < body; i++) {
+		s[len++] = '1';
+		s[len++] = ',';
+	}
+	s[len++] = 'x'; /* invalid at the very end */
+	memset(s + len, ']', depth);
+	len += depth;
+	assert_true(len > (size_t)4 << 20);
+	assert_int_equal(llm_json_extract(s, len, LLM_JSON_ANY, &off, &span,
+					  err, sizeof err),
+			 LLM_EXTRACT_INVALID);
+	steps = llm_json_extract_steps();
+	print_message("# %zu bytes, %zu steps\n", len, steps);
+	assert_true(steps <= 2 * len);
+	assert_non_null(strstr(err, "offset 0 is invalid"));
+	/* an answer after it is still found, in one pass */
+	memcpy(s + len, " {\"a\": 1}", 10);
+	len += 10;
+	expect_len_ok(s, len, "{\"a\": 1}");
+	assert_true(llm_json_extract_steps() <= 2 * len);
 	free(s);
 }
 
@@ -247,6 +328,8 @@ int main(void)
 	    cmocka_unit_test(truncated),
 	    cmocka_unit_test(invalid_and_missing),
 	    cmocka_unit_test(deep_nesting),
+	    cmocka_unit_test(linear_in_reply_size),
+	    cmocka_unit_test(lenient_and_no_fragments),
 	    cmocka_unit_test(think_blocks),
 	    cmocka_unit_test(not_nul_terminated),
 	    cmocka_unit_test(names),

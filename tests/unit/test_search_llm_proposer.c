@@ -112,6 +112,175 @@ static json_t *request_body(size_t i)
 	return v;
 }
 
+/* One usable reply at json_schema, so that text without JSON afterwards is
+ * the model's fault (a bad reply), not a server ignoring the format (which
+ * the client answers by stepping down a level, llm.h). */
+static void prime_client(struct llm_client *c)
+{
+	const char *ok[] = {"{\"candidates\": []}"};
+	struct llm_message m = {"user", "hello"};
+	struct llm_request req = {&m, 1, "candidates", "{\"type\":\"object\"}",
+				  NULL};
+	struct llm_record rec;
+	char err[CORE_ERR_LEN];
+
+	script_contents(ok, 1);
+	assert_int_equal(llm_client_chat(c, &req, &rec, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(llm_client_format(c), LLM_FORMAT_JSON_SCHEMA);
+	llm_record_free(&rec);
+}
+
+/* The seed paper's reply shape, a bare list of candidates, and a list of
+ * bare architectures (with comments and a trailing comma, as models write
+ * them): both accepted, one call each. */
+static void llm_bare_lists(void **state)
+{
+	struct search_spec s;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_propose_in in = {0, 2, NULL, NULL};
+	char err[CORE_ERR_LEN], *full, *list, *archs, *lenient;
+	const char *contents[1];
+	json_t *root, *bare, *e;
+	size_t i;
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	full = candidates_json(&s, 7, 2, 0);
+	root = json_loads(full, 0, NULL);
+	assert_non_null(root);
+	list = json_dumps(json_object_get(root, "candidates"), JSON_COMPACT);
+	bare = json_array();
+	json_array_foreach(json_object_get(root, "candidates"), i, e)
+	{
+		json_array_append(bare, json_object_get(e, "arch"));
+	}
+	archs = json_dumps(bare, JSON_INDENT(1));
+	assert_non_null(list);
+	assert_non_null(archs);
+	/* "[\n {...},\n {...}\n]" -> "[ // two\n {...},\n {...},\n]" */
+	lenient = malloc(strlen(archs) + 32);
+	assert_non_null(lenient);
+	snprintf(lenient, strlen(archs) + 32, "[ // two\n%.*s,\n]",
+		 (int)(strlen(archs) - 3), archs + 2);
+	for (int k = 0; k < 2; k++) {
+		contents[0] = k == 0 ? list : lenient;
+		script_contents(contents, 1);
+		p = open_llm(&s, c);
+		assert_int_equal(
+		    search_proposer_propose(p, &in, &b, err, sizeof err),
+		    CORE_OK);
+		if (b.status != SEARCH_BATCH_OK)
+			fail_msg("reply %d: status %s: %s", k,
+				 search_batch_status_name(b.status), b.note);
+		assert_int_equal(b.naccepted, 2);
+		assert_int_equal(b.ncalls, 1);
+		for (int j = 0; j < 2; j++)
+			assert_good(&s, &b.props.v[j]);
+		search_batch_free(&b);
+		search_proposer_close(p);
+	}
+	free(full);
+	free(list);
+	free(archs);
+	free(lenient);
+	json_decref(bare);
+	json_decref(root);
+	llm_client_close(c);
+}
+
+/* A prompt that does not fit the server's context (llama-server -c 6144
+ * answers 400): sent again within a budget that fits, (6144 - max_tokens
+ * 2048) x 3/4 = 3072 tokens, and that budget kept for the later rounds. */
+static void llm_prompt_shortened_to_fit(void **state)
+{
+	static struct search_member front[30];
+	struct search_spec s, s3072;
+	struct llm_client *c = test_client(fake_llm_url(fake), 2);
+	struct search_proposer *p;
+	struct search_batch b;
+	struct search_prompt full, fit;
+	struct search_history h;
+	struct core_rng rng;
+	struct search_propose_in in = {3, 2, NULL, &h};
+	char err[CORE_ERR_LEN], *content, *good;
+	json_t *body;
+	struct fake_llm_reply rs[2] = {
+	    {400,
+	     "{\"error\":{\"code\":400,\"message\":\"the request exceeds "
+	     "the available context size, try increasing it\"}}",
+	     0, NULL},
+	    {200, NULL, 0, NULL}};
+
+	assert_int_equal(searchtest_spec("'llm': {'max_tokens': 2048, "
+					 "'prompt_token_budget': 6000}",
+					 &s),
+			 0);
+	core_rng_seed(&rng, 11);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(searchtest_random_member(&s, &rng, 100 + i,
+							  i / 10, &front[i]),
+				 0);
+	h = (struct search_history){.round = 3,
+				    .evaluated = 30,
+				    .front = front,
+				    .nfront = 30,
+				    .best = &front[29],
+				    .hv_before = -1,
+				    .hv_after = -1};
+	s3072 = s;
+	s3072.llm.prompt_token_budget = 3072;
+	assert_int_equal(search_prompt_build(&s, &h, 2, &full, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(
+	    search_prompt_build(&s3072, &h, 2, &fit, err, sizeof err), CORE_OK);
+	/* the test means something only if the budgets trim differently */
+	assert_true(fit.front_shown < full.front_shown);
+	content = candidates_json(&s, 21, 2, 0);
+	good = fake_llm_chat_body(content, "stop", FAKE_LLM_TOKENS_AUTO, 50);
+	rs[1].body = good;
+	assert_int_equal(fake_llm_script(fake, rs, 2), 0);
+	assert_int_equal(
+	    fake_llm_probes(
+		fake, 200, "{\"default_generation_settings\":{\"n_ctx\":6144}}",
+		0, NULL),
+	    0);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_OK);
+	assert_int_equal(b.ncalls, 2);
+	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_CONTEXT);
+	assert_int_equal(b.calls[0].rec.context_tokens, 6144);
+	assert_int_equal(b.calls[1].rec.outcome, LLM_OUTCOME_OK);
+	body = request_body(0);
+	assert_string_equal(searchtest_message(body, 1, NULL), full.user);
+	json_decref(body);
+	body = request_body(1);
+	assert_string_equal(searchtest_message(body, 1, NULL), fit.user);
+	assert_null(searchtest_message(body, 2, NULL));
+	json_decref(body);
+	search_batch_free(&b);
+	/* the next round starts within the budget that fits */
+	assert_int_equal(fake_llm_script(fake, &rs[1], 1), 0);
+	in.round = 4;
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.ncalls, 1);
+	body = request_body(0);
+	assert_string_equal(searchtest_message(body, 1, NULL), fit.user);
+	json_decref(body);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	search_prompt_free(&full);
+	search_prompt_free(&fit);
+	assert_int_equal(fake_llm_probes(fake, 0, NULL, 0, NULL), 0);
+	free(good);
+	free(content);
+	llm_client_close(c);
+}
+
 static void llm_good_reply(void **state)
 {
 	struct search_spec s;
@@ -231,6 +400,7 @@ static void llm_all_bad(void **state)
 	assert_int_equal(searchtest_spec("'llm': {'repair_attempts': 2}", &s),
 			 0);
 	p = open_llm(&s, c);
+	prime_client(c);
 	for (int round = 0; round < 3; round++) {
 		struct search_propose_in in = {round, 2, NULL, NULL};
 
@@ -319,6 +489,8 @@ static void llm_unreachable(void **state)
 	struct search_batch b;
 	struct search_propose_in in = {0, 4, NULL, NULL};
 	struct fake_llm_reply five[] = {{500, "{\"error\":\"down\"}", 0, NULL}};
+	struct fake_llm_reply unauth[] = {
+	    {401, "{\"error\":{\"message\":\"Incorrect API key\"}}", 0, NULL}};
 	char err[CORE_ERR_LEN];
 
 	assert_int_equal(searchtest_spec("", &s), 0);
@@ -332,7 +504,9 @@ static void llm_unreachable(void **state)
 	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_UNREACHABLE);
 	assert_int_equal(b.naccepted, 0);
 	assert_int_equal(b.consecutive_failures, 1);
-	assert_non_null(strstr(b.note, "llm unreachable"));
+	/* said in words, not "the LLM llm_unreachable" */
+	if (strncmp(b.note, "LLM: cannot reach http://127.0.0.1:9/v1", 39))
+		fail_msg("note: %s", b.note);
 	search_batch_free(&b);
 	search_proposer_close(p);
 	llm_client_close(c);
@@ -345,7 +519,23 @@ static void llm_unreachable(void **state)
 	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
 	assert_int_equal(b.calls[0].rec.outcome, LLM_OUTCOME_HTTP_ERROR);
 	assert_int_equal(b.calls[0].rec.http_status, 500);
-	assert_non_null(strstr(b.note, "llm http_error"));
+	if (strncmp(b.note, "LLM: HTTP 500 server error: HTTP 500 from", 41))
+		fail_msg("note: %s", b.note);
+	search_batch_free(&b);
+	search_proposer_close(p);
+	/* a wrong key: the note says what to check */
+	assert_int_equal(fake_llm_script(fake, unauth, 1), 0);
+	p = open_llm(&s, c);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_UNREACHABLE);
+	assert_int_equal(fake_llm_request_count(fake), 1); /* not retried */
+	if (strncmp(b.note,
+		    "LLM: HTTP 401 unauthorized (check api_key_env): HTTP 401 "
+		    "from http://127.0.0.1:",
+		    79) ||
+	    !strstr(b.note, "Incorrect API key"))
+		fail_msg("note: %s", b.note);
 	search_batch_free(&b);
 	search_proposer_close(p);
 	llm_client_close(c);
@@ -369,6 +559,64 @@ static enum core_status fake_chat(void *ctx, const struct llm_request *req,
 						    : LLM_OUTCOME_INTERNAL;
 	core_errf(err, errlen, "scripted %s", core_status_name(sc->rc));
 	return sc->rc;
+}
+
+/* A chat function whose replies are unusable with a long non-ASCII reason;
+ * it records whether every message it was sent is valid UTF-8. */
+struct utf8_chat {
+	int calls, bad;
+};
+
+static enum core_status long_reason_chat(void *ctx,
+					 const struct llm_request *req,
+					 struct llm_record *rec, char *err,
+					 size_t errlen)
+{
+	struct utf8_chat *u = ctx;
+	size_t n = 0;
+
+	memset(rec, 0, sizeof *rec);
+	u->calls++;
+	for (size_t i = 0; i < req->nmessages; i++)
+		u->bad += !core_utf8_valid(req->messages[i].content,
+					   strlen(req->messages[i].content));
+	rec->outcome = LLM_OUTCOME_BAD_REPLY;
+	rec->reply_error = LLM_REPLY_INVALID_JSON;
+	while (n + 2 < errlen && n < 510) {
+		err[n++] = (char)0xc3;
+		err[n++] = (char)0xa9; /* é */
+	}
+	err[n] = '\0';
+	memcpy(rec->error, err, n + 1);
+	return CORE_ERR_INVALID;
+}
+
+/* The proposer's own cuts of that reason (the repair's problem line, the
+ * batch note) never split a character. */
+static void llm_cuts_keep_utf8(void **state)
+{
+	struct search_spec s;
+	struct utf8_chat u = {0, 0};
+	struct search_proposer_config pc = {.kind = SEARCH_PROPOSER_LLM,
+					    .chat = long_reason_chat,
+					    .chat_ctx = &u};
+	struct search_proposer *p = NULL;
+	struct search_batch b;
+	struct search_propose_in in = {0, 2, NULL, NULL};
+	char err[CORE_ERR_LEN];
+
+	assert_int_equal(searchtest_spec("", &s), 0);
+	pc.spec = &s;
+	assert_int_equal(search_proposer_open(&pc, &p, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(search_proposer_propose(p, &in, &b, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(b.status, SEARCH_BATCH_LLM_FAILING);
+	assert_int_equal(u.calls, 3);
+	assert_int_equal(u.bad, 0);
+	assert_true(core_utf8_valid(b.note, strlen(b.note)));
+	search_batch_free(&b);
+	search_proposer_close(p);
 }
 
 static void llm_injected_chat_errors(void **state)
@@ -477,7 +725,10 @@ int main(void)
 	    cmocka_unit_test(llm_all_bad),
 	    cmocka_unit_test(llm_partial),
 	    cmocka_unit_test(llm_unreachable),
+	    cmocka_unit_test(llm_bare_lists),
+	    cmocka_unit_test(llm_prompt_shortened_to_fit),
 	    cmocka_unit_test(llm_injected_chat_errors),
+	    cmocka_unit_test(llm_cuts_keep_utf8),
 	    cmocka_unit_test(allocation_failures),
 	};
 	if (getenv("TEST_CASE"))

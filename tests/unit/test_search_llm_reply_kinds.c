@@ -168,7 +168,8 @@ static const struct row rows[] = {
      .repair = {NOT_USABLE "the reply was cut off at max_tokens "
 			   "(finish_reason \"length\", 50 completion "
 			   "tokens): the JSON value at offset 0 is cut off "
-			   "(%s bytes, brackets or a string still open)\n\n"
+			   "(%s bytes, brackets, a string or a "
+			   "comment still open)\n\n"
 			   "Send 2 corrected or new"},
      .verdicts = "ok@1 ok@1",
      .status = SEARCH_BATCH_OK,
@@ -226,7 +227,7 @@ static const struct row rows[] = {
      .wait0_ms = -1,
      .verdicts = "",
      .status = SEARCH_BATCH_LLM_UNREACHABLE,
-     .note = {"llm http_error: HTTP 500 from http://127.0.0.1:",
+     .note = {"LLM: HTTP 500 server error: HTTP 500 from http://127.0.0.1:",
 	      "/v1/chat/completions: upstream down (after 3 attempts)"}},
     {.name = "a hang past the timeout, then success",
      .k = 2,
@@ -251,7 +252,7 @@ static const struct row rows[] = {
      .wait0_ms = -1,
      .verdicts = "",
      .status = SEARCH_BATCH_LLM_UNREACHABLE,
-     .note = {"llm timeout: no reply from http://127.0.0.1:", "within 300 ms"},
+     .note = {"LLM: no reply from http://127.0.0.1:", "within 300 ms"},
      .max_s = 2.5},
     {.name = "a 400 refusing response_format",
      .k = 2,
@@ -275,7 +276,8 @@ static const struct row rows[] = {
      .wait0_ms = -1,
      .verdicts = "",
      .status = SEARCH_BATCH_LLM_UNREACHABLE,
-     .note = {"llm refused_format: http://127.0.0.1:",
+     .note = {"LLM: the server refuses every response_format lmnas may "
+	      "send: http://127.0.0.1:",
 	      "refused response_format json_object (HTTP 400) and no weaker "
 	      "format is allowed: response_format json_schema is not "
 	      "supported"}},
@@ -460,7 +462,8 @@ static void script_row(const struct row *r)
 			continue;
 		bodies[n] = fake_llm_chat_body(
 		    fx.content[s->content],
-		    s->content == C_TRUNCATED ? "length" : "stop", 100, 50);
+		    s->content == C_TRUNCATED ? "length" : "stop",
+		    FAKE_LLM_TOKENS_AUTO, 50);
 		assert_non_null(bodies[n]);
 		rep[n].body = bodies[n];
 	}
@@ -553,7 +556,8 @@ static void check_calls(const struct row *r, const struct search_batch *b)
 
 /* What went back to the LLM after the first call: the same prompt, the
  * reply echoed (when it had content), then the repair listing every
- * proposal rejected in that reply. */
+ * proposal rejected in that reply; without an echo, the user message and
+ * the repair in one user turn (roles always alternate). */
 static void check_repair(const struct row *r, const struct search_batch *b)
 {
 	const struct llm_record *first = &b->calls[0].rec;
@@ -573,15 +577,25 @@ static void check_repair(const struct row *r, const struct search_batch *b)
 	prompt = searchtest_request_body(fake, 0);
 	body = searchtest_request_body(fake, (size_t)first->attempts);
 	assert_non_null(body);
-	for (size_t i = 0; i < 2; i++)
-		assert_string_equal(searchtest_message(body, i, NULL),
-				    searchtest_message(prompt, i, NULL));
+	assert_string_equal(searchtest_message(body, 0, NULL),
+			    searchtest_message(prompt, 0, NULL));
 	if (first->content && *first->content) {
+		assert_string_equal(searchtest_message(body, 1, NULL),
+				    searchtest_message(prompt, 1, NULL));
 		assert_string_equal(searchtest_message(body, at++, &role),
 				    first->content);
 		assert_string_equal(role, "assistant");
+		repair = searchtest_message(body, at, &role);
+	} else {
+		const char *user = searchtest_message(prompt, 1, NULL);
+		/* one user turn: the user message, a blank line, the repair */
+		at = 1;
+		repair = searchtest_message(body, at, &role);
+		assert_non_null(repair);
+		assert_memory_equal(repair, user, strlen(user));
+		assert_memory_equal(repair + strlen(user), "\n\n", 2);
+		repair += strlen(user) + 2;
 	}
-	repair = searchtest_message(body, at, &role);
 	assert_non_null(repair);
 	assert_string_equal(role, "user");
 	assert_null(searchtest_message(body, at + 1, NULL));
