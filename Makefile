@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Makefile - builds the `lmnas` binary, its tests and benchmarks.
 #
 #   make run     install deps, build, start a private PostgreSQL under ./var/,

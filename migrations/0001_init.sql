@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 0001_init: the migration bookkeeping table is created by the runner itself;
 -- this first migration records service-level metadata.
 CREATE TABLE service_info (

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 0002_search: search jobs and everything they produce. The job queue lives in
 -- the jobs table: workers lease a job with FOR UPDATE SKIP LOCKED and renew the
 -- lease while they work; an expired lease makes the job claimable again.

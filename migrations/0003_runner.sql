@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 0003_runner: final-training metrics kept apart from the proxy ones (the
 -- proxy metrics decide the rounds' fronts and must never change once a round
 -- is finished), and one model per candidate (a resumed job must not store a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # deps.sh - installs every Debian package that building, testing and running
 # lmnas needs. Idempotent and quiet: does nothing when all are present, and runs
 # `apt-get update` only when something is missing.

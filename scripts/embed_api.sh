@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # embed_api.sh - turns the API description files (api/openapi.yaml,
 # api/schemas/*.yaml) into a C table so that the binary serves exactly the
 # document of its own routes.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # embed_files.sh - turns text files into a C table of {path, text, len} so
 # the lmnas binary carries them verbatim (the int8 kernels, target harnesses
 # and templates that generated MCU projects receive; the LLM prompts).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # embed_migrations.sh - turns migrations/NNNN_name.sql files into a C table so
 # the binary knows exactly which migrations it carries.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # pg.sh - a private PostgreSQL cluster in a directory: no TCP, one unix socket
 # inside the directory, and only the OS user that started it gets in. As root
 # the server runs as the `postgres` OS user (PostgreSQL refuses root);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - `make run`: a private PostgreSQL under ./var/pg (unless
 # LMNAS_DATABASE_URL points elsewhere), migrations, then `lmnas serve`.
 # Ctrl-C stops lmnas (gracefully) and then the private cluster.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - the `lmnas` binary: parses the configuration and dispatches to a
  * subcommand (service/cmd/). */
 #include "cmd/cmd.h"

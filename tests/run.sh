@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - runs test binaries (cmocka, TAP output) two at a time, keeps each
 # one's log under build/test-logs/, and ends with the line
 # `N passed, N failed, N skipped`. A binary that crashes or exits non-zero

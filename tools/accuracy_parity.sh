@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # accuracy_parity.sh - trains the same architecture with the same recipe in
 # lmnas' engine and in the PyTorch reference (tools/train_torch.py) on the
 # real CIFAR-100 and compares test top-1 (issue 4: within 1 point).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """arch_torch.py - the PyTorch twin of an lmnas-arch/1 architecture: builds the
 exact network described in service/arch/arch.h as an nn.Module, so that MACs,
 parameter counts and (later) weights can be compared with and exchanged with

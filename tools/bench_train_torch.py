@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bench_train_torch.py - PyTorch's training step on an lmnas-arch/1
 architecture, the reference that tests/bench/bench_train.c is compared with
 (tests/bench/bench_train.sh runs both). Run with /usr/bin/python3 (Debian

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # export_bench.sh - instructions per inference of whole generated networks on
 # a Cortex-M7 emulated by QEMU (mps2-an500), per op and in total, and
 # instructions per MAC. A measurement for reports, not a test.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """flash_calibrate.py - measures the flash of generated MCU projects to
 calibrate the cost model's code constants (service/cost/cost.h: COST_BASE_*,
 COST_KERNEL_*, COST_OP_*), and prints estimate vs arm-none-eabi-size.

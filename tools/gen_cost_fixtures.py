@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_cost_fixtures.py - reference MACs and parameter counts for lmnas' cost
 model, from the PyTorch twin (tools/arch_torch.py, Debian python3-torch 1.13).
 

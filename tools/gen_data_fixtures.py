@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_data_fixtures.py - fixtures for the data module's tests, made with
 PyTorch and NumPy (Debian python3-torch 1.13, python3-numpy 1.24).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_model_fixtures.py - whole-model training parity fixtures for lmnas'
 training engine, from PyTorch (Debian python3-torch 1.13) and the twin in
 tools/arch_torch.py.

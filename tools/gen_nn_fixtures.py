@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_nn_fixtures.py - writes the PyTorch reference fixtures for
 tests/unit/test_nn_layers.c into tests/fixtures/nn/.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_optim_fixtures.py - reference values for lmnas' SGD and gradient
 clipping, from PyTorch (Debian python3-torch 1.13).
 

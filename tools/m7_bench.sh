@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # m7_bench.sh - instructions per MAC of the int8 pointwise and depthwise
 # kernels on a Cortex-M7 emulated by QEMU (mps2-an500, -icount shift=0), for
 # the DSP build and for the portable C build (__ARM_FEATURE_DSP undefined).

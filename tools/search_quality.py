@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """search_quality.py - how good the search is on CIFAR-100 at a cheap proxy
 fidelity (issue 6, part 11). A measurement for the notes, not a test.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """train_torch.py - the PyTorch reference training run for lmnas' accuracy
 parity check: the same architecture (tools/arch_torch.py), the same recipe as
 `lmnas train` (service/train/loop.c), on the CIFAR binary files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch.c - struct arch semantics: enum names, canonical reals, channel and
  * spatial bookkeeping, and arch_validate (per-field limits, then cross-field
  * limits). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch.h - the `lmnas-arch/1` architecture format: parsing from JSON with
  * field-path validation, the canonical JSON form, and the stable hash used to
  * deduplicate candidates.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch_fields.c - the field readers shared by the JSON parsers that report
  * errors by field path (arch_parse.c, the search job spec): members,
  * type errors, bounded integers, enumerations and objects. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch_internal.h - functions shared between the files of the arch module
  * only; not part of its public face (arch.h). */
 #ifndef LMNAS_ARCH_INTERNAL_H

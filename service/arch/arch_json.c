@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch_json.c - JSON plumbing of the arch module: defensive loading of
  * outside text, serialisation with canonical reals, the canonical form of a
  * struct arch and its identity hash. */

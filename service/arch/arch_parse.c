@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arch_parse.c - `lmnas-arch/1` JSON -> struct arch: structure and type
  * checks with field paths, defaults, then arch_validate for the limits.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* args.c - parsing a subcommand's own flags from a table, with errors that
  * name the flag and the reason. */
 #include "cmd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd.h - the `lmnas` subcommands and the shared configuration they read.
  *
  * Layer: top (beside main.c). Each subcommand lives in its own cmd_*.c file and

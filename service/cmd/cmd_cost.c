@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_cost.c - `lmnas cost ARCH.json [--space SPACE.json] [--json]`: checks an
  * architecture (and its membership of a search space) and prints what it
  * costs on a microcontroller: MACs, parameters, int8 flash, peak SRAM and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_export.c - `lmnas export`: the deploy module (int8 quantization and
  * the MCU project, deploy.h) run on a checkpoint file (or an untrained
  * architecture, for sizing and benchmarks), written as a zip archive or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_migrate.c - `lmnas migrate [--status]`: applies or lists migrations. */
 #include "cmd.h"
 #include "store/store.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_search.c - the search commands: `lmnas search JOB.json` (enqueue and
  * run in the foreground with a live progress line), `lmnas search --job ID`
  * (continue a job), `lmnas worker` (run queued jobs until stopped),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_serve.c - `lmnas serve`: checks the database schema, serves the HTTP API
  * and the dashboard until SIGINT/SIGTERM, then stops gracefully. */
 #include "cmd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_space.c - `lmnas space sample|show`: random members of a search space
  * and its prompt rendering, from the default space or a lmnas-space/1 file.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_train.c - `lmnas train` (train an architecture on CIFAR, with optional
  * distillation, as a training session over data loaded up front; every
  * input checked before --out is written; progress bar on a TTY, JSON lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the configuration table: flags, LMNAS_* variables, defaults and
  * their validation. */
 #include "cmd.h"

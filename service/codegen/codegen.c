@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* codegen.c - MCU projects: targets, the file list of a project, template
  * rendering, kernel selection, writing a directory or a zip archive, and
  * codegen_project_build that ties the emitters together; owns struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* codegen.h - code generation for MCU targets: a quantized network (quant.h)
  * becomes a self-contained C project for a Cortex-M7, as files in memory,
  * written to a directory or a zip archive.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* codegen_internal.h - private to service/codegen: the project under
  * construction, template rendering and the emitters of the generated files
  * (emit_model.c: model.*, model_weights.*; emit_app.c: test data, report,

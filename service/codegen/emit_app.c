@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* emit_app.c - the project files around the network: the embedded test
  * images with the host engine's logits (test_data.c/.h), report.json,
  * README.md and Makefile (templates), arch.json and the STM32 linker

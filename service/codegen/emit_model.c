@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* emit_model.c - the network's C files: model.h (API and quantization
  * constants, from a template), model.c (the arena map at the planner's
  * offsets, per-op parameter structs and one kernel call per op) and

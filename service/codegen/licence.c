@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* licence.c - the licence of a generated project: the repository's LICENSE
  * (Apache-2.0, embedded at build time) as <name>/LICENSE, and an SPDX line
  * at the top of every source file, so whoever ships the generated kernels

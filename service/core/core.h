@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* core.h - the bottom layer of lmnas: status codes, error text, logging,
  * checked allocation (with a fault injector for tests), arenas, growable
  * buffers with a hard cap, bounded file reading and SHA-256.

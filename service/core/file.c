@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* file.c - opening input files (regular files only, never blocking on a
  * FIFO), bounded whole-file reads and atomic writes. */
 #include "core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hash_rng.c - SHA-256 (OpenSSL's libcrypto), a seedable xoshiro256**
  * generator, random ids and the monotonic clock. */
 #include "core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log.c - leveled logging: one line per event, text on a TTY and JSON lines
  * otherwise, each line carrying the thread's context id (request or job). */
 #include "core.h"

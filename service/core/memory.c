@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* memory.c - checked allocation with a fault injector, arenas and capped
  * growable buffers. */
 #include "core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* status.c - names of core_status values and the error-text helper. */
 #include "core.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* utf8.c - making outside text valid UTF-8: replacing bad sequences with
  * U+FFFD and cutting on character boundaries, before text is stored in
  * PostgreSQL, put in JSON or echoed to a user. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cost.c - per-op MACs, elementwise work, parameter counts and int8 flash,
  * and the cost report that ties them to the memory plan; owns struct
  * cost_report. */

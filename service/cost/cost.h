@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cost.h - what an architecture costs on a microcontroller: MACs, parameter
  * counts, int8 flash, and peak SRAM from a memory planner over the int8
  * inference graph, with a per-op table.

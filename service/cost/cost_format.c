@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cost_format.c - the cost report as a text table (for `lmnas cost`) and as
  * JSON (for `--json` and the HTTP API). */
 #include "cost.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cost_plan.c - the int8 memory planner: kernel scratch sizes, buffers from
  * tensor lifetimes and in-place chains, and greedy arena placement; owns
  * struct cost_plan's arrays. */

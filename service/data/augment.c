@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* augment.c - per-sample image kernels: normalization table, random draws,
  * pad+crop+flip+normalize, cutout and the PyTorch-compatible bilinear
  * resize. Nothing here allocates. */

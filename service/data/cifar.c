@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cifar.c - CIFAR-10/100 binary readers (channel-major records into one HWC
  * pixel array), class-name files, in-memory data sets and the kind tables. */
 #include "data.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* data.h - training data for lmnas: CIFAR-10/100 binary readers, the seeded
  * stratified validation split, normalization and augmentation kernels, the
  * multithreaded prefetching batch loader and the teacher-logits .npy reader.

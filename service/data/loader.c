@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* loader.c - the prefetching batch loader: a ring of prepared batches filled
  * in order by worker threads, with per-epoch seeded shuffles, deterministic
  * per-sample augmentation, resume at (epoch, batch) and clean shutdown.

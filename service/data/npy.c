@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* npy.c - the NumPy .npy reader for teacher logits: v1/v2/v3 preamble, a
  * strict parser of the header dict, float16 -> float32 and the checks that
  * tie the array to the training set. */

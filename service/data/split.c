@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* split.c - the seeded, stratified train/validation split (and stratified
  * subsets) of a data set's records. */
 #include "data.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* deploy.c - checkpoint or model -> int8 network -> MCU project in memory
  * (deploy.h): options, calibration and test images, the optional float and
  * int8 evaluation, and the result (project, zip, report JSON). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* deploy.h - a trained network to what runs on a microcontroller, in
  * memory: post-training int8 quantization (calibrated on images of the
  * training split), the generated MCU project (codegen), the project as a

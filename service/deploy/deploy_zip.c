@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* deploy_zip.c - a generated project as a zip archive built in memory:
  * libzip writes into a buffer source, which is read back once the archive
  * is closed. No file is written anywhere. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* graph.c - lowers a struct arch to its inference graph (ops, tensors,
  * lifetimes, in-place decisions); owns struct graph's two arrays. */
 #include "graph.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* graph.h - the inference graph of an architecture: a struct arch lowered to a
  * flat, topologically ordered list of int8-deployable ops over NHWC tensors
  * (batch 1), with BatchNorm folded into the conv before it and dropout gone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* body.c - request bodies: the JSON media-type check and JSON parsing with a
  * nesting limit and line/column on errors. */
 #include "http.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conns.c - the header deadline: a registry of open connections and the
  * reaper thread that closes those whose request headers are late, however
  * slowly they trickle bytes; and the fit of the connection limit to the

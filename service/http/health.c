@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* health.c - the health resources: GET /healthz (the process answers) and
  * GET /readyz (the database answers and its schema matches this binary). */
 #include "http.h"

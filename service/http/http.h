@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.h - the HTTP layer of lmnas: a libmicrohttpd server (epoll thread
  * pool), a router with {param} patterns, JSON request bodies, JSON and
  * problem+json responses, request ids, an access log, static files, graceful

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http_internal.h - what the server shares with conns.c inside the http
  * module: the registry of open connections behind the header deadline, and
  * the fit of the connection limit to the open-file limit. Not part of the

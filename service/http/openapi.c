@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* openapi.c - the API description resources: GET /openapi.yaml and
  * GET /schemas/{file}, served from the copy of api/ built into the binary.
  *

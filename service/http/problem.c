@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* problem.c - RFC 9457 problem objects (type, title, status, detail, code,
  * errors) and the reason phrases of HTTP status codes. */
 #include "http.h"

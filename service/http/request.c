@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* request.c - what handlers read from a request: path parameters, query
  * arguments, headers, and the request id rules. */
 #include "http.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* response.c - the http_reply_* functions handlers fill a response with:
  * JSON and problem bodies (serialized at once, owned by the response), static
  * bytes, extra headers. */

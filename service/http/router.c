@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* router.c - the route table: method bits plus path patterns with {params},
  * matching with literal-over-parameter precedence, 404 versus 405. */
 #include "http.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* routes.c - the API's resource table: every resource file registers its
  * routes here, so `lmnas serve` and the tests mount the same API. */
 #include "http.h"

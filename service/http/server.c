@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
  * (id, route, body), dispatch to handlers and static files, response headers,
  * the access log, in-flight counting, the limits on connections (per address

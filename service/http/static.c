@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* static.c - the static-file resolver: URL path to a regular file under the
  * web root, refusing traversal, hidden files and symlink escapes; media types
  * by extension. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the llm client: settings, the call loop with its retries,
  * backoff and response_format fallback, and the record of each call. Owns
  * the client struct (its copies of the settings, the API key, the curl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* extract.c - finds the JSON object or array in a model's reply text: pure
  * JSON, markdown fences, prose around it, reasoning blocks, the lenient
  * dialect models write (comments, trailing commas); tells truncated JSON

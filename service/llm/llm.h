@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llm.h - the client for OpenAI-compatible chat-completion endpoints (Ollama's
  * and llama-server's /v1, vLLM, hosted APIs) that asks for JSON replies, and
  * the extractor that finds the JSON in what a model wrote.

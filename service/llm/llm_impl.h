@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llm_impl.h - private to the llm module: the HTTP transfer (libcurl), the
  * request body builder and the reply parser shared by its files. Callers use
  * llm.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reply.c - reads an OpenAI chat-completion reply body: checks its shape
  * (choices[0].message.content), takes the finish reason and token counts
  * without trusting any size in it, and digs the message out of error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* request.c - builds the OpenAI chat-completion request body of the llm
  * client: the messages array and, per attempt, the response_format of the
  * current fallback level. */

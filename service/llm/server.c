@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server.c - what the llm client learns about the server behind an
  * endpoint: which of its refusals are about the response_format and which
  * about the prompt's size, what kind of server it is and its context length

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* transfer.c - one HTTP POST through libcurl for the llm client: timeouts,
  * a capped reply body, prompt cancellation, and the classification of what
  * went wrong. Owns the curl easy and multi handles of a client. */

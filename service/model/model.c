@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model.c - building a model from an architecture: the parameter table, the
  * arena layout and initialisation. The passes are in model_pass.c. */
 #include "model_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model.h - a trainable float32 network built from an lmnas-arch/1
  * architecture on the nn layers: its parameter table (PyTorch state_dict
  * names and order, so weights move between lmnas and tools/arch_torch.py),

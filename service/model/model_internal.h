@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_internal.h - private to service/model: the layout of a conv+BN unit
  * and of a block, shared by the builder (model.c) and the passes
  * (model_pass.c). Arena offsets are in floats. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_pass.c - the forward and backward passes of a whole model on the
  * fused kernels (nn_pw_*, nn_dw_*, BN views): each unit's forward and
  * backward side by side, blocks walked in order and in reverse; the

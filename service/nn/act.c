@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* act.c - element-wise activations (forward, backward), their names and the
  * mapping from the architecture's activation enum. */
 #include "nn/nn.h"

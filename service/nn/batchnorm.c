@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* batchnorm.c - batch normalisation over N, H, W per channel, fused with an
  * activation: training forward (batch statistics, running statistics
  * update), inference forward and backward. Per-channel sums are taken in

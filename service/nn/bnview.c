@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bnview.c - batch norm seen through views, for the fused kernels: rows
  * through a view, statistics and backward sums from partial sums, the
  * standalone view passes (apply with a residual, backward sums, backward

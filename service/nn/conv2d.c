@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conv2d.c - dense 2-D convolution (groups = 1, no bias) on NHWC: the 1x1
  * stride-1 fast path as one GEMM over the batch, everything else as im2col
  * into caller scratch plus GEMM, chunked by output rows; weight layout

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* depthwise.c - depthwise k x k convolution (one filter per channel, no
  * bias) on NHWC: direct loops whose innermost loop runs over contiguous
  * channels; weight layout converters to and from PyTorch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dwfused.c - the fused depthwise convolution of the model's fast path. Rows
  * are staged in small rings of zero-padded rows (so no inner loop has a
  * border case): forward reads its input through a BN view and takes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* elementwise.c - the element-wise layers without parameters: residual add
  * and (inverted) dropout. */
 #include "nn/nn.h"

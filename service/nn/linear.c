@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* linear.c - fully connected layer with optional bias, (N, C_in) ->
  * (N, C_out), as one GEMM. */
 #include "nn/nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* loss.c - softmax cross-entropy with label smoothing and the knowledge
  * distillation loss, each returning the batch-mean loss and dL/dlogits.
  * Every softmax goes through a log-sum-exp in double. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nn.h - the float32 layer library of the training engine: every layer's
  * forward and backward side by side, plus the losses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nn_internal.h - private to service/nn: scalar activation functions shared by
  * the standalone activation and the fused BN+activation, and the fixed-slice
  * helpers behind deterministic reductions. Not part of the module's face. */

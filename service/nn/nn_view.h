@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nn_view.h - private to service/nn: the row helpers of the fused kernels
  * (a BN view applied to a row of channels, BN-backward sums of a row), the
  * 8-float vector type of the depthwise kernels, and slice bookkeeping. */

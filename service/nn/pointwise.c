@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pointwise.c - the fused 1x1 convolution of the model's fast path: the
  * input read through a BN view and the output's statistics (forward), the
  * output's BN backward, both GEMMs and the input's BN-backward sums

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool.c - global average pooling over H, W of an NHWC tensor. */
 #include "nn/nn.h"
 #include "nn/nn_internal.h"

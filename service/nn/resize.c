@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* resize.c - bilinear resize of an NHWC tensor with PyTorch's
  * interpolate(mode='bilinear', align_corners=False) sampling. */
 #include "nn/nn.h"

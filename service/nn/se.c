@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* se.c - squeeze-excitation: global average pool, FC C -> R + bias, ReLU,
  * FC R -> C + bias, sigmoid, per-channel rescale of the input. */
 #include "nn/nn.h"

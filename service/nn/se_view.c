@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* se_view.c - squeeze-excitation on a tensor seen through a BN view (the
  * fused path): the pool reads the view, the rescale is left to the next
  * layer's view (a gate), and backward works in place on the gradient. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shape.c - NHWC shapes and the checks that the model builder runs once, so
  * that kernels can trust their sizes. */
 #include "nn/nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* workers.c - the worker pool of the fused kernels: one OpenMP parallel
  * region per session (a whole forward or backward pass) whose threads serve
  * the kernels' task lists. A task list is claimed task by task through one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bounds.c - the worst-case int32 accumulator of a layer, so that a layer
  * whose sums could wrap is refused before any kernel runs it. */
 #include "quant.h"

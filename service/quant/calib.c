@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* calib.c - activation calibration: per-tensor min/max over sample images
  * and percentile clipping from histograms; owns struct quant_calib. */
 #include "quant_internal.h"

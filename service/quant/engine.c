@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine.c - the host int8 engine: runs a struct quant_net op by op with the
  * reference kernels (every tensor in a buffer of its own), input
  * quantization, and top-1 evaluation on a CIFAR set. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fnet.c - the float network of a trained model with BN folded into the
  * convs (struct quant_fnet) and its forward pass over the inference graph,
  * op by op as generated MCU code runs it, with an observer for calibration;

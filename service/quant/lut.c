@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lut.c - activation functions on int8: the float definitions, the clamp
  * ranges of relu/relu6 and the 256-entry tables of the others. */
 #include "quant.h"

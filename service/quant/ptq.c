@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ptq.c - post-training quantization: calibrated ranges to scales and zero
  * points, then every op of the folded network to int8 weights, int32
  * biases, per-channel requantization, clamp ranges and activation tables,

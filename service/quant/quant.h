@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* quant.h - int8 quantization for lmnas: TFLite fixed-point requantization,
  * the parameter structs every int8 layer uses, activation tables, the
  * accumulator overflow check, and the host reference kernels (ref_*) that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* quant_internal.h - private to service/quant: the calibration statistics
  * shared by calib.c (which gathers them) and ptq.c (which turns them into
  * scales and zero points). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ref_conv.c - reference int8 convolutions (kxk, depthwise, pointwise) and
  * fully connected: the plain loop nests that define the results the MCU
  * kernels must reproduce, with every parameter checked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ref_elementwise.c - reference int8 add, global average pool, per-channel
  * multiply (SE gate) and table lookup: plain loops with checked params. */
 #include "quant.h"

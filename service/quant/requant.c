@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* requant.c - TFLite fixed-point requantization (QuantizeMultiplier,
  * SaturatingRoundingDoublingHighMul, RoundingDivideByPOT,
  * MultiplyByQuantizedMultiplier) and the per-op parameter builders. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* queue.c - claiming, renewing and finishing job leases. */
 #include "queue.h"
 

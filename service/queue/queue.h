@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* queue.h - the job queue, kept in PostgreSQL's jobs table so that several
  * lmnas processes on several machines share it. A worker claims a job with a
  * lease (FOR UPDATE SKIP LOCKED: two workers never claim the same job), renews

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner.c - one search job from claim to end: set-up from the spec and
  * what is already stored, the rounds (propose, store, train, front), the
  * final phase, and the end of the lease. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner.h - the search job runner: for a claimed job, rounds of proposals
  * (LLM, evolution or random, with the fallback to evolution), proxy training
  * of every accepted candidate, the constrained Pareto front and hypervolume

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_check.c - what can be known about a job before it trains: the
  * data set files are there and readable, the teacher logits fit the data
  * set, and some member of the space meets the constraints. Checked when a

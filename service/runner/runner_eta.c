@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_eta.c - the job's time-to-finish estimate for the progress display
  * and the job's stored progress: the seconds per unit of training work
  * measured on the epochs this process trained, applied to the work still

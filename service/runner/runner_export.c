@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_export.c - a job's final model to its int8 MCU project: the spec's
  * "export" settings mapped onto deploy, over the data set the job already
  * holds. Nothing is written to disk. */

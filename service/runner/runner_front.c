@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_front.c - the job's evaluated members, its constrained Pareto
  * front and hypervolume after each round, and the round record. */
 #include "runner_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_internal.h - private to service/runner: the state of one job run,
  * shared by the round loop (runner.c), candidate training
  * (runner_train.c) and the front bookkeeping (runner_front.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_lease.c - keeping a job's lease while it runs: a heartbeat
  * thread renews it every third of its length whatever the job is doing (an
  * LLM call, an epoch, an export), carries the progress document, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_train.c - training one candidate inside a job: a training session
  * over the job's data set (loaded once per job), resumed from the
  * candidate's stored checkpoint; every epoch stored (metrics and

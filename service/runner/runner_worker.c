@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* runner_worker.c - the worker loop: claim a job, run it, repeat; one
  * loop for `lmnas worker` and the service's workers. */
 #include "runner/runner.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check.c - checking one proposed architecture (validation, space, cost,
  * novelty) with reasons for the LLM, the set of known hashes, and the
  * growable list of proposals. */

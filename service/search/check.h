@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check.h - part of search.h: what happens to one proposed architecture
  * before anything is trained, and to a whole LLM reply.
  *

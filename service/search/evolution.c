@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* evolution.c - the regularized-evolution proposer: the aging population,
  * constrained Pareto fitness, tournament selection and one-site mutations
  * that stay inside the space (see proposer.h for the rules). */

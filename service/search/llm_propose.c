@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llm_propose.c - the LLM proposer: prompt, call, parse and check the
  * reply, repair what was rejected, and say when the runner should fall
  * back to evolution. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llm_summary.c - the closing line about the LLM of a search run: calls by
  * outcome, candidates accepted and rejected by kind, rounds that fell back
  * to evolution; read from the stored job (store_job_json) and the stored

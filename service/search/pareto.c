@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pareto.c - constrained non-dominated sorting, crowding distance and the
  * exact 3-D hypervolume. */
 #include "pareto.h"

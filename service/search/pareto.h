@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pareto.h - part of search.h: constrained non-dominated sorting, crowding
  * distance and exact 3-D hypervolume over (accuracy up, MACs down, peak SRAM
  * down), with MACs, SRAM and flash limits as constraints. Plain data only: no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* prompt.c - the system and user messages of an LLM proposal call, the
  * history trimmed to the token budget, and the repair message. */
 #include "search_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* prompt.h - part of search.h: the messages sent to the LLM and the JSON
  * Schema of its reply.
  *

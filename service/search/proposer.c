@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proposer.c - the proposer interface (open, observe, propose, close), the
  * batch it returns, per-round generators, and the random proposer. */
 #include "search_internal.h"

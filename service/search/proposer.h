@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proposer.h - part of search.h: where candidates come from. Three
  * proposers behind one interface:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reply.c - an LLM reply (the JSON the llm module extracted) -> checked
  * proposals, tolerating the shapes models actually write. */
 #include "search_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schema.c - the JSON Schema of an LLM reply, with the architecture fields
  * restricted to the values of the job's space (for response_format
  * json_schema, so that grammar-constrained servers cannot leave the space).

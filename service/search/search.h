@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* search.h - the search logic of lmnas, free of database and HTTP code so
  * that it is testable on plain data:
  *   pareto.h    the constrained Pareto front, crowding and hypervolume;

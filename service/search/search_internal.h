@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* search_internal.h - functions shared between the files of the search
  * module only; not part of its public face (search.h). */
 #ifndef LMNAS_SEARCH_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spec.h - part of search.h: the job spec of a search (what to search, under
  * which limits, with which proposer and budget), parsed from JSON with
  * field-path errors, written back as canonical JSON, and mapped to the

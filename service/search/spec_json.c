@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spec_json.c - the job spec's defaults, target presets, canonical JSON and
  * its mapping to training and LLM client settings. */
 #include "search/search.h"

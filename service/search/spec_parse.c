@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spec_parse.c - job spec JSON -> struct search_spec: structure and type
  * checks with field paths, defaults, presets, and the cross-field checks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* template.c - the `{{placeholder}}` renderer for the prompt templates and
  * the lookup of the templates embedded at build time. */
 #include "search_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* space.c - using a search space: membership of an architecture, the prompt
  * rendering for the LLM, and uniform random members. */
 #include "space_internal.h"

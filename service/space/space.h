@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* space.h - search spaces (`lmnas-space/1`): which values each field of an
  * lmnas-arch/1 architecture may take. Parsing with field-path errors, the
  * seed paper's default space, membership of an architecture, a compact text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* space_fields.c - the list-valued fields of a search space: their table
  * (bounds, names, where they live) and reading, printing and searching one
  * list. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* space_internal.h - the table of list fields shared by the files of the
  * space module (parse, check, render, sample, JSON); not part of its public
  * face (space.h). */

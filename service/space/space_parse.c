@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* space_parse.c - `lmnas-space/1` JSON <-> struct space: the default (seed
  * paper) space, parsing with field-path errors and the feasibility check,
  * and the canonical JSON form. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* migrate.c - the migration runner: schema_migrations bookkeeping, applying
  * the migrations built into the binary, and the schema check used by
  * `lmnas serve` and /readyz. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool.c - the libpq connection pool and statement execution. Owns every
  * PGconn; a connection found broken (server restart, network) is closed and
  * reopened, never handed out. */

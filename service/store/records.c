@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* records.c - a search job's candidates (with their epoch checkpoints) and
  * per-epoch metrics, the state names, and the helpers every record
  * statement shares (text parameters, status mapping, the lease guard).

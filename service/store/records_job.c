@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* records_job.c - a search job's rounds, LLM calls, events and final
  * models, and the JSON views of jobs. Every write is lease-guarded and
  * stores valid UTF-8 (store_internal.h). */

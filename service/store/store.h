@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store.h - the PostgreSQL layer: a thread-safe libpq connection pool that
  * survives server restarts, named prepared statements, a transaction runner
  * that retries serialization failures and deadlocks, and the migration runner.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_internal.h - private to service/store: parameter text helpers, the
  * one-statement runners with their SQLSTATE mapping, and the lease guard
  * shared by the search records (records.c, records_job.c). */

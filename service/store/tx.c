@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tx.c - the transaction runner: BEGIN, the body, COMMIT, with bounded
  * retries of serialization failures, deadlocks and broken connections. */
 #include "store.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* checkpoint.c - encoding and verified decoding of checkpoint blobs. */
 #include "checkpoint.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* checkpoint.h - private to train (included by train.h): the checkpoint
  * container. A checkpoint is a list of named binary sections (architecture
  * JSON, parameters, BN running statistics, optimizer state, metadata JSON with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* loop.c - training settings (defaults, validation), evaluation, and
  * train_run: a whole run from a data directory (load, then a session,
  * session.c, epoch by epoch). */

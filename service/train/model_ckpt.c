@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_ckpt.c - model checkpoints: architecture, parameters, BN running
  * statistics, momentum and the run state, in the checkpoint container. */
 #include "train.h"

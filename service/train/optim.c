@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* optim.c - SGD update, gradient-norm clipping and the schedules. */
 #include "optim.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* optim.h - private to train: SGD with momentum/Nesterov and weight decay,
  * learning-rate and distillation-weight schedules, gradient-norm clipping.
  * Included by train.h; callers use train.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* session.c - a training run over already-loaded data as a few calls:
  * train_session_open (split, model, optimizer, resume), train_session_step
  * (next batch, forward, loss, backward, update), train_session_epoch (steps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* train.h - the training engine's loop: data, model, loss (cross-entropy with
  * label smoothing, or distillation from teacher logits), SGD with a
  * warmup + cosine/step schedule, per-epoch validation, NaN detection,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_data.c - throughput of the data loader (images/s) at 32 px and with a
  * 160 px bilinear resize, 1 and 2 worker threads, training augmentation
  * (crop + flip, and crop + flip + cutout 16) and eval mode. Reads the real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_train.c - throughput and peak memory of lmnas' training step on an
  * lmnas-arch/1 architecture: forward, distillation loss against random
  * teacher logits with label smoothing, backward, SGD with Nesterov momentum

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_train.sh - lmnas' training step against PyTorch's on the same
 # architectures (tests/bench/archs/*.json), same batch, same thread count:
 # tests/bench/bench_train.c and tools/bench_train_torch.py run ALTERNATELY

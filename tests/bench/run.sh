@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - runs each benchmark binary given as an argument, one after the
 # other (figures are printed, not asserted), with its output under a header.
 # Exits non-zero when a benchmark fails. Called by `make bench`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_arch.c - libFuzzer target for arch_parse (outside data: LLM output,
  * HTTP bodies). Beyond "no crash, no leak" it checks the format's promises
  * on every input that parses: the canonical text parses back to the same

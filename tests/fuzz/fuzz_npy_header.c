@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_npy_header.c - libFuzzer harness for the .npy preamble and header-dict
  * parser (data_npy_header_parse), the part of the teacher-logits reader that
  * sees outside bytes before any size check. Not built by `make`; run:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_search_reply.c - libFuzzer target for search_parse_reply (outside
  * data: what an LLM wrote). Whatever the input, a reply either fails with a
  * reason or gives one proposal per entry with a verdict, JSON for storage,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_search_spec.c - libFuzzer target for search_spec_parse (outside
  * data: the body of a job request). On every input that parses it checks
  * that the canonical JSON parses back to the same canonical JSON, that both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_space.c - libFuzzer target for space_parse (outside data: job
  * requests). On every input that parses it checks that the canonical JSON
  * parses back to the same canonical JSON, that the prompt renders, and that

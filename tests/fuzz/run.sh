@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - builds the libFuzzer targets of the arch, space, job spec and LLM
 # reply parsers with clang (ASan + UBSan) and runs each for a while on its
 # corpus. The search targets link the whole library and the files a build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qemu_int8.h - the case record shared by the host generator
  * (test_int8_qemu.c writes vectors.c with an array of them) and the
  * Cortex-M7 runner (qemu_int8_runner.c). Target code: C99, kernels.h only. */

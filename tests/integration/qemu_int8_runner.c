@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qemu_int8_runner.c - Cortex-M7 side of test_int8_qemu.c: runs every int8
  * kernel case of the generated vectors.c, compares each output byte with the
  * host reference, prints one FAIL line per mismatching case and one KERNEL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_export_cli.c - `lmnas export` and `lmnas eval --int8` end to end on a
  * checkpoint written by the test and a synthetic CIFAR-100-format data set:
  * the zip archive and its report, a directory export of an untrained

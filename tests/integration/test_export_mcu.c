@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_export_mcu.c - generated projects on the Cortex-M7: for the export
  * test architectures (together every op and activation), both targets build
  * with the project's Makefile (arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_limits.c - the HTTP server in-process over real sockets, against
  * what clients outside send: bytes that are not UTF-8 (path, query, method,
  * Content-Type), oversized queries (too many arguments, too long a target:

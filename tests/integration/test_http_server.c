@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_server.c - the HTTP server in-process over real sockets, with
  * test-only routes registered by this test (never built into lmnas): JSON
  * bodies (415, 413 by length and by chunks, 400 with line/column, depth),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_int8_qemu.c - the int8 kernels on an emulated Cortex-M7: every case of
  * the kernel case table (plus a few network-sized ones) is materialized on
  * the host with its reference output, written as const arrays into a C file,

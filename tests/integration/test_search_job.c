@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_job.c - search jobs end to end on a tiny synthetic data set
  * against a real PostgreSQL: 2 rounds x 2 candidates x 1 epoch, then the
  * final training of the best; with the evolutionary proposer, with the

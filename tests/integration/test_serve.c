@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_serve.c - `lmnas serve` as a process against a throwaway PostgreSQL:
  * readiness before and after `lmnas migrate`, problem bodies, request ids,
  * files, readiness following the database down and up again, refusal of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store_queue.c - the store layer and the job queue against a real
  * PostgreSQL: migrations (idempotent, concurrent, refusing newer databases),
  * the pool surviving a server restart, the transaction runner retrying

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_train_cli.c - `lmnas train`, `eval` and `export` as a user meets
  * them: --help prints the options and exits 0, `eval` without arguments
  * says what is missing, `train` checks every input (data set with its test

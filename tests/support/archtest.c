@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* archtest.c - test-only helpers for the arch and space tests (see
  * archtest.h). */
 #include "archtest.h"

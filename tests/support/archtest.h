@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* archtest.h - test-only helpers for the arch and space tests: readable JSON
  * test documents (' for "), assertions on core_field_errors, and the
  * example architecture of issue 3. */

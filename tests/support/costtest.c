@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* costtest.c - test-only architecture helpers for the graph and cost tests:
  * a minimal lmnas-arch/1 reader (the real parser lives in service/arch), a
  * random architecture generator, fixture paths. */

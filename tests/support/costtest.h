@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* costtest.h - test-only helpers for the graph and cost tests: a minimal
  * lmnas-arch/1 JSON reader (until the real arch_parse is merged, then replace
  * its callers with arch_parse), a seeded random architecture generator, and

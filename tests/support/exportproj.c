@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exportproj.c - quantized test networks and helpers for the export tests. */
 #include "exportproj.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exportproj.h - test-only: quantized networks of the export test
  * architectures and generated projects for them, plus running commands and
  * reading back what the generated code printed. Shared by the host codegen

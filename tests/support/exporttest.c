@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exporttest.c - tiny architectures, random models and images for the
  * quantization and export tests. */
 #include "exporttest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exporttest.h - test-only helpers for the quantization and export tests:
  * tiny architectures that together cover every op and activation the int8
  * export handles, models with random weights and random BN statistics (so

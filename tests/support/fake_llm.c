@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fake_llm.c - the scripted fake OpenAI-compatible server of the tests
  * (libmicrohttpd): owns the script, the request log and the daemon. */
 #include "fake_llm.h"

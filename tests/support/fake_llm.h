@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fake_llm.h - a scripted OpenAI-compatible HTTP server for tests, running
  * in-process on 127.0.0.1 (libmicrohttpd, one thread per connection). It
  * answers requests with a list of replies in order (the last one repeats

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fusedtest.c - test-only helpers of the fused nn kernels' tests: random
  * tensors, the reference BN + activation and its backward, relative
  * errors. */

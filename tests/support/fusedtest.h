@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fusedtest.h - test-only helpers of the fused nn kernels' tests
  * (test_nn_fused*.c): random tensors, a pre-BN tensor with its BN +
  * activation computed by the reference layers and the view that reproduces

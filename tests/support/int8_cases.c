@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* int8_cases.c - test support: the int8 kernel case table and the code that
  * turns a case into seeded random tensors, service/quant parameters and the
  * reference output. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* int8_cases.h - test support: the table of int8 kernel cases (op, shapes,
  * zero points, multiplier style, seed) and their materialization with
  * seeded random tensors, parameters from service/quant and the reference

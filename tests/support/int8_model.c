@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* int8_model.c - test support: a straightforward 64-bit model of TFLite's
  * fixed-point rounding (SaturatingRoundingDoublingHighMul, RoundingDivide-
  * ByPOT, MultiplyByQuantizedMultiplier), written differently from both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* int8_model.h - test support: a 64-bit model of TFLite's requantization
  * rounding, and int32 test values biased toward the edges. */
 #ifndef LMNAS_TEST_INT8_MODEL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llmtest.c - fast LLM client settings and client opening for the tests
  * that run against the fake server. */
 #include "llmtest.h"

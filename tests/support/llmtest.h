@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* llmtest.h - the LLM client set-up shared by the tests that talk to the
  * scripted fake server (fake_llm.h): fast settings and an open client. */
 #ifndef LMNAS_TESTS_LLMTEST_H

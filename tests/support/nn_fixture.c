@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nn_fixture.c - loads the nn reference fixtures (see nn_fixture.h). */
 #include "nn_fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nn_fixture.h - reader for the PyTorch reference fixtures written by
  * tools/gen_nn_fixtures.py (format described there), and the error measure
  * the nn tests report. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* searchtest.c - test-only helpers for the search tests (see
  * searchtest.h). */
 #include "searchtest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* searchtest.h - test-only helpers for the search tests: job specs from
  * readable JSON (' for "), evaluated members with a synthetic accuracy, and
  * an llm proposer talking to the scripted fake server (fake_llm.h). */

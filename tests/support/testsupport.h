@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* testsupport.h - helpers for integration tests: a throwaway PostgreSQL
  * cluster, spawned `lmnas` processes, and a small HTTP client on libcurl.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ts_cifar.c - synthetic CIFAR-format files for tests. */
 #include "ts_cifar.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ts_cifar.h - test-only: writes small synthetic data sets in the CIFAR
  * binary layouts, learnable by a tiny network (each class has its own colour
  * and stripe pattern, plus noise). */

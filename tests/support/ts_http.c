@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ts_http.c - test support for HTTP: a libcurl client that returns status,
  * headers and body, and raw TCP helpers for what curl will not do (slow or
  * hand-made requests). */

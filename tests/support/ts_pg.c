@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ts_pg.c - test support for PostgreSQL: a throwaway cluster in a short temp
  * dir driven by scripts/pg.sh, its URLs, and running SQL on it with libpq.
  * The cluster is the one `make run` gets: unix socket only, in a 0700

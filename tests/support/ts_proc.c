@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ts_proc.c - test support for processes: locations, running commands,
  * spawning and stopping `lmnas`, free ports, and the emergency cleanup that
  * kills what tests started when they die. */

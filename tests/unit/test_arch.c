@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_arch.c - arch parsing: field-path errors (one test per error class),
  * hostile input, cross-field limits, validation of code-built records. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_arch_identity.c - arch identity: the canonical form, hash invariance
  * and sensitivity, round trips, the JSON helpers, allocation failures. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_codegen_files.c - the kernel and target files embedded in the binary
  * (scripts/embed_files.sh) are byte-identical to the sources, and every
  * file a generated project needs is there. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_codegen_project.c - generated MCU projects on the host: the file set
  * (only the kernels used), the arena of model.c is the memory planner's
  * (size and every tensor and scratch offset), in-place kernels where the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_core.c - core: buffers with caps, arena, file reading, sha256, rng,
  * fault injection. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_core_log_hook.c - core: the log hook runs right before and right
  * after each log line, so that a terminal's live progress line (lmnas
  * search) can step aside instead of getting a log line glued onto it. */

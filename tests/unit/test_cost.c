@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_cost.c - cost model: MACs and parameter counts against PyTorch
  * (tests/fixtures/cost, made by tools/gen_cost_fixtures.py), flash and SRAM
  * of hand-worked networks, report formatting, bad input and allocation

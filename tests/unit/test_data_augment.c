@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_data_augment.c - data: normalization table, per-sample random draws,
  * pad+crop+flip, cutout (hand-computed expectations) and the bilinear resize
  * against PyTorch fixtures (tools/gen_data_fixtures.py). */

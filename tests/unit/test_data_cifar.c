@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_data_cifar.c - data: CIFAR-10/100 binary readers (HWC conversion, file
  * order, every validation error, name files, allocation failure) on tiny
  * files made here, plus the real CIFAR-100 files when ../shared has them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_data_loader.c - data: the prefetching loader (every sample once per
  * epoch, determinism across thread counts, per-sample augmentation equal to
  * the kernels, resume, drop_last, clean stop mid-epoch, bad configurations,

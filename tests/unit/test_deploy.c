@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_deploy.c - the deploy module: a checkpoint in memory becomes an int8
  * MCU project and its zip archive in memory (opened back here with libzip,
  * licence included), with the target, calibration and evaluation the

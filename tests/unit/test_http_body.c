@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_body.c - request bodies: the JSON media-type check, JSON parsing
  * with line/column on errors, the nesting limit, duplicate keys. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_health.c - the API resources called in-process through the
  * router: /healthz, /readyz without a database, /openapi.yaml and
  * /schemas/{file}. (With a real database: tests/integration/test_serve.c.) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_problem.c - problem+json objects, the http_reply_* functions
  * (including out-of-memory fallbacks) and request-id rules. */
 #include <setjmp.h>

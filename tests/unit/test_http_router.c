@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_router.c - http router: patterns, params, precedence, 404 versus
  * 405 with the allowed methods, pattern validation, conflicts, allocation
  * failures. */

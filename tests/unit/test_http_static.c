@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http_static.c - the static-file resolver: index files, media types,
  * and refusal of traversal, hidden names, odd characters and symlink
  * escapes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_int8_kernels.c - the MCU int8 kernels (service/codegen/kernels):
  * their requantization helpers against a 64-bit model of TFLite's rounding,
  * and every kernel against the reference (service/quant) byte for byte over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_int8_kernels_dsp.c - the int8 kernel tests of test_int8_kernels.c,
  * run through the kernels' DSP code paths (SMLAD, SXTB16, SXTAB16, SMLABB)
  * on the host: S8_DSP_EMULATE gives those instructions exact C definitions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_llm_client.c - llm: the chat client against the scripted fake server
  * (tests/support/fake_llm): what it sends, what each kind of reply gives,
  * the response_format fallback, settings validation, allocation failures.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_llm_client_retry.c - llm: the chat client's retries, backoff,
  * Retry-After, timeouts, cancellation and unreachable servers, against the
  * scripted fake server (tests/support/fake_llm). Timings are printed. */

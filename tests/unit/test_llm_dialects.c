@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_llm_dialects.c - llm: replies as real servers send them, against the
  * scripted fake server: bare lists, the lenient JSON dialect (comments,
  * trailing commas) and no inner fragments, JSON only in reasoning_content or

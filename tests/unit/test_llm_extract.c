@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_llm_extract.c - llm: the JSON extractor on tricky model replies
  * (fences, prose, strings with brackets and escapes, truncation, reasoning
  * blocks, several values) and the names of the llm enums. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_model_parity.c - the whole training step against PyTorch: the same
  * architecture and initial weights (exported from PyTorch), the same batches,
  * distillation loss with label smoothing, SGD with Nesterov momentum and

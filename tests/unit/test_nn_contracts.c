@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_contracts.c - the nn layer library's contracts beyond matching
  * PyTorch: results independent of the thread count, residual add and
  * dropout, shape and loss input validation (with nothing written on

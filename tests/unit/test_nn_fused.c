@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_fused.c - the fused kernels of the model's fast path against the
  * reference layers they replace (which test_nn_layers checks against
  * PyTorch): BN views (apply with a residual or a shortcut view, backward

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_fused_dw.c - the fused depthwise convolution against the
  * reference layer (strides 1 and 2, kernels 1 to 7, channel counts that are
  * not multiples of 8 or span several channel blocks, more images than

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_gradcheck.c - finite-difference checks of every nn layer's and
  * loss's backward: for L = sum(out * R) with a fixed random R (or the loss
  * itself), each input and parameter element is moved by +-h, L is taken in

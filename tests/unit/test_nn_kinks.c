@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_kinks.c - activations at their kinks (ReLU, ReLU6, LeakyReLU and
  * Hardswish: 0, 6, -3, 3): on and within a few ulp of every kink, forward
  * values and derivatives follow PyTorch 1.13 (the constants below are what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_nn_layers.c - every nn layer's forward output and input/weight
  * gradients against PyTorch fixtures (tools/gen_nn_fixtures.py), with the
  * measured max relative error printed per layer. Gradient buffers start

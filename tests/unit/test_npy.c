@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_npy.c - data: the teacher-logits .npy reader on files numpy wrote
  * (tools/gen_data_fixtures.py) and files made here: v1/v2/v3, '<f4' and
  * '<f2', float16 conversion, and every class of error. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_planner.c - the inference graph (shapes chain, op order, tensor
  * count, lifetimes) and the memory planner's invariants on hundreds of random
  * architectures, plus hand-checked lowering details. */

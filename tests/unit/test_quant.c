@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_quant.c - service/quant: TFLite requantization against a 64-bit
  * model, QuantizeMultiplier, activation tables against float math, clamp
  * ranges, the accumulator bound on crafted weights, and the reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_quant_accuracy.c - the int8 accuracy guard: a small network trained
  * here on a synthetic data set with learnable structure (classes are noisy,
  * shifted copies of smooth random patterns) keeps its float top-1 after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_quant_ptq.c - post-training quantization of whole networks: the BN
  * folded float network equals the model's eval forward, calibration and
  * qparams, the int8 engine tracks the float network, layers that could

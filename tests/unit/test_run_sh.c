@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_run_sh.c - tests/run.sh's accounting of skipped tests: the closing
  * line is `N passed, N failed, N skipped`, a skip's reason appears on the
  * binary's summary line, a skip without a reason fails, and with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_runner_eta.c - the job's time-to-finish arithmetic: the work of an
  * epoch (MACs, resolution override, fractions) and the estimate from a
  * measured rate. */

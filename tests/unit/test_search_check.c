@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_check.c - checking proposals (each outcome with its exact
  * reason: invalid, outside the space, infeasible with the right numbers,
  * duplicate, ok), the set of known hashes, and parsing whole LLM replies

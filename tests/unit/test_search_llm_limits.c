@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_llm_limits.c - search: the worst case of a hung or failing
  * LLM server per round (job.yaml "Llm") is computed as documented, the
  * client settings the spec gives match it, and a spec above the cap is

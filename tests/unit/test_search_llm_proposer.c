@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_llm_proposer.c - the llm proposer against the scripted fake
  * server (tests/support/fake_llm): a good reply (and what was sent), one
  * invalid candidate then a repair, replies that are never usable ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_llm_reply_kinds.c - the llm proposer (what the job runner
  * calls each round) against the scripted fake server, one table row per
  * kind of reply a model or its server gives: good JSON, JSON in markdown

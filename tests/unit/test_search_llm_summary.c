@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_llm_summary.c - search: the closing line about the LLM of a
  * run (calls by outcome, accepted, rejected by kind, fallbacks) from a
  * stored job, and the kinds of rejection reasons as check.c and reply.c

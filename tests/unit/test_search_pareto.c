@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_pareto.c - constrained non-dominated sorting, crowding distance
  * and the exact hypervolume against brute-force computations on random point
  * sets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_prompt.c - the template renderer, the system and user
  * messages (every required fact present), trimming to the token budget in
  * the documented order, the repair message and the reply schema. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_proposers.c - the random and evolution proposers: 200
  * proposals valid, in the space, feasible and unique; reproducible for a
  * seed and per round; evolution beats random on a known synthetic

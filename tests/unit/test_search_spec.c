@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_search_spec.c - the job spec: defaults and presets, one test per
  * class of error (unknown, type, range, required, enum, duplicates,
  * hostile documents), the canonical JSON round trip, and the mappings to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_space.c - space: the default space, parsing with field-path errors,
  * membership, prompt rendering, canonical JSON, uniform sampling (validity,
  * membership, coverage, reproducibility), allocation failures. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store_scrub.c - store_secrets_scrub: passwords in URLs, conninfo
  * strings and libpq messages are masked, everything else is kept. */
 #include <setjmp.h>

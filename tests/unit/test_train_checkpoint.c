@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_train_checkpoint.c - checkpoint container: round trip, and every
  * corruption of an untrusted blob is refused with a clear error. */
 #include <setjmp.h>

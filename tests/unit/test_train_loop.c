@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_train_loop.c - the training loop on a small synthetic CIFAR-format
  * data set: it learns, distillation runs, a resumed run continues exactly as
  * if uninterrupted, divergence is caught, and bad settings, teacher files and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_train_optim.c - SGD (momentum, Nesterov, weight decay masks) and
  * gradient clipping against PyTorch's numbers (tools/gen_optim_fixtures.py);
  * the schedules against closed forms. */

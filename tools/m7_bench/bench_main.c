@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_main.c - Cortex-M7 (QEMU mps2-an500) instruction counts of the int8
  * kernels, built and run by tools/m7_bench.sh. QEMU is run with
  * -icount shift=0 and counted by the QEMU board's counter (board_qemu.c:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* add_s8.c - int8 elementwise add (TFLite ADD): both inputs rescaled to a
  * common scale with 20 bits of headroom, summed, rescaled to the output.
  * On DSP builds long adds look the rescaled inputs up in two 256-entry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* avgpool_s8.c - int8 global average pool: per channel, the sum of
  * (x + input_offset) over all pixels, requantized by ~ in_scale / (out_scale
  * * H * W). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conv2d_s8.c - int8 kxk convolution (groups 1): the receptive fields of
  * four output pixels at a time are gathered as int8 patches (padding as the
  * input zero point, since the input offset is folded into the bias) and

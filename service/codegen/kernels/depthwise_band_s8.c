@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* depthwise_band_s8.c - the band route of the int8 depthwise kernels
  * (depthwise_conv2d_s8 and depthwise_conv2d_inplace_s8 take it when it
  * applies): DSP builds, K = 3 or 5, stride 1 or 2 (in place: 1), padding

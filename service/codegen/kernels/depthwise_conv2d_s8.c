@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* depthwise_conv2d_s8.c - int8 depthwise kxk convolution (multiplier 1),
  * out of place and in place. Both compute one output row from K input row
  * pointers (NULL for padding rows), 4 channels at a time with SXTAB16 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dsp.h - the Armv7E-M DSP instructions the int8 kernels use, one name each:
  * ACLE intrinsics (and inline assembly for the rotated extends GCC's
  * arm_acle.h lacks) when __ARM_FEATURE_DSP is defined, exact portable C

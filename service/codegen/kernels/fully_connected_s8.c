@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fully_connected_s8.c - int8 fully connected layer: the input vector is
  * widened once to int16 and every weight row goes through the matrix core
  * (two rows at a time). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kernels.h - the int8 kernels that lmnas copies into generated MCU projects:
  * parameter structs, status codes and every kernel's signature.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lut_s8.c - int8 -> int8 table lookup (sigmoid, swish, hswish, leakyrelu
  * tables built at generation time), four bytes per word. */
 #include "kernels.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mat_mult_s8_s16.c - the matrix core of the kxk, 1x1 and fully connected
  * kernels: int8 weight rows times one or two int16 columns, 2x2 output
  * blocking with SMLAD on DSP builds, and the column layout helpers. */

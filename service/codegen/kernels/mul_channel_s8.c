@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mul_channel_s8.c - int8 per-channel multiply (squeeze-excitation gate):
  * out(y, x, c) = MBQM((in + off1) * (gate[c] + off2)) + out_zp. On DSP
  * builds four channels at a time along the pixels: the gate factors are

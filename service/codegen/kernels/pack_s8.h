@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pack_s8.h - the export-time weight layout of pointwise_conv2d_s8: weight
  * rows packed in pairs for its 2x4-blocked core, and the input offset
  * folded into the bias. lmnas' generator applies it on the host and emits

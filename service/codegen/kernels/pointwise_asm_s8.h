@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pointwise_asm_s8.h - the hot loop of the int8 1x1 and kxk convolutions
  * in Thumb-2 assembly (s8_pw_asm_full, s8_pw_asm_lut, s8_pw_asm_clamped),
  * for pointwise_conv2d_s8.c alone: it includes this file once, on GCC

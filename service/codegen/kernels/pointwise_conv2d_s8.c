@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pointwise_conv2d_s8.c - int8 1x1 convolution, and the packed matrix core
  * it shares with conv2d_s8.c (s8_packed_mm_*), over weights packed at export
  * time (pack_s8.h, input offset folded into the bias): four pixels at a time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* requant.h - fixed-point helpers shared by the int8 kernels: TFLite's
  * MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul then
  * RoundingDivideByPOT), clamping, unaligned loads, and the int16 column

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* board.h - what main.c needs from a board: start-up of the clock, console
  * and counter, a console, and a free-running counter. Each target's
  * targets/<target>/board.c implements it. */

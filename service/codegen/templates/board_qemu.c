@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* board.c - the QEMU mps2-an500 board: console through Arm semihosting, and
  * an instruction counter from SysTick. Run QEMU with -icount shift=0: every
  * instruction then advances virtual time by 1 ns and SysTick (processor

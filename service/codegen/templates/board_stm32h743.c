@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* board.c - the Nucleo-H743ZI2 board: USART3 on PD8 (TX) / PD9 (RX), AF7,
  * which the on-board ST-LINK exposes as a virtual COM port, at 115200 8N1
  * from the 120 MHz PCLK1; and the DWT cycle counter (CPU cycles at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* console.c - a small printf over board_puts (no libc stdio: keeps the
  * image small and needs no system calls). */
 #include "console.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* console.h - printf for the board console: %d %u %x %s %c with an
  * optional l modifier and %%, no field widths; at most 255 characters per
  * call. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - runs the model on the test images embedded at generation time
  * (test_data.c) and prints, per image, the class, the int8 logits, the
  * board counter around model_run (cycles on the STM32H743, instructions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* semihost.c - Arm semihosting calls for the QEMU target (SYS_WRITE0,
  * SYS_EXIT_EXTENDED); formatted output is console.c's, over board_puts. */
 #include "semihost.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* semihost.h - console output and exit for the QEMU target through Arm
  * semihosting (`bkpt 0xab`; QEMU must run with -semihosting). */
 #ifndef QEMU_SEMIHOST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* startup.c - bare-metal start for Cortex-M7 on QEMU mps2-an500: the vector
  * table, the reset handler (FPU on, .data copied, .bss zeroed, main called,
  * its return value becomes QEMU's exit code) and fault handlers that report

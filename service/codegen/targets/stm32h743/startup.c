@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* startup.c - bare-metal start for the STM32H743 (Nucleo-H743ZI2) in C: the
  * vector table (16 Cortex-M7 exceptions + 150 interrupts, all but reset on
  * one default handler), and the reset handler: FPU on, .data copied from

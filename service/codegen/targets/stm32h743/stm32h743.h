@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stm32h743.h - the few STM32H743 and Cortex-M7 registers the bare-metal
  * start-up, clock set-up, console and cycle counter use, by address (RM0433
  * rev 8 and the ARMv7-M architecture manual); no vendor headers needed. */

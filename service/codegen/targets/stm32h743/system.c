@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* system.c - STM32H743 clock tree and caches, register by register: LDO
  * supply, voltage scale 0 (VOS1 + overdrive), PLL1 from the 64 MHz HSI to
  * 480 MHz (M 4, N 60, P 2: VCO 960 MHz, as ST's CubeMX sets it for a
