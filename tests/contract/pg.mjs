@@ -7,9 +7,18 @@ import { join } from 'node:path';
 
 const PREFIX = '/tmp/lmpg-';
 
+// Clusters still running when the test process ends (an assertion that
+// threw past the `after` hook, Ctrl-C) are stopped and removed on the way
+// out, as ts_pg.c does from its fatal-signal handler.
+const live = new Set();
+process.once('exit', () => {
+  for (const pg of live) pg.destroy();
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
+
 export class PrivatePg {
-  // root: the repository root (where scripts/pg.sh is); logFile: where
-  // pg.sh's output goes when it fails (it is put in the thrown error too).
+  // root: the repository root (where scripts/pg.sh is); pg.sh's output,
+  // when it fails, is in the thrown error.
   constructor(root) {
     this.root = root;
     this.dir = null;
@@ -30,6 +39,7 @@ export class PrivatePg {
   // Creates the directory, initdb's and starts the cluster, creates db lmnas.
   start() {
     this.dir = mkdtempSync(PREFIX);
+    live.add(this);
     this.#sh('start', this.dir, '--fast');
     return this;
   }
@@ -48,6 +58,7 @@ export class PrivatePg {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
       this.dir = null;
+      live.delete(this);
     }
   }
 }

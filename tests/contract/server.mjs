@@ -40,6 +40,12 @@ export function migrate(root, databaseUrl) {
   });
 }
 
+// Servers still running when the test process exits are killed with it.
+const running = new Set();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 export class Serve {
   constructor(root, databaseUrl) {
     this.root = root;
@@ -65,7 +71,14 @@ export class Serve {
         }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const exited = new Promise((resolve) => this.child.once('exit', (code, sig) => resolve({ code, sig })));
+      const child = this.child;
+      running.add(child);
+      const exited = new Promise((resolve) =>
+        child.once('exit', (code, sig) => {
+          running.delete(child);
+          resolve({ code, sig });
+        }),
+      );
       this.exited = exited;
       exited.then((e) => (this.exit = e));
       for (const s of [this.child.stdout, this.child.stderr]) s.on('data', (d) => (this.output += d));
