@@ -11,7 +11,10 @@
 //                               //   request no operation documents (an
 //                               //   unknown path), checked against `schema`
 //     method: 'GET', path: '/v1/...',  // path: a string, or (ctx) => string
-//     headers: {...}, body: {...} or 'raw text',    // optional
+//     headers: {...}, body: {...} or 'raw text',    // optional; either may
+//                               //   be (ctx) => value (a token, an id);
+//                               //   a JSON body of a case expecting 2xx
+//                               //   must be valid for the requestBody
 //     status: 200,              // the status the server must answer
 //     code: 'not_found',        // optional: the problem body's `code`
 //     phase: 'unmigrated',      // optional: sent before `lmnas migrate`

@@ -83,6 +83,28 @@ export class Spec {
     return v;
   }
 
+  // Checks a request body a case sends where it expects success: it must be
+  // valid for the operation's requestBody, so the table cannot pass by
+  // sending what the contract forbids. Returns a list of problems.
+  checkRequest(opId, contentType, body) {
+    const o = this.operation(opId);
+    if (!o) return [`operation ${opId} is not in api/openapi.yaml`];
+    let rb = o.op.requestBody;
+    let ptr = pointer('paths', o.path, o.method.toLowerCase(), 'requestBody');
+    if (!rb) return body === undefined ? [] : [`${o.method} ${o.path} documents no request body`];
+    if (rb.$ref) {
+      ptr = rb.$ref;
+      rb = deref(this.doc, rb);
+    }
+    if (body === undefined) return rb.required ? ['the request body is required'] : [];
+    const type = (contentType || 'application/json').split(';')[0].trim().toLowerCase();
+    const media = rb.content?.[type];
+    if (!media) return [`request content-type ${type} is not one of ${Object.keys(rb.content || {}).join(', ')}`];
+    if (!media.schema) return [];
+    const v = this.#validator(ptr + '/content/' + type.replace(/~/g, '~0').replace(/\//g, '~1') + '/schema');
+    return v(body) ? [] : [`request body does not match: ${this.ajv.errorsText(v.errors, { dataVar: 'body' })}`];
+  }
+
   // Checks one response; returns a list of problems (empty when it conforms).
   // opId: the operation it answers, or null for a response that no
   // operation documents (an unknown path), checked against schemaName under
