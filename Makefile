@@ -4,7 +4,9 @@
 #   make run     install deps, build, start a private PostgreSQL under ./var/,
 #                migrate, serve on 127.0.0.1:8080
 #   make test    install deps, build with ASan+UBSan, run every test (last
-#                line: N passed, N failed, N skipped; LMNAS_ALLOWED_SKIPS)
+#                line: N passed, N failed, N skipped; LMNAS_ALLOWED_SKIPS),
+#                the Node contract tests (tests/contract/) after the C ones;
+#                `npm ci` first when node_modules is older than the lock
 #   make bench   benchmarks (figures printed, not asserted)
 #   make bench-train  lmnas' training step vs PyTorch's, tuned and default
 #                (images/s, RSS); committed outputs in bench/results/
@@ -59,6 +61,7 @@ SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+NODE_TESTS := $(sort $(wildcard tests/contract/*.test.mjs))
 
 REL_OBJ := $(patsubst %.c,$(BUILD)/release/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRC) $(GEN_SRC))
@@ -133,9 +136,17 @@ run: deps build
 
 test-build: $(BUILD)/asan/lmnas $(UNIT_BIN) $(INTEG_BIN)
 
+# The contract tests' npm packages, exactly as package-lock.json pins them:
+# npm ci reinstalls when node_modules is missing or older than the lock (npm
+# ci writes node_modules/.package-lock.json; touch marks the install done).
+node_modules/.package-lock.json: package.json package-lock.json
+	@echo '  NPM     ci'
+	$(Q)npm ci --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+
 test: deps
-	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory test-build node_modules/.package-lock.json
+	@BUILD=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INTEG_BIN) --node $(NODE_TESTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN)

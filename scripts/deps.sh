@@ -13,14 +13,36 @@ PACKAGES=(
 	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 	python3-torch python3-numpy
 	curl zip unzip clang-format cppcheck
+	yamllint
 )
+
+# Node.js and npm run the contract tests (tests/contract/, `npm ci` from
+# package-lock.json). A machine that has them (from any source) keeps them;
+# otherwise Debian's are installed. @redocly/cli needs Node.js 20.19 or later.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[[ $status == installed ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# node_check: refuses a Node.js older than the contract tests need
+node_check() {
+	local v
+	v=$(node -p 'process.versions.node' 2>/dev/null) || return 0
+	local major=${v%%.*} minor=${v#*.}
+	minor=${minor%%.*}
+	if ((major < 20 || (major == 20 && minor < 19))); then
+		echo "deps: Node.js $v is too old for the contract tests (20.19 or later)" >&2
+		exit 1
+	fi
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+	node_check
+	exit 0
+fi
 
 echo "deps: installing ${missing[*]}" >&2
 SUDO=()
@@ -34,3 +56,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq >/dev/null
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+node_check

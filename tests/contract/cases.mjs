@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+// cases.mjs - the contract cases: one entry per request the contract test
+// sends to `lmnas serve`. Each response is validated against the response
+// that api/openapi.yaml documents for the operation and the status
+// (api.test.mjs). Every operation of the spec needs at least one entry here:
+// the test lists the operations that have none. To cover a new operation,
+// add an entry:
+//
+//   { name: '...',              // optional: the test's name (default:
+//                               //   method, path, status, operation)
+//     op: 'operationId',        // the spec's operationId; null for a
+//                               //   request no operation documents (an
+//                               //   unknown path), checked against `schema`
+//     method: 'GET', path: '/v1/...',  // path: a string, or (ctx) => string
+//     headers: {...}, body: {...} or 'raw text',    // optional; either may
+//                               //   be (ctx) => value (a token, an id);
+//                               //   a JSON body of a case expecting 2xx
+//                               //   must be valid for the requestBody
+//     status: 200,              // the status the server must answer
+//     code: 'not_found',        // optional: the problem body's `code`
+//     phase: 'unmigrated',      // optional: sent before `lmnas migrate`
+//     setup: async (ctx) => {}, // optional: runs first; ctx is shared by
+//                               //   all cases (ctx.base, ctx.request(req),
+//                               //   ctx.dbUrl), e.g. to create a job and
+//                               //   keep its id for later paths
+//     check: (res, body) => {}, // optional: further asserts
+//   }
+//
+// Cases run in the order listed, on one server and one database.
+
+export const cases = [
+  // before `lmnas migrate`: up, but not ready
+  { op: 'getHealth', method: 'GET', path: '/healthz', status: 200, phase: 'unmigrated' },
+  { op: 'getReadiness', method: 'GET', path: '/readyz', status: 503, code: 'migrations_pending', phase: 'unmigrated' },
+
+  // operations
+  { op: 'getHealth', method: 'GET', path: '/healthz', status: 200 },
+  {
+    name: 'GET /healthz echoes a sane X-Request-Id',
+    op: 'getHealth',
+    method: 'GET',
+    path: '/healthz',
+    headers: { 'X-Request-Id': 'contract-test.1' },
+    status: 200,
+    check: (res) => {
+      if (res.headers['x-request-id'] !== 'contract-test.1')
+        throw new Error(`X-Request-Id not echoed: ${res.headers['x-request-id']}`);
+    },
+  },
+  { op: 'getHealth', method: 'DELETE', path: '/healthz', status: 405, code: 'method_not_allowed' },
+  { op: 'getReadiness', method: 'GET', path: '/readyz', status: 200 },
+  { op: 'getReadiness', method: 'POST', path: '/readyz', body: {}, status: 405, code: 'method_not_allowed' },
+  {
+    op: 'getOpenApi',
+    method: 'GET',
+    path: '/openapi.yaml',
+    status: 200,
+    check: (res, body) => {
+      if (!/^openapi: 3\.1\./m.test(body)) throw new Error('not an OpenAPI 3.1 document');
+    },
+  },
+
+  // what no operation documents: problems of the server itself
+  { op: null, schema: 'Problem', method: 'GET', path: '/no/such/path', status: 404, code: 'not_found' },
+  { op: null, schema: 'Problem', method: 'GET', path: '/' + 'a'.repeat(4096), status: 414, code: 'uri_too_long' },
+];
