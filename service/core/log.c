@@ -3,6 +3,7 @@
  * otherwise, each line carrying the thread's context id (request or job). */
 #include "core.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,38 +98,68 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 	return n;
 }
 
+/* Writes all of buf with write(2): one call for a line that fits a pipe's
+ * atomic size, so lines of several threads or processes sharing stderr
+ * never interleave inside a line. */
+static void write_all(const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
 void core_log_write(enum core_log_level level, const char *file, int line,
 		    const char *fmt, ...)
 {
-	char msg[2048], esc[4200], ts[96];
+	char raw[2048], msg[2048], esc[6 * 2048 + 8], ts[96],
+	    out[6 * 2048 + 512];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
 	const char *base = strrchr(file, '/');
+	int n;
 
 	base = base ? base + 1 : file;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* messages quote outside text: keep the log valid UTF-8 */
+	core_utf8_copy(msg, sizeof msg, raw);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	if (log_json) {
+		json_escape(esc, sizeof esc, msg);
+		n = snprintf(out, sizeof out,
+			     "{\"ts\":\"%s\",\"level\":\"%s\",\"id\":\"%s\","
+			     "\"src\":\"%s:%d\",\"msg\":\"%s\"}\n",
+			     ts, level_names[level], log_context, base, line,
+			     esc);
+	} else {
+		n = snprintf(out, sizeof out, "%s %-5s [%s] %s\n", ts,
+			     level_names[level],
+			     log_context[0] ? log_context : "-", msg);
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof out) {
+		/* cut: still one whole line */
+		n = (int)sizeof out - 1;
+		out[n - 1] = '\n';
+	}
 	pthread_mutex_lock(&log_lock);
 	if (log_hook)
 		log_hook(0, log_hook_ctx);
-	if (log_json) {
-		json_escape(esc, sizeof esc, msg);
-		fprintf(stderr,
-			"{\"ts\":\"%s\",\"level\":\"%s\",\"id\":\"%s\","
-			"\"src\":\"%s:%d\",\"msg\":\"%s\"}\n",
-			ts, level_names[level], log_context, base, line, esc);
-	} else {
-		fprintf(stderr, "%s %-5s [%s] %s\n", ts, level_names[level],
-			log_context[0] ? log_context : "-", msg);
-	}
 	fflush(stderr);
+	write_all(out, (size_t)n);
 	if (log_hook)
 		log_hook(1, log_hook_ctx);
 	pthread_mutex_unlock(&log_lock);
