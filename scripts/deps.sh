@@ -12,6 +12,7 @@ PACKAGES=(
 	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 	python3-torch python3-numpy
 	curl zip unzip clang-format cppcheck
+	prometheus # promtool: tests check GET /metrics with it
 )
 
 missing=()

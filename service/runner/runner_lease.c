@@ -1,8 +1,9 @@
 /* runner_lease.c - keeping a job's lease while it runs: a heartbeat
  * thread renews it every third of its length whatever the job is doing (an
  * LLM call, an epoch, an export), carries the progress document, and
- * raises j->halt when the lease is lost, a cancel is requested or the
- * process is asked to stop; plus the job's events. */
+ * raises j->halt when the lease is lost, a cancel is requested (polled
+ * every CANCEL_POLL_S) or the process is asked to stop; plus the job's
+ * events. */
 #include "runner_internal.h"
 
 #include <errno.h>
@@ -13,6 +14,11 @@
 
 /* How often the thread looks at rc->stop between beats. */
 #define BEAT_POLL_S 0.1
+/* How often it reads jobs.cancel_requested between renewals: a cancel
+ * set from any connection (the API, `lmnas job cancel`, psql) reaches a
+ * job on any worker within about this, whatever the lease length. One
+ * primary-key read a second per running job is cheap next to training. */
+#define CANCEL_POLL_S 1.0
 
 static void progress_json(struct job *j, char *out, size_t len)
 {
@@ -20,11 +26,11 @@ static void progress_json(struct job *j, char *out, size_t len)
 		 "{\"phase\":\"%s\",\"round\":%d,\"rounds\":%d,"
 		 "\"candidate_id\":%lld,\"epoch\":%d,\"epochs\":%d,"
 		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f,"
-		 "\"eta_s\":%.0f}",
+		 "\"eta_s\":%.0f,\"img_per_s\":%.1f}",
 		 j->prog.phase, j->prog.round + 1, j->prog.rounds,
 		 j->prog.candidate_id, j->prog.epoch, j->prog.epochs,
 		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume,
-		 j->prog.eta_s);
+		 j->prog.eta_s, j->prog.img_per_s);
 }
 
 /* One renewal with the latest progress; records a lost lease or a cancel
@@ -57,11 +63,28 @@ static void renew(struct job *j)
 	pthread_mutex_unlock(&j->hb_lock);
 }
 
+/* A cancel requested since the last renewal. Called with hb_lock not
+ * held; a failed read is left to the next poll or renewal. */
+static void cancel_poll(struct job *j)
+{
+	char err[CORE_ERR_LEN];
+	int cancel = 0;
+
+	if (queue_job_cancel_requested(j->p, j->id, &cancel, err, sizeof err) ||
+	    !cancel)
+		return;
+	pthread_mutex_lock(&j->hb_lock);
+	j->cancel_requested = 1;
+	j->halt = 1;
+	pthread_mutex_unlock(&j->hb_lock);
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct job *j = arg;
 	double period = j->rc->lease_s / 3.0;
 	double next = core_now_seconds() + period;
+	double next_poll = core_now_seconds() + CANCEL_POLL_S;
 
 	pthread_mutex_lock(&j->hb_lock);
 	while (!j->hb_quit) {
@@ -79,6 +102,13 @@ static void *heartbeat_main(void *arg)
 		}
 		if (j->rc->stop && *j->rc->stop)
 			j->halt = 1;
+		if (!j->hb_quit && !j->halt &&
+		    core_now_seconds() >= next_poll) {
+			pthread_mutex_unlock(&j->hb_lock);
+			cancel_poll(j);
+			pthread_mutex_lock(&j->hb_lock);
+			next_poll = core_now_seconds() + CANCEL_POLL_S;
+		}
 		if (j->hb_quit || core_now_seconds() < next)
 			continue;
 		pthread_mutex_unlock(&j->hb_lock);
