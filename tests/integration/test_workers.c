@@ -495,6 +495,46 @@ static void retention_setting_and_worker_pass(void **state)
 			 1);
 }
 
+/* `lmnas worker --concurrency 2` runs two jobs at once, each under its
+ * own lease owner; SIGTERM hands both back; --once takes no concurrency. */
+static void worker_concurrency_runs_jobs_side_by_side(void **state)
+{
+	const char *env[] = {env_url, "LMNAS_LEASE_SECONDS=30", NULL};
+	const char *args[] = {"worker", "--concurrency", "2", NULL};
+	struct ts_proc w = {0}, c = {0};
+	char spec[4096], *log;
+	long long a, b;
+	double t;
+
+	(void)state;
+	queue_clear();
+	{
+		const char *oargs[] = {"worker", "--once", "--concurrency", "2",
+				       NULL};
+		assert_int_equal(ts_lmnas_run(&c, oargs, env), 2);
+		log = ts_proc_log_read(&c);
+		assert_non_null(strstr(log, "--once runs one job"));
+		free(log);
+	}
+	job_spec(spec, sizeof spec, big, 20);
+	a = submit(spec);
+	b = submit(spec);
+	assert_int_equal(ts_lmnas_spawn(&w, args, env), 0);
+	t = wait_for("SELECT count(DISTINCT lease_owner) FROM jobs WHERE id IN "
+		     "(%lld, %lld + 1) AND status = 'running' HAVING "
+		     "count(DISTINCT lease_owner) = 2",
+		     a, 60);
+	assert_true(t >= 0);
+	assert_int_equal(b, a + 1);
+	assert_int_equal(kill(w.pid, SIGTERM), 0);
+	assert_int_equal(ts_proc_stop(&w, 0, 20), 0);
+	assert_int_equal(sql_ll("SELECT count(*) FROM jobs WHERE id IN (%lld, "
+				"%lld + 1) AND status = 'queued' AND "
+				"lease_owner IS NULL",
+				a),
+			 2);
+}
+
 /* The HTTP series without a server: buckets cumulative, unknown methods
  * folded, the whole text accepted by promtool. */
 static void metrics_http_series(void **state)
@@ -537,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(retention_setting_and_worker_pass),
 	    cmocka_unit_test(sigterm_hands_back_and_another_worker_resumes),
 	    cmocka_unit_test(cancel_reaches_a_serve_worker_within_seconds),
+	    cmocka_unit_test(worker_concurrency_runs_jobs_side_by_side),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
