@@ -475,6 +475,8 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 	memset(&wc, 0, sizeof wc);
 	runner_config_fill(&wc.job, cfg, worker, &d);
 	wc.job.max_threads = config_worker_threads(cfg, 1);
+	/* a third connection for the cancel listener when the pool has it */
+	wc.job.listen_cancel = cfg->db_pool_size >= 3;
 	wc.once = once;
 	wc.idle_s = 2.0;
 	wc.job_done = worker_job_done;

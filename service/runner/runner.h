@@ -71,6 +71,11 @@ struct runner_config {
 	 * for more, or for 0 = all cores, gets this many, said in an event),
 	 * so that threads x workers stay within the cores; 0: no cap */
 	int max_threads;
+	/* non-zero: the heartbeat thread holds one more pooled connection
+	 * that LISTENs for cancel notifications (migration 0005), so a
+	 * cancel stops the job within a moment; the pool then needs 3
+	 * connections. 0: it polls jobs.cancel_requested every second. */
+	int listen_cancel;
 };
 
 /* Runs the claimed job to its end and records the end in the queue
@@ -126,7 +131,8 @@ enum core_status runner_worker_run(struct store_pool *p,
 /* ---- several workers in one process (runner_workers.c) ------------------
  * `lmnas serve --workers N` and `lmnas worker --concurrency N`: N threads,
  * each a runner_worker_run loop with its own connection pool (the job's
- * connection and the heartbeat's) and its own lease owner name
+ * connection, the heartbeat's and the cancel listener's) and its own
+ * lease owner name
  * ("<name>/<k>"), so a job's lease and writes belong to one thread. */
 struct runner_workers_config {
 	const char *url;  /* the database (each thread opens its own pool) */

@@ -1,7 +1,8 @@
 /* runner_workers.c - N worker loops as threads of one process, for
  * `lmnas serve --workers N` and `lmnas worker --concurrency N`. Each
- * thread has its own pool (two connections: the job's and its heartbeat's)
- * so that one busy job never waits for another's connection. */
+ * thread has its own pool (three connections: the job's, its heartbeat's
+ * and the cancel listener's) so that one busy job never waits for
+ * another's connection. */
 #include "runner/runner.h"
 
 #include <pthread.h>
@@ -32,7 +33,8 @@ static void *worker_main(void *arg)
 	char err[CORE_ERR_LEN];
 
 	core_log_set_context(t->name);
-	if (store_pool_open(w->url, 2, &pool, err, sizeof err)) {
+	/* the job's connection, the heartbeat's, the cancel listener's */
+	if (store_pool_open(w->url, 3, &pool, err, sizeof err)) {
 		LOG_ERROR("worker %s: %s", t->name, err);
 		return NULL;
 	}
@@ -41,6 +43,7 @@ static void *worker_main(void *arg)
 	wc.job.lease_s = w->c.lease_s;
 	wc.job.stop = w->c.stop;
 	wc.job.max_threads = w->c.max_threads;
+	wc.job.listen_cancel = 1;
 	wc.idle_s = 2.0;
 	/* one thread is enough to prune; they would share the work anyway
 	 * (SKIP LOCKED), this keeps the idle queries down */

@@ -308,6 +308,48 @@ static void cancel_reaches_a_serve_worker_within_seconds(void **state)
 	assert_int_equal(ts_proc_stop(&srv, SIGTERM, 30), 0);
 	log = ts_proc_log_read(&srv);
 	assert_non_null(strstr(log, "2 job workers (1 training threads each)"));
+	/* seen through the trigger's NOTIFY, not a poll */
+	assert_non_null(strstr(log, "cancel requested (NOTIFY)"));
+	free(log);
+}
+
+/* Without a connection to spare for the listener (a pool of 2), the
+ * heartbeat polls: the cancel still arrives within seconds. */
+static void cancel_reaches_a_polling_worker_within_seconds(void **state)
+{
+	const char *env[] = {env_url, "LMNAS_LEASE_SECONDS=60",
+			     "LMNAS_DB_POOL=2", NULL};
+	const char *args[] = {"worker", NULL};
+	struct ts_proc w = {0};
+	char spec[4096], q[256], out[64], *log;
+	long long id;
+	double t, t0;
+
+	(void)state;
+	queue_clear();
+	job_spec(spec, sizeof spec, big, 20);
+	id = submit(spec);
+	assert_int_equal(ts_lmnas_spawn(&w, args, env), 0);
+	t = wait_for("SELECT count(*) FROM candidates WHERE job_id = %lld AND "
+		     "status = 'training'",
+		     id, 60);
+	assert_true(t >= 0);
+	snprintf(q, sizeof q,
+		 "UPDATE jobs SET cancel_requested = true WHERE id = %lld", id);
+	t0 = core_now_seconds();
+	sql(q, out, sizeof out);
+	t = wait_for("SELECT count(*) FROM jobs WHERE id = %lld AND status = "
+		     "'cancelled'",
+		     id, 30);
+	if (t >= 0)
+		t = core_now_seconds() - t0;
+	print_message("# polled: cancelled %.2f s after the request (lease "
+		      "60 s)\n",
+		      t);
+	assert_true(t >= 0 && t < 10);
+	assert_int_equal(ts_proc_stop(&w, SIGTERM, 20), 0);
+	log = ts_proc_log_read(&w);
+	assert_non_null(strstr(log, "cancel requested (poll)"));
 	free(log);
 }
 
@@ -577,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(retention_setting_and_worker_pass),
 	    cmocka_unit_test(sigterm_hands_back_and_another_worker_resumes),
 	    cmocka_unit_test(cancel_reaches_a_serve_worker_within_seconds),
+	    cmocka_unit_test(cancel_reaches_a_polling_worker_within_seconds),
 	    cmocka_unit_test(worker_concurrency_runs_jobs_side_by_side),
 	};
 
