@@ -746,7 +746,10 @@ enum core_status runner_job_run(struct store_pool *p,
 		st = CORE_ERR_CONFLICT;
 		goto out;
 	}
-	if (rc->stop && *rc->stop) {
+	/* a job both cancelled and stopped ends cancelled, and one that
+	 * reached its end as the stop came ends as it is: handing either
+	 * back would only make the next worker end it */
+	if (rc->stop && *rc->stop && st != CORE_OK && !j.cancel_requested) {
 		st = hand_back(&j, err, errlen);
 		goto out;
 	}

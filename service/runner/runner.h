@@ -12,7 +12,7 @@
  * section says) by the deploy module, in memory.
  *
  * Layer: runner sits above search, deploy, train, llm, store and queue; the CLI
- * (`lmnas search`, `lmnas worker`) and later the HTTP workers call it. */
+ * (`lmnas search`, `lmnas worker`) and `lmnas serve --workers` call it. */
 #ifndef LMNAS_RUNNER_H
 #define LMNAS_RUNNER_H
 
