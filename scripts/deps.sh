@@ -14,6 +14,7 @@ PACKAGES=(
 	python3-torch python3-numpy
 	curl zip unzip clang-format cppcheck
 	yamllint
+	prometheus # promtool: tests check GET /metrics with it
 )
 
 # Node.js and npm run the contract tests (tests/contract/, `npm ci` from

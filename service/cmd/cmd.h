@@ -30,7 +30,11 @@ struct config {
 	enum core_log_level log_level;
 	enum core_log_format log_format;
 	char web_dir[1024];
-	int lease_seconds; /* search job lease; renewed every third */
+	int lease_seconds;  /* search job lease; renewed every third */
+	int workers;	    /* job workers inside `serve` (0: none) */
+	int concurrency;    /* job workers of `lmnas worker` */
+	int worker_threads; /* training threads per job; 0: cores / workers */
+	long artifact_retention_s; /* 0: keep every artifact */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
@@ -42,6 +46,11 @@ enum core_status config_load(struct config *cfg, int *argc, char **argv,
 
 /* Prints the option table (flag, variable, default, meaning). */
 void config_print_reference(void);
+
+/* Training threads per job for `workers` job workers in this process:
+ * --worker-threads when set (it may exceed the cores: configured), else
+ * the cores divided among the workers, at least 1. */
+int config_worker_threads(const struct config *cfg, int workers);
 
 /* Copies url into out with any password replaced by "***" (for logs). */
 void config_redact_url(const char *url, char *out, size_t outlen);

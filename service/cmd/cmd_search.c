@@ -211,6 +211,7 @@ static void pct(const json_t *v, char *out, size_t len)
 static int print_job_table(struct store_pool *pool, long long id)
 {
 	char err[CORE_ERR_LEN] = "", *text = NULL;
+	struct store_job_size size;
 	json_t *doc, *c, *m;
 	json_error_t jerr;
 	size_t i;
@@ -276,6 +277,11 @@ static int print_job_table(struct store_pool *pool, long long id)
 		       json_string_value(json_object_get(
 			   json_object_get(doc, "job"), "error")));
 	json_decref(doc);
+	if (store_job_size(pool, id, &size, err, sizeof err) == CORE_OK)
+		printf("size in the database: %lld bytes (checkpoints %lld "
+		       "bytes in %lld, zips %lld bytes, rows %lld bytes)\n",
+		       size.total_bytes, size.checkpoint_bytes,
+		       size.checkpoints, size.zip_bytes, size.row_bytes);
 	return 0;
 }
 
@@ -455,6 +461,48 @@ static void worker_job_done(long long id, enum core_status st, const char *err,
 		LOG_WARN("job %lld: %s", id, err);
 }
 
+/* --concurrency N (N > 1): N worker threads, each with its own pool,
+ * until SIGTERM/SIGINT; every running job is handed back before exit. */
+static int run_workers(const struct config *cfg)
+{
+	struct runner_workers_config c;
+	struct runner_workers *w = NULL;
+	char err[CORE_ERR_LEN] = "", name[192];
+	sigset_t none;
+	int jobs;
+
+	worker_id(name, sizeof name);
+	install_signals();
+	/* blocked in the worker threads (they inherit the mask), so the
+	 * signal wakes the sigsuspend below, which unblocks it while it
+	 * waits */
+	sigemptyset(&none);
+	sigaddset(&none, SIGINT);
+	sigaddset(&none, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &none, NULL);
+	memset(&c, 0, sizeof c);
+	c.url = cfg->database_url;
+	c.name = name;
+	c.count = cfg->concurrency;
+	c.lease_s = cfg->lease_seconds;
+	c.max_threads = config_worker_threads(cfg, cfg->concurrency);
+	c.retention_s = (double)cfg->artifact_retention_s;
+	c.stop = &stop_requested;
+	if (runner_workers_start(&c, &w, err, sizeof err)) {
+		fprintf(stderr, "lmnas worker: %s\n", err);
+		return 1;
+	}
+	LOG_INFO("%d workers (%d training threads each) waiting for jobs",
+		 cfg->concurrency, c.max_threads);
+	sigemptyset(&none);
+	while (!stop_requested)
+		sigsuspend(&none);
+	LOG_INFO("stopping: running jobs are handed back");
+	jobs = runner_workers_join(w);
+	LOG_INFO("stopped after %d job(s)", jobs);
+	return 0;
+}
+
 int cmd_worker(const struct config *cfg, int argc, char **argv)
 {
 	struct store_pool *pool = NULL;
@@ -473,15 +521,26 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "lmnas worker: %s\n", err);
 		return 2;
 	}
+	if (once && cfg->concurrency > 1) {
+		fprintf(stderr, "lmnas worker: --once runs one job: it takes "
+				"no --concurrency above 1\n");
+		return 2;
+	}
+	if (cfg->concurrency > 1)
+		return run_workers(cfg);
 	if (open_pool(cfg, &pool))
 		return 1;
 	worker_id(worker, sizeof worker);
 	install_signals();
 	memset(&wc, 0, sizeof wc);
 	runner_config_fill(&wc.job, cfg, worker, &d);
+	wc.job.max_threads = config_worker_threads(cfg, 1);
+	/* a third connection for the cancel listener when the pool has it */
+	wc.job.listen_cancel = cfg->db_pool_size >= 3;
 	wc.once = once;
 	wc.idle_s = 2.0;
 	wc.job_done = worker_job_done;
+	wc.retention_s = (double)cfg->artifact_retention_s;
 	LOG_INFO("worker %s waiting for jobs", worker);
 	st = runner_worker_run(pool, &wc, &jobs, err, sizeof err);
 	if (st == CORE_ERR_NOT_FOUND)

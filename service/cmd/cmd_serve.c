@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_serve.c - `lmnas serve`: checks the database schema, serves the HTTP API
- * and the dashboard until SIGINT/SIGTERM, then stops gracefully. */
+ * and the dashboard, and with --workers N runs N job workers in the same
+ * process, until SIGINT/SIGTERM; then it stops gracefully (the workers hand
+ * their jobs back first). */
 #include "cmd.h"
 #include "http/http.h"
+#include "runner/runner.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Returns 0 to go on, 1 when the database is too new for this binary. */
 static int schema_gate(struct store_pool *pool, const char *url_redacted)
@@ -49,6 +53,8 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	struct http_server *srv = NULL;
 	struct http_server_config hc;
 	struct http_app app;
+	struct runner_workers *workers = NULL;
+	static volatile int workers_stop;
 	struct stat sb;
 	sigset_t sigs;
 	int sig = 0, rc = 1, left;
@@ -100,6 +106,27 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "lmnas serve: %s\n", err);
 		goto out;
 	}
+	if (cfg->workers > 0) {
+		struct runner_workers_config wc;
+		char name[192], host[128] = "host";
+
+		gethostname(host, sizeof host - 1);
+		snprintf(name, sizeof name, "%.120s:%d", host, (int)getpid());
+		memset(&wc, 0, sizeof wc);
+		wc.url = cfg->database_url;
+		wc.name = name;
+		wc.count = cfg->workers;
+		wc.lease_s = cfg->lease_seconds;
+		wc.max_threads = config_worker_threads(cfg, cfg->workers);
+		wc.retention_s = (double)cfg->artifact_retention_s;
+		wc.stop = &workers_stop;
+		if (runner_workers_start(&wc, &workers, err, sizeof err)) {
+			fprintf(stderr, "lmnas serve: %s\n", err);
+			goto out;
+		}
+		LOG_INFO("%d job workers (%d training threads each)",
+			 cfg->workers, wc.max_threads);
+	}
 	v6 = cfg->listen_host[0] != '[' && strchr(cfg->listen_host, ':') ? "["
 									 : NULL;
 	LOG_INFO("lmnas %s serving on http://%s%s%s:%d/ (database %s, %d "
@@ -112,6 +139,15 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 		;
 	LOG_INFO("received %s: stopping (in-flight requests get up to %d s)",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_timeout_s);
+	if (workers) {
+		/* first: their jobs go back to the queue at the next safe
+		 * point while the API still answers */
+		workers_stop = 1;
+		LOG_INFO("workers stopped after %d job(s); running jobs "
+			 "handed back",
+			 runner_workers_join(workers));
+		workers = NULL;
+	}
 	left = http_server_stop(srv, cfg->shutdown_timeout_s);
 	srv = NULL;
 	if (left)
@@ -120,6 +156,8 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 		LOG_INFO("stopped");
 	rc = 0;
 out:
+	workers_stop = 1;
+	runner_workers_join(workers);
 	http_server_stop(srv, 0);
 	http_router_free(router);
 	store_pool_close(pool);

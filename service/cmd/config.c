@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum opt_kind {
 	OPT_STRING,
@@ -16,7 +17,8 @@ enum opt_kind {
 	OPT_LONG,
 	OPT_LISTEN,
 	OPT_LEVEL,
-	OPT_FORMAT
+	OPT_FORMAT,
+	OPT_DURATION /* long seconds: 45, 90s, 30m, 12h, 30d */
 };
 
 struct opt {
@@ -72,6 +74,18 @@ static const struct opt opts[] = {
     {"--lease-seconds", "LMNAS_LEASE_SECONDS", "60", OPT_INT, 2, 3600,
      F(lease_seconds),
      "search job lease; renewed every third of it (search, worker)"},
+    {"--workers", "LMNAS_WORKERS", "0", OPT_INT, 0, 256, F(workers),
+     "job workers (threads) running inside serve; 0: API only (serve)"},
+    {"--concurrency", "LMNAS_CONCURRENCY", "1", OPT_INT, 1, 256, F(concurrency),
+     "jobs run at once by `lmnas worker` (worker)"},
+    {"--worker-threads", "LMNAS_WORKER_THREADS", "0", OPT_INT, 0, 256,
+     F(worker_threads),
+     "training threads per job; 0: cores / workers, at least 1 (serve, "
+     "worker)"},
+    {"--artifact-retention", "LMNAS_ARTIFACT_RETENTION", "0", OPT_DURATION, 0,
+     3650L * 86400, F(artifact_retention_s),
+     "drop non-front proxy checkpoints this long after a job ends (30d, "
+     "12h, 90m, 45s); 0: keep all (serve, worker)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -135,6 +149,33 @@ static enum core_status set_opt(struct config *cfg, const struct opt *o,
 		memcpy(cfg->listen_host, val, hl);
 		cfg->listen_host[hl] = '\0';
 		cfg->listen_port = (int)v;
+		return CORE_OK;
+	}
+	case OPT_DURATION: {
+		long unit = 1;
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (!errno && end != val && *end && !end[1]) {
+			unit = *end == 's'   ? 1
+			       : *end == 'm' ? 60
+			       : *end == 'h' ? 3600
+			       : *end == 'd' ? 86400
+					     : 0;
+			end += unit ? 1 : 0;
+		}
+		if (errno || end == val || *end != '\0' || v < 0) {
+			core_errf(err, errlen,
+				  "%s: '%s' is not a duration (a whole number "
+				  "with s, m, h or d)",
+				  src, val);
+			return CORE_ERR_INVALID;
+		}
+		if (v > o->max / unit) {
+			core_errf(err, errlen, "%s: '%s' is longer than %ld d",
+				  src, val, o->max / 86400);
+			return CORE_ERR_INVALID;
+		}
+		*(long *)(void *)base = v * unit;
 		return CORE_OK;
 	}
 	case OPT_LEVEL:
@@ -228,4 +269,15 @@ void config_redact_url(const char *url, char *out, size_t outlen)
 {
 	/* one scrubber for URLs and libpq messages alike */
 	store_secrets_scrub(url, out, outlen);
+}
+
+int config_worker_threads(const struct config *cfg, int workers)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->worker_threads > 0)
+		return cfg->worker_threads;
+	if (cores < 1 || workers < 1)
+		return 1;
+	return cores / workers > 1 ? (int)(cores / workers) : 1;
 }

@@ -311,6 +311,24 @@ enum core_status http_health_routes_add(struct http_router *r, char *err,
 enum core_status http_openapi_routes_add(struct http_router *r, char *err,
 					 size_t errlen);
 
+/* GET /metrics: Prometheus text format (metrics.c lists the families). */
+enum core_status http_metrics_routes_add(struct http_router *r, char *err,
+					 size_t errlen);
+/* Counts one answered request: route is the matched pattern ("static",
+ * NULL for none: "unmatched"), method as sent (unknown ones become
+ * "other"), the status sent and the seconds it took. Thread-safe; called by
+ * the server when a request completes. */
+void http_metrics_observe(const char *route, const char *method, int status,
+			  double seconds);
+/* Forgets the HTTP series (tests). */
+void http_metrics_reset(void);
+/* The whole exposition text: this process's HTTP series, then the
+ * database's snapshot (store_metrics_json) when pool is not NULL and
+ * answers (lmnas_database_up says whether it did). *text is the caller's
+ * (core_free); CORE_ERR_NOMEM when it could not be built whole. */
+enum core_status http_metrics_render(struct store_pool *pool, char **text,
+				     size_t *len, char *err, size_t errlen);
+
 /* Every API resource (what `lmnas serve` mounts). */
 enum core_status http_api_routes_add(struct http_router *r, char *err,
 				     size_t errlen);

@@ -516,6 +516,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	}
 	http_conns_mark(&s->conns, conn, 0);
+	if (rc->status) /* a response went out (not a client abort) */
+		http_metrics_observe(
+		    rc->is_static ? "static" : rc->match.pattern, rc->method,
+		    rc->status, core_now_seconds() - rc->t0);
 	core_log_set_context(rc->id);
 	LOG_INFO("%s %s %d %zu bytes %.1f ms%s%s", rc->method, rc->log_path,
 		 rc->status, rc->bytes, (core_now_seconds() - rc->t0) * 1e3,

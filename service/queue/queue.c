@@ -334,3 +334,63 @@ enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
 	PQclear(r);
 	return st;
 }
+
+/* queued rather than running-and-expired: the job is in no one's hands,
+ * and a cancel of a queued job ends it at once (nobody is left to see the
+ * request) */
+static const struct store_stmt stmt_release = {
+    "queue_release",
+    "UPDATE jobs SET status = 'queued', lease_owner = NULL,"
+    " lease_expires_at = NULL, updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND status = 'running'",
+    2};
+
+enum core_status queue_job_release(struct store_pool *p, long long id,
+				   const char *worker, char *err, size_t errlen)
+{
+	char ids[32];
+	const char *params[2] = {ids, worker};
+	PGresult *r = NULL;
+	enum core_status st;
+	int changed;
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	st = run_one(p, &stmt_release, params, &r, err, errlen);
+	if (st)
+		return st;
+	changed = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (changed != 1) {
+		core_errf(err, errlen, "job %lld: lease lost", id);
+		return CORE_ERR_CONFLICT;
+	}
+	return CORE_OK;
+}
+
+static const struct store_stmt stmt_cancel_requested = {
+    "queue_cancel_requested",
+    "SELECT cancel_requested FROM jobs WHERE id = $1::bigint", 1};
+
+enum core_status queue_job_cancel_requested(struct store_pool *p, long long id,
+					    int *requested, char *err,
+					    size_t errlen)
+{
+	char ids[32];
+	const char *params[1] = {ids};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*requested = 0;
+	snprintf(ids, sizeof ids, "%lld", id);
+	st = run_one(p, &stmt_cancel_requested, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		core_errf(err, errlen, "job %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
+	*requested = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return CORE_OK;
+}

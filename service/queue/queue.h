@@ -82,4 +82,18 @@ enum core_status queue_job_get(struct store_pool *p, long long id,
 enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
 				  size_t errlen);
 
+/* Hands a running job back to the queue (SIGTERM): status queued, lease
+ * cleared, so any worker claims it at once and resumes it from what was
+ * stored instead of waiting for the lease to expire. CORE_ERR_CONFLICT
+ * when worker no longer holds the lease. */
+enum core_status queue_job_release(struct store_pool *p, long long id,
+				   const char *worker, char *err,
+				   size_t errlen);
+
+/* Whether a cancel was requested for job id (a cheap read the heartbeat
+ * thread polls between renewals). CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status queue_job_cancel_requested(struct store_pool *p, long long id,
+					    int *requested, char *err,
+					    size_t errlen);
+
 #endif

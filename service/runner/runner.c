@@ -644,6 +644,45 @@ static enum core_status finish(struct job *j, enum core_status st,
 				errlen);
 }
 
+/* The process is stopping (SIGTERM/SIGINT): the job goes back to the
+ * queue at once, so another worker resumes it from its last epoch
+ * checkpoint without waiting for the lease to expire. A release that
+ * fails leaves the lease to expire: the job is resumed all the same,
+ * later. */
+static enum core_status hand_back(struct job *j, char *err, size_t errlen)
+{
+	char why[CORE_ERR_LEN];
+	enum core_status st;
+
+	job_event(j, STORE_EVENT_INFO, "handed_back",
+		  "job %lld handed back by %s (process stopping); it resumes "
+		  "on the next worker that claims it",
+		  j->id, j->rc->worker);
+	st = queue_job_release(j->p, j->id, j->rc->worker, why, sizeof why);
+	if (st)
+		LOG_WARN("hand back: %s; the lease expires instead", why);
+	core_errf(err, errlen,
+		  "job %lld: stopped and handed back; it resumes when "
+		  "claimed again",
+		  j->id);
+	return CORE_ERR_CANCELLED;
+}
+
+/* Threads per training x workers stay within the cores: the worker's cap
+ * wins over the spec (0 there means every core), and the job says so. */
+static void cap_threads(struct job *j)
+{
+	int cap = j->rc->max_threads;
+
+	if (cap <= 0 || (j->spec.threads > 0 && j->spec.threads <= cap))
+		return;
+	job_event(j, STORE_EVENT_INFO, "threads",
+		  "threads: %d asked, %d used (the worker's cap: threads per "
+		  "training x workers within the cores)",
+		  j->spec.threads, cap);
+	j->spec.threads = cap;
+}
+
 enum core_status runner_job_run(struct store_pool *p,
 				const struct queue_claim *claim,
 				const struct runner_config *rc, char *err,
@@ -686,6 +725,7 @@ enum core_status runner_job_run(struct store_pool *p,
 		goto out;
 	}
 	search_spec_limits(&j.spec, &j.lim);
+	cap_threads(&j);
 	job_eta_init(&j);
 	job_event(&j, STORE_EVENT_INFO, "start",
 		  "job %lld (%s) started by %s, attempt %d", j.id, j.spec.name,
@@ -706,12 +746,11 @@ enum core_status runner_job_run(struct store_pool *p,
 		st = CORE_ERR_CONFLICT;
 		goto out;
 	}
-	if (rc->stop && *rc->stop) {
-		core_errf(err, errlen,
-			  "job %lld: stopped; it resumes when "
-			  "claimed again",
-			  j.id);
-		st = CORE_ERR_CANCELLED;
+	/* a job both cancelled and stopped ends cancelled, and one that
+	 * reached its end as the stop came ends as it is: handing either
+	 * back would only make the next worker end it */
+	if (rc->stop && *rc->stop && st != CORE_OK && !j.cancel_requested) {
+		st = hand_back(&j, err, errlen);
 		goto out;
 	}
 	st = finish(&j, st, why, err, errlen);

@@ -13,7 +13,7 @@
  * section says) by the deploy module, in memory.
  *
  * Layer: runner sits above search, deploy, train, llm, store and queue; the CLI
- * (`lmnas search`, `lmnas worker`) and later the HTTP workers call it. */
+ * (`lmnas search`, `lmnas worker`) and `lmnas serve --workers` call it. */
 #ifndef LMNAS_RUNNER_H
 #define LMNAS_RUNNER_H
 
@@ -34,6 +34,7 @@ struct runner_progress {
 	double hypervolume;
 	const char *proposer; /* who proposed this round */
 	double eta_s;	      /* seconds to the job's end; -1 unknown */
+	double img_per_s;     /* training images/s now; 0 when not training */
 };
 
 /* The time-to-finish estimate (runner_eta.c). Work is counted in MACs x
@@ -61,10 +62,21 @@ struct runner_config {
 	const char *worker; /* lease owner, e.g. host:pid */
 	int lease_s;	    /* lease length (>= 2); a heartbeat thread renews
 			       it every lease_s / 3 whatever the job does */
-	volatile int *stop; /* set by a signal handler: stop soon, keep the
-			       lease to expire (the job resumes elsewhere) */
+	volatile int *stop; /* set by a signal handler: stop at the next
+			       safe point and hand the job back to the queue
+			       (lease released: another worker resumes it at
+			       once from its last epoch checkpoint) */
 	void (*progress)(const struct runner_progress *p, void *ctx);
 	void *ctx;
+	/* > 0: a job's training threads are capped at this (a spec asking
+	 * for more, or for 0 = all cores, gets this many, said in an event),
+	 * so that threads x workers stay within the cores; 0: no cap */
+	int max_threads;
+	/* non-zero: the heartbeat thread holds one more pooled connection
+	 * that LISTENs for cancel notifications (migration 0005), so a
+	 * cancel stops the job within a moment; the pool then needs 3
+	 * connections. 0: it polls jobs.cancel_requested every second. */
+	int listen_cancel;
 };
 
 /* Runs the claimed job to its end and records the end in the queue
@@ -74,10 +86,10 @@ struct runner_config {
  * PostgreSQL refuses for what they contain. Every write is guarded by the
  * lease: once another worker holds it, this one writes nothing more.
  * Returns CORE_OK when the job ended (whatever its outcome),
- * CORE_ERR_CANCELLED when *stop was set (the job is left running, to be
- * resumed), CORE_ERR_CONFLICT when the lease was lost, or another error
- * when the database failed. The pool needs a connection for the heartbeat
- * besides the job's own (size >= 2). */
+ * CORE_ERR_CANCELLED when *stop was set (the job is handed back: queued
+ * again with its lease released, to be resumed), CORE_ERR_CONFLICT when the
+ * lease was lost, or another error when the database failed. The pool needs a
+ * connection for the heartbeat besides the job's own (size >= 2). */
 enum core_status runner_job_run(struct store_pool *p,
 				const struct queue_claim *claim,
 				const struct runner_config *rc, char *err,
@@ -103,6 +115,11 @@ struct runner_worker_config {
 	 * message, and job.ctx */
 	void (*job_done)(long long id, enum core_status st, const char *err,
 			 void *ctx);
+	/* artifact retention (store_artifacts_prune): > 0 prunes jobs that
+	 * ended more than retention_s ago, at the loop's start and then
+	 * every prune_every_s (<= 0: 600 s); 0 keeps everything */
+	double retention_s;
+	double prune_every_s;
 };
 
 /* Runs jobs until *wc->job.stop is set (CORE_OK), or with once: after one
@@ -111,5 +128,33 @@ struct runner_worker_config {
 enum core_status runner_worker_run(struct store_pool *p,
 				   const struct runner_worker_config *wc,
 				   int *jobs, char *err, size_t errlen);
+
+/* ---- several workers in one process (runner_workers.c) ------------------
+ * `lmnas serve --workers N` and `lmnas worker --concurrency N`: N threads,
+ * each a runner_worker_run loop with its own connection pool (the job's
+ * connection, the heartbeat's and the cancel listener's) and its own
+ * lease owner name
+ * ("<name>/<k>"), so a job's lease and writes belong to one thread. */
+struct runner_workers_config {
+	const char *url;  /* the database (each thread opens its own pool) */
+	const char *name; /* e.g. host:pid; thread k owns "<name>/<k>" */
+	int count;	  /* threads, 1..256 */
+	int lease_s;
+	int max_threads; /* runner_config.max_threads of every job */
+	double retention_s, prune_every_s; /* see runner_worker_config */
+	volatile int *stop; /* set it, then runner_workers_join */
+};
+struct runner_workers; /* opaque */
+
+/* Starts the threads (the strings are copied). On failure no thread is
+ * left running and err says why. *out is the caller's
+ * (runner_workers_join). */
+enum core_status runner_workers_start(const struct runner_workers_config *c,
+				      struct runner_workers **out, char *err,
+				      size_t errlen);
+/* Waits for every thread to leave its loop (set *c->stop first: each
+ * hands its running job back at the next safe point) and frees w.
+ * Returns how many jobs the threads ran. NULL is ignored. */
+int runner_workers_join(struct runner_workers *w);
 
 #endif

@@ -29,6 +29,9 @@ struct job {
 	pthread_cond_t hb_cond;
 	int hb_init, hb_running, hb_quit;
 	char hb_progress[512];
+	/* the heartbeat thread's LISTEN lmnas_cancel connection (NULL: it
+	 * polls); only that thread touches it */
+	struct store_conn *listener;
 	int cancel_requested;
 	int lease_lost;
 	/* non-zero: stop now (lost lease, cancel, process stop); polled

@@ -2,18 +2,27 @@
 /* runner_lease.c - keeping a job's lease while it runs: a heartbeat
  * thread renews it every third of its length whatever the job is doing (an
  * LLM call, an epoch, an export), carries the progress document, and
- * raises j->halt when the lease is lost, a cancel is requested or the
- * process is asked to stop; plus the job's events. */
+ * raises j->halt when the lease is lost, a cancel is requested (a NOTIFY
+ * on lmnas_cancel, or polled every CANCEL_POLL_S) or the process is asked
+ * to stop; plus the job's events. */
 #include "runner_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /* How often the thread looks at rc->stop between beats. */
 #define BEAT_POLL_S 0.1
+/* Without a cancel listener (rc->listen_cancel unset, or LISTEN failed),
+ * how often it reads jobs.cancel_requested between renewals: a cancel set
+ * from any connection (the API, the CLI, psql) reaches a job on any
+ * worker within about this, whatever the lease length. One primary-key
+ * read a second per running job is cheap next to training. With the
+ * listener, the NOTIFY is read every BEAT_POLL_S instead. */
+#define CANCEL_POLL_S 1.0
 
 static void progress_json(struct job *j, char *out, size_t len)
 {
@@ -21,11 +30,11 @@ static void progress_json(struct job *j, char *out, size_t len)
 		 "{\"phase\":\"%s\",\"round\":%d,\"rounds\":%d,"
 		 "\"candidate_id\":%lld,\"epoch\":%d,\"epochs\":%d,"
 		 "\"evaluated\":%d,\"front_size\":%d,\"hypervolume\":%.6f,"
-		 "\"eta_s\":%.0f}",
+		 "\"eta_s\":%.0f,\"img_per_s\":%.1f}",
 		 j->prog.phase, j->prog.round + 1, j->prog.rounds,
 		 j->prog.candidate_id, j->prog.epoch, j->prog.epochs,
 		 j->prog.evaluated, j->prog.front_size, j->prog.hypervolume,
-		 j->prog.eta_s);
+		 j->prog.eta_s, j->prog.img_per_s);
 }
 
 /* One renewal with the latest progress; records a lost lease or a cancel
@@ -58,12 +67,98 @@ static void renew(struct job *j)
 	pthread_mutex_unlock(&j->hb_lock);
 }
 
+/* Records a cancel request seen by the heartbeat thread (how: for the
+ * log). Called with hb_lock not held. */
+static void cancel_seen(struct job *j, const char *how)
+{
+	LOG_INFO("job %lld: cancel requested (%s)", j->id, how);
+	pthread_mutex_lock(&j->hb_lock);
+	j->cancel_requested = 1;
+	j->halt = 1;
+	pthread_mutex_unlock(&j->hb_lock);
+}
+
+/* A cancel requested since the last renewal. Called with hb_lock not
+ * held; a failed read is left to the next poll or renewal. */
+static void cancel_poll(struct job *j)
+{
+	char err[CORE_ERR_LEN];
+	int cancel = 0;
+
+	if (queue_job_cancel_requested(j->p, j->id, &cancel, err, sizeof err) ||
+	    !cancel)
+		return;
+	cancel_seen(j, "poll");
+}
+
+/* The cancel listener (rc->listen_cancel): a pooled connection held for
+ * the job's run, LISTENing on the channel migration 0005's trigger
+ * notifies. Any failure leaves the thread polling instead. */
+static void listen_start(struct job *j)
+{
+	char err[CORE_ERR_LEN];
+	struct store_conn *c = NULL;
+
+	if (!j->rc->listen_cancel)
+		return;
+	if (store_conn_acquire(j->p, 2.0, &c, err, sizeof err)) {
+		LOG_WARN("cancel listener: %s; polling instead", err);
+		return;
+	}
+	if (store_exec_sql(c, "LISTEN lmnas_cancel", err, sizeof err)) {
+		LOG_WARN("cancel listener: %s; polling instead", err);
+		store_conn_release(j->p, c);
+		return;
+	}
+	j->listener = c;
+}
+
+static void listen_stop(struct job *j)
+{
+	char err[CORE_ERR_LEN];
+
+	if (!j->listener)
+		return;
+	/* the connection goes back to the pool: it must not keep
+	 * listening (a broken one is closed by the release) */
+	if (PQstatus(store_conn_pg(j->listener)) == CONNECTION_OK)
+		store_exec_sql(j->listener, "UNLISTEN *", err, sizeof err);
+	store_conn_release(j->p, j->listener);
+	j->listener = NULL;
+}
+
+/* Reads what arrived on the listener without blocking; 1 when this job's
+ * cancel was notified. A broken connection ends listening. */
+static int listen_check(struct job *j)
+{
+	PGconn *pg = store_conn_pg(j->listener);
+	PGnotify *n;
+	int hit = 0;
+
+	if (!PQconsumeInput(pg)) {
+		LOG_WARN("job %lld: cancel listener lost; polling instead",
+			 j->id);
+		listen_stop(j);
+		return 0;
+	}
+	while ((n = PQnotifies(pg)) != NULL) {
+		if (n->extra && strtoll(n->extra, NULL, 10) == j->id)
+			hit = 1;
+		PQfreemem(n);
+	}
+	return hit;
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct job *j = arg;
 	double period = j->rc->lease_s / 3.0;
 	double next = core_now_seconds() + period;
+	double next_poll = core_now_seconds() + CANCEL_POLL_S;
 
+	listen_start(j);
+	if (j->listener)
+		cancel_poll(j); /* one asked before the LISTEN began */
 	pthread_mutex_lock(&j->hb_lock);
 	while (!j->hb_quit) {
 		struct timespec ts;
@@ -80,6 +175,18 @@ static void *heartbeat_main(void *arg)
 		}
 		if (j->rc->stop && *j->rc->stop)
 			j->halt = 1;
+		if (!j->hb_quit && !j->halt && j->listener) {
+			pthread_mutex_unlock(&j->hb_lock);
+			if (listen_check(j))
+				cancel_seen(j, "NOTIFY");
+			pthread_mutex_lock(&j->hb_lock);
+		} else if (!j->hb_quit && !j->halt &&
+			   core_now_seconds() >= next_poll) {
+			pthread_mutex_unlock(&j->hb_lock);
+			cancel_poll(j);
+			pthread_mutex_lock(&j->hb_lock);
+			next_poll = core_now_seconds() + CANCEL_POLL_S;
+		}
 		if (j->hb_quit || core_now_seconds() < next)
 			continue;
 		pthread_mutex_unlock(&j->hb_lock);
@@ -88,6 +195,7 @@ static void *heartbeat_main(void *arg)
 		next = core_now_seconds() + period;
 	}
 	pthread_mutex_unlock(&j->hb_lock);
+	listen_stop(j);
 	return NULL;
 }
 

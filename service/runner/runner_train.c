@@ -26,6 +26,7 @@ static int on_progress(const struct train_progress *p, void *ctxp)
 	j->prog.epoch = p->epoch + (p->epoch_done ? 1 : 0);
 	j->prog.epochs = p->epochs;
 	j->prog.loss = p->loss;
+	j->prog.img_per_s = p->img_per_s;
 	if (p->epoch_done)
 		job_eta_epoch(j, p->epoch_seconds);
 	job_eta_update(j, p->eta_s);
@@ -178,6 +179,7 @@ enum core_status job_train_candidate(struct job *j,
 	st = train_over_job_data(j, &a, &tc, blob, len, &hooks, &res, why,
 				 sizeof why);
 	core_free(blob);
+	j->prog.img_per_s = 0; /* not training until the next candidate */
 	if (t.db_st) {
 		core_errf(err, errlen, "%s", t.db_err);
 		return t.db_st;

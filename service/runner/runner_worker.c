@@ -14,11 +14,28 @@ static void idle(double s, volatile int *stop)
 		nanosleep(&ts, NULL);
 }
 
+/* One retention pass; a failure is logged and tried again next time. */
+static void prune(struct store_pool *p, double retention_s)
+{
+	struct store_prune_result r;
+	char err[CORE_ERR_LEN];
+	enum core_status st =
+	    store_artifacts_prune(p, retention_s, 100, &r, err, sizeof err);
+
+	if (st)
+		LOG_WARN("artifact retention: %s", err);
+	if (r.jobs)
+		LOG_INFO("artifact retention: %d job(s), %lld checkpoint(s) "
+			 "dropped, %lld bytes",
+			 r.jobs, r.checkpoints, r.bytes);
+}
+
 enum core_status runner_worker_run(struct store_pool *p,
 				   const struct runner_worker_config *wc,
 				   int *jobs, char *err, size_t errlen)
 {
 	volatile int *stop = wc->job.stop;
+	double next_prune = 0;
 	int n = 0;
 	enum core_status st = CORE_OK;
 
@@ -27,6 +44,13 @@ enum core_status runner_worker_run(struct store_pool *p,
 	while (!(stop && *stop)) {
 		struct queue_claim claim;
 		char why[CORE_ERR_LEN];
+
+		if (wc->retention_s > 0 && core_now_seconds() >= next_prune) {
+			prune(p, wc->retention_s);
+			next_prune =
+			    core_now_seconds() +
+			    (wc->prune_every_s > 0 ? wc->prune_every_s : 600.0);
+		}
 
 		why[0] = '\0';
 		st = queue_job_claim(p, wc->job.worker, wc->job.lease_s, &claim,

@@ -359,4 +359,45 @@ enum core_status store_model_zip(struct store_pool *p, long long model_id,
 				 void **zip, size_t *len, char *err,
 				 size_t errlen);
 
+/* ---- size and retention (records_size.c, 0005_workers.sql) ----------- */
+
+/* What a job holds in the database, in bytes: checkpoints (candidates'
+ * and models'), zips, and every other row of the job (jobs, rounds,
+ * candidates and models without their blobs, epochs, LLM calls, events). */
+struct store_job_size {
+	long long checkpoint_bytes, zip_bytes, row_bytes, total_bytes;
+	long long checkpoints; /* stored checkpoint blobs */
+};
+/* CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status store_job_size(struct store_pool *p, long long job_id,
+				struct store_job_size *out, char *err,
+				size_t errlen);
+
+struct store_prune_result {
+	int jobs;	       /* jobs pruned (marked artifacts_pruned_at) */
+	long long checkpoints; /* checkpoints dropped */
+	long long bytes;       /* their bytes */
+};
+/* Artifact retention: for up to max_jobs jobs that finished more than
+ * older_s seconds ago and were not pruned yet, drops the checkpoints of
+ * candidates outside the front of the job's last finished round that have
+ * no model; front members' checkpoints and models (checkpoint and zip) are
+ * kept. Each job is one statement, safe with several workers pruning at
+ * once. *out says what was done, also on failure (jobs before it). */
+enum core_status store_artifacts_prune(struct store_pool *p, double older_s,
+				       int max_jobs,
+				       struct store_prune_result *out,
+				       char *err, size_t errlen);
+
+/* ---- metrics (records_metrics.c) --------------------------------------
+ * One snapshot for GET /metrics as a JSON object (owned by the caller,
+ * core_free): jobs {status: n}, queue_depth, candidates_trained, llm_calls
+ * {outcome: n}, llm_latency {count, sum_s}, llm_buckets [cumulative count
+ * per bucket of llm_buckets_s, in order], leases [{worker, job, age_s}]
+ * (live leases, age since the last renewal), img_per_s (sum over the
+ * running jobs' progress). */
+enum core_status store_metrics_json(struct store_pool *p,
+				    const double *llm_buckets_s, int nbuckets,
+				    char **json, char *err, size_t errlen);
+
 #endif

@@ -60,6 +60,18 @@ export const cases = [
     },
   },
 
+  {
+    op: 'getMetrics',
+    method: 'GET',
+    path: '/metrics',
+    status: 200,
+    check: (res, body) => {
+      if (!/^# TYPE lmnas_http_requests_total counter$/m.test(body))
+        throw new Error('no lmnas_http_requests_total family');
+      if (!/^# TYPE lmnas_jobs gauge$/m.test(body)) throw new Error('no jobs-by-status family');
+    },
+  },
+
   // what no operation documents: problems of the server itself
   { op: null, schema: 'Problem', method: 'GET', path: '/no/such/path', status: 404, code: 'not_found' },
   { op: null, schema: 'Problem', method: 'GET', path: '/' + 'a'.repeat(4096), status: 414, code: 'uri_too_long' },

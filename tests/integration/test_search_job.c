@@ -154,8 +154,8 @@ static void record_progress(const struct runner_progress *pr, void *ctx)
 static enum core_status run_job(struct store_pool *p, long long id, int lease_s)
 {
 	struct queue_claim claim;
-	struct runner_config rc = {"test-worker", lease_s, NULL,
-				   record_progress, NULL};
+	struct runner_config rc = {
+	    "test-worker", lease_s, NULL, record_progress, NULL, 0, 0};
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 
@@ -528,7 +528,7 @@ static void *bg_main(void *x)
 	struct store_pool *p = NULL;
 	struct queue_claim claim;
 	struct runner_config rc = {b->worker, b->lease_s, &b->stop, bg_progress,
-				   b};
+				   b,	      0,	  0};
 
 	b->st = store_pool_open(url, 2, &p, b->err, sizeof b->err);
 	if (!b->st)
