@@ -29,7 +29,11 @@ struct config {
 	enum core_log_level log_level;
 	enum core_log_format log_format;
 	char web_dir[1024];
-	int lease_seconds; /* search job lease; renewed every third */
+	int lease_seconds;    /* search job lease; renewed every third */
+	char data_root[1024]; /* API jobs' data must lie under it */
+	int team_max_queued;  /* 0: no limit */
+	int team_max_running; /* 0: no limit */
+	int auth_fail_limit; /* failed authentications per minute per address */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
@@ -89,5 +93,6 @@ int cmd_jobs(const struct config *cfg, int argc, char **argv);
 int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
+int cmd_token(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -71,6 +71,21 @@ static const struct opt opts[] = {
     {"--lease-seconds", "LMNAS_LEASE_SECONDS", "60", OPT_INT, 2, 3600,
      F(lease_seconds),
      "search job lease; renewed every third of it (search, worker)"},
+    {"--data-root", "LMNAS_DATA_ROOT", "./var/data", OPT_STRING, 0, 0,
+     F(data_root),
+     "directory every API job's dataset.path and teacher_logits must lie "
+     "under (serve)"},
+    {"--team-max-queued", "LMNAS_TEAM_MAX_QUEUED", "100", OPT_INT, 0, 1000000,
+     F(team_max_queued),
+     "queued jobs a team may have; more get 429; 0: no limit (serve)"},
+    {"--team-max-running", "LMNAS_TEAM_MAX_RUNNING", "2", OPT_INT, 0, 10000,
+     F(team_max_running),
+     "running jobs of one team at once; the rest wait in the queue; 0: no "
+     "limit (serve, worker)"},
+    {"--auth-fail-limit", "LMNAS_AUTH_FAIL_LIMIT", "10", OPT_INT, 0, 1000000,
+     F(auth_fail_limit),
+     "failed authentications per minute from one address before 429; 0: no "
+     "limit (serve)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -35,9 +35,14 @@ struct queue_claim {
 	int attempts; /* including this one */
 };
 
-/* Claims the oldest queued job, or a running one whose lease expired, for
- * `worker` (a stable id such as host:pid) for lease_s seconds. Returns
- * CORE_ERR_NOT_FOUND when nothing is claimable. */
+/* Running jobs of one team at once for this process's claims (0: no
+ * limit, the default); `lmnas` sets it from --team-max-running. Jobs
+ * without a team are not limited. */
+void queue_team_max_running_set(int n);
+
+/* Claims the oldest queued job (of a team under its running limit), or a
+ * running one whose lease expired, for `worker` (a stable id such as host:pid)
+ * for lease_s seconds. Returns CORE_ERR_NOT_FOUND when nothing is claimable. */
 enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 int lease_s, struct queue_claim *out,
 				 char *err, size_t errlen);
