@@ -18,6 +18,7 @@
 #include "../support/ts_cifar.h"
 #include "auth/auth.h"
 #include "http/http.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -820,6 +821,46 @@ static void open_mode_acts_as_admin_of_the_default_team(void **state)
 	ts_http_reply_free(&r);
 }
 
+static void claims_keep_a_team_under_its_running_limit(void **state)
+{
+	char tok[AUTH_TOKEN_MAX], err[CORE_ERR_LEN], out[16];
+	struct queue_claim c1, c2, c3, c4;
+	long long tid, r1, r2, o1;
+
+	/* only this test's jobs are claimable */
+	assert_int_equal(ts_pg_exec(&pg, NULL,
+				    "UPDATE jobs SET status = 'cancelled' "
+				    "WHERE status IN ('queued', 'running')",
+				    out, sizeof out),
+			 0);
+	assert_int_equal(
+	    auth_token_create(pool, "busy", 0, 0, tok, &tid, err, sizeof err),
+	    CORE_OK);
+	r1 = submit(tok, spec_ok);
+	r2 = submit(tok, spec_ok);
+	o1 = submit(tok_b, spec_ok);
+	queue_team_max_running_set(1);
+	assert_int_equal(queue_job_claim(pool, "w1", 60, &c1, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(c1.id, r1);
+	/* team busy runs one: its second job waits, team b's goes first */
+	assert_int_equal(queue_job_claim(pool, "w2", 60, &c2, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(c2.id, o1);
+	assert_int_equal(queue_job_claim(pool, "w3", 60, &c3, err, sizeof err),
+			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(queue_job_finish(pool, r1, "w1", QUEUE_JOB_SUCCEEDED,
+					  NULL, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(queue_job_claim(pool, "w3", 60, &c4, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(c4.id, r2);
+	queue_team_max_running_set(0);
+	queue_claim_free(&c1);
+	queue_claim_free(&c2);
+	queue_claim_free(&c4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +877,7 @@ int main(void)
 	    cmocka_unit_test(idempotency_key_replays_the_same_job),
 	    cmocka_unit_test(team_queue_limit_gets_429),
 	    cmocka_unit_test(open_mode_acts_as_admin_of_the_default_team),
+	    cmocka_unit_test(claims_keep_a_team_under_its_running_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
