@@ -406,6 +406,21 @@ enum core_status http_openapi_routes_add(struct http_router *r, char *err,
 enum core_status http_jobs_routes_add(struct http_router *r, char *err,
 				      size_t errlen);
 
+/* GET /v1/jobs/{id}/events: a job's events, `after` an event id (events.c);
+ * GET /v1/jobs/{id}/rounds: its rounds (rounds.c). */
+enum core_status http_events_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+enum core_status http_rounds_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+
+/* For the resources under /v1/jobs/{id}: the {id} of the path as a job id
+ * (0 when it cannot be one: a 404), and the reply to a job read (json, owned
+ * and freed here, on success; job_not_found, 503 or 500 otherwise, the
+ * reason logged). */
+long long http_job_id_param(const struct http_request *req);
+void http_job_read_reply(struct http_response *res, long long id,
+			 enum core_status st, const char *err, char *json);
+
 /* ---- authentication (auth.c) -------------------------------------------
  * Before a /v1 route that is not HTTP_ROUTE_PUBLIC runs, the server checks
  * `Authorization: Bearer TOKEN` (auth_token_verify) and fills req->caller;

@@ -46,8 +46,7 @@ static void reply_text(struct http_response *res, int status, char *text)
 	http_reply_json(res, status, j);
 }
 
-/* The {id} of the path as a job id; 0 when it cannot be one (404). */
-static long long path_job_id(const struct http_request *req)
+long long http_job_id_param(const struct http_request *req)
 {
 	const char *s = http_request_param(req, "id");
 	long long id = 0;
@@ -77,6 +76,30 @@ static void reply_not_found(struct http_response *res, long long id)
 
 	snprintf(detail, sizeof detail, "no job %lld", id);
 	http_reply_error(res, HTTP_E_JOB_NOT_FOUND, detail, NULL);
+}
+
+void http_job_read_reply(struct http_response *res, long long id,
+			 enum core_status st, const char *err, char *json)
+{
+	char detail[64];
+	json_error_t je;
+
+	if (st == CORE_ERR_NOT_FOUND) {
+		snprintf(detail, sizeof detail, "no job %lld", id);
+		http_reply_error(res, HTTP_E_JOB_NOT_FOUND, detail, NULL);
+	} else if (st == CORE_ERR_NOMEM) {
+		http_reply_error(res, HTTP_E_OUT_OF_MEMORY, NULL, NULL);
+	} else if (st) {
+		LOG_ERROR("job %lld: %s", id, err);
+		http_reply_error(res,
+				 st == CORE_ERR_UNAVAILABLE
+				     ? HTTP_E_DATABASE_UNAVAILABLE
+				     : HTTP_E_INTERNAL_ERROR,
+				 "database error", NULL);
+	} else {
+		http_reply_json(res, 200, json_loads(json, 0, &je));
+	}
+	core_free(json);
 }
 
 /* ---- data root ---------------------------------------------------------- */
@@ -375,7 +398,7 @@ static void jobs_list(struct http_request *req, struct http_response *res)
 
 static void job_get(struct http_request *req, struct http_response *res)
 {
-	long long id = path_job_id(req);
+	long long id = http_job_id_param(req);
 	char err[CORE_ERR_LEN], *json = NULL;
 	enum core_status st;
 
@@ -397,7 +420,8 @@ static void job_get(struct http_request *req, struct http_response *res)
 
 static void job_cancel(struct http_request *req, struct http_response *res)
 {
-	long long id = path_job_id(req), team = http_caller_team(&req->caller);
+	long long id = http_job_id_param(req),
+		  team = http_caller_team(&req->caller);
 	char err[CORE_ERR_LEN], *json = NULL;
 	enum core_status st;
 
@@ -427,7 +451,7 @@ static void job_cancel(struct http_request *req, struct http_response *res)
 
 static void job_delete(struct http_request *req, struct http_response *res)
 {
-	long long id = path_job_id(req);
+	long long id = http_job_id_param(req);
 	char err[CORE_ERR_LEN];
 	enum core_status st;
 

@@ -139,6 +139,21 @@ enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
 				       long long team, char *err,
 				       size_t errlen);
 
+/* A job's events with id > after, oldest first, at most limit:
+ * {"events": [{id, ts, level, kind, message, data}], "next_after": ID}
+ * (next_after: the last id shown, else after). CORE_ERR_NOT_FOUND as
+ * above. */
+enum core_status queue_job_events_json(struct store_pool *p, long long id,
+				       long long team, long long after,
+				       int limit, char **json, char *err,
+				       size_t errlen);
+
+/* A job's rounds in order: {"rounds": [{round, proposer, front,
+ * hypervolume, summary, created_at, finished_at}]}. */
+enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
+				       long long team, char **json, char *err,
+				       size_t errlen);
+
 /* Deletes an ended job and everything it produced (candidates, rounds,
  * models, events cascade). CORE_ERR_NOT_FOUND as above, CORE_ERR_CONFLICT
  * while it is queued or running. */

@@ -303,3 +303,83 @@ enum core_status queue_job_delete(struct store_pool *p, long long id,
 		       "first)",
 		       err, errlen);
 }
+
+static const struct store_stmt stmt_events = {
+    "queue_events",
+    "SELECT json_build_object('events', coalesce(json_agg(json_build_object("
+    "'id', e.id, 'ts', e.ts, 'level', e.level, 'kind', e.kind, 'message',"
+    " e.message, 'data', e.data) ORDER BY e.id), '[]'), 'next_after',"
+    " coalesce(max(e.id), $2::bigint))::text"
+    " FROM (SELECT * FROM events WHERE job_id = $1::bigint"
+    "   AND id > $2::bigint ORDER BY id LIMIT $3::int) e",
+    3};
+
+static const struct store_stmt stmt_rounds = {
+    "queue_rounds",
+    "SELECT json_build_object('rounds', coalesce(json_agg(json_build_object("
+    "'round', r.round, 'proposer', r.proposer, 'front', r.front,"
+    " 'hypervolume', r.hypervolume, 'summary', r.summary, 'created_at',"
+    " r.created_at, 'finished_at', r.finished_at) ORDER BY r.round),"
+    " '[]'))::text FROM rounds r WHERE r.job_id = $1::bigint",
+    1};
+
+/* Runs s for job id once the job is known to be visible to team: another
+ * team's events and rounds are never read. */
+static enum core_status job_read(struct store_pool *p, long long id,
+				 long long team, const struct store_stmt *s,
+				 const char *const *params, char **json,
+				 char *err, size_t errlen)
+{
+	char ids[32], teams[32];
+	const char *vparams[2] = {ids, teams};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(teams, sizeof teams, "%lld", team);
+	st = run_one(p, &stmt_state_team, vparams, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		core_errf(err, errlen, "job %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
+	PQclear(r);
+	st = run_one(p, s, params, &r, err, errlen);
+	if (st)
+		return st;
+	*json = core_strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!*json) {
+		core_errf(err, errlen, "out of memory reading job %lld", id);
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}
+
+enum core_status queue_job_events_json(struct store_pool *p, long long id,
+				       long long team, long long after,
+				       int limit, char **json, char *err,
+				       size_t errlen)
+{
+	char ids[32], afters[32], limits[16];
+	const char *params[3] = {ids, afters, limits};
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(afters, sizeof afters, "%lld", after > 0 ? after : 0);
+	snprintf(limits, sizeof limits, "%d", limit);
+	return job_read(p, id, team, &stmt_events, params, json, err, errlen);
+}
+
+enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
+				       long long team, char **json, char *err,
+				       size_t errlen)
+{
+	char ids[32];
+	const char *params[1] = {ids};
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	return job_read(p, id, team, &stmt_rounds, params, json, err, errlen);
+}

@@ -821,6 +821,76 @@ static void open_mode_acts_as_admin_of_the_default_team(void **state)
 	ts_http_reply_free(&r);
 }
 
+static void events_page_by_after_and_rounds_list(void **state)
+{
+	char err[CORE_ERR_LEN], path[96], after[32];
+	struct ts_http_reply r;
+	long long id = submit(tok_a, spec_ok), seen = 0, last = 0;
+	int pages = 0;
+	json_t *j, *e;
+	size_t i;
+
+	for (int k = 0; k < 5; k++) {
+		char msg[32];
+		snprintf(msg, sizeof msg, "event %d", k);
+		assert_int_equal(store_event_insert(
+				     pool, NULL, id, STORE_EVENT_INFO, "state",
+				     msg, "{\"k\": 1}", err, sizeof err),
+				 CORE_OK);
+	}
+	assert_int_equal(store_round_put(pool, NULL, id, 1, "random",
+					 "[{\"id\": 3}]", 0.25, "one", 1, err,
+					 sizeof err),
+			 CORE_OK);
+	snprintf(after, sizeof after, "0");
+	do { /* polling with next_after sees every event once, in order */
+		snprintf(path, sizeof path,
+			 "/v1/jobs/%lld/events?limit=2&after=%s", id, after);
+		req("GET", path, tok_a, NULL, NULL, &r);
+		assert_int_equal(r.status, 200);
+		j = body_json(&r);
+		json_array_foreach(json_object_get(j, "events"), i, e)
+		{
+			long long eid =
+			    json_integer_value(json_object_get(e, "id"));
+			assert_true(eid > last);
+			last = eid;
+			seen++;
+			assert_string_equal(
+			    json_string_value(json_object_get(e, "kind")),
+			    "state");
+		}
+		snprintf(after, sizeof after, "%lld",
+			 (long long)json_integer_value(
+			     json_object_get(j, "next_after")));
+		i = json_array_size(json_object_get(j, "events"));
+		json_decref(j);
+		ts_http_reply_free(&r);
+		pages++;
+	} while (i > 0 && pages < 10);
+	assert_int_equal(seen, 5);
+	assert_int_equal(pages, 4); /* 2 + 2 + 1, then an empty page */
+
+	snprintf(path, sizeof path, "/v1/jobs/%lld/events?after=x", id);
+	req("GET", path, tok_a, NULL, NULL, &r);
+	check_problem(&r, 400, "invalid_parameter");
+	assert_true(names_field(&r, "after"));
+	ts_http_reply_free(&r);
+
+	snprintf(path, sizeof path, "/v1/jobs/%lld/rounds", id);
+	req("GET", path, tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	e = json_array_get(json_object_get(j, "rounds"), 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "round")), 1);
+	assert_string_equal(json_string_value(json_object_get(e, "proposer")),
+			    "random");
+	assert_true(json_real_value(json_object_get(e, "hypervolume")) == 0.25);
+	assert_int_equal(json_array_size(json_object_get(e, "front")), 1);
+	json_decref(j);
+	ts_http_reply_free(&r);
+}
+
 static void claims_keep_a_team_under_its_running_limit(void **state)
 {
 	char tok[AUTH_TOKEN_MAX], err[CORE_ERR_LEN], out[16];
@@ -877,6 +947,7 @@ int main(void)
 	    cmocka_unit_test(idempotency_key_replays_the_same_job),
 	    cmocka_unit_test(team_queue_limit_gets_429),
 	    cmocka_unit_test(open_mode_acts_as_admin_of_the_default_team),
+	    cmocka_unit_test(events_page_by_after_and_rounds_list),
 	    cmocka_unit_test(claims_keep_a_team_under_its_running_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
