@@ -111,8 +111,9 @@ enum queue_submit_outcome {
 	QUEUE_SUBMIT_QUEUE_FULL	 /* max_queued reached: nothing done */
 };
 
-/* Enqueues s in one statement (the limit and the key checked with the
- * insert). *id receives the job created or replayed. */
+/* Enqueues s in one transaction holding the team's advisory lock, so
+ * concurrent submissions neither pass max_queued nor create two jobs for
+ * one key. *id receives the job created or replayed. */
 enum core_status queue_job_submit(struct store_pool *p,
 				  const struct queue_submit *s,
 				  enum queue_submit_outcome *outcome,

@@ -26,6 +26,11 @@
 /* $n::bigint = 0: every team (an admin); else only that team's jobs */
 #define TEAM_SCOPE(n) "($" n "::bigint = 0 OR j.team_id = $" n "::bigint)"
 
+/* Submissions of one team take turns (the lock ends with the
+ * transaction); the key space (4712, team) is lmnas' own. */
+static const struct store_stmt stmt_team_lock = {
+    "queue_team_lock", "SELECT pg_advisory_xact_lock(4712, $1::int)", 1};
+
 /* The insert happens only under the team's limit and for a key not yet
  * used; which of the two stopped it is read afterwards (stmt_by_key). */
 static const struct store_stmt stmt_submit = {
@@ -108,12 +113,23 @@ enum core_status queue_job_status_parse(const char *s,
 	return CORE_ERR_INVALID;
 }
 
-enum core_status queue_job_submit(struct store_pool *p,
-				  const struct queue_submit *s,
-				  enum queue_submit_outcome *outcome,
-				  long long *id, char *err, size_t errlen)
+struct submit_ctx {
+	const struct queue_submit *s;
+	enum queue_submit_outcome *outcome;
+	long long *id;
+};
+
+/* One transaction: the team's lock, then the insert (its count of queued
+ * jobs sees every submission committed before the lock was granted, so
+ * concurrent submissions cannot pass the limit), then, when nothing was
+ * inserted, the key's job. */
+static enum core_status submit_tx(struct store_conn *c, void *arg, char *err,
+				  size_t errlen)
 {
+	struct submit_ctx *x = arg;
+	const struct queue_submit *s = x->s;
 	char team[32], maxq[16];
+	const char *lparams[1] = {team};
 	const char *params[6] = {s->name,
 				 s->spec_json,
 				 team,
@@ -124,35 +140,48 @@ enum core_status queue_job_submit(struct store_pool *p,
 	PGresult *r = NULL;
 	enum core_status st;
 
-	*id = 0;
+	*x->id = 0;
 	snprintf(team, sizeof team, "%lld", s->team_id);
 	snprintf(maxq, sizeof maxq, "%d", s->max_queued);
-	st = run_one(p, &stmt_submit, params, &r, err, errlen);
+	st = store_exec(c, &stmt_team_lock, lparams, NULL, NULL, NULL, err,
+			errlen);
+	if (!st)
+		st = store_exec(c, &stmt_submit, params, NULL, NULL, &r, err,
+				errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 1) {
-		*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		*outcome = QUEUE_SUBMIT_CREATED;
+		*x->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*x->outcome = QUEUE_SUBMIT_CREATED;
 		PQclear(r);
 		return CORE_OK;
 	}
 	PQclear(r);
-	*outcome = QUEUE_SUBMIT_QUEUE_FULL;
+	*x->outcome = QUEUE_SUBMIT_QUEUE_FULL;
 	if (!s->idem_key)
 		return CORE_OK;
-	/* a new statement sees a key committed by a concurrent request that
-	 * the insert's snapshot missed */
-	st = run_one(p, &stmt_by_key, kparams, &r, err, errlen);
+	st = store_exec(c, &stmt_by_key, kparams, NULL, NULL, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 1) {
-		*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		*outcome = PQgetvalue(r, 0, 1)[0] == 't'
-			       ? QUEUE_SUBMIT_REPLAYED
-			       : QUEUE_SUBMIT_KEY_REUSED;
+		*x->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*x->outcome = PQgetvalue(r, 0, 1)[0] == 't'
+				  ? QUEUE_SUBMIT_REPLAYED
+				  : QUEUE_SUBMIT_KEY_REUSED;
 	}
 	PQclear(r);
 	return CORE_OK;
+}
+
+enum core_status queue_job_submit(struct store_pool *p,
+				  const struct queue_submit *s,
+				  enum queue_submit_outcome *outcome,
+				  long long *id, char *err, size_t errlen)
+{
+	struct submit_ctx x = {s, outcome, id};
+
+	return store_tx_run(p, STORE_READ_COMMITTED, submit_tx, &x, err,
+			    errlen);
 }
 
 enum core_status queue_job_json(struct store_pool *p, long long id,

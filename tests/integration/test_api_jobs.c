@@ -22,7 +22,10 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -797,6 +800,140 @@ static void team_queue_limit_gets_429(void **state)
 	app.team_max_queued = 0;
 }
 
+struct racer {
+	long long team;
+	const char *key;
+	enum queue_submit_outcome outcome;
+	long long id;
+	enum core_status st;
+	atomic_int *done;
+};
+
+static void *race_submit(void *arg)
+{
+	struct racer *r = arg;
+	struct queue_submit s = {r->team,
+				 "race",
+				 "{}",
+				 r->key,
+				 "0000000000000000000000000000000000000000000"
+				 "000000000000000000000",
+				 3};
+	char err[CORE_ERR_LEN];
+
+	r->st =
+	    queue_job_submit(pool, &s, &r->outcome, &r->id, err, sizeof err);
+	atomic_fetch_add(r->done, 1);
+	return NULL;
+}
+
+/* Runs sql on c; 0 on success. */
+static int pq(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Submissions of a team take turns under its lock: while another
+ * transaction holds it and fills the team's queue (uncommitted), every
+ * submission waits, then sees the queue full. Without the lock they would
+ * not wait, count the queue without the uncommitted jobs, and pass the
+ * limit. Deterministic: the commit happens only once every submission is
+ * seen waiting for the lock (or, wrongly, done). */
+static void concurrent_submissions_wait_for_the_team_lock(void **state)
+{
+	enum { N = 3 };
+	struct racer r[N];
+	pthread_t t[N];
+	char url[256], err[CORE_ERR_LEN], sql[256];
+	atomic_int done = 0;
+	long long team;
+	struct store_conn *cs[4];
+	PGconn *c;
+	int waiting = 0;
+
+	/* every pool connection open first, so that what the racers wait
+	 * for can only be the lock */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(
+		    store_conn_acquire(pool, 5, &cs[i], err, sizeof err),
+		    CORE_OK);
+	for (int i = 0; i < 4; i++)
+		store_conn_release(pool, cs[i]);
+	assert_int_equal(
+	    auth_team_ensure(pool, "racers", &team, err, sizeof err), CORE_OK);
+	ts_pg_url(&pg, NULL, url, sizeof url);
+	c = PQconnectdb(url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(4712, %lld)",
+		 team);
+	assert_int_equal(pq(c, "BEGIN"), 0);
+	assert_int_equal(pq(c, sql), 0);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO jobs (name, spec, team_id) SELECT 'held', '{}', "
+		 "%lld FROM generate_series(1, 3)",
+		 team);
+	assert_int_equal(pq(c, sql), 0);
+	for (int i = 0; i < N; i++) {
+		r[i] = (struct racer){team, NULL, 0, 0, 0, &done};
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, race_submit, &r[i]), 0);
+	}
+	for (int k = 0; k < 2000 && waiting < N && atomic_load(&done) < N;
+	     k++) {
+		PGresult *q = PQexec(c, "SELECT count(*) FROM pg_stat_activity "
+					"WHERE wait_event = 'advisory'");
+		waiting = atoi(PQgetvalue(q, 0, 0));
+		PQclear(q);
+		usleep(5000);
+	}
+	assert_int_equal(pq(c, "COMMIT"), 0);
+	PQfinish(c);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].st, CORE_OK);
+		if (r[i].outcome != QUEUE_SUBMIT_QUEUE_FULL)
+			fail_msg("submission %d passed the limit (job %lld)", i,
+				 r[i].id);
+	}
+	assert_int_equal(waiting, N);
+}
+
+/* One key, racing: one job, the others replay it. */
+static void concurrent_submissions_with_one_key_make_one_job(void **state)
+{
+	enum { N = 4 };
+	struct racer r[N];
+	pthread_t t[N];
+	char err[CORE_ERR_LEN];
+	atomic_int done = 0;
+	long long team;
+	int created = 0;
+
+	assert_int_equal(
+	    auth_team_ensure(pool, "keyed", &team, err, sizeof err), CORE_OK);
+	for (int i = 0; i < N; i++) {
+		r[i] = (struct racer){team, "k", 0, 0, 0, &done};
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, race_submit, &r[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].st, CORE_OK);
+		assert_int_equal(r[i].id, r[0].id);
+		created += r[i].outcome == QUEUE_SUBMIT_CREATED;
+		if (r[i].outcome != QUEUE_SUBMIT_CREATED)
+			assert_int_equal(r[i].outcome, QUEUE_SUBMIT_REPLAYED);
+	}
+	assert_int_equal(created, 1);
+}
+
 static void open_mode_acts_as_admin_of_the_default_team(void **state)
 {
 	char err[CORE_ERR_LEN];
@@ -946,6 +1083,8 @@ int main(void)
 	    cmocka_unit_test(dataset_paths_outside_the_root_are_refused),
 	    cmocka_unit_test(idempotency_key_replays_the_same_job),
 	    cmocka_unit_test(team_queue_limit_gets_429),
+	    cmocka_unit_test(concurrent_submissions_wait_for_the_team_lock),
+	    cmocka_unit_test(concurrent_submissions_with_one_key_make_one_job),
 	    cmocka_unit_test(open_mode_acts_as_admin_of_the_default_team),
 	    cmocka_unit_test(events_page_by_after_and_rounds_list),
 	    cmocka_unit_test(claims_keep_a_team_under_its_running_limit),
