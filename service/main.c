@@ -2,6 +2,7 @@
 /* main.c - the `lmnas` binary: parses the configuration and dispatches to a
  * subcommand (service/cmd/). */
 #include "cmd/cmd.h"
+#include "queue/queue.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,10 @@ static const struct cmd commands[] = {
      cmd_model},
     {"export", "quantize a checkpoint to int8 and generate an MCU project",
      cmd_export},
+    {"token",
+     "API tokens: `token create --team NAME`, `token list`, "
+     "`token revoke ID`",
+     cmd_token},
     {"version", "print the version", cmd_version},
     {"help", "this text; `help config` lists every setting", cmd_help},
 };
@@ -67,6 +72,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	core_log_init(cfg.log_level, cfg.log_format);
+	queue_team_max_running_set(cfg.team_max_running);
 	if (argc < 2) {
 		cmd_help(&cfg, 0, NULL);
 		return 2;

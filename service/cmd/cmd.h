@@ -35,6 +35,10 @@ struct config {
 	int concurrency;    /* job workers of `lmnas worker` */
 	int worker_threads; /* training threads per job; 0: cores / workers */
 	long artifact_retention_s; /* 0: keep every artifact */
+	char data_root[1024]; /* API jobs' data must lie under it */
+	int team_max_queued;  /* 0: no limit */
+	int team_max_running; /* 0: no limit */
+	int auth_fail_limit; /* failed authentications per minute per address */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
@@ -99,5 +103,6 @@ int cmd_jobs(const struct config *cfg, int argc, char **argv);
 int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
+int cmd_token(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -3,11 +3,15 @@
  * and the dashboard, and with --workers N runs N job workers in the same
  * process, until SIGINT/SIGTERM; then it stops gracefully (the workers hand
  * their jobs back first). */
+#include "auth/auth.h"
 #include "cmd.h"
 #include "http/http.h"
 #include "runner/runner.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,14 +49,106 @@ static int schema_gate(struct store_pool *pool, const char *url_redacted)
 	return 0;
 }
 
+/* 1 for an address only this machine can reach: 127.0.0.0/8, ::1 or
+ * localhost. */
+static int host_is_loopback(const char *host)
+{
+	char h[256];
+	size_t n = strlen(host);
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' &&
+	    n - 2 < sizeof h) {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+	} else {
+		snprintf(h, sizeof h, "%s", host);
+	}
+	if (strcmp(h, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+/* Decides how /v1 authenticates. Returns 0 to go on, 1 to refuse to start:
+ * no token can authenticate and the address is reachable from elsewhere. */
+static int auth_gate(const struct config *cfg, struct store_pool *pool,
+		     struct http_app *app)
+{
+	char err[CORE_ERR_LEN];
+	long long n = 0;
+
+	if (auth_tokens_active(pool, &n, err, sizeof err)) {
+		/* tokens stay required: a database that comes back later
+		 * checks them */
+		LOG_WARN("API tokens cannot be counted now (%s): /v1 requires "
+			 "a token",
+			 err);
+		return 0;
+	}
+	if (n > 0)
+		return 0;
+	if (!host_is_loopback(cfg->listen_host)) {
+		fprintf(stderr,
+			"lmnas serve: no API token exists and --listen %s is "
+			"not a loopback address: refusing to serve the API "
+			"open; create one with `lmnas token create --team "
+			"NAME`\n",
+			cfg->listen_host);
+		return 1;
+	}
+	if (auth_team_ensure(pool, "default", &app->open_team_id, err,
+			     sizeof err)) {
+		fprintf(stderr, "lmnas serve: %s\n", err);
+		return 1;
+	}
+	app->auth_open = 1;
+	LOG_WARN("no API token exists: the API is OPEN on %s (every request "
+		 "acts as an admin of team 'default'); create a token with "
+		 "`lmnas token create --team NAME` and restart to require "
+		 "tokens",
+		 cfg->listen_host);
+	return 0;
+}
+
+/* The real path of the data root into out (created when missing); "" when
+ * it cannot be had (every API job's paths are then refused). */
+static void data_root_resolve(const char *dir, char *out)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(dir);
+
+	out[0] = '\0';
+	if (n == 0 || n >= sizeof tmp)
+		return;
+	memcpy(tmp, dir, n + 1);
+	for (char *p = tmp + 1; *p; p++) /* mkdir -p */
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	mkdir(tmp, 0755);
+	if (!realpath(dir, out)) {
+		LOG_WARN("data root %s: %s: API jobs cannot name any data", dir,
+			 strerror(errno));
+		out[0] = '\0';
+	}
+}
+
 int cmd_serve(const struct config *cfg, int argc, char **argv)
 {
+	char data_root[PATH_MAX];
 	char err[CORE_ERR_LEN], url[sizeof cfg->database_url + 16];
 	struct store_pool *pool = NULL;
 	struct http_router *router = NULL;
 	struct http_server *srv = NULL;
 	struct http_server_config hc;
-	struct http_app app;
+	struct http_app app = {0};
 	struct runner_workers *workers = NULL;
 	static volatile int workers_stop;
 	struct stat sb;
@@ -73,6 +169,17 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	}
 	if (schema_gate(pool, url))
 		goto out;
+	memset(&app, 0, sizeof app);
+	if (auth_gate(cfg, pool, &app))
+		goto out;
+	app.limiter = http_auth_limiter_new(cfg->auth_fail_limit);
+	if (!app.limiter) {
+		fprintf(stderr, "lmnas serve: out of memory\n");
+		goto out;
+	}
+	data_root_resolve(cfg->data_root, data_root);
+	app.data_root = data_root[0] ? data_root : NULL;
+	app.team_max_queued = cfg->team_max_queued;
 
 	/* Blocked before the daemon starts so that its threads inherit the
 	 * mask and the signals wait for sigwait() below. */
@@ -160,6 +267,7 @@ out:
 	runner_workers_join(workers);
 	http_server_stop(srv, 0);
 	http_router_free(router);
+	http_auth_limiter_free(app.limiter);
 	store_pool_close(pool);
 	return rc;
 }

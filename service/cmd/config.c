@@ -86,6 +86,21 @@ static const struct opt opts[] = {
      3650L * 86400, F(artifact_retention_s),
      "drop non-front proxy checkpoints this long after a job ends (30d, "
      "12h, 90m, 45s); 0: keep all (serve, worker)"},
+    {"--data-root", "LMNAS_DATA_ROOT", "./var/data", OPT_STRING, 0, 0,
+     F(data_root),
+     "directory every API job's dataset.path and teacher_logits must lie "
+     "under (serve)"},
+    {"--team-max-queued", "LMNAS_TEAM_MAX_QUEUED", "100", OPT_INT, 0, 1000000,
+     F(team_max_queued),
+     "queued jobs a team may have; more get 429; 0: no limit (serve)"},
+    {"--team-max-running", "LMNAS_TEAM_MAX_RUNNING", "2", OPT_INT, 0, 10000,
+     F(team_max_running),
+     "running jobs of one team at once; the rest wait in the queue; 0: no "
+     "limit (serve, worker)"},
+    {"--auth-fail-limit", "LMNAS_AUTH_FAIL_LIMIT", "10", OPT_INT, 0, 1000000,
+     F(auth_fail_limit),
+     "failed authentications per minute from one address before 429; 0: no "
+     "limit (serve)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -38,11 +38,11 @@ static void readiness_note(enum readiness now, const char *why)
 
 /* detail goes to the client; log_detail (NULL: detail) only to the log. */
 static void not_ready(struct http_response *res, enum readiness why,
-		      const char *code, const char *detail,
+		      enum http_error code, const char *detail,
 		      const char *log_detail,
 		      const struct store_schema_state *st)
 {
-	json_t *p = http_problem_new(503, code, NULL, detail, NULL);
+	json_t *p = http_error_new(code, detail, NULL);
 
 	readiness_note(why, log_detail ? log_detail : detail);
 	if (p && st) {
@@ -63,7 +63,7 @@ static void readyz(struct http_request *req, struct http_response *res)
 	char err[CORE_ERR_LEN], detail[CORE_ERR_LEN + 128];
 
 	if (!req->app || !req->app->pool) {
-		not_ready(res, READY_DB_DOWN, "database_unavailable",
+		not_ready(res, READY_DB_DOWN, HTTP_E_DATABASE_UNAVAILABLE,
 			  "no database is configured", NULL, NULL);
 		return;
 	}
@@ -71,7 +71,7 @@ static void readyz(struct http_request *req, struct http_response *res)
 	 * libpq's parse errors the whole URL) stays in the log, scrubbed of
 	 * passwords by the store */
 	if (store_schema_check(req->app->pool, &st, err, sizeof err)) {
-		not_ready(res, READY_DB_DOWN, "database_unavailable",
+		not_ready(res, READY_DB_DOWN, HTTP_E_DATABASE_UNAVAILABLE,
 			  "database unavailable", err, NULL);
 		return;
 	}
@@ -81,8 +81,8 @@ static void readyz(struct http_request *req, struct http_response *res)
 			 "binary (database at version %d, binary at %d): run "
 			 "a newer lmnas",
 			 st.unknown, st.db_version, st.binary_version);
-		not_ready(res, READY_NEWER, "migrations_newer", detail, NULL,
-			  &st);
+		not_ready(res, READY_NEWER, HTTP_E_MIGRATIONS_NEWER, detail,
+			  NULL, &st);
 		return;
 	}
 	if (st.pending) {
@@ -90,7 +90,7 @@ static void readyz(struct http_request *req, struct http_response *res)
 			 "%d migration(s) pending (database at version %d, "
 			 "binary at %d): run `lmnas migrate`",
 			 st.pending, st.db_version, st.binary_version);
-		not_ready(res, READY_PENDING, "migrations_pending", detail,
+		not_ready(res, READY_PENDING, HTTP_E_MIGRATIONS_PENDING, detail,
 			  NULL, &st);
 		return;
 	}

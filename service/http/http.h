@@ -68,9 +68,21 @@ const char *http_status_reason(int status);
 
 /* ---- requests and responses -------------------------------------------- */
 
+struct http_auth_limiter; /* failed authentications per address (auth.c) */
+
 /* The application state handlers share (owned by whoever starts the server). */
 struct http_app {
 	struct store_pool *pool; /* NULL: no database (readyz says 503) */
+	/* Open mode (loopback without any token, `lmnas serve` decides):
+	 * every /v1 request acts as an admin of team open_team_id. */
+	int auth_open;
+	long long open_team_id;
+	/* NULL: failures are not limited */
+	struct http_auth_limiter *limiter;
+	/* real path of the data root: a job's dataset.path and
+	 * teacher_logits must resolve under it (NULL: every path refused) */
+	const char *data_root;
+	int team_max_queued; /* queued jobs per team; 0: no limit */
 };
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
@@ -98,6 +110,17 @@ struct http_match {
 	char buf[HTTP_PATH_MAX];
 };
 
+/* Who sent an authenticated request (routes under /v1). team_id 0 never
+ * names a team: jobs are scoped with http_caller_team(). */
+struct http_caller {
+	long long token_id; /* 0 in open mode */
+	long long team_id;
+	int admin; /* sees and touches every team's jobs */
+};
+
+/* The team a request's data is limited to: 0 (all teams) for an admin. */
+long long http_caller_team(const struct http_caller *c);
+
 /* What a handler sees. Everything is borrowed for the duration of the call. */
 struct http_request {
 	unsigned method;	 /* one HTTP_* bit (0: not a known method) */
@@ -107,6 +130,8 @@ struct http_request {
 	json_t *body;		 /* parsed body for HTTP_ROUTE_BODY routes */
 	struct http_app *app;
 	const struct http_match *match;
+	const char *client;	   /* numeric client address ("" unknown) */
+	struct http_caller caller; /* set before a /v1 handler runs */
 	void *conn; /* private: the libmicrohttpd connection (NULL in tests) */
 };
 
@@ -182,6 +207,59 @@ json_t *http_problem_new(int status, const char *code, const char *title,
 			 const char *detail,
 			 const struct core_field_errors *fe);
 
+/* ---- the error registry (errors.c) --------------------------------------
+ * Every error the API sends has one code here, with its status and title;
+ * api/openapi.yaml lists the same table. Handlers reply with
+ * http_reply_error; http_reply_problem stays for codes built elsewhere. */
+enum http_error {
+	HTTP_E_NOT_FOUND = 0,
+	HTTP_E_METHOD_NOT_ALLOWED,
+	HTTP_E_BODY_TOO_LARGE,
+	HTTP_E_UNSUPPORTED_MEDIA_TYPE,
+	HTTP_E_INVALID_JSON,
+	HTTP_E_INVALID_PATH,
+	HTTP_E_INVALID_QUERY,
+	HTTP_E_TOO_MANY_QUERY_ARGS,
+	HTTP_E_URI_TOO_LONG,
+	HTTP_E_INVALID_PARAMETER,
+	HTTP_E_DATABASE_UNAVAILABLE,
+	HTTP_E_MIGRATIONS_PENDING,
+	HTTP_E_MIGRATIONS_NEWER,
+	HTTP_E_INTERNAL_ERROR,
+	HTTP_E_OUT_OF_MEMORY,
+	HTTP_E_UNAUTHENTICATED,
+	HTTP_E_TOKEN_MALFORMED,
+	HTTP_E_TOKEN_INVALID,
+	HTTP_E_TOKEN_REVOKED,
+	HTTP_E_TOKEN_EXPIRED,
+	HTTP_E_AUTH_RATE_LIMITED,
+	HTTP_E_VALIDATION_FAILED,
+	HTTP_E_JOB_NOT_FOUND,
+	HTTP_E_JOB_ENDED,
+	HTTP_E_JOB_NOT_FINISHED,
+	HTTP_E_IDEMPOTENCY_KEY_INVALID,
+	HTTP_E_IDEMPOTENCY_KEY_REUSED,
+	HTTP_E_TEAM_QUEUE_FULL,
+	HTTP_E_COUNT
+};
+
+struct http_error_info {
+	const char *code; /* stable, [a-z_]+ */
+	int status;
+	const char *title;
+};
+
+/* The entry of e (internal_error's for a value out of range). */
+const struct http_error_info *http_error_info(enum http_error e);
+/* The entry of a code, or NULL when the registry has none. */
+const struct http_error_info *http_error_find(const char *code);
+/* A problem object for e (see http_problem_new); NULL when out of memory. */
+json_t *http_error_new(enum http_error e, const char *detail,
+		       const struct core_field_errors *fe);
+/* Replies with e's status, code and title. */
+void http_reply_error(struct http_response *res, enum http_error e,
+		      const char *detail, const struct core_field_errors *fe);
+
 /* ---- request bodies ---------------------------------------------------- */
 
 #define HTTP_JSON_MAX_DEPTH 64
@@ -200,8 +278,15 @@ enum core_status http_json_parse(const char *data, size_t len, int max_depth,
 
 /* ---- router ------------------------------------------------------------ */
 
+/* Every route under /v1 carries exactly one of TEAM_SCOPED and PUBLIC (a
+ * test walks the route table): a new route cannot forget its scope. */
 enum http_route_flags {
-	HTTP_ROUTE_BODY = 1u << 0 /* takes a JSON request body */
+	HTTP_ROUTE_BODY = 1u << 0, /* takes a JSON request body */
+	/* needs a bearer token; the handler limits what it reads and
+	 * writes to http_caller_team(&req->caller) (another team's id is
+	 * a 404, never a 403) */
+	HTTP_ROUTE_TEAM_SCOPED = 1u << 1,
+	HTTP_ROUTE_PUBLIC = 1u << 2 /* under /v1 without a token */
 };
 
 struct http_router; /* opaque */
@@ -219,6 +304,13 @@ void http_router_free(struct http_router *r);
 enum core_status http_router_add(struct http_router *r, unsigned methods,
 				 const char *pattern, http_handler_fn fn,
 				 unsigned flags, char *err, size_t errlen);
+
+/* Calls fn for every route in the order added: its pattern, methods and
+ * flags. */
+void http_router_each(const struct http_router *r,
+		      void (*fn)(void *ctx, const char *pattern,
+				 unsigned methods, unsigned flags),
+		      void *ctx);
 
 enum http_match_result {
 	HTTP_MATCH_FOUND = 0,
@@ -328,6 +420,42 @@ void http_metrics_reset(void);
  * (core_free); CORE_ERR_NOMEM when it could not be built whole. */
 enum core_status http_metrics_render(struct store_pool *pool, char **text,
 				     size_t *len, char *err, size_t errlen);
+
+/* /v1/jobs: submit, list, get, cancel, delete (jobs.c). */
+enum core_status http_jobs_routes_add(struct http_router *r, char *err,
+				      size_t errlen);
+
+/* GET /v1/jobs/{id}/events: a job's events, `after` an event id (events.c);
+ * GET /v1/jobs/{id}/rounds: its rounds (rounds.c). */
+enum core_status http_events_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+enum core_status http_rounds_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+
+/* For the resources under /v1/jobs/{id}: the {id} of the path as a job id
+ * (0 when it cannot be one: a 404), and the reply to a job read (json, owned
+ * and freed here, on success; job_not_found, 503 or 500 otherwise, the
+ * reason logged). */
+long long http_job_id_param(const struct http_request *req);
+void http_job_read_reply(struct http_response *res, long long id,
+			 enum core_status st, const char *err, char *json);
+
+/* ---- authentication (auth.c) -------------------------------------------
+ * Before a /v1 route that is not HTTP_ROUTE_PUBLIC runs, the server checks
+ * `Authorization: Bearer TOKEN` (auth_token_verify) and fills req->caller;
+ * missing, malformed, unknown, revoked and expired tokens are 401 problems.
+ * Failed attempts are counted per client address: past the limit within a
+ * minute, the address gets 429 auth_rate_limited with Retry-After until the
+ * minute is over, whatever it sends. */
+
+/* A limiter allowing per_minute failures per address (0: no limit);
+ * NULL when out of memory. Free with http_auth_limiter_free. */
+struct http_auth_limiter *http_auth_limiter_new(int per_minute);
+void http_auth_limiter_free(struct http_auth_limiter *l);
+
+/* Authenticates req (fills req->caller) and returns 1; or replies with the
+ * problem into res and returns 0. */
+int http_auth_check(struct http_request *req, struct http_response *res);
 
 /* Every API resource (what `lmnas serve` mounts). */
 enum core_status http_api_routes_add(struct http_router *r, char *err,

@@ -28,7 +28,7 @@ static void reply_asset(struct http_response *res, const char *path)
 
 	if (!a) {
 		snprintf(detail, sizeof detail, "no API document %s", path);
-		http_reply_problem(res, 404, "not_found", NULL, detail, NULL);
+		http_reply_error(res, HTTP_E_NOT_FOUND, detail, NULL);
 		return;
 	}
 	http_reply_static(res, 200, http_content_type_for(a->path), a->data,

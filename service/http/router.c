@@ -373,3 +373,13 @@ enum http_match_result http_router_match(const struct http_router *r,
 	}
 	return HTTP_MATCH_FOUND;
 }
+
+void http_router_each(const struct http_router *r,
+		      void (*fn)(void *ctx, const char *pattern,
+				 unsigned methods, unsigned flags),
+		      void *ctx)
+{
+	for (size_t i = 0; i < r->n; i++)
+		fn(ctx, r->routes[i]->pattern, r->routes[i]->methods,
+		   r->routes[i]->flags);
+}

@@ -65,6 +65,7 @@ struct req_ctx {
 	char log_path[LOG_PATH_MAX + 1];
 	char static_file[PATH_MAX];
 	const char *static_type;
+	char client[NI_MAXHOST]; /* numeric client address */
 };
 
 void http_server_config_defaults(struct http_server_config *c)
@@ -94,10 +95,10 @@ static void copy_for_log(char *out, size_t cap, const char *s)
 	out[n] = '\0';
 }
 
-static void decide_problem(struct req_ctx *rc, int status, const char *code,
+static void decide_problem(struct req_ctx *rc, enum http_error e,
 			   const char *detail)
 {
-	http_reply_problem(&rc->res, status, code, NULL, detail, NULL);
+	http_reply_error(&rc->res, e, detail, NULL);
 	rc->decided = 1;
 }
 
@@ -108,7 +109,7 @@ static void decide_405(struct req_ctx *rc, unsigned allow)
 	http_methods_format(allow, methods, sizeof methods);
 	snprintf(detail, sizeof detail, "%s is not allowed on %s (allowed: %s)",
 		 rc->method, rc->req.path, methods);
-	decide_problem(rc, 405, "method_not_allowed", detail);
+	decide_problem(rc, HTTP_E_METHOD_NOT_ALLOWED, detail);
 	http_reply_header(&rc->res, "Allow", methods);
 }
 
@@ -118,7 +119,7 @@ static void decide_413(struct req_ctx *rc, long max)
 
 	snprintf(detail, sizeof detail,
 		 "the request body is larger than %ld bytes", max);
-	decide_problem(rc, 413, "body_too_large", detail);
+	decide_problem(rc, HTTP_E_BODY_TOO_LARGE, detail);
 }
 
 /* Finds the first query argument whose key or value is not UTF-8; its key
@@ -135,6 +136,34 @@ static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind,
 	if (!bad[0])
 		snprintf(bad, 64, "?");
 	return MHD_NO;
+}
+
+/* The numeric address of the peer ("" when unknown): the key of the
+ * failed-authentication limit. */
+static void client_address(struct MHD_Connection *conn, char *out,
+			   size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t len = 0;
+
+	out[0] = '\0';
+	if (!sa)
+		return;
+	len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					: sizeof(struct sockaddr_in);
+	if (getnameinfo(sa, len, out, (socklen_t)outlen, NULL, 0,
+			NI_NUMERICHOST) != 0)
+		out[0] = '\0';
+}
+
+/* 1 when the matched route needs a bearer token: every /v1 route but the
+ * ones flagged public. */
+static int route_needs_auth(const struct http_match *m)
+{
+	return strncmp(m->pattern, "/v1/", 4) == 0 &&
+	       !(m->flags & HTTP_ROUTE_PUBLIC);
 }
 
 /* The first call for a request: headers are in, the body (if any) is not.
@@ -165,12 +194,14 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	rc->req.app = s->cfg.app;
 	rc->req.match = &rc->match;
 	rc->req.conn = conn;
+	client_address(conn, rc->client, sizeof rc->client);
+	rc->req.client = rc->client;
 
 	if (rc->query_args) {
 		snprintf(detail, sizeof detail,
 			 "the query has %zu arguments; at most %d are accepted",
 			 rc->query_args, HTTP_QUERY_ARGS_MAX);
-		decide_problem(rc, 414, "too_many_query_args", detail);
+		decide_problem(rc, HTTP_E_TOO_MANY_QUERY_ARGS, detail);
 		return;
 	}
 	if (rc->uri_len) {
@@ -178,11 +209,11 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 			 "the request target is %zu bytes long; with a query "
 			 "at most %d are accepted",
 			 rc->uri_len, HTTP_URI_MAX);
-		decide_problem(rc, 414, "uri_too_long", detail);
+		decide_problem(rc, HTTP_E_URI_TOO_LONG, detail);
 		return;
 	}
 	if (!core_utf8_valid(url, strlen(url))) {
-		decide_problem(rc, 400, "invalid_path",
+		decide_problem(rc, HTTP_E_INVALID_PATH,
 			       "the path is not UTF-8 text once "
 			       "percent-decoded");
 		return;
@@ -195,7 +226,7 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 			 "query argument '%s' is not UTF-8 text once "
 			 "percent-decoded",
 			 bad);
-		decide_problem(rc, 400, "invalid_query", detail);
+		decide_problem(rc, HTTP_E_INVALID_QUERY, detail);
 		return;
 	}
 
@@ -203,7 +234,7 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	switch (mr) {
 	case HTTP_MATCH_FOUND: break;
 	case HTTP_MATCH_TOO_LONG:
-		decide_problem(rc, 414, "uri_too_long",
+		decide_problem(rc, HTTP_E_URI_TOO_LONG,
 			       "the path is longer than the server accepts");
 		return;
 	case HTTP_MATCH_NO_METHOD: decide_405(rc, rc->match.allow); return;
@@ -221,7 +252,7 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 			return;
 		}
 		snprintf(detail, sizeof detail, "no resource at %s", url);
-		decide_problem(rc, 404, "not_found", detail);
+		decide_problem(rc, HTTP_E_NOT_FOUND, detail);
 		return;
 	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -240,7 +271,7 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 			       ct ? ct : "no Content-Type");
 		snprintf(detail, sizeof detail,
 			 "send the body as application/json (got %s)", ctype);
-		decide_problem(rc, 415, "unsupported_media_type", detail);
+		decide_problem(rc, HTTP_E_UNSUPPORTED_MEDIA_TYPE, detail);
 	}
 }
 
@@ -257,7 +288,7 @@ static enum MHD_Result request_upload(struct http_server *s, struct req_ctx *rc,
 	} else if (!rc->decided && (rc->match.flags & HTTP_ROUTE_BODY) &&
 		   !rc->is_static) {
 		if (core_buf_append(&rc->body, data, *size) != CORE_OK)
-			decide_problem(rc, 500, "out_of_memory",
+			decide_problem(rc, HTTP_E_OUT_OF_MEMORY,
 				       "no memory for the request body");
 	}
 	*size = 0;
@@ -279,19 +310,26 @@ static void request_dispatch(struct http_server *s, struct req_ctx *rc)
 
 	if (rc->is_static)
 		return;
+	/* authenticated once the body is in (libmicrohttpd answers only after
+	 * the upload), before it is parsed: a stranger gets nothing but 401 */
+	if (route_needs_auth(&rc->match) &&
+	    !http_auth_check(&rc->req, &rc->res)) {
+		core_buf_free(&rc->body);
+		return;
+	}
 	if (rc->match.flags & HTTP_ROUTE_BODY) {
 		st = http_json_parse(rc->body.data ? rc->body.data : "",
 				     rc->body.len, s->cfg.json_max_depth, &body,
 				     &line, &column, err, sizeof err);
 		core_buf_free(&rc->body);
 		if (st == CORE_ERR_NOMEM) {
-			decide_problem(rc, 500, "out_of_memory",
+			decide_problem(rc, HTTP_E_OUT_OF_MEMORY,
 				       "no memory to parse the request body");
 			return;
 		}
 		if (st) {
-			json_t *p = http_problem_new(400, "invalid_json", NULL,
-						     err, NULL);
+			json_t *p =
+			    http_error_new(HTTP_E_INVALID_JSON, err, NULL);
 			if (p) {
 				json_object_set_new(p, "line",
 						    json_integer(line));
@@ -309,7 +347,7 @@ static void request_dispatch(struct http_server *s, struct req_ctx *rc)
 	if (rc->res.status == 0) {
 		LOG_ERROR("handler for %s %s produced no response", rc->method,
 			  rc->match.pattern);
-		decide_problem(rc, 500, "internal_error",
+		decide_problem(rc, HTTP_E_INTERNAL_ERROR,
 			       "the handler produced no response");
 	}
 }
@@ -355,7 +393,7 @@ static enum MHD_Result request_queue(struct http_server *s, struct req_ctx *rc,
 		resp = static_response(rc);
 		if (!resp) {
 			rc->is_static = 0;
-			decide_problem(rc, 404, "not_found",
+			decide_problem(rc, HTTP_E_NOT_FOUND,
 				       "the file went away");
 		}
 	}

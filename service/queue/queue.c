@@ -2,6 +2,7 @@
 /* queue.c - claiming, renewing and finishing job leases. */
 #include "queue.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +21,33 @@ static const struct store_stmt stmt_enqueue = {
 
 /* The inner SELECT locks one claimable row and skips rows other workers hold
  * locked, so concurrent claims never block each other or double-claim. */
+/* $3 > 0: a queued job of a team already running that many jobs (leases
+ * alive) waits; a job taken over from a dead worker is not a new one. Two
+ * workers claiming at the same instant may each see room for one more, so
+ * the limit can be passed by one for a while. */
 static const struct store_stmt stmt_claim = {
     "queue_claim",
     "UPDATE jobs SET status = 'running', lease_owner = $1,"
     " lease_expires_at = now() + make_interval(secs => $2::int),"
     " attempts = attempts + 1, started_at = coalesce(started_at, now()),"
     " updated_at = now()"
-    " WHERE id = (SELECT id FROM jobs"
-    "   WHERE (status = 'queued' OR (status = 'running'"
-    "          AND lease_expires_at < now()))"
-    "   ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " WHERE id = (SELECT j.id FROM jobs j"
+    "   WHERE (j.status = 'queued' OR (j.status = 'running'"
+    "          AND j.lease_expires_at < now()))"
+    "   AND ($3::int = 0 OR j.team_id IS NULL OR j.status = 'running'"
+    "        OR (SELECT count(*) FROM jobs r WHERE r.team_id = j.team_id"
+    "            AND r.status = 'running' AND r.lease_expires_at >= now())"
+    "           < $3::int)"
+    "   ORDER BY j.created_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " RETURNING id, name, spec::text, attempts",
-    2};
+    3};
+
+static atomic_int team_max_running;
+
+void queue_team_max_running_set(int n)
+{
+	atomic_store(&team_max_running, n > 0 ? n : 0);
+}
 
 static const struct store_stmt stmt_claim_id = {
     "queue_claim_id",
@@ -146,13 +162,14 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 int lease_s, struct queue_claim *out,
 				 char *err, size_t errlen)
 {
-	char lease[16];
-	const char *params[2] = {worker, lease};
+	char lease[16], maxr[16];
+	const char *params[3] = {worker, lease, maxr};
 	PGresult *r = NULL;
 	enum core_status st;
 
 	memset(out, 0, sizeof *out);
 	snprintf(lease, sizeof lease, "%d", lease_s);
+	snprintf(maxr, sizeof maxr, "%d", atomic_load(&team_max_running));
 	st = run_one(p, &stmt_claim, params, &r, err, errlen);
 	if (st)
 		return st;

@@ -36,9 +36,14 @@ struct queue_claim {
 	int attempts; /* including this one */
 };
 
-/* Claims the oldest queued job, or a running one whose lease expired, for
- * `worker` (a stable id such as host:pid) for lease_s seconds. Returns
- * CORE_ERR_NOT_FOUND when nothing is claimable. */
+/* Running jobs of one team at once for this process's claims (0: no
+ * limit, the default); `lmnas` sets it from --team-max-running. Jobs
+ * without a team are not limited. */
+void queue_team_max_running_set(int n);
+
+/* Claims the oldest queued job (of a team under its running limit), or a
+ * running one whose lease expired, for `worker` (a stable id such as host:pid)
+ * for lease_s seconds. Returns CORE_ERR_NOT_FOUND when nothing is claimable. */
 enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 				 int lease_s, struct queue_claim *out,
 				 char *err, size_t errlen);
@@ -95,5 +100,80 @@ enum core_status queue_job_release(struct store_pool *p, long long id,
 enum core_status queue_job_cancel_requested(struct store_pool *p, long long id,
 					    int *requested, char *err,
 					    size_t errlen);
+
+/* ---- jobs as the API sees them (queue_api.c) ----------------------------
+ * team: the team whose jobs a call may see or touch; 0 means every team
+ * (an admin). A job of another team is CORE_ERR_NOT_FOUND, exactly like a
+ * job that does not exist. */
+
+/* Parses a job status name; CORE_ERR_INVALID for anything else. */
+enum core_status queue_job_status_parse(const char *s,
+					enum queue_job_status *out);
+
+struct queue_submit {
+	long long team_id;	  /* owner (> 0) */
+	const char *name;	  /* the spec's name */
+	const char *spec_json;	  /* validated, canonical */
+	const char *idem_key;	  /* Idempotency-Key or NULL */
+	const char *request_hash; /* sha256 hex of the body (with a key) */
+	int max_queued;		  /* team's queued jobs allowed; 0: any */
+};
+
+enum queue_submit_outcome {
+	QUEUE_SUBMIT_CREATED = 0,
+	QUEUE_SUBMIT_REPLAYED,	 /* same key, same body: *id is that job */
+	QUEUE_SUBMIT_KEY_REUSED, /* same key, another body: nothing done */
+	QUEUE_SUBMIT_QUEUE_FULL	 /* max_queued reached: nothing done */
+};
+
+/* Enqueues s in one transaction holding the team's advisory lock, so
+ * concurrent submissions neither pass max_queued nor create two jobs for
+ * one key. *id receives the job created or replayed. */
+enum core_status queue_job_submit(struct store_pool *p,
+				  const struct queue_submit *s,
+				  enum queue_submit_outcome *outcome,
+				  long long *id, char *err, size_t errlen);
+
+/* One job as a JSON object: id, name, team, status, cancel_requested,
+ * progress, error, attempts, timestamps and counts (candidates by status,
+ * rounds, models). *json owned by the caller (core_free). */
+enum core_status queue_job_json(struct store_pool *p, long long id,
+				long long team, char **json, char *err,
+				size_t errlen);
+
+/* Jobs newest first: {"jobs": [...], "next_cursor": "ID" | null}, at most
+ * limit of them with id < before (0: from the newest), only status when
+ * has_status. */
+enum core_status queue_jobs_page_json(struct store_pool *p, long long team,
+				      int has_status,
+				      enum queue_job_status status,
+				      long long before, int limit, char **json,
+				      char *err, size_t errlen);
+
+/* queue_job_cancel limited to team. */
+enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
+				       long long team, char *err,
+				       size_t errlen);
+
+/* A job's events with id > after, oldest first, at most limit:
+ * {"events": [{id, ts, level, kind, message, data}], "next_after": ID}
+ * (next_after: the last id shown, else after). CORE_ERR_NOT_FOUND as
+ * above. */
+enum core_status queue_job_events_json(struct store_pool *p, long long id,
+				       long long team, long long after,
+				       int limit, char **json, char *err,
+				       size_t errlen);
+
+/* A job's rounds in order: {"rounds": [{round, proposer, front,
+ * hypervolume, summary, created_at, finished_at}]}. */
+enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
+				       long long team, char **json, char *err,
+				       size_t errlen);
+
+/* Deletes an ended job and everything it produced (candidates, rounds,
+ * models, events cascade). CORE_ERR_NOT_FOUND as above, CORE_ERR_CONFLICT
+ * while it is queued or running. */
+enum core_status queue_job_delete(struct store_pool *p, long long id,
+				  long long team, char *err, size_t errlen);
 
 #endif

@@ -5,6 +5,8 @@
 // and every operation of the spec covered by at least one case.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cases } from './cases.mjs';
@@ -48,9 +50,25 @@ describe('lmnas serve answers as api/openapi.yaml says', () => {
   let srv;
   const ctx = {};
 
+  // the data root of API jobs, with a tiny CIFAR-100 set in the official
+  // binary layout (records of 1 + 1 + 3,072 bytes) under "cifar"
+  const dataRoot = mkdtempSync(join(tmpdir(), 'lmnas-contract-data-'));
+  function tinyCifar(dir, records) {
+    const buf = Buffer.alloc(records * 3074);
+    for (let i = 0; i < records; i++) {
+      buf[i * 3074] = i % 20;
+      buf[i * 3074 + 1] = i % 100;
+      for (let k = 2; k < 3074; k++) buf[i * 3074 + k] = (i * 7 + k) & 255;
+    }
+    return buf;
+  }
+
   before(async () => {
     pg.start();
-    srv = await new Serve(root, pg.url()).start();
+    mkdirSync(join(dataRoot, 'cifar'));
+    writeFileSync(join(dataRoot, 'cifar/train.bin'), tinyCifar('train', 200));
+    writeFileSync(join(dataRoot, 'cifar/test.bin'), tinyCifar('test', 100));
+    srv = await new Serve(root, pg.url(), { LMNAS_DATA_ROOT: dataRoot }).start();
     ctx.base = srv.base;
     ctx.dbUrl = pg.url();
     ctx.request = (req) => request(srv.base, req);
@@ -61,6 +79,7 @@ describe('lmnas serve answers as api/openapi.yaml says', () => {
       await srv?.stop();
     } finally {
       pg.destroy();
+      rmSync(dataRoot, { recursive: true, force: true });
     }
   });
 

@@ -28,6 +28,9 @@
 //
 // Cases run in the order listed, on one server and one database.
 
+// ids the cases share (the job the first createJob made)
+const jobs = {};
+
 export const cases = [
   // before `lmnas migrate`: up, but not ready
   { op: 'getHealth', method: 'GET', path: '/healthz', status: 200, phase: 'unmigrated' },
@@ -71,6 +74,58 @@ export const cases = [
       if (!/^# TYPE lmnas_jobs gauge$/m.test(body)) throw new Error('no jobs-by-status family');
     },
   },
+
+  // jobs (serve on loopback without tokens runs open: every request acts as
+  // an admin of the team `default`; the auth cases are in test_api_jobs)
+  {
+    op: 'createJob',
+    method: 'POST',
+    path: '/v1/jobs',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'contract-1' },
+    body: { name: 'contract', dataset: { kind: 'cifar100', path: 'cifar' }, proposer: 'random' },
+    status: 201,
+    check: (res, body) => {
+      if (res.headers.location !== `/v1/jobs/${body.id}`) throw new Error(`Location ${res.headers.location}`);
+      jobs.first = body.id;
+    },
+  },
+  {
+    name: 'POST /v1/jobs again with the same Idempotency-Key -> 200, the same job',
+    op: 'createJob',
+    method: 'POST',
+    path: '/v1/jobs',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'contract-1' },
+    body: { name: 'contract', dataset: { kind: 'cifar100', path: 'cifar' }, proposer: 'random' },
+    status: 200,
+    check: (res, body) => {
+      if (body.id !== jobs.first) throw new Error(`a second job ${body.id}`);
+    },
+  },
+  {
+    op: 'createJob',
+    method: 'POST',
+    path: '/v1/jobs',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"name": 5, "dataset": {"path": "/etc"}}',
+    status: 422,
+    code: 'validation_failed',
+    check: (res, body) => {
+      if (!body.errors?.some((e) => e.field === 'name')) throw new Error('no error names the field');
+    },
+  },
+  { op: 'createJob', method: 'POST', path: '/v1/jobs', headers: { 'Content-Type': 'application/json' }, body: '{"name": ', status: 400, code: 'invalid_json' },
+  { op: 'listJobs', method: 'GET', path: '/v1/jobs', status: 200 },
+  { op: 'listJobs', method: 'GET', path: '/v1/jobs?status=queued&limit=1', status: 200 },
+  { op: 'listJobs', method: 'GET', path: '/v1/jobs?status=nonsense', status: 400 },
+  { op: 'getJob', method: 'GET', path: () => `/v1/jobs/${jobs.first}`, status: 200 },
+  { op: 'getJob', method: 'GET', path: '/v1/jobs/999999', status: 404, code: 'job_not_found' },
+  { op: 'listJobEvents', method: 'GET', path: () => `/v1/jobs/${jobs.first}/events`, status: 200 },
+  { op: 'listJobEvents', method: 'GET', path: '/v1/jobs/999999/events', status: 404, code: 'job_not_found' },
+  { op: 'listJobRounds', method: 'GET', path: () => `/v1/jobs/${jobs.first}/rounds`, status: 200 },
+  { op: 'deleteJob', method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
+  { op: 'cancelJob', method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
+  { op: 'deleteJob', method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
+  { op: 'cancelJob', method: 'POST', path: '/v1/jobs/999999/cancel', status: 404, code: 'job_not_found' },
 
   // what no operation documents: problems of the server itself
   { op: null, schema: 'Problem', method: 'GET', path: '/no/such/path', status: 404, code: 'not_found' },

@@ -48,9 +48,10 @@ process.once('exit', () => {
 });
 
 export class Serve {
-  constructor(root, databaseUrl) {
+  constructor(root, databaseUrl, env = {}) {
     this.root = root;
     this.databaseUrl = databaseUrl;
+    this.env = env;
     this.child = null;
     this.output = '';
   }
@@ -69,6 +70,7 @@ export class Serve {
           LMNAS_DATABASE_URL: this.databaseUrl,
           LMNAS_LISTEN: `127.0.0.1:${port}`,
           LMNAS_WEB_DIR: join(this.root, 'web/static'),
+          ...this.env,
         }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* events.c - GET /v1/jobs/{id}/events: a job's events as a JSON list,
+ * oldest first, `after` an event id (the previous page's next_after), so a
+ * client polling with it sees every event once. Team scoped like jobs.c. */
+#include "http.h"
+
+#include "queue/queue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define EVENTS_LIMIT_DEFAULT 100
+#define EVENTS_LIMIT_MAX     1000 /* a larger limit is capped */
+
+/* A positive decimal of at most 18 digits, or -1. "0" is 0. */
+static long long parse_count(const char *s)
+{
+	long long v = 0;
+
+	if (!s || !*s || strlen(s) > 18)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+static void events_list(struct http_request *req, struct http_response *res)
+{
+	long long id = http_job_id_param(req);
+	const char *after_s = http_request_query(req, "after");
+	const char *limit_s = http_request_query(req, "limit");
+	long long after = 0, limit = EVENTS_LIMIT_DEFAULT;
+	struct core_field_errors fe;
+	char err[CORE_ERR_LEN], *json = NULL;
+	enum core_status st;
+
+	core_field_errors_clear(&fe);
+	if (after_s) {
+		after = parse_count(after_s);
+		if (after < 0)
+			core_field_errorf(&fe, "after",
+					  "not an event id (a whole number)");
+	}
+	if (limit_s) {
+		limit = parse_count(limit_s);
+		if (limit < 1)
+			core_field_errorf(&fe, "limit",
+					  "not a whole number from 1");
+		else if (limit > EVENTS_LIMIT_MAX)
+			limit = EVENTS_LIMIT_MAX;
+	}
+	if (!req->app || !req->app->pool) {
+		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,
+				 "no database is configured", NULL);
+		return;
+	}
+	if (id <= 0) {
+		http_job_read_reply(res, id, CORE_ERR_NOT_FOUND, "", NULL);
+		return;
+	}
+	if (fe.n) {
+		http_reply_error(res, HTTP_E_INVALID_PARAMETER,
+				 "invalid query parameters", &fe);
+		return;
+	}
+	st = queue_job_events_json(req->app->pool, id,
+				   http_caller_team(&req->caller), after,
+				   (int)limit, &json, err, sizeof err);
+	http_job_read_reply(res, id, st, err, json);
+}
+
+enum core_status http_events_routes_add(struct http_router *r, char *err,
+					size_t errlen)
+{
+	return http_router_add(r, HTTP_GET, "/v1/jobs/{id}/events", events_list,
+			       HTTP_ROUTE_TEAM_SCOPED, err, errlen);
+}
