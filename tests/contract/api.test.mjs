@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cases } from './cases.mjs';
 import { PrivatePg } from './pg.mjs';
-import { Serve, migrate, request } from './server.mjs';
+import { Serve, migrate, request, tokenCreate } from './server.mjs';
 import { Spec, uncovered } from './spec.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -84,7 +84,12 @@ describe('lmnas serve answers as api/openapi.yaml says', () => {
   });
 
   for (const phase of ['unmigrated', 'migrated']) {
-    if (phase === 'migrated') test('lmnas migrate', () => migrate(root, pg.url()));
+    if (phase === 'migrated') {
+      test('lmnas migrate', () => migrate(root, pg.url()));
+      test('lmnas token create --team contract', () => {
+        ctx.auth = { Authorization: `Bearer ${tokenCreate(root, pg.url(), 'contract')}` };
+      });
+    }
     for (const c of cases.filter((x) => (x.phase ?? 'migrated') === phase)) {
       test(caseName(c), async () => {
         if (c.setup) await c.setup(ctx);

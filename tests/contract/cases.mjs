@@ -75,13 +75,14 @@ export const cases = [
     },
   },
 
-  // jobs (serve on loopback without tokens runs open: every request acts as
-  // an admin of the team `default`; the auth cases are in test_api_jobs)
+  // jobs, with the token of team `contract` (api.test.mjs creates it after
+  // `lmnas migrate`); the auth cases are in test_api_jobs
+  { op: 'listJobs', method: 'GET', path: '/v1/jobs', status: 401, code: 'unauthenticated' },
   {
     op: 'createJob',
     method: 'POST',
     path: '/v1/jobs',
-    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'contract-1' },
+    headers: (ctx) => ({ ...ctx.auth, 'Idempotency-Key': 'contract-1' }),
     body: { name: 'contract', dataset: { kind: 'cifar100', path: 'cifar' }, proposer: 'random' },
     status: 201,
     check: (res, body) => {
@@ -94,7 +95,7 @@ export const cases = [
     op: 'createJob',
     method: 'POST',
     path: '/v1/jobs',
-    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'contract-1' },
+    headers: (ctx) => ({ ...ctx.auth, 'Idempotency-Key': 'contract-1' }),
     body: { name: 'contract', dataset: { kind: 'cifar100', path: 'cifar' }, proposer: 'random' },
     status: 200,
     check: (res, body) => {
@@ -105,7 +106,7 @@ export const cases = [
     op: 'createJob',
     method: 'POST',
     path: '/v1/jobs',
-    headers: { 'Content-Type': 'application/json' },
+    headers: (ctx) => ctx.auth,
     body: '{"name": 5, "dataset": {"path": "/etc"}}',
     status: 422,
     code: 'validation_failed',
@@ -113,19 +114,19 @@ export const cases = [
       if (!body.errors?.some((e) => e.field === 'name')) throw new Error('no error names the field');
     },
   },
-  { op: 'createJob', method: 'POST', path: '/v1/jobs', headers: { 'Content-Type': 'application/json' }, body: '{"name": ', status: 400, code: 'invalid_json' },
-  { op: 'listJobs', method: 'GET', path: '/v1/jobs', status: 200 },
-  { op: 'listJobs', method: 'GET', path: '/v1/jobs?status=queued&limit=1', status: 200 },
-  { op: 'listJobs', method: 'GET', path: '/v1/jobs?status=nonsense', status: 400 },
-  { op: 'getJob', method: 'GET', path: () => `/v1/jobs/${jobs.first}`, status: 200 },
-  { op: 'getJob', method: 'GET', path: '/v1/jobs/999999', status: 404, code: 'job_not_found' },
-  { op: 'listJobEvents', method: 'GET', path: () => `/v1/jobs/${jobs.first}/events`, status: 200 },
-  { op: 'listJobEvents', method: 'GET', path: '/v1/jobs/999999/events', status: 404, code: 'job_not_found' },
-  { op: 'listJobRounds', method: 'GET', path: () => `/v1/jobs/${jobs.first}/rounds`, status: 200 },
-  { op: 'deleteJob', method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
-  { op: 'cancelJob', method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
-  { op: 'deleteJob', method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
-  { op: 'cancelJob', method: 'POST', path: '/v1/jobs/999999/cancel', status: 404, code: 'job_not_found' },
+  { op: 'createJob', method: 'POST', path: '/v1/jobs', headers: (ctx) => ctx.auth, body: '{"name": ', status: 400, code: 'invalid_json' },
+  { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs', status: 200 },
+  { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs?status=queued&limit=1', status: 200 },
+  { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs?status=nonsense', status: 400 },
+  { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}`, status: 200 },
+  { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999', status: 404, code: 'job_not_found' },
+  { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/events`, status: 200 },
+  { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999/events', status: 404, code: 'job_not_found' },
+  { op: 'listJobRounds', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/rounds`, status: 200 },
+  { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
+  { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
+  { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
+  { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: '/v1/jobs/999999/cancel', status: 404, code: 'job_not_found' },
 
   // what no operation documents: problems of the server itself
   { op: null, schema: 'Problem', method: 'GET', path: '/no/such/path', status: 404, code: 'not_found' },

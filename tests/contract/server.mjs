@@ -41,6 +41,16 @@ export function migrate(root, databaseUrl) {
   });
 }
 
+// `lmnas token create --team TEAM`: the token it prints once.
+export function tokenCreate(root, databaseUrl, team) {
+  const out = execFileSync(lmnasBinary(root), ['token', 'create', '--team', team], {
+    env: childEnv({ LMNAS_DATABASE_URL: databaseUrl }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+  return out.toString().trim();
+}
+
 // Servers still running when the test process exits are killed with it.
 const running = new Set();
 process.once('exit', () => {

@@ -237,7 +237,7 @@ static void problems_ids_and_files(void **state)
 	serve(fx, NULL);
 	snprintf(want, sizeof want, "serving on http://127.0.0.1:%d/",
 		 fx->srv.port);
-	assert_true(log_has(fx, want));
+	assert_true(log_wait(fx, want, 10));
 
 	get(fx, "GET", "/v1/nothing", NULL, &r);
 	j = problem(&r, 404, "not_found");
