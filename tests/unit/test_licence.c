@@ -32,7 +32,7 @@ static int has_suffix(const char *s, const char *suf)
  * the binary or shipped (schemas, migrations, prompts are data: no). */
 static int is_source(const char *name)
 {
-	static const char *const suf[] = {".c", ".h",	 ".sh", ".py", ".sql",
+	static const char *const suf[] = {".c",	 ".h",	  ".sh", ".py",	 ".sql",
 					  ".ld", ".yaml", ".js", ".mjs", NULL};
 	for (int i = 0; suf[i]; i++)
 		if (has_suffix(name, suf[i]))
@@ -44,8 +44,10 @@ static int is_source(const char *name)
 static int skipped_dir(const char *rel)
 {
 	static const char *const skip[] = {
-	    "build", "var", "node_modules", ".git", "tests/fixtures",
-	    "tests/fuzz/corpus", "bench/results", NULL};
+	    "build",	      "var",
+	    "node_modules",   ".git",
+	    "tests/fixtures", "tests/fuzz/corpus",
+	    "bench/results",  NULL};
 	for (int i = 0; skip[i]; i++)
 		if (strcmp(rel, skip[i]) == 0)
 			return 1;
@@ -118,9 +120,9 @@ static void licence_is_apache_2(void **state)
 	size_t len = 0;
 
 	snprintf(path, sizeof path, "%s/LICENSE", root());
-	assert_int_equal(core_file_read(path, 1 << 20, &text, &len, err,
-					sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    core_file_read(path, 1 << 20, &text, &len, err, sizeof err),
+	    CORE_OK);
 	assert_non_null(strstr(text, "Apache License"));
 	assert_non_null(strstr(text, "Version 2.0, January 2004"));
 	assert_non_null(strstr(text, "Grant of Patent License"));
