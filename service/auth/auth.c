@@ -70,21 +70,6 @@ static const struct store_stmt stmt_token_used = {
     " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 min')",
     1};
 
-static enum core_status run_one(struct store_pool *p,
-				const struct store_stmt *s,
-				const char *const *params, PGresult **res,
-				char *err, size_t errlen)
-{
-	struct store_conn *c = NULL;
-	enum core_status st = store_conn_acquire(p, 10.0, &c, err, errlen);
-
-	if (st)
-		return st;
-	st = store_exec(c, s, params, NULL, NULL, res, err, errlen);
-	store_conn_release(p, c);
-	return st;
-}
-
 int auth_team_name_valid(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -111,7 +96,7 @@ enum core_status auth_team_ensure(struct store_pool *p, const char *name,
 			  "-");
 		return CORE_ERR_INVALID;
 	}
-	st = run_one(p, &stmt_team_ensure, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_team_ensure, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) < 1) {
@@ -143,7 +128,7 @@ enum core_status auth_token_create(struct store_pool *p, const char *team,
 		return st;
 	snprintf(teams, sizeof teams, "%lld", team_id);
 	snprintf(exps, sizeof exps, "%lld", expires_s > 0 ? expires_s : 0);
-	st = run_one(p, &stmt_token_insert, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_token_insert, params, &r, err, errlen);
 	if (st)
 		return st;
 	*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -153,7 +138,8 @@ enum core_status auth_token_create(struct store_pool *p, const char *team,
 	snprintf(token, AUTH_TOKEN_MAX, TOKEN_PREFIX "%lld_%s", *id, secret);
 	core_sha256_hex(token, strlen(token), hash);
 	snprintf(ids, sizeof ids, "%lld", *id);
-	st = run_one(p, &stmt_token_set_hash, hparams, NULL, err, errlen);
+	st = store_exec_pooled(p, &stmt_token_set_hash, hparams, NULL, err,
+			       errlen);
 	if (st)
 		token[0] = '\0'; /* the row keeps the placeholder: useless */
 	return st;
@@ -169,7 +155,7 @@ enum core_status auth_token_revoke(struct store_pool *p, long long id,
 	int before;
 
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_token_revoke, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_token_revoke, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -191,7 +177,7 @@ enum core_status auth_tokens_json(struct store_pool *p, char **json, char *err,
 {
 	PGresult *r = NULL;
 	enum core_status st =
-	    run_one(p, &stmt_tokens_json, NULL, &r, err, errlen);
+	    store_exec_pooled(p, &stmt_tokens_json, NULL, &r, err, errlen);
 
 	*json = NULL;
 	if (st)
@@ -210,7 +196,7 @@ enum core_status auth_tokens_active(struct store_pool *p, long long *n,
 {
 	PGresult *r = NULL;
 	enum core_status st =
-	    run_one(p, &stmt_tokens_active, NULL, &r, err, errlen);
+	    store_exec_pooled(p, &stmt_tokens_active, NULL, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -270,7 +256,7 @@ enum core_status auth_token_verify(struct store_pool *p, const char *token,
 		return CORE_OK;
 	*result = AUTH_UNKNOWN;
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_token_get, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_token_get, params, &r, err, errlen);
 	if (st)
 		return st;
 	core_sha256_hex(token, strlen(token), hash);
@@ -291,7 +277,7 @@ enum core_status auth_token_verify(struct store_pool *p, const char *token,
 	}
 	PQclear(r);
 	if (*result == AUTH_OK &&
-	    run_one(p, &stmt_token_used, params, NULL, err, errlen))
+	    store_exec_pooled(p, &stmt_token_used, params, NULL, err, errlen))
 		LOG_WARN("token %lld: last use not recorded: %s", id, err);
 	return CORE_OK;
 }

@@ -99,23 +99,6 @@ static const struct store_stmt stmt_get = {
 static const struct store_stmt stmt_exists = {
     "queue_exists", "SELECT status FROM jobs WHERE id = $1::bigint", 1};
 
-/* Runs one statement in its own implicit transaction on a pooled
- * connection; *res receives the result when wanted. */
-static enum core_status run_one(struct store_pool *p,
-				const struct store_stmt *s,
-				const char *const *params, PGresult **res,
-				char *err, size_t errlen)
-{
-	struct store_conn *c = NULL;
-	enum core_status st = store_conn_acquire(p, 10.0, &c, err, errlen);
-
-	if (st)
-		return st;
-	st = store_exec(c, s, params, NULL, NULL, res, err, errlen);
-	store_conn_release(p, c);
-	return st;
-}
-
 enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 				   const char *spec_json, long long *id,
 				   char *err, size_t errlen)
@@ -123,7 +106,7 @@ enum core_status queue_job_enqueue(struct store_pool *p, const char *name,
 	const char *params[2] = {name, spec_json};
 	PGresult *r = NULL;
 	enum core_status st =
-	    run_one(p, &stmt_enqueue, params, &r, err, errlen);
+	    store_exec_pooled(p, &stmt_enqueue, params, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -170,7 +153,7 @@ enum core_status queue_job_claim(struct store_pool *p, const char *worker,
 	memset(out, 0, sizeof *out);
 	snprintf(lease, sizeof lease, "%d", lease_s);
 	snprintf(maxr, sizeof maxr, "%d", atomic_load(&team_max_running));
-	st = run_one(p, &stmt_claim, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_claim, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -194,13 +177,13 @@ enum core_status queue_job_claim_id(struct store_pool *p, long long id,
 	memset(out, 0, sizeof *out);
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(lease, sizeof lease, "%d", lease_s);
-	st = run_one(p, &stmt_claim_id, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_claim_id, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 1)
 		return claim_from_row(r, out, err, errlen);
 	PQclear(r);
-	st = run_one(p, &stmt_job_state, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_job_state, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -240,7 +223,7 @@ enum core_status queue_job_heartbeat(struct store_pool *p, long long id,
 	}
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(lease, sizeof lease, "%d", lease_s);
-	st = run_one(p, &stmt_heartbeat, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_heartbeat, params, &r, err, errlen);
 	core_free(clean);
 	if (st)
 		return st;
@@ -277,7 +260,7 @@ enum core_status queue_job_finish(struct store_pool *p, long long id,
 		return CORE_ERR_INVALID;
 	}
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_finish, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_finish, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (atoi(PQcmdTuples(r)) != 1) {
@@ -300,7 +283,7 @@ enum core_status queue_job_get(struct store_pool *p, long long id,
 	int found = 0;
 
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_get, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_get, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 1) {
@@ -330,14 +313,14 @@ enum core_status queue_job_cancel(struct store_pool *p, long long id, char *err,
 	int changed;
 
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_cancel, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_cancel, params, &r, err, errlen);
 	if (st)
 		return st;
 	changed = atoi(PQcmdTuples(r));
 	PQclear(r);
 	if (changed == 1)
 		return CORE_OK;
-	st = run_one(p, &stmt_exists, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_exists, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -372,7 +355,7 @@ enum core_status queue_job_release(struct store_pool *p, long long id,
 	int changed;
 
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_release, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_release, params, &r, err, errlen);
 	if (st)
 		return st;
 	changed = atoi(PQcmdTuples(r));
@@ -399,7 +382,8 @@ enum core_status queue_job_cancel_requested(struct store_pool *p, long long id,
 
 	*requested = 0;
 	snprintf(ids, sizeof ids, "%lld", id);
-	st = run_one(p, &stmt_cancel_requested, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_cancel_requested, params, &r, err,
+			       errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) != 1) {

@@ -88,21 +88,6 @@ static const struct store_stmt stmt_state_team = {
     "SELECT j.status FROM jobs j WHERE j.id = $1::bigint AND " TEAM_SCOPE("2"),
     2};
 
-static enum core_status run_one(struct store_pool *p,
-				const struct store_stmt *s,
-				const char *const *params, PGresult **res,
-				char *err, size_t errlen)
-{
-	struct store_conn *c = NULL;
-	enum core_status st = store_conn_acquire(p, 10.0, &c, err, errlen);
-
-	if (st)
-		return st;
-	st = store_exec(c, s, params, NULL, NULL, res, err, errlen);
-	store_conn_release(p, c);
-	return st;
-}
-
 enum core_status queue_job_status_parse(const char *s,
 					enum queue_job_status *out)
 {
@@ -197,7 +182,7 @@ enum core_status queue_job_json(struct store_pool *p, long long id,
 	*json = NULL;
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(teams, sizeof teams, "%lld", team);
-	st = run_one(p, &stmt_job_json, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_job_json, params, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) != 1) {
@@ -234,7 +219,7 @@ enum core_status queue_jobs_page_json(struct store_pool *p, long long team,
 	snprintf(befores, sizeof befores, "%lld", before > 0 ? before : 0);
 	/* one more than asked: whether a next page exists */
 	snprintf(limits, sizeof limits, "%d", limit + 1);
-	st = run_one(p, &stmt_jobs_page, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_jobs_page, params, &r, err, errlen);
 	if (st)
 		return st;
 	n = PQntuples(r);
@@ -273,7 +258,7 @@ static enum core_status why_not(struct store_pool *p, const char *const *params,
 {
 	PGresult *r = NULL;
 	enum core_status st =
-	    run_one(p, &stmt_state_team, params, &r, err, errlen);
+	    store_exec_pooled(p, &stmt_state_team, params, &r, err, errlen);
 
 	if (st)
 		return st;
@@ -300,7 +285,7 @@ enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
 
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(teams, sizeof teams, "%lld", team);
-	st = run_one(p, &stmt_cancel_team, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_cancel_team, params, &r, err, errlen);
 	if (st)
 		return st;
 	changed = atoi(PQcmdTuples(r));
@@ -321,7 +306,7 @@ enum core_status queue_job_delete(struct store_pool *p, long long id,
 
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(teams, sizeof teams, "%lld", team);
-	st = run_one(p, &stmt_delete, params, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_delete, params, &r, err, errlen);
 	if (st)
 		return st;
 	changed = atoi(PQcmdTuples(r));
@@ -368,7 +353,7 @@ static enum core_status job_read(struct store_pool *p, long long id,
 	*json = NULL;
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(teams, sizeof teams, "%lld", team);
-	st = run_one(p, &stmt_state_team, vparams, &r, err, errlen);
+	st = store_exec_pooled(p, &stmt_state_team, vparams, &r, err, errlen);
 	if (st)
 		return st;
 	if (PQntuples(r) == 0) {
@@ -377,7 +362,7 @@ static enum core_status job_read(struct store_pool *p, long long id,
 		return CORE_ERR_NOT_FOUND;
 	}
 	PQclear(r);
-	st = run_one(p, s, params, &r, err, errlen);
+	st = store_exec_pooled(p, s, params, &r, err, errlen);
 	if (st)
 		return st;
 	*json = core_strdup(PQgetvalue(r, 0, 0));

@@ -352,6 +352,21 @@ static enum core_status prepare(struct store_conn *c,
 	return st;
 }
 
+enum core_status store_exec_pooled(struct store_pool *p,
+				   const struct store_stmt *s,
+				   const char *const *params, PGresult **res,
+				   char *err, size_t errlen)
+{
+	struct store_conn *c = NULL;
+	enum core_status st = store_conn_acquire(p, 10.0, &c, err, errlen);
+
+	if (st)
+		return st;
+	st = store_exec(c, s, params, NULL, NULL, res, err, errlen);
+	store_conn_release(p, c);
+	return st;
+}
+
 enum core_status store_exec(struct store_conn *c, const struct store_stmt *s,
 			    const char *const *params, const int *lengths,
 			    const int *formats, PGresult **res, char *err,

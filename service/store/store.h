@@ -70,6 +70,14 @@ enum core_status store_exec(struct store_conn *c, const struct store_stmt *s,
 			    const int *formats, PGresult **res, char *err,
 			    size_t errlen);
 
+/* store_exec of text parameters on a connection taken from the pool for
+ * the one statement (its own implicit transaction; waits up to 10 s for a
+ * connection). */
+enum core_status store_exec_pooled(struct store_pool *p,
+				   const struct store_stmt *s,
+				   const char *const *params, PGresult **res,
+				   char *err, size_t errlen);
+
 /* Runs a plain SQL string without parameters (DDL, BEGIN/COMMIT). Never pass
  * text that came from outside. */
 enum core_status store_exec_sql(struct store_conn *c, const char *sql,
