@@ -61,12 +61,14 @@ enum core_status runner_worker_run(struct store_pool *p,
 				break;
 			}
 			idle(wc->idle_s, stop);
+			st = CORE_OK; /* a stop while idle ends the loop well */
 			continue;
 		}
 		if (st) {
 			/* the database is down or restarting: try again */
 			LOG_WARN("claim: %s", why);
 			idle(2.0, stop);
+			st = CORE_OK;
 			continue;
 		}
 		LOG_INFO("claimed job %lld (%s)", claim.id, claim.name);
