@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh - `make run`: a private PostgreSQL under ./var/pg (unless
-# LMNAS_DATABASE_URL points elsewhere), migrations, then `lmnas serve`.
+# LMNAS_DATABASE_URL points elsewhere), migrations, then `lmnas serve` with
+# one job worker (LMNAS_WORKERS, default 1 here), so that a job submitted to
+# the API runs without a separate `lmnas worker`.
 # Ctrl-C stops lmnas (gracefully) and then the private cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,8 @@ if [[ -z ${LMNAS_DATABASE_URL:-} ]]; then
 fi
 "$bin" migrate
 listen=${LMNAS_LISTEN:-127.0.0.1:8080}
-echo "lmnas: serving on http://$listen/ (Ctrl-C to stop)"
+export LMNAS_WORKERS=${LMNAS_WORKERS:-1}
+echo "lmnas: serving on http://$listen/ with $LMNAS_WORKERS job worker(s) (Ctrl-C to stop)"
 "$bin" serve &
 pid=$!
 stop() { kill -TERM "$pid" 2>/dev/null || true; }
