@@ -274,8 +274,12 @@ static enum core_status why_not(struct store_pool *p, const char *const *params,
 	return st;
 }
 
-enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
-				       long long team, char *err, size_t errlen)
+/* Runs s, a statement that changes job $1 of team $2 when its state allows
+ * it; when no row changed, says why (not found, or its status and what). */
+static enum core_status change_one(struct store_pool *p,
+				   const struct store_stmt *s, long long id,
+				   long long team, const char *what, char *err,
+				   size_t errlen)
 {
 	char ids[32], teams[32];
 	const char *params[2] = {ids, teams};
@@ -285,38 +289,29 @@ enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
 
 	snprintf(ids, sizeof ids, "%lld", id);
 	snprintf(teams, sizeof teams, "%lld", team);
-	st = store_exec_pooled(p, &stmt_cancel_team, params, &r, err, errlen);
+	st = store_exec_pooled(p, s, params, &r, err, errlen);
 	if (st)
 		return st;
 	changed = atoi(PQcmdTuples(r));
 	PQclear(r);
 	if (changed == 1)
 		return CORE_OK;
-	return why_not(p, params, id, "it already ended", err, errlen);
+	return why_not(p, params, id, what, err, errlen);
+}
+
+enum core_status queue_job_cancel_team(struct store_pool *p, long long id,
+				       long long team, char *err, size_t errlen)
+{
+	return change_one(p, &stmt_cancel_team, id, team, "it already ended",
+			  err, errlen);
 }
 
 enum core_status queue_job_delete(struct store_pool *p, long long id,
 				  long long team, char *err, size_t errlen)
 {
-	char ids[32], teams[32];
-	const char *params[2] = {ids, teams};
-	PGresult *r = NULL;
-	enum core_status st;
-	int changed;
-
-	snprintf(ids, sizeof ids, "%lld", id);
-	snprintf(teams, sizeof teams, "%lld", team);
-	st = store_exec_pooled(p, &stmt_delete, params, &r, err, errlen);
-	if (st)
-		return st;
-	changed = atoi(PQcmdTuples(r));
-	PQclear(r);
-	if (changed == 1)
-		return CORE_OK;
-	return why_not(p, params, id,
-		       "only ended jobs can be deleted (cancel it "
-		       "first)",
-		       err, errlen);
+	return change_one(p, &stmt_delete, id, team,
+			  "only ended jobs can be deleted (cancel it first)",
+			  err, errlen);
 }
 
 static const struct store_stmt stmt_events = {
