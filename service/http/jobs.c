@@ -47,19 +47,24 @@ static void reply_text(struct http_response *res, int status, char *text)
 	http_reply_json(res, status, j);
 }
 
-long long http_job_id_param(const struct http_request *req)
+/* Parses a positive decimal (at most 18 digits); 0 when it is not one. */
+static long long parse_positive(const char *s)
 {
-	const char *s = http_request_param(req, "id");
-	long long id = 0;
+	long long v = 0;
 
 	if (!s || !*s || strlen(s) > 18)
 		return 0;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return 0;
-		id = id * 10 + (*s - '0');
+		v = v * 10 + (*s - '0');
 	}
-	return id;
+	return v;
+}
+
+long long http_job_id_param(const struct http_request *req)
+{
+	return parse_positive(http_request_param(req, "id"));
 }
 
 static int need_pool(const struct http_request *req, struct http_response *res)
@@ -333,21 +338,6 @@ out:
 	json_text_free(sorted);
 	core_free(spec);
 	core_free(fe);
-}
-
-/* Parses a positive decimal (at most 18 digits); 0 when it is not one. */
-static long long parse_positive(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
 }
 
 static void jobs_list(struct http_request *req, struct http_response *res)
