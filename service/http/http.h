@@ -434,6 +434,8 @@ enum core_status http_rounds_routes_add(struct http_router *r, char *err,
 					size_t errlen);
 enum core_status http_models_routes_add(struct http_router *r, char *err,
 					size_t errlen);
+enum core_status http_spaces_routes_add(struct http_router *r, char *err,
+					size_t errlen);
 
 /* For the resources under /v1/jobs/{id}: the {id} of the path as a job id
  * (0 when it cannot be one: a 404), and the reply to a job read (json, owned

@@ -125,6 +125,7 @@ export const cases = [
   { op: 'listJobRounds', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/rounds`, status: 200 },
   { op: 'listJobModels', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/models`, status: 200 },
   { op: 'getModel', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/models/999999', status: 404, code: 'model_not_found' },
+  { op: 'getDefaultSearchSpace', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/search-spaces/default', status: 200 },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
   { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },

@@ -20,6 +20,7 @@
 #include "auth/auth.h"
 #include "http/http.h"
 #include "queue/queue.h"
+#include "space/space.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -1115,6 +1116,30 @@ static void models_list_and_get_are_team_scoped(void **state)
 	ts_http_reply_free(&r);
 }
 
+/* The default space needs a token and is what `lmnas space show --json` prints.
+ */
+static void default_search_space_needs_a_token(void **state)
+{
+	struct ts_http_reply r;
+	struct space s;
+	json_t *j, *want;
+
+	req("GET", "/v1/search-spaces/default", NULL, NULL, NULL, &r);
+	check_problem(&r, 401, "unauthenticated");
+	ts_http_reply_free(&r);
+	req("GET", "/v1/search-spaces/default", tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	space_default(&s);
+	want = space_to_json(&s);
+	assert_true(json_equal(j, want));
+	assert_string_equal(json_string_value(json_object_get(j, "format")),
+			    "lmnas-space/1");
+	json_decref(want);
+	json_decref(j);
+	ts_http_reply_free(&r);
+}
+
 static void claims_keep_a_team_under_its_running_limit(void **state)
 {
 	char tok[AUTH_TOKEN_MAX], err[CORE_ERR_LEN], out[16];
@@ -1175,6 +1200,7 @@ int main(void)
 	    cmocka_unit_test(open_mode_acts_as_admin_of_the_default_team),
 	    cmocka_unit_test(events_page_by_after_and_rounds_list),
 	    cmocka_unit_test(models_list_and_get_are_team_scoped),
+	    cmocka_unit_test(default_search_space_needs_a_token),
 	    cmocka_unit_test(claims_keep_a_team_under_its_running_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
