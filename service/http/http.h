@@ -240,6 +240,7 @@ enum http_error {
 	HTTP_E_IDEMPOTENCY_KEY_INVALID,
 	HTTP_E_IDEMPOTENCY_KEY_REUSED,
 	HTTP_E_TEAM_QUEUE_FULL,
+	HTTP_E_MODEL_NOT_FOUND,
 	HTTP_E_COUNT
 };
 
@@ -430,6 +431,10 @@ enum core_status http_jobs_routes_add(struct http_router *r, char *err,
 enum core_status http_events_routes_add(struct http_router *r, char *err,
 					size_t errlen);
 enum core_status http_rounds_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+enum core_status http_models_routes_add(struct http_router *r, char *err,
+					size_t errlen);
+enum core_status http_spaces_routes_add(struct http_router *r, char *err,
 					size_t errlen);
 
 /* For the resources under /v1/jobs/{id}: the {id} of the path as a job id

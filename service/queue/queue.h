@@ -164,6 +164,20 @@ enum core_status queue_job_events_json(struct store_pool *p, long long id,
 				       int limit, char **json, char *err,
 				       size_t errlen);
 
+/* A job's models (team scoped like the rounds): {"models": [{id, job_id,
+ * candidate_id, float_top1, int8_top1, macs, params, flash_bytes,
+ * sram_bytes, zip: {size, sha256} or null, checkpoint: {size, sha256} or
+ * null, created_at}]} in id order. */
+enum core_status queue_job_models_json(struct store_pool *p, long long id,
+				       long long team, char **json, char *err,
+				       size_t errlen);
+
+/* One model as in queue_job_models_json, scoped through its job: another
+ * team's model is CORE_ERR_NOT_FOUND, like a missing one. */
+enum core_status queue_model_json(struct store_pool *p, long long id,
+				  long long team, char **json, char *err,
+				  size_t errlen);
+
 /* A job's rounds in order: {"rounds": [{round, proposer, front,
  * hypervolume, summary, created_at, finished_at}]}. */
 enum core_status queue_job_rounds_json(struct store_pool *p, long long id,

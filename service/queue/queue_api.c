@@ -393,3 +393,77 @@ enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
 	snprintf(ids, sizeof ids, "%lld", id);
 	return job_read(p, id, team, &stmt_rounds, params, json, err, errlen);
 }
+
+/* A model as the API shows it: accuracy, flash and SRAM from the export
+ * report (what the int8 build measured), the candidate's figures when the
+ * report lacks them, and the artifacts' sizes and digests (never the bytes). */
+#define MODEL_JSON                                                             \
+	"json_build_object('id', m.id, 'job_id', m.job_id, 'candidate_id',"    \
+	" m.candidate_id, 'float_top1',"                                       \
+	" (m.report #>> '{accuracy,float_top1}')::float8, 'int8_top1',"        \
+	" (m.report #>> '{accuracy,int8_top1}')::float8, 'macs',"              \
+	" coalesce((m.report ->> 'macs')::bigint, c.macs), 'params', "         \
+	"c.params,"                                                            \
+	" 'flash_bytes', coalesce((m.report #>> '{flash,estimate,total}')"     \
+	"::bigint, c.flash_bytes), 'sram_bytes',"                              \
+	" coalesce((m.report #>> '{sram,arena_bytes}')::bigint, "              \
+	"c.sram_bytes),"                                                       \
+	" 'zip', CASE WHEN m.zip IS NULL THEN NULL ELSE json_build_object("    \
+	"'size', m.zip_size, 'sha256', m.zip_sha256) END, 'checkpoint',"       \
+	" CASE WHEN m.checkpoint IS NULL THEN NULL ELSE json_build_object("    \
+	"'size', m.checkpoint_size, 'sha256', m.checkpoint_sha256) END,"       \
+	" 'created_at', m.created_at)"
+
+static const struct store_stmt stmt_models = {
+    "queue_models",
+    "SELECT json_build_object('models', coalesce(json_agg(" MODEL_JSON
+    " ORDER BY m.id), '[]'))::text FROM models m JOIN candidates c ON c.id ="
+    " m.candidate_id WHERE m.job_id = $1::bigint",
+    1};
+
+static const struct store_stmt stmt_model = {
+    "queue_model",
+    "SELECT " MODEL_JSON "::text FROM models m JOIN candidates c ON c.id ="
+    " m.candidate_id JOIN jobs j ON j.id = m.job_id WHERE m.id = $1::bigint"
+    " AND " TEAM_SCOPE("2"),
+    2};
+
+enum core_status queue_job_models_json(struct store_pool *p, long long id,
+				       long long team, char **json, char *err,
+				       size_t errlen)
+{
+	char ids[32];
+	const char *params[1] = {ids};
+
+	snprintf(ids, sizeof ids, "%lld", id);
+	return job_read(p, id, team, &stmt_models, params, json, err, errlen);
+}
+
+enum core_status queue_model_json(struct store_pool *p, long long id,
+				  long long team, char **json, char *err,
+				  size_t errlen)
+{
+	char ids[32], teams[32];
+	const char *params[2] = {ids, teams};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(teams, sizeof teams, "%lld", team);
+	st = store_exec_pooled(p, &stmt_model, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		core_errf(err, errlen, "model %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
+	*json = core_strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!*json) {
+		core_errf(err, errlen, "out of memory reading model %lld", id);
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}

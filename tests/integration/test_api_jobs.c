@@ -20,6 +20,7 @@
 #include "auth/auth.h"
 #include "http/http.h"
 #include "queue/queue.h"
+#include "space/space.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -1042,6 +1043,103 @@ static void events_page_by_after_and_rounds_list(void **state)
 	ts_http_reply_free(&r);
 }
 
+/* A job's models and one model: figures from the stored report, artifacts'
+ * size and digest, team scoped through the job. */
+static void models_list_and_get_are_team_scoped(void **state)
+{
+	char err[CORE_ERR_LEN], sql[1024], path[96];
+	struct ts_http_reply r;
+	long long id = submit(tok_a, spec_ok), mid;
+	json_t *j, *m;
+
+	snprintf(
+	    sql, sizeof sql,
+	    "WITH c AS (INSERT INTO candidates (job_id, round, source, "
+	    "arch, arch_hash, status, macs, params, flash_bytes, "
+	    "sram_bytes) VALUES (%lld, 1, 'random', '{}', 'h1', "
+	    "'final_done', 4100, 152, 999, 888) RETURNING id) "
+	    "INSERT INTO models (job_id, candidate_id, zip, zip_sha256, "
+	    "zip_size, report) SELECT %lld, c.id, '\\x504b0304', 'abc', 4, "
+	    "'{\"accuracy\": {\"float_top1\": 0.5, \"int8_top1\": 0.25}, "
+	    "\"flash\": {\"estimate\": {\"total\": 3000}}, \"sram\": "
+	    "{\"arena_bytes\": 2000}}' FROM c",
+	    id, id);
+	assert_int_equal(ts_pg_exec(&pg, NULL, sql, err, sizeof err), 0);
+
+	snprintf(path, sizeof path, "/v1/jobs/%lld/models", id);
+	req("GET", path, tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "models")), 1);
+	m = json_array_get(json_object_get(j, "models"), 0);
+	mid = json_integer_value(json_object_get(m, "id"));
+	assert_true(json_real_value(json_object_get(m, "float_top1")) == 0.5);
+	assert_true(json_real_value(json_object_get(m, "int8_top1")) == 0.25);
+	assert_int_equal(json_integer_value(json_object_get(m, "macs")), 4100);
+	/* the report's figures win over the candidate's estimate */
+	assert_int_equal(json_integer_value(json_object_get(m, "flash_bytes")),
+			 3000);
+	assert_int_equal(json_integer_value(json_object_get(m, "sram_bytes")),
+			 2000);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(m, "zip"), "size")),
+			 4);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(m, "zip"), "sha256")),
+			    "abc");
+	assert_true(json_is_null(json_object_get(m, "checkpoint")));
+	json_decref(j);
+	ts_http_reply_free(&r);
+
+	snprintf(path, sizeof path, "/v1/models/%lld", mid);
+	req("GET", path, tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "job_id")), id);
+	assert_int_equal(json_integer_value(json_object_get(j, "params")), 152);
+	json_decref(j);
+	ts_http_reply_free(&r);
+
+	/* another team's model is a missing one; the admin sees it */
+	req("GET", path, tok_b, NULL, NULL, &r);
+	check_problem(&r, 404, "model_not_found");
+	ts_http_reply_free(&r);
+	req("GET", path, tok_admin, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	ts_http_reply_free(&r);
+	snprintf(path, sizeof path, "/v1/jobs/%lld/models", id);
+	req("GET", path, tok_b, NULL, NULL, &r);
+	check_problem(&r, 404, "job_not_found");
+	ts_http_reply_free(&r);
+	req("GET", "/v1/models/x1", tok_a, NULL, NULL, &r);
+	check_problem(&r, 404, "model_not_found");
+	ts_http_reply_free(&r);
+}
+
+/* The default space needs a token and is what `lmnas space show --json` prints.
+ */
+static void default_search_space_needs_a_token(void **state)
+{
+	struct ts_http_reply r;
+	struct space s;
+	json_t *j, *want;
+
+	req("GET", "/v1/search-spaces/default", NULL, NULL, NULL, &r);
+	check_problem(&r, 401, "unauthenticated");
+	ts_http_reply_free(&r);
+	req("GET", "/v1/search-spaces/default", tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	space_default(&s);
+	want = space_to_json(&s);
+	assert_true(json_equal(j, want));
+	assert_string_equal(json_string_value(json_object_get(j, "format")),
+			    "lmnas-space/1");
+	json_decref(want);
+	json_decref(j);
+	ts_http_reply_free(&r);
+}
+
 static void claims_keep_a_team_under_its_running_limit(void **state)
 {
 	char tok[AUTH_TOKEN_MAX], err[CORE_ERR_LEN], out[16];
@@ -1101,6 +1199,8 @@ int main(void)
 	    cmocka_unit_test(concurrent_submissions_with_one_key_make_one_job),
 	    cmocka_unit_test(open_mode_acts_as_admin_of_the_default_team),
 	    cmocka_unit_test(events_page_by_after_and_rounds_list),
+	    cmocka_unit_test(models_list_and_get_are_team_scoped),
+	    cmocka_unit_test(default_search_space_needs_a_token),
 	    cmocka_unit_test(claims_keep_a_team_under_its_running_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
