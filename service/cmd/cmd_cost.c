@@ -62,21 +62,6 @@ static void print_field_errors(FILE *f, const struct core_field_errors *fe)
 		fprintf(f, "  (and %d more)\n", fe->dropped);
 }
 
-/* [{"field": ..., "reason": ...}], NULL on out-of-memory. */
-static json_t *field_errors_json(const struct core_field_errors *fe)
-{
-	json_t *arr = json_array();
-
-	for (int i = 0; arr && i < fe->n; i++)
-		if (json_array_append_new(
-			arr, json_pack("{ssss}", "field", fe->e[i].field,
-				       "reason", fe->e[i].reason))) {
-			json_decref(arr);
-			return NULL;
-		}
-	return arr;
-}
-
 /* Reads path (at most max bytes); on failure prints why and returns 2. */
 static int read_file(const char *path, size_t max, char **text, size_t *len)
 {
@@ -147,33 +132,19 @@ static int print_json(const struct cost_args *args, const struct arch *a,
 		      const struct core_field_errors *space_fe,
 		      const struct cost_report *r)
 {
-	json_t *o =
-	    json_pack("{sssssb}", "name", a->name, "hash", hash, "valid", 1);
-	json_t *space = NULL;
-	char *text = NULL;
+	struct cost_space_check sc = {args->space_path, member == 0, space_fe};
+	json_t *o = cost_arch_json(a, hash, args->space_path ? &sc : NULL, r);
+	char *text =
+	    o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
 
-	if (!o)
-		goto nomem;
-	if (args->space_path)
-		space = json_pack("{sssbso}", "path", args->space_path,
-				  "member", member == 0, "errors",
-				  field_errors_json(space_fe));
-	else
-		space = json_null();
-	if (!space || json_object_set_new(o, "space", space) ||
-	    json_object_set_new(o, "cost", cost_report_to_json(r)))
-		goto nomem;
-	text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	if (!text)
-		goto nomem;
+	json_decref(o);
+	if (!text) {
+		fprintf(stderr, "lmnas cost: out of memory\n");
+		return 2;
+	}
 	puts(text);
 	free(text);
-	json_decref(o);
 	return 0;
-nomem:
-	json_decref(o);
-	fprintf(stderr, "lmnas cost: out of memory\n");
-	return 2;
 }
 
 /* An invalid architecture: its field errors, as text or JSON. */
@@ -181,8 +152,7 @@ static int print_invalid(const struct cost_args *args,
 			 const struct core_field_errors *fe)
 {
 	if (args->json) {
-		json_t *o = json_pack("{sbso}", "valid", 0, "errors",
-				      field_errors_json(fe));
+		json_t *o = cost_invalid_json(fe);
 		char *text =
 		    o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)
 		      : NULL;

@@ -214,4 +214,28 @@ enum core_status cost_report_format_text(const struct cost_report *r,
  * caller; NULL on out-of-memory. */
 json_t *cost_report_to_json(const struct cost_report *r);
 
+/* ---- the cost document (cost_json.c) ------------------------------------
+ * What `lmnas cost --json` prints and POST /v1/cost answers. */
+
+/* [{"field", "reason"}] of fe; NULL on out-of-memory. */
+json_t *cost_field_errors_json(const struct core_field_errors *fe);
+
+/* An invalid architecture: {"valid": false, "errors": [...]}. */
+json_t *cost_invalid_json(const struct core_field_errors *fe);
+
+/* The membership of a search space, checked by the caller. */
+struct cost_space_check {
+	const char *path; /* the space's file (NULL: none, not shown) */
+	int member;
+	const struct core_field_errors *errors; /* why not a member */
+};
+
+/* A valid architecture: {"name", "hash", "valid": true, "space": null or
+ * {"path"?, "member", "errors"}, "cost": cost_report_to_json(r)} in that
+ * key order. space NULL: not checked. New reference owned by the caller;
+ * NULL on out-of-memory. */
+json_t *cost_arch_json(const struct arch *a, const char *hash,
+		       const struct cost_space_check *space,
+		       const struct cost_report *r);
+
 #endif

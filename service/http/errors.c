@@ -54,6 +54,10 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
     [HTTP_E_TEAM_QUEUE_FULL] = {"team_queue_full", 429,
 				"Team has too many queued jobs"},
     [HTTP_E_MODEL_NOT_FOUND] = {"model_not_found", 404, "Model not found"},
+    [HTTP_E_ARTIFACT_NOT_FOUND] = {"artifact_not_found", 404,
+				   "Model has no such artifact"},
+    [HTTP_E_RANGE_NOT_SATISFIABLE] = {"range_not_satisfiable", 416,
+				      "Range Not Satisfiable"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)

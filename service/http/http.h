@@ -241,6 +241,8 @@ enum http_error {
 	HTTP_E_IDEMPOTENCY_KEY_REUSED,
 	HTTP_E_TEAM_QUEUE_FULL,
 	HTTP_E_MODEL_NOT_FOUND,
+	HTTP_E_ARTIFACT_NOT_FOUND,
+	HTTP_E_RANGE_NOT_SATISFIABLE,
 	HTTP_E_COUNT
 };
 
@@ -436,6 +438,12 @@ enum core_status http_models_routes_add(struct http_router *r, char *err,
 					size_t errlen);
 enum core_status http_spaces_routes_add(struct http_router *r, char *err,
 					size_t errlen);
+/* GET /v1/models/{mid}/stm32.zip and /checkpoint (downloads.c). */
+enum core_status http_downloads_routes_add(struct http_router *r, char *err,
+					   size_t errlen);
+/* POST /v1/cost (cost.c). */
+enum core_status http_cost_routes_add(struct http_router *r, char *err,
+				      size_t errlen);
 
 /* For the resources under /v1/jobs/{id}: the {id} of the path as a job id
  * (0 when it cannot be one: a 404), and the reply to a job read (json, owned

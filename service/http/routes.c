@@ -9,7 +9,8 @@ typedef enum core_status (*routes_add_fn)(struct http_router *r, char *err,
 static const routes_add_fn resources[] = {
     http_health_routes_add, http_openapi_routes_add, http_metrics_routes_add,
     http_jobs_routes_add,   http_events_routes_add,  http_rounds_routes_add,
-    http_models_routes_add, http_spaces_routes_add,
+    http_models_routes_add, http_spaces_routes_add,  http_downloads_routes_add,
+    http_cost_routes_add,
 };
 
 enum core_status http_api_routes_add(struct http_router *r, char *err,

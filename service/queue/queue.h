@@ -190,4 +190,39 @@ enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
 enum core_status queue_job_delete(struct store_pool *p, long long id,
 				  long long team, char *err, size_t errlen);
 
+/* ---- a model's artifacts (queue_artifact.c) ----------------------------
+ * Team scoped like queue_model_json: another team's model is
+ * CORE_ERR_NOT_FOUND, like a missing one. */
+enum queue_artifact {
+	QUEUE_ARTIFACT_ZIP = 0,	   /* models.zip: the STM32 project */
+	QUEUE_ARTIFACT_CHECKPOINT, /* models.checkpoint: the float network */
+	QUEUE_ARTIFACT_COUNT
+};
+
+/* "zip", "checkpoint". */
+const char *queue_artifact_name(enum queue_artifact kind);
+
+struct queue_artifact_info {
+	long long job_id;
+	int present;	 /* 0: the model has no such artifact */
+	long long size;	 /* stored bytes (octet_length) */
+	char sha256[72]; /* as stored ("" when none); not checked here */
+};
+
+/* The model's job and the artifact's size and digest, without its bytes. */
+enum core_status queue_model_artifact_info(struct store_pool *p, long long id,
+					   long long team,
+					   enum queue_artifact kind,
+					   struct queue_artifact_info *out,
+					   char *err, size_t errlen);
+
+/* Bytes [offset, offset + len) of the artifact (fewer at its end), only
+ * those read from the database. *data is the caller's (core_free), also
+ * for 0 bytes. CORE_ERR_NOT_FOUND when the model or the artifact is gone. */
+enum core_status
+queue_model_artifact_read(struct store_pool *p, long long id, long long team,
+			  enum queue_artifact kind, long long offset,
+			  long long len, unsigned char **data, size_t *data_len,
+			  char *err, size_t errlen);
+
 #endif
