@@ -28,8 +28,48 @@
 //
 // Cases run in the order listed, on one server and one database.
 
-// ids the cases share (the job the first createJob made)
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+// ids the cases share (the job the first createJob made, the models the
+// download cases store for it)
 const jobs = {};
+
+// Stores two models of job for the download cases straight in the database
+// (what a worker's export writes): one with a zip and a checkpoint, one
+// with neither. Returns their ids.
+function storeModels(dbUrl, job) {
+  const sql =
+    `WITH c AS (INSERT INTO candidates (job_id, round, source, arch, arch_hash, status) ` +
+    `VALUES (${job}, 1, 'random', '{}', 'dl1', 'final_done'), (${job}, 1, 'random', '{}', 'dl2', 'final_done') ` +
+    `RETURNING id, arch_hash) ` +
+    `INSERT INTO models (job_id, candidate_id, zip, zip_sha256, zip_size, checkpoint, checkpoint_sha256, checkpoint_size) ` +
+    `SELECT ${job}, c.id, CASE WHEN c.arch_hash = 'dl1' THEN decode('${dlZip.toString('hex')}', 'hex') END, ` +
+    `CASE WHEN c.arch_hash = 'dl1' THEN '${sha256(dlZip)}' END, CASE WHEN c.arch_hash = 'dl1' THEN ${dlZip.length} END, ` +
+    `CASE WHEN c.arch_hash = 'dl1' THEN decode('${dlCkpt.toString('hex')}', 'hex') END, ` +
+    `CASE WHEN c.arch_hash = 'dl1' THEN '${sha256(dlCkpt)}' END, CASE WHEN c.arch_hash = 'dl1' THEN ${dlCkpt.length} END ` +
+    `FROM c ORDER BY c.arch_hash RETURNING id`;
+  const out = execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', dbUrl, '-c', sql], {
+    encoding: 'utf8',
+  });
+  return out.trim().split('\n').map(Number);
+}
+
+function sha256(buf) {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+// an empty zip archive (end of central directory only) and some bytes
+const dlZip = Buffer.from('504b0506' + '00'.repeat(18), 'hex');
+const dlCkpt = Buffer.from('lmnas checkpoint bytes for the contract test');
+
+const tinyArch = {
+  format: 'lmnas-arch/1',
+  name: 'tiny',
+  input: { resolution: 32, channels: 3 },
+  stages: [{ block: 'mbconv', out: 16, layers: 1, kernel: 3, stride: 2, expand: 3 }],
+  head: { classes: 10 },
+};
 
 export const cases = [
   // before `lmnas migrate`: up, but not ready
@@ -125,6 +165,120 @@ export const cases = [
   { op: 'listJobRounds', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/rounds`, status: 200 },
   { op: 'listJobModels', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/models`, status: 200 },
   { op: 'getModel', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/models/999999', status: 404, code: 'model_not_found' },
+  {
+    op: 'downloadModelZip',
+    setup: (ctx) => {
+      [jobs.model, jobs.bare] = storeModels(ctx.dbUrl, jobs.first);
+    },
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/stm32.zip`,
+    status: 200,
+    check: (res, body) => {
+      if (res.headers.etag !== `"${sha256(dlZip)}"`) throw new Error(`ETag ${res.headers.etag}`);
+      if (Number(res.headers['content-length']) !== dlZip.length) throw new Error('Content-Length');
+    },
+  },
+  {
+    op: 'downloadModelZip',
+    headers: (ctx) => ({ ...ctx.auth, Range: 'bytes=0-3' }),
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/stm32.zip`,
+    status: 206,
+    check: (res, body) => {
+      if (body !== 'PK\u0005\u0006') throw new Error(`range body ${JSON.stringify(body)}`);
+      if (res.headers['content-range'] !== `bytes 0-3/${dlZip.length}`) throw new Error(res.headers['content-range']);
+    },
+  },
+  {
+    op: 'downloadModelZip',
+    headers: (ctx) => ({ ...ctx.auth, 'If-None-Match': `"${sha256(dlZip)}"` }),
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/stm32.zip`,
+    status: 304,
+  },
+  {
+    op: 'downloadModelZip',
+    headers: (ctx) => ({ ...ctx.auth, Range: 'bytes=1000-' }),
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/stm32.zip`,
+    status: 416,
+    code: 'range_not_satisfiable',
+  },
+  {
+    op: 'downloadModelZip',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/models/${jobs.bare}/stm32.zip`,
+    status: 404,
+    code: 'artifact_not_found',
+  },
+  {
+    op: 'downloadModelZip',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: '/v1/models/999999/stm32.zip',
+    status: 404,
+    code: 'model_not_found',
+  },
+  {
+    op: 'downloadModelCheckpoint',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/checkpoint`,
+    status: 200,
+    check: (res, body) => {
+      if (body !== dlCkpt.toString()) throw new Error('checkpoint bytes differ');
+    },
+  },
+  {
+    op: 'downloadModelCheckpoint',
+    headers: (ctx) => ({ ...ctx.auth, Range: 'bytes=-5' }),
+    method: 'GET',
+    path: () => `/v1/models/${jobs.model}/checkpoint`,
+    status: 206,
+  },
+  {
+    op: 'downloadModelCheckpoint',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/models/${jobs.bare}/checkpoint`,
+    status: 404,
+    code: 'artifact_not_found',
+  },
+  {
+    op: 'computeCost',
+    headers: (ctx) => ctx.auth,
+    method: 'POST',
+    path: '/v1/cost',
+    body: tinyArch,
+    status: 200,
+    check: (res, body) => {
+      if (body.valid !== true || body.space !== null || body.cost.ops.length < 1) throw new Error('not a cost document');
+    },
+  },
+  {
+    op: 'computeCost',
+    headers: (ctx) => ctx.auth,
+    method: 'POST',
+    path: '/v1/cost',
+    body: { arch: tinyArch, space: null },
+    status: 200,
+  },
+  {
+    op: 'computeCost',
+    headers: (ctx) => ctx.auth,
+    method: 'POST',
+    path: '/v1/cost',
+    body: { ...tinyArch, stages: [{ ...tinyArch.stages[0], kernel: 4 }] },
+    status: 422,
+    code: 'validation_failed',
+    check: (res, body) => {
+      if (!body.errors?.some((e) => e.field === 'stages[0].kernel')) throw new Error('no error names the field');
+    },
+  },
+  { op: 'computeCost', headers: (ctx) => ctx.auth, method: 'POST', path: '/v1/cost', body: '{"format": ', status: 400, code: 'invalid_json' },
+  { op: 'computeCost', method: 'POST', path: '/v1/cost', body: tinyArch, status: 401, code: 'unauthenticated' },
   { op: 'getDefaultSearchSpace', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/search-spaces/default', status: 200 },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
   { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
