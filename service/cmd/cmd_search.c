@@ -5,6 +5,7 @@
  * `lmnas jobs`, `lmnas job show ID`, `lmnas model get ID --out F`. */
 #include "cmd.h"
 #include "data/data.h"
+#include "queue/queue.h"
 #include "runner/runner.h"
 #include "search/search.h"
 
@@ -601,8 +602,10 @@ int cmd_job(const struct config *cfg, int argc, char **argv)
 	if (open_pool(cfg, &pool))
 		return 1;
 	if (json) {
-		if (store_job_json(pool, id, &text, err, sizeof err)) {
+		if (store_job_json(pool, id, &text, err, sizeof err) ||
+		    queue_job_size_append(pool, id, &text, err, sizeof err)) {
 			fprintf(stderr, "lmnas job: %s\n", err);
+			core_free(text);
 			store_pool_close(pool);
 			return 1;
 		}

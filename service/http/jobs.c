@@ -401,6 +401,12 @@ static void job_get(struct http_request *req, struct http_response *res)
 	}
 	st = queue_job_json(req->app->pool, id, http_caller_team(&req->caller),
 			    &json, err, sizeof err);
+	/* the size reads every row of the job: here only, not in lists */
+	if (!st)
+		st = queue_job_size_append(req->app->pool, id, &json, err,
+					   sizeof err);
+	if (st)
+		core_free(json);
 	if (st == CORE_ERR_NOT_FOUND)
 		reply_not_found(res, id);
 	else if (st)

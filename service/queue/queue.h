@@ -225,4 +225,13 @@ queue_model_artifact_read(struct store_pool *p, long long id, long long team,
 			  long long len, unsigned char **data, size_t *data_len,
 			  char *err, size_t errlen);
 
+/* Appends "size": {bytes, checkpoint_bytes, zip_bytes, row_bytes,
+ * checkpoints} (store_job_size: bytes of checkpoints, zips and other rows,
+ * their total, and how many checkpoints) to *json, a JSON object's text
+ * ending in '}' (replaced by a new one on success, the caller's, core_free;
+ * untouched on failure). The caller has checked the team already: this
+ * reads job id whoever owns it. CORE_ERR_NOT_FOUND for an unknown id. */
+enum core_status queue_job_size_append(struct store_pool *p, long long id,
+				       char **json, char *err, size_t errlen);
+
 #endif

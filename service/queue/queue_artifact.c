@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* queue_artifact.c - a stored model's artifacts (the STM32 zip, the float
- * checkpoint) as the download routes read them: size and digest first, then
- * only the bytes a request asked for, team scoped through the model's job. */
+/* queue_artifact.c - what a job stores, as the API shows it: a model's
+ * artifacts (the STM32 zip, the float checkpoint) as the download routes
+ * read them (size and digest first, then only the bytes a request asked
+ * for, team scoped through the model's job), and a job's size in the
+ * database. */
 #include "queue.h"
 
 #include <libpq-fe.h>
@@ -134,5 +136,40 @@ queue_model_artifact_read(struct store_pool *p, long long id, long long team,
 	memcpy(*data, raw, n);
 	PQfreemem(raw);
 	*data_len = n;
+	return CORE_OK;
+}
+
+enum core_status queue_job_size_append(struct store_pool *p, long long id,
+				       char **json, char *err, size_t errlen)
+{
+	struct store_job_size z;
+	char add[320], *out;
+	size_t n = *json ? strlen(*json) : 0;
+	enum core_status st;
+	int k;
+
+	if (n < 2 || (*json)[n - 1] != '}') {
+		core_errf(err, errlen, "job %lld: not a JSON object", id);
+		return CORE_ERR_INTERNAL;
+	}
+	st = store_job_size(p, id, &z, err, errlen);
+	if (st)
+		return st;
+	k = snprintf(add, sizeof add,
+		     "%s\"size\":{\"bytes\":%lld,\"checkpoint_bytes\":%lld,"
+		     "\"zip_bytes\":%lld,\"row_bytes\":%lld,"
+		     "\"checkpoints\":%lld}}",
+		     n > 2 ? "," : "", z.total_bytes, z.checkpoint_bytes,
+		     z.zip_bytes, z.row_bytes, z.checkpoints);
+	out = core_malloc(n + (size_t)k);
+	if (!out) {
+		core_errf(err, errlen, "out of memory reading job %lld", id);
+		return CORE_ERR_NOMEM;
+	}
+	/* the object's closing brace is replaced by the member and a brace */
+	memcpy(out, *json, n - 1);
+	memcpy(out + n - 1, add, (size_t)k + 1);
+	core_free(*json);
+	*json = out;
 	return CORE_OK;
 }

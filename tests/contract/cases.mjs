@@ -158,7 +158,18 @@ export const cases = [
   { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs', status: 200 },
   { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs?status=queued&limit=1', status: 200 },
   { op: 'listJobs', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs?status=nonsense', status: 400 },
-  { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}`, status: 200 },
+  {
+    op: 'getJob',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}`,
+    status: 200,
+    check: (res, body) => {
+      const z = body.size;
+      if (!z || z.bytes !== z.checkpoint_bytes + z.zip_bytes + z.row_bytes || z.row_bytes <= 0)
+        throw new Error(`size ${JSON.stringify(z)}`);
+    },
+  },
   { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999', status: 404, code: 'job_not_found' },
   { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/events`, status: 200 },
   { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999/events', status: 404, code: 'job_not_found' },

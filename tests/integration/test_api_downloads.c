@@ -631,6 +631,68 @@ static void cost_refuses_bad_input_with_4xx(void **state)
 	ts_http_reply_free(&r);
 }
 
+/* ---- a job's size ------------------------------------------------------ */
+
+/* The size object of a job document: what store_job_size says, and the
+ * blobs this test stored. */
+static void check_size(const json_t *size, const struct store_job_size *z)
+{
+	assert_non_null(size);
+	assert_int_equal(json_integer_value(json_object_get(size, "zip_bytes")),
+			 ZIP_LEN);
+	assert_int_equal(
+	    json_integer_value(json_object_get(size, "checkpoint_bytes")),
+	    2 * CKPT_LEN);
+	assert_int_equal(
+	    json_integer_value(json_object_get(size, "checkpoints")), 2);
+	assert_int_equal(json_integer_value(json_object_get(size, "row_bytes")),
+			 z->row_bytes);
+	assert_true(z->row_bytes > 0);
+	assert_int_equal(json_integer_value(json_object_get(size, "bytes")),
+			 ZIP_LEN + 2 * CKPT_LEN + z->row_bytes);
+}
+
+static void job_get_and_job_show_report_the_size(void **state)
+{
+	char path[64], url[256], env_url[300], id[32], err[CORE_ERR_LEN];
+	const char *env[] = {env_url, NULL};
+	const char *args[] = {"job", "show", id, "--json", NULL};
+	struct store_job_size z;
+	struct ts_http_reply r;
+	struct ts_proc p = {0};
+	json_t *j;
+	char *log;
+
+	(void)state;
+	assert_int_equal(store_job_size(pool, job_a, &z, err, sizeof err),
+			 CORE_OK);
+	snprintf(path, sizeof path, "/v1/jobs/%lld", job_a);
+	get(path, tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), job_a);
+	check_size(json_object_get(j, "size"), &z);
+	json_decref(j);
+	ts_http_reply_free(&r);
+	get(path, tok_b, NULL, NULL, &r);
+	check_problem(&r, 404, "job_not_found");
+	ts_http_reply_free(&r);
+
+	/* lmnas job show ID --json: the same object at the top */
+	ts_pg_url(&pg, NULL, url, sizeof url);
+	snprintf(env_url, sizeof env_url, "LMNAS_DATABASE_URL=%s", url);
+	snprintf(id, sizeof id, "%lld", job_a);
+	assert_int_equal(ts_lmnas_run(&p, args, env), 0);
+	log = ts_proc_log_read(&p);
+	j = json_loads(log, 0, NULL);
+	if (!j)
+		fail_msg("job show --json: %s", log);
+	check_size(json_object_get(j, "size"), &z);
+	assert_non_null(json_object_get(j, "job"));
+	json_decref(j);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(downloads_are_team_scoped),
 	    cmocka_unit_test(cost_is_what_lmnas_cost_json_prints),
 	    cmocka_unit_test(cost_refuses_bad_input_with_4xx),
+	    cmocka_unit_test(job_get_and_job_show_report_the_size),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
