@@ -12,7 +12,7 @@ PACKAGES=(
 	postgresql postgresql-client
 	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 	python3-torch python3-numpy
-	curl zip unzip clang-format cppcheck
+	curl zip unzip jq clang-format cppcheck # jq: the README walk-through
 	yamllint
 	prometheus # promtool: tests check GET /metrics with it
 )
