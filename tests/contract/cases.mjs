@@ -162,7 +162,7 @@ export const cases = [
     op: 'getJob',
     headers: (ctx) => ctx.auth,
     method: 'GET',
-    path: () => `/v1/jobs/${jobs.first}`,
+    path: () => `/v1/jobs/${jobs.first}?include=size`,
     status: 200,
     check: (res, body) => {
       const z = body.size;
@@ -170,6 +170,8 @@ export const cases = [
         throw new Error(`size ${JSON.stringify(z)}`);
     },
   },
+  { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}`, status: 200 },
+  { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}?include=x`, status: 400, code: 'invalid_parameter' },
   { op: 'getJob', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999', status: 404, code: 'job_not_found' },
   { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/events`, status: 200 },
   { op: 'listJobEvents', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999/events', status: 404, code: 'job_not_found' },

@@ -666,7 +666,7 @@ static void job_get_and_job_show_report_the_size(void **state)
 	(void)state;
 	assert_int_equal(store_job_size(pool, job_a, &z, err, sizeof err),
 			 CORE_OK);
-	snprintf(path, sizeof path, "/v1/jobs/%lld", job_a);
+	snprintf(path, sizeof path, "/v1/jobs/%lld?include=size", job_a);
 	get(path, tok_a, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	j = body_json(&r);
@@ -676,6 +676,18 @@ static void job_get_and_job_show_report_the_size(void **state)
 	ts_http_reply_free(&r);
 	get(path, tok_b, NULL, NULL, &r);
 	check_problem(&r, 404, "job_not_found");
+	ts_http_reply_free(&r);
+	/* without include=size: no size (a status poll stays cheap) */
+	snprintf(path, sizeof path, "/v1/jobs/%lld", job_a);
+	get(path, tok_a, NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_null(json_object_get(j, "size"));
+	json_decref(j);
+	ts_http_reply_free(&r);
+	snprintf(path, sizeof path, "/v1/jobs/%lld?include=sizes", job_a);
+	get(path, tok_a, NULL, NULL, &r);
+	check_problem(&r, 400, "invalid_parameter");
 	ts_http_reply_free(&r);
 
 	/* lmnas job show ID --json: the same object at the top */
