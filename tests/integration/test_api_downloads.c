@@ -588,7 +588,18 @@ static void cost_refuses_bad_input_with_4xx(void **state)
 	check_problem(&r, 422, "validation_failed");
 	assert_true(names_field(&r, "arch.stages[0].kernel"));
 	ts_http_reply_free(&r);
-	/* an invalid space: under space. */
+	/* an invalid space (a valid arch): under space. */
+	post_json("/v1/cost", tok_a,
+		  "{\"arch\": {\"format\": \"lmnas-arch/1\", \"input\": "
+		  "{\"resolution\": 32, \"channels\": 3}, \"stages\": "
+		  "[{\"block\": \"mbconv\", \"out\": 16, \"layers\": 1, "
+		  "\"kernel\": 3, \"stride\": 1, \"expand\": 3}], \"head\": "
+		  "{\"classes\": 10}}, \"space\": {\"format\": "
+		  "\"lmnas-space/1\", \"kernel\": [4]}}",
+		  &r);
+	check_problem(&r, 422, "validation_failed");
+	assert_true(names_field(&r, "space.kernel[0]"));
+	ts_http_reply_free(&r);
 	post_json("/v1/cost", tok_a,
 		  "{\"arch\": {\"format\": \"lmnas-arch/1\"}, \"space\": 5}",
 		  &r);
