@@ -78,6 +78,7 @@ static enum range_kind range_parse(const char *h, long long size,
 {
 	long long a = 0, b = -1, n = 0;
 	const char *p = h;
+	int suffix;
 
 	if (!h)
 		return RANGE_NONE;
@@ -86,7 +87,8 @@ static enum range_kind range_parse(const char *h, long long size,
 	if (strncasecmp(p, "bytes=", 6) != 0)
 		return RANGE_NONE;
 	p += 6;
-	if (*p == '-') {
+	suffix = *p == '-';
+	if (suffix) {
 		p++;
 		if (!range_number(&p, &n))
 			return RANGE_NONE;
@@ -102,7 +104,7 @@ static enum range_kind range_parse(const char *h, long long size,
 		return RANGE_NONE;
 	if (b >= 0 && b < a)
 		return RANGE_NONE; /* invalid: ignored, not unsatisfiable */
-	if (h[strspn(h, " \t") + 6] == '-') {
+	if (suffix) {
 		/* a suffix: the last n bytes; none of a zero-length one */
 		if (n == 0 || size == 0)
 			return RANGE_UNSATISFIABLE;
