@@ -15,10 +15,8 @@
 
 #include "queue/queue.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 struct artifact_route {
 	enum queue_artifact kind;
@@ -47,110 +45,12 @@ static long long model_id_param(const struct http_request *req)
 	return id;
 }
 
-enum range_kind {
-	RANGE_NONE = 0, /* no Range, or one to ignore: the whole artifact */
-	RANGE_PARTIAL,	/* bytes first..last of it */
-	RANGE_UNSATISFIABLE
-};
-
-/* Decimal digits at *p into *out, saturating (a huge position is still a
- * position: past the end, not malformed). 0 when there are none. */
-static int range_number(const char **p, long long *out)
-{
-	const char *s = *p;
-	long long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v > (LLONG_MAX - 9) / 10 ? LLONG_MAX : v * 10 + (*s - '0');
-	*p = s;
-	*out = v;
-	return 1;
-}
-
-/* One `bytes=a-b`, `bytes=a-` or `bytes=-n` against an artifact of size
- * bytes (RFC 9110 14.1.2). Anything else, several ranges included, is
- * ignored (RANGE_NONE): a server may always answer a Range with the
- * whole representation, and one range covers every download client. */
-static enum range_kind range_parse(const char *h, long long size,
-				   long long *first, long long *last)
-{
-	long long a = 0, b = -1, n = 0;
-	const char *p = h;
-	int suffix;
-
-	if (!h)
-		return RANGE_NONE;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strncasecmp(p, "bytes=", 6) != 0)
-		return RANGE_NONE;
-	p += 6;
-	suffix = *p == '-';
-	if (suffix) {
-		p++;
-		if (!range_number(&p, &n))
-			return RANGE_NONE;
-	} else {
-		if (!range_number(&p, &a) || *p++ != '-')
-			return RANGE_NONE;
-		if (*p >= '0' && *p <= '9' && !range_number(&p, &b))
-			return RANGE_NONE;
-	}
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p) /* a second range, or junk */
-		return RANGE_NONE;
-	if (b >= 0 && b < a)
-		return RANGE_NONE; /* invalid: ignored, not unsatisfiable */
-	if (suffix) {
-		/* a suffix: the last n bytes; none of a zero-length one */
-		if (n == 0 || size == 0)
-			return RANGE_UNSATISFIABLE;
-		*first = n >= size ? 0 : size - n;
-		*last = size - 1;
-		return RANGE_PARTIAL;
-	}
-	if (a >= size)
-		return RANGE_UNSATISFIABLE;
-	*first = a;
-	*last = (b < 0 || b >= size) ? size - 1 : b;
-	return RANGE_PARTIAL;
-}
-
 /* 1 when the stored digest can be an entity tag as is (hex, no quotes). */
 static int etag_usable(const char *sha)
 {
 	size_t n = strlen(sha);
 
 	return n > 0 && n <= 64 && strspn(sha, "0123456789abcdef") == n;
-}
-
-/* If-None-Match: "*" or a list of entity tags compared weakly (a W/
- * prefix does not matter) against etag ("\"hex\""). */
-static int etag_matches_any(const char *header, const char *etag)
-{
-	size_t elen = strlen(etag);
-	const char *p = header;
-
-	while (*p) {
-		size_t n;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		n = strcspn(p, ",");
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == elen && strncmp(p, etag, n) == 0)
-			return 1;
-		p += strcspn(p, ",");
-	}
-	return 0;
 }
 
 /* Hands data (core_malloc'ed, stolen) to res as the body. */
@@ -188,7 +88,7 @@ static void artifact_get(struct http_request *req, struct http_response *res,
 	char err[CORE_ERR_LEN], detail[96], etag[80] = "", value[160];
 	struct queue_artifact_info info;
 	enum core_status st = CORE_ERR_NOT_FOUND;
-	enum range_kind range;
+	enum http_range range;
 	const char *inm, *ifr;
 	unsigned char *data = NULL;
 	size_t len = 0;
@@ -220,19 +120,20 @@ static void artifact_get(struct http_request *req, struct http_response *res,
 	if (etag_usable(info.sha256))
 		snprintf(etag, sizeof etag, "\"%s\"", info.sha256);
 	inm = http_request_header(req, "If-None-Match");
-	if (etag[0] && inm && etag_matches_any(inm, etag)) {
+	if (etag[0] && inm && http_etag_match_any(inm, etag)) {
 		reply_bytes(res, 304, NULL, NULL, 0);
 		http_reply_header(res, "ETag", etag);
 		return;
 	}
-	range = range_parse(http_request_header(req, "Range"), info.size,
-			    &first, &last);
+	range = http_range_parse(http_request_header(req, "Range"), info.size,
+				 &first, &last);
 	/* If-Range: the range holds only for the representation the client
 	 * has (a strong match); else the whole artifact */
 	ifr = http_request_header(req, "If-Range");
-	if (range != RANGE_NONE && ifr && (!etag[0] || strcmp(ifr, etag) != 0))
-		range = RANGE_NONE;
-	if (range == RANGE_UNSATISFIABLE) {
+	if (range != HTTP_RANGE_NONE && ifr &&
+	    (!etag[0] || strcmp(ifr, etag) != 0))
+		range = HTTP_RANGE_NONE;
+	if (range == HTTP_RANGE_UNSATISFIABLE) {
 		snprintf(detail, sizeof detail,
 			 "the %s has %lld bytes: no byte of the range is in it",
 			 queue_artifact_name(rt->kind), info.size);
@@ -243,7 +144,7 @@ static void artifact_get(struct http_request *req, struct http_response *res,
 		http_reply_header(res, "Accept-Ranges", "bytes");
 		return;
 	}
-	if (range == RANGE_NONE) {
+	if (range == HTTP_RANGE_NONE) {
 		first = 0;
 		last = info.size - 1;
 	}
@@ -259,9 +160,9 @@ static void artifact_get(struct http_request *req, struct http_response *res,
 		reply_store_error(res, id, st, err);
 		return;
 	}
-	reply_bytes(res, range == RANGE_PARTIAL ? 206 : 200, rt->content_type,
-		    data, len);
-	if (range == RANGE_PARTIAL) {
+	reply_bytes(res, range == HTTP_RANGE_PARTIAL ? 206 : 200,
+		    rt->content_type, data, len);
+	if (range == HTTP_RANGE_PARTIAL) {
 		snprintf(value, sizeof value, "bytes %lld-%lld/%lld", first,
 			 first + (long long)len - 1, info.size);
 		http_reply_header(res, "Content-Range", value);

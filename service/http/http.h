@@ -279,6 +279,29 @@ enum core_status http_json_parse(const char *data, size_t len, int max_depth,
 				 json_t **out, int *line, int *column,
 				 char *err, size_t errlen);
 
+/* ---- byte ranges and entity tags (ranges.c) ---------------------------- */
+
+enum http_range {
+	HTTP_RANGE_NONE = 0, /* no Range, or one to ignore: the whole */
+	HTTP_RANGE_PARTIAL,  /* bytes *first..*last (0 <= first <= last < size)
+			      */
+	HTTP_RANGE_UNSATISFIABLE /* 416: no byte of it is in the representation
+				  */
+};
+
+/* One `bytes=a-b`, `bytes=a-` or `bytes=-n` (header may be NULL) against a
+ * representation of size bytes. A malformed header, another unit or
+ * several ranges are HTTP_RANGE_NONE (a server may always send the whole);
+ * a last position past the end is cut to it; a first position at or past
+ * the end, or an empty suffix, is unsatisfiable. *first and *last are
+ * written only for HTTP_RANGE_PARTIAL. */
+enum http_range http_range_parse(const char *header, long long size,
+				 long long *first, long long *last);
+
+/* 1 when an If-None-Match header ("*", or a list of entity tags, W/ or
+ * not) names etag (quoted, as sent in ETag), compared weakly. */
+int http_etag_match_any(const char *header, const char *etag);
+
 /* ---- router ------------------------------------------------------------ */
 
 /* Every route under /v1 carries exactly one of TEAM_SCOPED and PUBLIC (a

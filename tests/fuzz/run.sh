@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh - builds the libFuzzer targets of the arch, space, job spec and LLM
-# reply parsers with clang (ASan + UBSan) and runs each for a while on its
-# corpus. The search targets link the whole library and the files a build
+# reply parsers and of the download headers (Range, If-None-Match) with clang
+# (ASan + UBSan) and runs each for a while on its corpus. The search targets link the whole library and the files a build
 # embeds: run `make` first.
 #   tests/fuzz/run.sh [SECONDS]      (default 60 per target)
 # New inputs that raise coverage are added to tests/fuzz/corpus/<target>/;
@@ -23,6 +23,12 @@ for t in arch space; do
 	(cd "$out" && ./"fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/$t")
 done
+# the download headers' parsers: pure functions of text, no library
+clang "${flags[@]}" tests/fuzz/fuzz_http_range.c service/http/ranges.c \
+	-o "$out/fuzz_http_range"
+mkdir -p tests/fuzz/corpus/http_range
+(cd "$out" && ./fuzz_http_range -max_total_time="$secs" -max_len=256 \
+	-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/http_range")
 gen=${BUILD:-build}/gen
 all=($(ls service/*/*.c | grep -v '^service/main\.c$') "$gen"/*.c)
 pkgs=(jansson libcurl libpq libmicrohttpd libzip openblas libcrypto)
