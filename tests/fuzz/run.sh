@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # run.sh - builds the libFuzzer targets of the arch, space, job spec and LLM
 # reply parsers and of the download headers (Range, If-None-Match) with clang
-# (ASan + UBSan) and runs each for a while on its corpus. The search targets link the whole library and the files a build
-# embeds: run `make` first.
+# (ASan + UBSan) and runs each for a while on its corpus. The search targets
+# link the whole library and the files a build embeds: run `make` first.
 #   tests/fuzz/run.sh [SECONDS]      (default 60 per target)
 # New inputs that raise coverage are added to tests/fuzz/corpus/<target>/;
 # commit the interesting ones. A crash leaves crash-* in the build dir.
