@@ -39,6 +39,12 @@ struct config {
 	int team_max_queued;	   /* 0: no limit */
 	int team_max_running;	   /* 0: no limit */
 	int auth_fail_limit; /* failed authentications per minute per address */
+	char remote_url[1024]; /* `lmnas remote`: the server */
+	/* webhooks: hosts a job's webhook.url may name (comma-separated;
+	 * empty: webhooks refused), and whether they may resolve to
+	 * loopback/private addresses */
+	char webhook_allow[1024];
+	int webhook_allow_private;
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
@@ -104,5 +110,7 @@ int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
 int cmd_token(const struct config *cfg, int argc, char **argv);
+int cmd_remote(const struct config *cfg, int argc, char **argv);
+int cmd_team(const struct config *cfg, int argc, char **argv);
 
 #endif
