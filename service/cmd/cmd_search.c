@@ -511,6 +511,7 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 	char err[CORE_ERR_LEN] = "", worker[192];
 	int once = 0, jobs = 0;
 	enum core_status st;
+	static struct cmd_webhooks hooks;
 	const struct cmd_arg args[] = {
 	    {"--once", CMD_ARG_FLAG, &once, 0, 0,
 	     "run at most one job, then exit (at once when none is waiting)"},
@@ -541,8 +542,14 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 	wc.idle_s = 2.0;
 	wc.job_done = worker_job_done;
 	wc.retention_s = (double)cfg->artifact_retention_s;
+	if (cmd_webhooks_policy(cfg, &hooks, "worker") ||
+	    cmd_webhooks_start(&hooks, pool, "worker")) {
+		store_pool_close(pool);
+		return 1;
+	}
 	LOG_INFO("worker %s waiting for jobs", worker);
 	st = runner_worker_run(pool, &wc, &jobs, err, sizeof err);
+	cmd_webhooks_stop(&hooks);
 	if (st == CORE_ERR_NOT_FOUND)
 		printf("lmnas worker: no job is waiting\n");
 	store_pool_close(pool);

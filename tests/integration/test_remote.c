@@ -4,7 +4,12 @@
  * is cancelled, 4 with the field named when the spec is refused, 5 when
  * the server is unreachable, 6 with a clear message for a bad token; and
  * `download` against a scripted server: the file is written only when its
- * size and sha256 match the model list, a non-JSON reply is an error. */
+ * size and sha256 match the model list, a non-JSON reply is an error.
+ * Webhooks: the succeeding job names one (a scripted receiver that fails
+ * twice, then answers 200): every status change arrives in order, signed
+ * with the team's secret from `lmnas team webhook-secret`, the first one
+ * after two retries; a host outside --webhook-allow is a 422 naming
+ * webhook.url. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +23,10 @@
 #include "auth/auth.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +35,8 @@
 
 static struct ts_pg pg;
 static struct ts_proc srv;
+static struct fake_llm *hook_rx; /* the webhook receiver */
+static char secret[65];
 static char url[256], env_db[300], env_url[128], env_tok[AUTH_TOKEN_MAX + 16],
     root[64], env_root[128], tok[AUTH_TOKEN_MAX];
 
@@ -100,12 +110,40 @@ static int remote(const char *const *args, const char *url_env,
 	return rc;
 }
 
+/* `lmnas team webhook-secret --team a`: the secret is the one line of 64
+ * hex characters on stdout. */
+static int secret_rotate(void)
+{
+	const char *args[] = {"team", "webhook-secret", "--team", "a", NULL};
+	const char *env[] = {env_db, NULL};
+	struct ts_proc p = {0};
+	char *log, *l;
+	int rc = ts_lmnas_run(&p, args, env);
+
+	log = ts_proc_log_read(&p);
+	unlink(p.log);
+	secret[0] = '\0';
+	for (l = log; rc == 0 && l && *l;
+	     l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (strspn(l, "0123456789abcdef") == 64 && l[64] == '\n')
+			snprintf(secret, sizeof secret, "%.64s", l);
+	if (!secret[0])
+		fprintf(stderr, "webhook-secret: exit %d: %s\n", rc, log);
+	free(log);
+	return secret[0] ? 0 : -1;
+}
+
 static int group_setup(void **state)
 {
 	struct store_pool *p = NULL;
 	char err[CORE_ERR_LEN], dir[128];
-	const char *senv[] = {env_db, env_root, "LMNAS_WORKERS=1",
-			      "LMNAS_WORKER_THREADS=1", NULL};
+	const char *senv[] = {env_db,
+			      env_root,
+			      "LMNAS_WORKERS=1",
+			      "LMNAS_WORKER_THREADS=1",
+			      "LMNAS_WEBHOOK_ALLOW=127.0.0.1",
+			      "LMNAS_WEBHOOK_ALLOW_PRIVATE=1",
+			      NULL};
 	long long id;
 
 	(void)state;
@@ -129,6 +167,8 @@ static int group_setup(void **state)
 	}
 	store_pool_close(p);
 	snprintf(env_tok, sizeof env_tok, "LMNAS_TOKEN=%s", tok);
+	if (fake_llm_start(&hook_rx) || secret_rotate())
+		return -1;
 	if (ts_lmnas_serve(&srv, senv))
 		return -1;
 	snprintf(env_url, sizeof env_url, "LMNAS_URL=%s", srv.base);
@@ -141,6 +181,8 @@ static int group_teardown(void **state)
 
 	(void)state;
 	ts_proc_stop(&srv, 15, 20);
+	if (hook_rx)
+		fake_llm_stop(hook_rx);
 	ts_pg_destroy(&pg);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	return system(cmd) == 0 ? 0 : -1;
@@ -149,17 +191,126 @@ static int group_teardown(void **state)
 /* ---- against the real server ---------------------------------------------
  */
 
+/* The hex HMAC-SHA256 of body keyed with the secret's text, as the README
+ * tells receivers to compute it. */
+static void hmac_hex(const char *key, const char *body, size_t len,
+		     char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	assert_non_null(HMAC(EVP_sha256(), key, (int)strlen(key),
+			     (const unsigned char *)body, len, md, &n));
+	assert_int_equal(n, 32);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Every request the receiver got for job id: signed with the team's
+ * secret; the first delivery tried three times (500, 500, 200) with the
+ * same id and body; the job's statuses in order, ending with the final
+ * one and its counts. */
+static void check_webhooks(long long id)
+{
+	char q[256], want[80], prev_id[32] = "", statuses[256] = "";
+	size_t n = fake_llm_request_count(hook_rx);
+	char *first_body = NULL;
+	json_t *last = NULL;
+
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM webhook_deliveries WHERE job_id = %lld "
+		 "AND status = 'delivered'",
+		 id);
+	assert_true(sql_ll(q) >= 3);
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM webhook_deliveries WHERE job_id = %lld",
+		 id);
+	/* two failed attempts plus one request per delivery */
+	assert_int_equal((long long)n, sql_ll(q) + 2);
+	for (size_t i = 0; i < n; i++) {
+		struct fake_llm_request r;
+		char *sig, *did, *ts, mac[65];
+		json_t *j;
+		json_error_t je;
+
+		assert_int_equal(fake_llm_request_get(hook_rx, i, &r), 0);
+		assert_string_equal(r.method, "POST");
+		assert_string_equal(r.path, "/hook");
+		sig = fake_llm_request_header(&r, "X-Lmnas-Signature");
+		did = fake_llm_request_header(&r, "X-Lmnas-Delivery");
+		ts = fake_llm_request_header(&r, "X-Lmnas-Timestamp");
+		assert_non_null(sig);
+		assert_non_null(did);
+		assert_non_null(ts);
+		hmac_hex(secret, r.body, r.body_len, mac);
+		snprintf(want, sizeof want, "sha256=%s", mac);
+		assert_string_equal(sig, want);
+		/* a signature with another key does not match */
+		hmac_hex("not-the-secret", r.body, r.body_len, mac);
+		assert_null(strstr(sig, mac));
+		j = json_loadb(r.body, r.body_len, 0, &je);
+		assert_non_null(j);
+		assert_int_equal(
+		    json_integer_value(json_object_get(j, "job_id")), id);
+		assert_int_equal(
+		    json_integer_value(json_object_get(j, "delivery")),
+		    atoll(did));
+		if (i == 0)
+			first_body = strdup(r.body);
+		else if (i < 3) { /* the first delivery, retried */
+			assert_string_equal(r.body, first_body);
+			assert_string_equal(did, prev_id);
+		}
+		if (i >= 2) {
+			strcat(statuses,
+			       json_string_value(json_object_get(j, "status")));
+			strcat(statuses, i + 1 < n ? "," : "");
+		}
+		snprintf(prev_id, sizeof prev_id, "%s", did);
+		json_decref(last);
+		last = j;
+		free(sig);
+		free(did);
+		free(ts);
+		fake_llm_request_free(&r);
+	}
+	print_message("# webhook statuses: %s\n", statuses);
+	assert_true(strncmp(statuses, "queued,running,", 15) == 0);
+	assert_string_equal(json_string_value(json_object_get(last, "status")),
+			    "succeeded");
+	assert_string_equal(
+	    json_string_value(json_object_get(last, "previous_status")),
+	    "running");
+	assert_true(json_is_true(json_object_get(last, "final")));
+	assert_true(json_integer_value(json_object_get(
+			json_object_get(last, "counts"), "models")) >= 1);
+	assert_true(json_integer_value(json_object_get(
+			json_object_get(last, "counts"), "trained")) >= 1);
+	json_decref(last);
+	free(first_body);
+}
+
 /* submit --wait follows the job to its end and exits 0; status says so
- * (exit 0, the server's JSON with --json). */
+ * (exit 0, the server's JSON with --json). The job's webhook gets every
+ * status change (check_webhooks). */
 static void submit_wait_succeeds(void **state)
 {
-	char spec[4096], file[64], *log = NULL, q[128];
+	char spec[4096], file[64], *log = NULL, q[256];
 	long long id;
 	int rc;
 
 	(void)state;
-	job_spec(spec, sizeof spec, 1, "");
+	snprintf(q, sizeof q,
+		 ",\"webhook\":{\"url\":\"http://127.0.0.1:%u/hook\"}",
+		 fake_llm_port(hook_rx));
+	job_spec(spec, sizeof spec, 1, q);
 	write_file(file, sizeof file, spec);
+	{
+		struct fake_llm_reply s[] = {{500, "{}", 0, NULL},
+					     {500, "{}", 0, NULL},
+					     {200, "{}", 0, NULL}};
+		assert_int_equal(fake_llm_script(hook_rx, s, 3), 0);
+	}
 	{
 		const char *a[] = {"submit", file,  "--wait",
 				   "--poll", "0.5", NULL};
@@ -184,6 +335,39 @@ static void submit_wait_succeeds(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(log, "\"status\":\"succeeded\""));
 	free(log);
+	/* the retries wait 1 s and 4 s; the later deliveries queue behind */
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM webhook_deliveries WHERE job_id = %lld "
+		 "AND status = 'pending'",
+		 id);
+	for (double t0 = core_now_seconds();
+	     core_now_seconds() - t0 < 60 && sql_ll(q) > 0;)
+		usleep(200000);
+	assert_int_equal(sql_ll(q), 0);
+	check_webhooks(id);
+}
+
+/* A webhook host outside --webhook-allow: the spec is rejected (exit 4)
+ * naming webhook.url. */
+static void webhook_host_not_allowed(void **state)
+{
+	char spec[4096], file[64], *log = NULL;
+	int rc;
+
+	(void)state;
+	job_spec(spec, sizeof spec, 1,
+		 ",\"webhook\":{\"url\":\"https://hooks.example.com/x\"}");
+	write_file(file, sizeof file, spec);
+	{
+		const char *a[] = {"submit", file, NULL};
+		rc = remote(a, NULL, NULL, &log);
+	}
+	if (rc != 4)
+		fail_msg("exit %d: %s", rc, log);
+	assert_non_null(strstr(log, "webhook.url"));
+	assert_non_null(strstr(log, "allowlist"));
+	free(log);
+	unlink(file);
 }
 
 /* A spec with a bad field: exit 4, the field named on stderr; no job. */
@@ -409,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(unreachable_server),
 	    cmocka_unit_test(bad_token_is_clear),
 	    cmocka_unit_test(rejected_spec_names_field),
+	    cmocka_unit_test(webhook_host_not_allowed),
 	    cmocka_unit_test(submit_wait_succeeds),
 	    cmocka_unit_test(cancelled_job_exits_3),
 	};
