@@ -191,7 +191,9 @@ static int events_poll(struct remote *r, long long id, struct follow *f,
 			return REMOTE_EXIT_ERROR;
 		}
 		json_array_foreach(json_object_get(j, "events"), i, e)
-		    print_event(e, as_json, out);
+		{
+			print_event(e, as_json, out);
+		}
 		next = json_object_get(j, "next_after");
 		na = json_integer_value(next);
 		i = json_array_size(json_object_get(j, "events"));

@@ -64,7 +64,7 @@ static long long sql_ll(const char *fmt, long long a)
 {
 	char q[1024], out[256];
 
-	snprintf(q, sizeof q, fmt, a, a, a);
+	snprintf(q, sizeof q, fmt, a);
 	if (ts_pg_exec(&pg, NULL, q, out, sizeof out))
 		fail_msg("%s: %s", q, out);
 	return atoll(out);
@@ -74,7 +74,7 @@ static void sql_text(const char *fmt, long long a, char *out, size_t len)
 {
 	char q[1024];
 
-	snprintf(q, sizeof q, fmt, a, a, a);
+	snprintf(q, sizeof q, fmt, a);
 	if (ts_pg_exec(&pg, NULL, q, out, len))
 		fail_msg("%s: %s", q, out);
 }
