@@ -470,7 +470,11 @@ static int run_workers(const struct config *cfg)
 	char err[CORE_ERR_LEN] = "", name[192];
 	sigset_t none;
 	int jobs;
+	static struct cmd_webhooks hooks;
+	struct store_pool *hook_pool = NULL;
 
+	if (cmd_webhooks_policy(cfg, &hooks, "worker"))
+		return 1;
 	worker_id(name, sizeof name);
 	install_signals();
 	/* blocked in the worker threads (they inherit the mask), so the
@@ -494,10 +498,19 @@ static int run_workers(const struct config *cfg)
 	}
 	LOG_INFO("%d workers (%d training threads each) waiting for jobs",
 		 cfg->concurrency, c.max_threads);
+	/* the webhook deliverer gets a connection of its own */
+	if (hooks.policy.nhosts > 0 &&
+	    (store_pool_open(cfg->database_url, 1, &hook_pool, err,
+			     sizeof err) ||
+	     cmd_webhooks_start(&hooks, hook_pool, "worker")))
+		LOG_ERROR("webhook deliveries are not sent by this worker: %s",
+			  err[0] ? err : "see above");
 	sigemptyset(&none);
 	while (!stop_requested)
 		sigsuspend(&none);
 	LOG_INFO("stopping: running jobs are handed back");
+	cmd_webhooks_stop(&hooks);
+	store_pool_close(hook_pool);
 	jobs = runner_workers_join(w);
 	LOG_INFO("stopped after %d job(s)", jobs);
 	return 0;

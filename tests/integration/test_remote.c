@@ -335,6 +335,21 @@ static void submit_wait_succeeds(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(log, "\"status\":\"succeeded\""));
 	free(log);
+	/* the events, once as lines and, followed, until the end (at once) */
+	{
+		const char *a[] = {"events", q, NULL};
+		rc = remote(a, NULL, NULL, &log);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(log, "start: job"));
+	free(log);
+	{
+		const char *a[] = {"events", q, "--follow", "--json", NULL};
+		rc = remote(a, NULL, NULL, &log);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(log, "\"kind\":\"end\""));
+	free(log);
 	/* the retries wait 1 s and 4 s; the later deliveries queue behind */
 	snprintf(q, sizeof q,
 		 "SELECT count(*) FROM webhook_deliveries WHERE job_id = %lld "
@@ -345,6 +360,36 @@ static void submit_wait_succeeds(void **state)
 		usleep(200000);
 	assert_int_equal(sql_ll(q), 0);
 	check_webhooks(id);
+}
+
+/* The server says a job failed: status exits 1 with the job's error. */
+static void failed_job_exits_1(void **state)
+{
+	char q[64], *log = NULL;
+	long long id;
+	int rc;
+
+	(void)state;
+	id = sql_ll("INSERT INTO jobs (name, spec, team_id, status, error, "
+		    "finished_at) VALUES ('gone', '{}', (SELECT id FROM teams "
+		    "WHERE name = 'a'), 'failed', 'dataset.path: gone', now()) "
+		    "RETURNING id");
+	snprintf(q, sizeof q, "%lld", id);
+	{
+		const char *a[] = {"status", q, NULL};
+		rc = remote(a, NULL, NULL, &log);
+	}
+	if (rc != 1)
+		fail_msg("exit %d: %s", rc, log);
+	assert_non_null(strstr(log, "failed"));
+	assert_non_null(strstr(log, "error: dataset.path: gone"));
+	free(log);
+	{
+		const char *a[] = {"events", q, "--follow", NULL};
+		rc = remote(a, NULL, NULL, &log);
+	}
+	assert_int_equal(rc, 1);
+	free(log);
 }
 
 /* A webhook host outside --webhook-allow: the spec is rejected (exit 4)
@@ -491,6 +536,13 @@ static void cancelled_job_exits_3(void **state)
 		 "'cancelled'",
 		 id);
 	assert_int_equal(sql_ll(q), 1);
+	{
+		char ids[32], *log = NULL;
+		snprintf(ids, sizeof ids, "%lld", id);
+		const char *a[] = {"status", ids, NULL};
+		assert_int_equal(remote(a, NULL, NULL, &log), 3);
+		free(log);
+	}
 	unlink(p.log);
 	unlink(file);
 }
@@ -593,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(unreachable_server),
 	    cmocka_unit_test(bad_token_is_clear),
 	    cmocka_unit_test(rejected_spec_names_field),
+	    cmocka_unit_test(failed_job_exits_1),
 	    cmocka_unit_test(webhook_host_not_allowed),
 	    cmocka_unit_test(submit_wait_succeeds),
 	    cmocka_unit_test(cancelled_job_exits_3),
