@@ -144,12 +144,15 @@ static void headers_free(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static struct curl_slist *headers_build(const struct remote *r, int json_body)
+static struct curl_slist *headers_build(const struct remote *r, int json_body,
+					int download)
 {
 	char auth[REMOTE_TOKEN_MAX + 32];
 	struct curl_slist *l = NULL, *n;
 
-	n = curl_slist_append(l, "Accept: application/json");
+	/* a download's errors are problem+json like every other reply */
+	n = curl_slist_append(l, download ? "Accept: */*"
+					  : "Accept: application/json");
 	if (!n)
 		return NULL;
 	l = n;
@@ -193,7 +196,7 @@ static enum remote_end perform(struct remote *r, const char *method,
 		core_errf(err, errlen, "request path too long");
 		return REMOTE_END_BAD_REPLY;
 	}
-	h = headers_build(r, body != NULL);
+	h = headers_build(r, body != NULL, s->f != NULL);
 	if (!h) {
 		core_errf(err, errlen, "out of memory");
 		return REMOTE_END_BAD_REPLY;
