@@ -13,6 +13,14 @@ enum core_status remote_open(struct remote *r, const char *url,
 	size_t n = url ? strlen(url) : 0;
 
 	memset(r, 0, sizeof *r);
+	/* user:password@ would end up in messages; a token is the way in
+	 * (checked first: no message below may show such a URL) */
+	if (url && strchr(url, '@')) {
+		core_errf(err, errlen,
+			  "LMNAS_URL (--url): credentials in the URL are not "
+			  "accepted; set LMNAS_TOKEN");
+		return CORE_ERR_INVALID;
+	}
 	if (n == 0 || n >= sizeof r->base ||
 	    (strncmp(url, "http://", 7) != 0 &&
 	     strncmp(url, "https://", 8) != 0)) {
@@ -30,13 +38,6 @@ enum core_status remote_open(struct remote *r, const char *url,
 				  "control character");
 			return CORE_ERR_INVALID;
 		}
-	/* user:password@ would end up in messages; a token is the way in */
-	if (strchr(url, '@')) {
-		core_errf(err, errlen,
-			  "LMNAS_URL (--url): credentials in the URL are not "
-			  "accepted; set LMNAS_TOKEN");
-		return CORE_ERR_INVALID;
-	}
 	memcpy(r->base, url, n + 1);
 	while (n > 0 && r->base[n - 1] == '/')
 		r->base[--n] = '\0';

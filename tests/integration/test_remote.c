@@ -362,6 +362,56 @@ static void submit_wait_succeeds(void **state)
 	check_webhooks(id);
 }
 
+/* Usage errors exit 2 before any request; so does an unknown team for
+ * `team webhook-secret` (1) without touching other teams' secrets. */
+static void usage_errors(void **state)
+{
+	char *log = NULL;
+	struct ts_proc p = {0};
+	const char *env[] = {env_db, NULL};
+
+	(void)state;
+	{
+		const char *a[] = {"status", "abc", NULL};
+		assert_int_equal(remote(a, NULL, NULL, &log), 2);
+		free(log);
+	}
+	{
+		const char *a[] = {"submit", NULL};
+		assert_int_equal(remote(a, NULL, NULL, &log), 2);
+		assert_non_null(strstr(log, "JOB.json is required"));
+		free(log);
+	}
+	{
+		const char *a[] = {"submit", "/nonexistent/job.json", NULL};
+		assert_int_equal(remote(a, NULL, NULL, &log), 2);
+		free(log);
+	}
+	{
+		const char *a[] = {"status", "1", NULL};
+		assert_int_equal(remote(a, "LMNAS_URL=ftp://x", NULL, &log), 2);
+		assert_non_null(strstr(log, "LMNAS_URL"));
+		free(log);
+	}
+	{
+		const char *a[] = {"status", "1", NULL};
+		assert_int_equal(
+		    remote(a, "LMNAS_URL=ftp://u:pw@127.0.0.1:1", NULL, &log),
+		    2);
+		assert_null(strstr(log, "pw"));
+		free(log);
+	}
+	{
+		const char *a[] = {"team", "webhook-secret", "--team", "nobody",
+				   NULL};
+		assert_int_equal(ts_lmnas_run(&p, a, env), 1);
+		log = ts_proc_log_read(&p);
+		assert_non_null(strstr(log, "no team named 'nobody'"));
+		free(log);
+		unlink(p.log);
+	}
+}
+
 /* The server says a job failed: status exits 1 with the job's error. */
 static void failed_job_exits_1(void **state)
 {
@@ -645,6 +695,7 @@ int main(void)
 	    cmocka_unit_test(unreachable_server),
 	    cmocka_unit_test(bad_token_is_clear),
 	    cmocka_unit_test(rejected_spec_names_field),
+	    cmocka_unit_test(usage_errors),
 	    cmocka_unit_test(failed_job_exits_1),
 	    cmocka_unit_test(webhook_host_not_allowed),
 	    cmocka_unit_test(submit_wait_succeeds),
