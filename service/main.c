@@ -33,6 +33,12 @@ static const struct cmd commands[] = {
      "API tokens: `token create --team NAME`, `token list`, "
      "`token revoke ID`",
      cmd_token},
+    {"remote",
+     "drive a server from scripts: `remote submit JOB.json --wait`, "
+     "`remote status|events|download ID`",
+     cmd_remote},
+    {"team", "`team webhook-secret --team NAME`: rotate the webhook secret",
+     cmd_team},
     {"version", "print the version", cmd_version},
     {"help", "this text; `help config` lists every setting", cmd_help},
 };

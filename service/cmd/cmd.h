@@ -12,6 +12,7 @@
 #define LMNAS_CMD_H
 
 #include "core/core.h"
+#include "hook/hook.h"
 
 #include <stdio.h>
 
@@ -39,6 +40,12 @@ struct config {
 	int team_max_queued;	   /* 0: no limit */
 	int team_max_running;	   /* 0: no limit */
 	int auth_fail_limit; /* failed authentications per minute per address */
+	char remote_url[1024]; /* `lmnas remote`: the server */
+	/* webhooks: hosts a job's webhook.url may name (comma-separated;
+	 * empty: webhooks refused), and whether they may resolve to
+	 * loopback/private addresses */
+	char webhook_allow[1024];
+	int webhook_allow_private;
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found
@@ -104,5 +111,24 @@ int cmd_job(const struct config *cfg, int argc, char **argv);
 int cmd_model(const struct config *cfg, int argc, char **argv);
 int cmd_export(const struct config *cfg, int argc, char **argv);
 int cmd_token(const struct config *cfg, int argc, char **argv);
+/* The webhook deliverer of a serve or worker process (cmd_team.c). */
+struct cmd_webhooks {
+	struct hook_policy policy;
+	struct hook_deliverer_config cfg;
+	struct hook_deliverer *deliverer;
+	char owner[192];
+};
+/* Parses --webhook-allow into w->policy; prints the error (naming the
+ * flag) and returns -1 when it is invalid. */
+int cmd_webhooks_policy(const struct config *cfg, struct cmd_webhooks *w,
+			const char *who);
+/* Starts the deliverer when the policy allows any host (a process
+ * without an allowlist would only fail the deliveries it took). */
+int cmd_webhooks_start(struct cmd_webhooks *w, struct store_pool *pool,
+		       const char *who);
+void cmd_webhooks_stop(struct cmd_webhooks *w);
+
+int cmd_remote(const struct config *cfg, int argc, char **argv);
+int cmd_team(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -471,7 +471,11 @@ static int run_workers(const struct config *cfg)
 	char err[CORE_ERR_LEN] = "", name[192];
 	sigset_t none;
 	int jobs;
+	static struct cmd_webhooks hooks;
+	struct store_pool *hook_pool = NULL;
 
+	if (cmd_webhooks_policy(cfg, &hooks, "worker"))
+		return 1;
 	worker_id(name, sizeof name);
 	install_signals();
 	/* blocked in the worker threads (they inherit the mask), so the
@@ -495,10 +499,19 @@ static int run_workers(const struct config *cfg)
 	}
 	LOG_INFO("%d workers (%d training threads each) waiting for jobs",
 		 cfg->concurrency, c.max_threads);
+	/* the webhook deliverer gets a connection of its own */
+	if (hooks.policy.nhosts > 0 &&
+	    (store_pool_open(cfg->database_url, 1, &hook_pool, err,
+			     sizeof err) ||
+	     cmd_webhooks_start(&hooks, hook_pool, "worker")))
+		LOG_ERROR("webhook deliveries are not sent by this worker: %s",
+			  err[0] ? err : "see above");
 	sigemptyset(&none);
 	while (!stop_requested)
 		sigsuspend(&none);
 	LOG_INFO("stopping: running jobs are handed back");
+	cmd_webhooks_stop(&hooks);
+	store_pool_close(hook_pool);
 	jobs = runner_workers_join(w);
 	LOG_INFO("stopped after %d job(s)", jobs);
 	return 0;
@@ -512,6 +525,7 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 	char err[CORE_ERR_LEN] = "", worker[192];
 	int once = 0, jobs = 0;
 	enum core_status st;
+	static struct cmd_webhooks hooks;
 	const struct cmd_arg args[] = {
 	    {"--once", CMD_ARG_FLAG, &once, 0, 0,
 	     "run at most one job, then exit (at once when none is waiting)"},
@@ -542,8 +556,14 @@ int cmd_worker(const struct config *cfg, int argc, char **argv)
 	wc.idle_s = 2.0;
 	wc.job_done = worker_job_done;
 	wc.retention_s = (double)cfg->artifact_retention_s;
+	if (cmd_webhooks_policy(cfg, &hooks, "worker") ||
+	    cmd_webhooks_start(&hooks, pool, "worker")) {
+		store_pool_close(pool);
+		return 1;
+	}
 	LOG_INFO("worker %s waiting for jobs", worker);
 	st = runner_worker_run(pool, &wc, &jobs, err, sizeof err);
+	cmd_webhooks_stop(&hooks);
 	if (st == CORE_ERR_NOT_FOUND)
 		printf("lmnas worker: no job is waiting\n");
 	store_pool_close(pool);

@@ -150,6 +150,7 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	struct http_server_config hc;
 	struct http_app app = {0};
 	struct runner_workers *workers = NULL;
+	static struct cmd_webhooks hooks;
 	static volatile int workers_stop;
 	struct stat sb;
 	sigset_t sigs;
@@ -180,6 +181,9 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	data_root_resolve(cfg->data_root, data_root);
 	app.data_root = data_root[0] ? data_root : NULL;
 	app.team_max_queued = cfg->team_max_queued;
+	if (cmd_webhooks_policy(cfg, &hooks, "serve"))
+		goto out;
+	app.webhook_policy = &hooks.policy;
 
 	/* Blocked before the daemon starts so that its threads inherit the
 	 * mask and the signals wait for sigwait() below. */
@@ -234,6 +238,8 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 		LOG_INFO("%d job workers (%d training threads each)",
 			 cfg->workers, wc.max_threads);
 	}
+	if (cmd_webhooks_start(&hooks, pool, "serve"))
+		goto out;
 	v6 = cfg->listen_host[0] != '[' && strchr(cfg->listen_host, ':') ? "["
 									 : NULL;
 	LOG_INFO("lmnas %s serving on http://%s%s%s:%d/ (database %s, %d "
@@ -265,6 +271,7 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 out:
 	workers_stop = 1;
 	runner_workers_join(workers);
+	cmd_webhooks_stop(&hooks);
 	http_server_stop(srv, 0);
 	http_router_free(router);
 	http_auth_limiter_free(app.limiter);

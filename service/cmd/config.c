@@ -101,6 +101,17 @@ static const struct opt opts[] = {
      F(auth_fail_limit),
      "failed authentications per minute from one address before 429; 0: no "
      "limit (serve)"},
+    {"--url", "LMNAS_URL", "http://127.0.0.1:8080", OPT_STRING, 0, 0,
+     F(remote_url),
+     "the server `lmnas remote` talks to (its token: LMNAS_TOKEN) (remote)"},
+    {"--webhook-allow", "LMNAS_WEBHOOK_ALLOW", "", OPT_STRING, 0, 0,
+     F(webhook_allow),
+     "hosts job webhooks may call, comma-separated; empty: webhooks "
+     "refused (serve, worker)"},
+    {"--webhook-allow-private", "LMNAS_WEBHOOK_ALLOW_PRIVATE", "0", OPT_INT, 0,
+     1, F(webhook_allow_private),
+     "1: webhook hosts may resolve to loopback/private addresses (serve, "
+     "worker)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -43,6 +43,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+struct hook_policy; /* hook/hook.h */
+
 struct store_pool;
 
 /* ---- methods ----------------------------------------------------------- */
@@ -83,6 +85,9 @@ struct http_app {
 	 * teacher_logits must resolve under it (NULL: every path refused) */
 	const char *data_root;
 	int team_max_queued; /* queued jobs per team; 0: no limit */
+	/* hosts a job's webhook.url may name (NULL or none listed: a spec
+	 * with a webhook is refused) */
+	const struct hook_policy *webhook_policy;
 };
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */

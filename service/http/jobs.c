@@ -7,6 +7,7 @@
  * exactly like a missing one. */
 #include "http.h"
 
+#include "hook/hook.h"
 #include "queue/queue.h"
 #include "runner/runner.h"
 #include "search/search.h"
@@ -206,6 +207,14 @@ static int spec_validate(const struct http_request *req, const char *text,
 		core_field_errorf(fe, "llm.api_key_env",
 				  "must name a variable starting with "
 				  "LMNAS_LLM_KEY");
+	/* checked again, with the resolved addresses, at each delivery */
+	if (s->webhook_url[0]) {
+		static const struct hook_policy none = {0};
+		const struct hook_policy *pol =
+		    req->app->webhook_policy ? req->app->webhook_policy : &none;
+		if (hook_url_allowed(pol, s->webhook_url, why, sizeof why))
+			core_field_errorf(fe, "webhook.url", "%s", why);
+	}
 	if (fe->n || fe->dropped)
 		return 0;
 	if (runner_spec_check(s, why, sizeof why)) {

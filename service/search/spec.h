@@ -211,6 +211,9 @@ struct search_spec {
 	struct search_export_spec export;
 	int threads;
 	uint64_t seed;
+	/* webhook.url: called on every status change of an API job ("":
+	 * none); the server's allowlist is checked at submit (http) */
+	char webhook_url[SEARCH_URL_MAX];
 };
 
 /* Fills s with every default (name and dataset.path ""). Cannot fail. */

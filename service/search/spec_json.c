@@ -222,6 +222,10 @@ json_t *search_spec_to_json(const struct search_spec *s)
 	    &ok);
 	put(o, "threads", json_integer(s->threads), &ok);
 	put(o, "seed", json_integer((json_int_t)s->seed), &ok);
+	/* only when set: specs without one keep their canonical form */
+	if (s->webhook_url[0])
+		put(o, "webhook", json_pack("{s:s}", "url", s->webhook_url),
+		    &ok);
 	if (!ok) {
 		json_decref(o);
 		return NULL;

@@ -13,8 +13,9 @@
 #include <string.h>
 
 static const char *const root_keys[] = {
-    "name",	 "dataset", "space",  "constraints", "proposer", "llm",
-    "evolution", "budget",  "export", "threads",     "seed",	 NULL};
+    "name", "dataset",	 "space",  "constraints", "proposer",
+    "llm",  "evolution", "budget", "export",	  "threads",
+    "seed", "webhook",	 NULL};
 static const char *const dataset_keys[] = {"kind", "path", NULL};
 static const char *const constraint_keys[] = {"target", "max_macs", "max_sram",
 					      "max_flash", NULL};
@@ -28,6 +29,7 @@ static const char *const llm_keys[] = {"base_url",
 				       "repair_attempts",
 				       "prompt_token_budget",
 				       NULL};
+static const char *const webhook_keys[] = {"url", NULL};
 static const char *const evolution_keys[] = {"population", "sample_size", NULL};
 static const char *const budget_keys[] = {"rounds", "max_candidates", "proxy",
 					  "final", NULL};
@@ -365,6 +367,41 @@ long long search_llm_round_worst_s(const struct search_llm_spec *l)
 	return (1LL + l->repair_attempts) * per_call;
 }
 
+/* Only the URL's form here; which hosts it may name is the server's
+ * policy (checked at submit, and again with the resolved addresses when a
+ * delivery is sent). */
+static void read_webhook(const struct arch_reader *root, const json_t *j,
+			 struct search_spec *s)
+{
+	const json_t *w =
+	    arch_reader_object(root, j, "webhook", 0, webhook_keys);
+	struct arch_reader r = {root->fe, "webhook"};
+	char url[SEARCH_URL_MAX];
+	const char *rest;
+
+	if (!w)
+		return;
+	if (!read_string(&r, w, "url", 1, 0, url, sizeof url))
+		return;
+	rest = strncmp(url, "https://", 8) == 0	 ? url + 8
+	       : strncmp(url, "http://", 7) == 0 ? url + 7
+						 : NULL;
+	if (!rest)
+		core_field_errorf(r.fe, "webhook.url",
+				  "must start with http:// or https://");
+	else if (strpbrk(url, " \\"))
+		core_field_errorf(r.fe, "webhook.url",
+				  "contains a space or a backslash");
+	else if (strcspn(rest, "/?#") > strcspn(rest, "@"))
+		core_field_errorf(r.fe, "webhook.url",
+				  "must not carry credentials (user@host); "
+				  "deliveries are signed instead");
+	else if (rest[0] == '\0' || strchr("/?#:", rest[0]))
+		core_field_errorf(r.fe, "webhook.url", "has no host");
+	else
+		memcpy(s->webhook_url, url, sizeof url);
+}
+
 static void read_evolution(const struct arch_reader *root, const json_t *j,
 			   struct search_spec *s)
 {
@@ -545,6 +582,7 @@ enum core_status search_spec_from_json(const json_t *j, struct search_spec *out,
 	read_evolution(&root, j, s);
 	read_budget(&root, j, s);
 	read_export(&root, j, s);
+	read_webhook(&root, j, s);
 	read_int(&root, j, "threads", 0, 256, &s->threads);
 	seed = (long long)s->seed;
 	read_int64(&root, j, "seed", 0, (long long)SEARCH_MAX_SEED, &seed);
