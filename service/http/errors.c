@@ -54,6 +54,8 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
     [HTTP_E_TEAM_QUEUE_FULL] = {"team_queue_full", 429,
 				"Team has too many queued jobs"},
     [HTTP_E_MODEL_NOT_FOUND] = {"model_not_found", 404, "Model not found"},
+    [HTTP_E_CANDIDATE_NOT_FOUND] = {"candidate_not_found", 404,
+				    "Candidate not found"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)
