@@ -39,6 +39,7 @@ struct config {
 	int team_max_queued;	   /* 0: no limit */
 	int team_max_running;	   /* 0: no limit */
 	int auth_fail_limit; /* failed authentications per minute per address */
+	char llm_allow[1024]; /* hosts POST /v1/llm/check may ask */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found

@@ -101,6 +101,10 @@ static const struct opt opts[] = {
      F(auth_fail_limit),
      "failed authentications per minute from one address before 429; 0: no "
      "limit (serve)"},
+    {"--llm-allow", "LMNAS_LLM_ALLOW", "localhost,127.0.0.1,::1", OPT_STRING, 0,
+     0, F(llm_allow),
+     "hosts POST /v1/llm/check may connect to: comma separated host, "
+     "host:port, [v6]:port; nothing else is asked (serve)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
