@@ -56,6 +56,8 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
     [HTTP_E_MODEL_NOT_FOUND] = {"model_not_found", 404, "Model not found"},
     [HTTP_E_CANDIDATE_NOT_FOUND] = {"candidate_not_found", 404,
 				    "Candidate not found"},
+    [HTTP_E_LLM_CHECKS_BUSY] = {"llm_checks_busy", 429,
+				"Too many LLM checks running"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)

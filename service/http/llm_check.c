@@ -13,12 +13,19 @@
 #include "search/search.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ALLOW_ENTRY_MAX 256
+
+/* A check holds an HTTP thread for up to about a minute (llm.h: at most
+ * LLM_CHECK_TIMEOUT_MS per request, a handful of requests): more than
+ * this many at once are refused (429) so checks cannot starve the API. */
+#define CHECKS_AT_ONCE 2
+static atomic_int checks_running;
 
 /* One entry of the list into host (lower case, IPv6 without brackets) and
  * port (0: any). Forms: host, host:port, [v6], [v6]:port, or a bare IPv6
@@ -236,6 +243,7 @@ static void llm_check(struct http_request *req, struct http_response *res)
 	const char *why = NULL, *key = NULL;
 	long port = 0;
 	int allowed = 0;
+	enum core_status st;
 	json_t *out;
 
 	if (!s) {
@@ -261,9 +269,18 @@ static void llm_check(struct http_request *req, struct http_response *res)
 	if (s->llm.api_key_env[0])
 		key = getenv(s->llm.api_key_env);
 	search_spec_llm_settings(s, key, &set);
-	if (llm_check_run(&set,
-			  (long)s->llm.prompt_token_budget + s->llm.max_tokens,
-			  &rep, err, sizeof err)) {
+	if (atomic_fetch_add(&checks_running, 1) >= CHECKS_AT_ONCE) {
+		atomic_fetch_sub(&checks_running, 1);
+		core_free(s);
+		http_reply_header(res, "Retry-After", "10");
+		http_reply_error(res, HTTP_E_LLM_CHECKS_BUSY, NULL, NULL);
+		return;
+	}
+	st = llm_check_run(&set,
+			   (long)s->llm.prompt_token_budget + s->llm.max_tokens,
+			   &rep, err, sizeof err);
+	atomic_fetch_sub(&checks_running, 1);
+	if (st) {
 		core_field_errorf(&fe, "", "%s", err);
 		goto invalid;
 	}

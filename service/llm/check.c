@@ -269,7 +269,9 @@ enum core_status llm_check_run(const struct llm_settings *s, long min_context,
 	if (t.max_tokens == 0 || t.max_tokens > 512)
 		t.max_tokens = 512;
 	t.format_start = LLM_FORMAT_JSON_SCHEMA;
-	t.format_floor = LLM_FORMAT_NONE;
+	/* json_object is the weakest level worth a request: without any
+	 * format the structured check has failed anyway */
+	t.format_floor = LLM_FORMAT_JSON_OBJECT;
 	st = llm_client_open(&t, &c, err, errlen);
 	if (st)
 		return st;

@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,7 +325,7 @@ static int group_setup(void **state)
 		return -1;
 	http_server_config_defaults(&c);
 	c.port = 0;
-	c.threads = 2;
+	c.threads = 4; /* two checks held open, and more requests */
 	c.app = &app;
 	if (http_server_start(&c, router, &srv, err, sizeof err))
 		return -1;
@@ -965,6 +966,8 @@ static void llm_check_refuses_hosts_outside_the_allow_list(void **state)
 	    "http://localhost.example.com:11434/v1",
 	    "http://user@127.0.0.2/v1",
 	    "http://[::ffff:10.0.0.1]/v1",
+	    "http://0x0a000001:11434/v1", /* 10.0.0.1 as libcurl reads it */
+	    "http://127.0.0.1.nip.io/v1",
 	};
 	char body[512], allow[64];
 	struct fake_llm *f;
@@ -1025,6 +1028,59 @@ static void llm_check_refuses_hosts_outside_the_allow_list(void **state)
 	}
 }
 
+struct check_thread {
+	char body[256];
+	long status;
+};
+
+static void *check_in_thread(void *arg)
+{
+	struct check_thread *t = arg;
+	struct ts_http_reply r;
+
+	req("POST", "/v1/llm/check", tok_a, t->body, &r);
+	t->status = r.status;
+	ts_http_reply_free(&r);
+	return NULL;
+}
+
+/* Two checks held by a hanging server: a third is refused at once (429),
+ * so checks cannot take every HTTP thread. */
+static void llm_checks_at_once_are_capped(void **state)
+{
+	struct fake_llm *f;
+	struct fake_llm_reply hang[] = {{200, models_body, 30000, NULL}};
+	struct check_thread t[2];
+	pthread_t th[2];
+	char body[256];
+
+	(void)state;
+	assert_int_equal(fake_llm_start(&f), 0);
+	assert_int_equal(fake_llm_script(f, hang, 1), 0);
+	/* one at a time: a blocked server thread accepts no connection, so
+	 * each check lands on a free one (bounded waits, not timings) */
+	for (int i = 0; i < 2; i++) {
+		snprintf(t[i].body, sizeof t[i].body,
+			 "{\"base_url\": \"%s\", \"model\": \"m1\"}",
+			 fake_llm_url(f));
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, check_in_thread, &t[i]), 0);
+		for (int k = 0;
+		     k < 2000 && fake_llm_request_count(f) < (size_t)i + 1; k++)
+			usleep(5000);
+		assert_int_equal(fake_llm_request_count(f), i + 1);
+	}
+	snprintf(body, sizeof body, "{\"base_url\": \"%s\", \"model\": \"m1\"}",
+		 fake_llm_url(f));
+	check_problem("POST", "/v1/llm/check", tok_a, body, 429,
+		      "llm_checks_busy", NULL);
+	fake_llm_stop(f); /* cuts the hanging replies short */
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].status, 200);
+	}
+}
+
 static void llm_check_invalid_body_is_422_naming_the_field(void **state)
 {
 	(void)state;
@@ -1061,6 +1117,7 @@ int main(void)
 	    cmocka_unit_test(llm_check_unreachable_is_200_not_5xx),
 	    cmocka_unit_test(llm_check_refuses_hosts_outside_the_allow_list),
 	    cmocka_unit_test(llm_check_invalid_body_is_422_naming_the_field),
+	    cmocka_unit_test(llm_checks_at_once_are_capped),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
