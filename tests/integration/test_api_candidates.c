@@ -996,6 +996,14 @@ static void llm_check_refuses_hosts_outside_the_allow_list(void **state)
 	j = check_ok(body);
 	assert_true(check_item(j, "reachable", detail, sizeof detail));
 	json_decref(j);
+	/* the host as libcurl reads it: 0x7f000001 is 127.0.0.1 */
+	snprintf(body, sizeof body,
+		 "{\"base_url\": \"http://0x7f000001:%u/v1\", \"model\": "
+		 "\"m1\"}",
+		 fake_llm_port(f));
+	j = check_ok(body);
+	assert_true(check_item(j, "reachable", detail, sizeof detail));
+	json_decref(j);
 	snprintf(body, sizeof body,
 		 "{\"base_url\": \"http://127.0.0.1:%u/v1\", \"model\": "
 		 "\"m1\"}",
