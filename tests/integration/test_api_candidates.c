@@ -1063,6 +1063,7 @@ static void llm_checks_at_once_are_capped(void **state)
 	char body[256];
 
 	(void)state;
+	memset(t, 0, sizeof t);
 	assert_int_equal(fake_llm_start(&f), 0);
 	assert_int_equal(fake_llm_script(f, hang, 1), 0);
 	/* one at a time: a blocked server thread accepts no connection, so
