@@ -259,7 +259,12 @@ enum core_status queue_candidate_json(struct store_pool *p, long long job,
  * queue_candidates.c); 0 for the same network. */
 long queue_arch_distance(const struct arch *a, const struct arch *b);
 
-/* A job's LLM calls with id > after, oldest first, at most limit:
+/* A page of LLM calls stops once the calls before one hold this many bytes
+ * of messages and replies (at least one call is shown). */
+#define QUEUE_LLM_CALLS_PAGE_BYTES (4LL << 20)
+
+/* A job's LLM calls with id > after, oldest first, at most limit (and
+ * QUEUE_LLM_CALLS_PAGE_BYTES):
  * {"llm_calls": [{id, round, attempt, model, messages, reply, outcome,
  * error, http_status, latency_ms, prompt_tokens, completion_tokens,
  * created_at}], "next_after": ID}. */

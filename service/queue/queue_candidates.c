@@ -522,7 +522,11 @@ out:
 /* ---- LLM calls ----------------------------------------------------------- */
 
 /* messages is the request's messages array exactly as sent (the key never
- * is part of it: llm.h keeps it to the Authorization header). */
+ * is part of it: llm.h keeps it to the Authorization header). A call holds
+ * up to a whole prompt and a 4 MiB reply, so a page also stops once the
+ * calls before one hold QUEUE_LLM_CALLS_PAGE_BYTES of messages and replies
+ * (at least one call is always shown; next_after continues). $4: that
+ * budget. */
 static const struct store_stmt stmt_llm_calls = {
     "queue_llm_calls",
     "SELECT json_build_object('llm_calls', coalesce(json_agg("
@@ -533,21 +537,26 @@ static const struct store_stmt stmt_llm_calls = {
     " l.prompt_tokens, 'completion_tokens', l.completion_tokens,"
     " 'created_at', l.created_at) ORDER BY l.id), '[]'), 'next_after',"
     " coalesce(max(l.id), $2::bigint))::text"
-    " FROM (SELECT * FROM llm_calls WHERE job_id = $1::bigint"
-    "   AND id > $2::bigint ORDER BY id LIMIT $3::int) l",
-    3};
+    " FROM (SELECT * FROM (SELECT x.*, sum(x.bytes) OVER (ORDER BY x.id)"
+    "   - x.bytes AS before FROM (SELECT c.*, octet_length(c.messages::text)"
+    "   + coalesce(octet_length(c.reply), 0) AS bytes FROM llm_calls c"
+    "   WHERE c.job_id = $1::bigint AND c.id > $2::bigint ORDER BY c.id"
+    "   LIMIT $3::int) x) y WHERE y.before < $4::bigint) l",
+    4};
 
 enum core_status queue_job_llm_calls_json(struct store_pool *p, long long id,
 					  long long team, long long after,
 					  int limit, char **json, char *err,
 					  size_t errlen)
 {
-	char ids[32], afters[32], limits[16];
-	const char *params[3] = {ids, afters, limits};
+	char ids[32], afters[32], limits[16], budget[32];
+	const char *params[4] = {ids, afters, limits, budget};
 	PGresult *r = NULL;
 	enum core_status st;
 
 	*json = NULL;
+	snprintf(budget, sizeof budget, "%lld",
+		 (long long)QUEUE_LLM_CALLS_PAGE_BYTES);
 	st = job_visible(p, id, team, err, errlen);
 	if (st)
 		return st;

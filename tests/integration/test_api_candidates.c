@@ -781,6 +781,38 @@ static void llm_calls_page_and_never_show_the_key(void **state)
 	}
 	snprintf(path, sizeof path, "/v1/jobs/%lld/llm-calls", job_a);
 	check_problem("GET", path, tok_b, NULL, 404, "job_not_found", NULL);
+
+	/* three calls of 2 MiB replies: a page stops at the 4 MiB budget */
+	{
+		char sql[512], out[32];
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO llm_calls (job_id, round, attempt, "
+			 "messages, reply, outcome) SELECT %lld, 0, g, '[]', "
+			 "repeat('x', 2097152), 'ok' FROM generate_series(1, "
+			 "3) g",
+			 job_b);
+		assert_int_equal(ts_pg_exec(&pg, NULL, sql, out, sizeof out),
+				 0);
+		snprintf(path, sizeof path, "/v1/jobs/%lld/llm-calls?limit=10",
+			 job_b);
+		j = get_ok(path, tok_admin);
+		assert_int_equal(
+		    json_array_size(json_object_get(j, "llm_calls")), 2);
+		next = json_integer_value(json_object_get(j, "next_after"));
+		json_decref(j);
+		snprintf(path, sizeof path,
+			 "/v1/jobs/%lld/llm-calls?limit=10&after=%lld", job_b,
+			 next);
+		j = get_ok(path, tok_admin);
+		assert_int_equal(
+		    json_array_size(json_object_get(j, "llm_calls")), 1);
+		assert_int_equal(
+		    json_integer_value(json_object_get(
+			json_array_get(json_object_get(j, "llm_calls"), 0),
+			"attempt")),
+		    3);
+		json_decref(j);
+	}
 	snprintf(path, sizeof path, "/v1/jobs/%lld/llm-calls?after=-1", job_a);
 	check_problem("GET", path, tok_a, NULL, 400, "invalid_parameter",
 		      "after");
