@@ -1122,6 +1122,29 @@ static void llm_checks_at_once_are_capped(void **state)
 	}
 }
 
+/* A bad --llm-allow stops `lmnas serve` at start, naming the flag. */
+static void serve_refuses_a_bad_allow_list(void **state)
+{
+	static const char *const args[] = {"serve", NULL};
+	static const char *const env[] = {
+	    "LMNAS_LLM_ALLOW=http://ollama:11434/", NULL};
+	static const char *const args2[] = {"--llm-allow", "*", "serve", NULL};
+	struct ts_proc p;
+	char *log;
+
+	(void)state;
+	memset(&p, 0, sizeof p);
+	assert_int_equal(ts_lmnas_run(&p, args, env), 2);
+	log = ts_proc_log_read(&p);
+	assert_non_null(strstr(log, "--llm-allow (LMNAS_LLM_ALLOW)"));
+	free(log);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(ts_lmnas_run(&p, args2, NULL), 2);
+	log = ts_proc_log_read(&p);
+	assert_non_null(strstr(log, "'*'"));
+	free(log);
+}
+
 static void llm_check_invalid_body_is_422_naming_the_field(void **state)
 {
 	(void)state;
@@ -1159,6 +1182,7 @@ int main(void)
 	    cmocka_unit_test(llm_check_refuses_hosts_outside_the_allow_list),
 	    cmocka_unit_test(llm_check_invalid_body_is_422_naming_the_field),
 	    cmocka_unit_test(llm_checks_at_once_are_capped),
+	    cmocka_unit_test(serve_refuses_a_bad_allow_list),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
