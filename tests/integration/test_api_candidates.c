@@ -916,6 +916,11 @@ static void llm_check_reports_each_check(void **state)
 	fake_llm_request_free(&got);
 	assert_int_equal(fake_llm_request_format(f, 1, fmt, sizeof fmt), 0);
 	assert_string_equal(fmt, "json_schema");
+	/* the key is a header only, never part of the request's body */
+	assert_int_equal(fake_llm_request_get(f, 1, &got), 0);
+	assert_non_null(strstr(got.authorization, SECRET));
+	assert_null(strstr(got.body, SECRET));
+	fake_llm_request_free(&got);
 
 	/* the model is not served; the context is too small for the job */
 	assert_int_equal(fake_llm_script(f, missing, 2), 0);
