@@ -21,9 +21,9 @@
 
 #define ALLOW_ENTRY_MAX 256
 
-/* A check holds an HTTP thread for up to about a minute (llm.h: at most
- * LLM_CHECK_TIMEOUT_MS per request, a handful of requests): more than
- * this many at once are refused (429) so checks cannot starve the API. */
+/* A check holds an HTTP thread up to LLM_CHECK_TOTAL_MS (45 s) when the
+ * endpoint hangs: more than this many at once are refused (429) so checks
+ * cannot starve the API. */
 #define CHECKS_AT_ONCE 2
 static atomic_int checks_running;
 
@@ -278,7 +278,7 @@ static void llm_check(struct http_request *req, struct http_response *res)
 	}
 	st = llm_check_run(&set,
 			   (long)s->llm.prompt_token_budget + s->llm.max_tokens,
-			   &rep, err, sizeof err);
+			   LLM_CHECK_TOTAL_MS, &rep, err, sizeof err);
 	atomic_fetch_sub(&checks_running, 1);
 	if (st) {
 		core_field_errorf(&fe, "", "%s", err);

@@ -7,10 +7,13 @@
 #include "llm_impl.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MODELS_REPLY_MAX ((size_t)1 << 20) /* GET /models body cap */
 
@@ -22,6 +25,64 @@ static const char check_schema[] =
     "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},"
     "\"model\":{\"type\":\"string\"}},\"required\":[\"ok\",\"model\"],"
     "\"additionalProperties\":false}";
+
+/* The whole check's deadline: a thread that raises the cancel flag every
+ * request of the check polls (llm.h: every 50 ms) when total_ms is over,
+ * so a hanging endpoint holds the caller for total_ms at most. */
+struct watchdog {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int done, started;
+	long total_ms;
+	volatile int cancel;
+	pthread_t th;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += w->total_ms / 1000;
+	until.tv_nsec += (w->total_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) ==
+		    ETIMEDOUT) {
+			w->cancel = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void watchdog_start(struct watchdog *w, long total_ms)
+{
+	memset(w, 0, sizeof *w);
+	w->total_ms = total_ms;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	/* without the thread the per-request timeouts still bound it */
+	w->started = pthread_create(&w->th, NULL, watchdog_main, w) == 0;
+}
+
+static void watchdog_stop(struct watchdog *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+}
 
 static struct llm_check_item *item_add(struct llm_check_report *out,
 				       const char *name)
@@ -94,7 +155,8 @@ static int models_list_has(const json_t *v, const char *model, int *count,
 
 /* GET {base_url}/models: the reachable and model checks. Returns 1 when
  * the server answered (later checks make sense). */
-static int check_models(struct llm_client *c, struct llm_check_report *out)
+static int check_models(struct llm_client *c, volatile int *cancel,
+			struct llm_check_report *out)
 {
 	struct llm_check_item *reach = item_add(out, "reachable");
 	struct llm_check_item *model = item_add(out, "model");
@@ -121,12 +183,20 @@ static int check_models(struct llm_client *c, struct llm_check_report *out)
 	post.bearer = c->key;
 	post.connect_timeout_ms = c->s.connect_timeout_ms;
 	post.timeout_ms = c->s.timeout_ms;
+	post.cancel = cancel;
 	if (llm_http_post(&c->http, &post, &reply, &res, err, sizeof err)) {
 		item_set(reach, 0, ms_since(t0), "%s", err);
 		item_set(model, 0, 0, "not tried: no request was sent");
 		goto out;
 	}
 	ms = ms_since(t0);
+	if (res.end == LLM_HTTP_CANCELLED) {
+		item_set(reach, 0, ms,
+			 "GET %s: no reply within the check's time limit",
+			 url.data);
+		item_set(model, 0, 0, "not tried: the endpoint hangs");
+		goto out;
+	}
 	if (res.end != LLM_HTTP_DONE && res.end != LLM_HTTP_TOO_LARGE) {
 		item_set(reach, 0, ms, "GET %s: %s", url.data,
 			 res.detail[0] ? res.detail : "no reply");
@@ -170,7 +240,8 @@ out:
 
 /* One chat call with the tiny schema: ok when a schema level gave a reply
  * of that schema's shape. */
-static void check_structured(struct llm_client *c, struct llm_check_report *out)
+static void check_structured(struct llm_client *c, volatile int *cancel,
+			     struct llm_check_report *out)
 {
 	struct llm_check_item *it = item_add(out, "structured_output");
 	struct llm_message msgs[] = {
@@ -178,7 +249,7 @@ static void check_structured(struct llm_client *c, struct llm_check_report *out)
 	    {"user", "Connection test: reply {\"ok\": true, \"model\": \"<your "
 		     "model name>\"}."}};
 	struct llm_request req = {msgs, 2, "connection_check", check_schema,
-				  NULL};
+				  cancel};
 	struct llm_record rec;
 	char err[CORE_ERR_LEN];
 	enum core_status st;
@@ -187,6 +258,11 @@ static void check_structured(struct llm_client *c, struct llm_check_report *out)
 	memset(&rec, 0, sizeof rec);
 	st = llm_client_chat(c, &req, &rec, err, sizeof err);
 	out->format = rec.format;
+	if (st == CORE_ERR_CANCELLED) {
+		item_set(it, 0, rec.latency_ms,
+			 "no reply within the check's time limit");
+		goto out;
+	}
 	if (st) {
 		item_set(it, 0, rec.latency_ms, "%s: %s",
 			 llm_outcome_name(rec.outcome),
@@ -219,10 +295,10 @@ out:
 /* The server's context as /props (llama-server) or /api/show (Ollama)
  * reports it; unknown is not a failure. */
 static void check_context(struct llm_client *c, long min_context,
-			  struct llm_check_report *out)
+			  volatile int *cancel, struct llm_check_report *out)
 {
 	struct llm_check_item *it = item_add(out, "context_length");
-	struct llm_request req = {NULL, 0, NULL, NULL, NULL};
+	struct llm_request req = {NULL, 0, NULL, NULL, cancel};
 	struct llm_record rec;
 	struct llm_call k;
 	double t0 = core_now_seconds();
@@ -251,11 +327,12 @@ static void check_context(struct llm_client *c, long min_context,
 }
 
 enum core_status llm_check_run(const struct llm_settings *s, long min_context,
-			       struct llm_check_report *out, char *err,
-			       size_t errlen)
+			       long total_ms, struct llm_check_report *out,
+			       char *err, size_t errlen)
 {
 	struct llm_settings t = *s;
 	struct llm_client *c = NULL;
+	struct watchdog w;
 	enum core_status st;
 
 	memset(out, 0, sizeof *out);
@@ -275,15 +352,17 @@ enum core_status llm_check_run(const struct llm_settings *s, long min_context,
 	st = llm_client_open(&t, &c, err, errlen);
 	if (st)
 		return st;
-	if (check_models(c, out)) {
-		check_structured(c, out);
-		check_context(c, min_context, out);
+	watchdog_start(&w, total_ms > 0 ? total_ms : LLM_CHECK_TOTAL_MS);
+	if (check_models(c, &w.cancel, out)) {
+		check_structured(c, &w.cancel, out);
+		check_context(c, min_context, &w.cancel, out);
 	} else {
 		item_set(item_add(out, "structured_output"), 0, 0,
 			 "not tried: the endpoint is unreachable");
 		item_set(item_add(out, "context_length"), 0, 0,
 			 "not tried: the endpoint is unreachable");
 	}
+	watchdog_stop(&w);
 	llm_client_close(c);
 	return CORE_OK;
 }

@@ -359,6 +359,7 @@ size_t llm_json_extract_steps(void);
 
 #define LLM_CHECK_CONNECT_MS 3000  /* connect timeout of a check, at most */
 #define LLM_CHECK_TIMEOUT_MS 20000 /* one check request, at most */
+#define LLM_CHECK_TOTAL_MS   45000 /* the whole check, at most */
 #define LLM_CHECK_MAX	     4
 
 /* One check: "reachable" (GET {base_url}/models answered at all), "model"
@@ -384,14 +385,16 @@ struct llm_check_report {
 
 /* Runs the checks against s with one attempt per request, a connect
  * timeout of at most LLM_CHECK_CONNECT_MS and a transfer of at most
- * LLM_CHECK_TIMEOUT_MS (s is copied, not changed). A server that cannot
+ * LLM_CHECK_TIMEOUT_MS (s is copied, not changed), all of it within
+ * total_ms (0: LLM_CHECK_TOTAL_MS; a request still running then is
+ * cancelled and its check fails saying so). A server that cannot
  * be reached or fails a check is a result in *out, not an error: the call
  * fails only on invalid settings (CORE_ERR_INVALID, err names the field)
  * or out of memory. The caller decides which hosts may be asked
  * (llm_url_host). */
 enum core_status llm_check_run(const struct llm_settings *s, long min_context,
-			       struct llm_check_report *out, char *err,
-			       size_t errlen);
+			       long total_ms, struct llm_check_report *out,
+			       char *err, size_t errlen);
 
 /* The host of url as libcurl will connect to it (lower case, an IPv6
  * literal without brackets) into host[hostlen], and its port (the

@@ -1127,6 +1127,44 @@ static void llm_checks_at_once_are_capped(void **state)
 	}
 }
 
+/* A hanging endpoint holds a check for its total time at most: the check
+ * in flight is cancelled and fails saying so (the bound is the parameter,
+ * 300 ms here, not a measured speed). */
+static void llm_check_ends_at_its_total_time(void **state)
+{
+	struct fake_llm *f;
+	struct fake_llm_reply hang_models[] = {{200, models_body, 30000, NULL}};
+	char *chat = fake_llm_chat_body("{\"ok\": true, \"model\": \"m1\"}",
+					"stop", FAKE_LLM_TOKENS_AUTO, 9);
+	struct fake_llm_reply hang_chat[] = {{200, models_body, 0, NULL},
+					     {200, chat, 30000, NULL}};
+	struct llm_settings s;
+	struct llm_check_report rep;
+	char err[CORE_ERR_LEN];
+
+	(void)state;
+	assert_int_equal(fake_llm_start(&f), 0);
+	llm_settings_default(&s);
+	s.base_url = fake_llm_url(f);
+	s.model = "m1";
+	assert_int_equal(fake_llm_script(f, hang_models, 1), 0);
+	assert_int_equal(llm_check_run(&s, 0, 300, &rep, err, sizeof err),
+			 CORE_OK);
+	assert_int_equal(rep.n, 4);
+	assert_false(rep.item[0].ok);
+	assert_non_null(strstr(rep.item[0].detail, "time limit"));
+	assert_int_equal(fake_llm_script(f, hang_chat, 2), 0);
+	assert_int_equal(llm_check_run(&s, 0, 300, &rep, err, sizeof err),
+			 CORE_OK);
+	assert_true(rep.item[0].ok);
+	assert_true(rep.item[1].ok);
+	assert_string_equal(rep.item[2].check, "structured_output");
+	assert_false(rep.item[2].ok);
+	assert_non_null(strstr(rep.item[2].detail, "time limit"));
+	fake_llm_stop(f);
+	free(chat);
+}
+
 /* A bad --llm-allow stops `lmnas serve` at start, naming the flag. */
 static void serve_refuses_a_bad_allow_list(void **state)
 {
@@ -1188,6 +1226,7 @@ int main(void)
 	    cmocka_unit_test(llm_check_invalid_body_is_422_naming_the_field),
 	    cmocka_unit_test(llm_checks_at_once_are_capped),
 	    cmocka_unit_test(serve_refuses_a_bad_allow_list),
+	    cmocka_unit_test(llm_check_ends_at_its_total_time),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
