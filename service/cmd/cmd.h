@@ -46,6 +46,7 @@ struct config {
 	 * loopback/private addresses */
 	char webhook_allow[1024];
 	int webhook_allow_private;
+	char llm_allow[1024]; /* hosts POST /v1/llm/check may ask */
 };
 
 /* Fills cfg from defaults, then the environment, then the global flags found

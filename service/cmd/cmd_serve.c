@@ -162,6 +162,12 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 				"config`)\n");
 		return 2;
 	}
+	if (http_llm_allow_validate(cfg->llm_allow, err, sizeof err)) {
+		fprintf(stderr,
+			"lmnas serve: --llm-allow (LMNAS_LLM_ALLOW): %s\n",
+			err);
+		return 2;
+	}
 	config_redact_url(cfg->database_url, url, sizeof url);
 	if (store_pool_open(cfg->database_url, cfg->db_pool_size, &pool, err,
 			    sizeof err)) {
@@ -184,6 +190,7 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	if (cmd_webhooks_policy(cfg, &hooks, "serve"))
 		goto out;
 	app.webhook_policy = &hooks.policy;
+	app.llm_allow = cfg->llm_allow;
 
 	/* Blocked before the daemon starts so that its threads inherit the
 	 * mask and the signals wait for sigwait() below. */

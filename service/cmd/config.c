@@ -112,6 +112,10 @@ static const struct opt opts[] = {
      1, F(webhook_allow_private),
      "1: webhook hosts may resolve to loopback/private addresses (serve, "
      "worker)"},
+    {"--llm-allow", "LMNAS_LLM_ALLOW", "localhost,127.0.0.1,::1", OPT_STRING, 0,
+     0, F(llm_allow),
+     "hosts POST /v1/llm/check may connect to: comma separated host, "
+     "host:port, [v6]:port; nothing else is asked (serve)"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

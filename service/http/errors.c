@@ -58,6 +58,10 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
 				   "Model has no such artifact"},
     [HTTP_E_RANGE_NOT_SATISFIABLE] = {"range_not_satisfiable", 416,
 				      "Range Not Satisfiable"},
+    [HTTP_E_CANDIDATE_NOT_FOUND] = {"candidate_not_found", 404,
+				    "Candidate not found"},
+    [HTTP_E_LLM_CHECKS_BUSY] = {"llm_checks_busy", 429,
+				"Too many LLM checks running"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)

@@ -88,6 +88,9 @@ struct http_app {
 	/* hosts a job's webhook.url may name (NULL or none listed: a spec
 	 * with a webhook is refused) */
 	const struct hook_policy *webhook_policy;
+	/* hosts POST /v1/llm/check may ask (--llm-allow; NULL or "": the
+	 * loopback names, HTTP_LLM_ALLOW_DEFAULT) */
+	const char *llm_allow;
 };
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
@@ -248,6 +251,8 @@ enum http_error {
 	HTTP_E_MODEL_NOT_FOUND,
 	HTTP_E_ARTIFACT_NOT_FOUND,
 	HTTP_E_RANGE_NOT_SATISFIABLE,
+	HTTP_E_CANDIDATE_NOT_FOUND,
+	HTTP_E_LLM_CHECKS_BUSY,
 	HTTP_E_COUNT
 };
 
@@ -472,6 +477,24 @@ enum core_status http_downloads_routes_add(struct http_router *r, char *err,
 /* POST /v1/cost (cost.c). */
 enum core_status http_cost_routes_add(struct http_router *r, char *err,
 				      size_t errlen);
+/* GET /v1/jobs/{id}/candidates and /candidates/{cid} (candidates.c), GET
+ * /v1/jobs/{id}/llm-calls (llm_calls.c), POST /v1/llm/check
+ * (llm_check.c). */
+enum core_status http_candidates_routes_add(struct http_router *r, char *err,
+					    size_t errlen);
+enum core_status http_llm_calls_routes_add(struct http_router *r, char *err,
+					   size_t errlen);
+enum core_status http_llm_check_routes_add(struct http_router *r, char *err,
+					   size_t errlen);
+/* The hosts POST /v1/llm/check may ask: comma separated entries host,
+ * host:port, [v6] or [v6]:port (no port: any), matched exactly against the
+ * base URL's host as libcurl parses it. */
+#define HTTP_LLM_ALLOW_DEFAULT "localhost,127.0.0.1,::1"
+/* app's list, or the default. */
+const char *http_llm_allow_list(const struct http_app *app);
+/* CORE_ERR_INVALID with the reason when list has a bad entry. */
+enum core_status http_llm_allow_validate(const char *list, char *err,
+					 size_t errlen);
 
 /* For the resources under /v1/jobs/{id}: the {id} of the path as a job id
  * (0 when it cannot be one: a 404), and the reply to a job read (json, owned

@@ -355,4 +355,52 @@ size_t llm_json_relax(char *s, size_t n);
  * (a work counter for tests: it stays within a small multiple of len). */
 size_t llm_json_extract_steps(void);
 
+/* ---- connection check (check.c) ---------------------------------------- */
+
+#define LLM_CHECK_CONNECT_MS 3000  /* connect timeout of a check, at most */
+#define LLM_CHECK_TIMEOUT_MS 20000 /* one check request, at most */
+#define LLM_CHECK_TOTAL_MS   45000 /* the whole check, at most */
+#define LLM_CHECK_MAX	     4
+
+/* One check: "reachable" (GET {base_url}/models answered at all), "model"
+ * (the model is in its list: OpenAI's data[].id or Ollama's
+ * models[].name), "structured_output" (a tiny chat call with a JSON
+ * schema, sent like the search's: ok when a schema level, json_schema or
+ * llama_json_schema, gave a reply of that schema), "context_length" (the
+ * server's context from /props or /api/show: ok when unknown or at least
+ * min_context). ok 0 with the reason in detail otherwise. */
+struct llm_check_item {
+	const char *check; /* static name */
+	int ok;
+	char detail[320]; /* valid UTF-8; never holds the key */
+	long ms;
+};
+
+struct llm_check_report {
+	int n;
+	struct llm_check_item item[LLM_CHECK_MAX];
+	long context_tokens;	/* 0: unknown */
+	enum llm_format format; /* level the structured call ended at */
+};
+
+/* Runs the checks against s with one attempt per request, a connect
+ * timeout of at most LLM_CHECK_CONNECT_MS and a transfer of at most
+ * LLM_CHECK_TIMEOUT_MS (s is copied, not changed), all of it within
+ * total_ms (0: LLM_CHECK_TOTAL_MS; a request still running then is
+ * cancelled and its check fails saying so). A server that cannot
+ * be reached or fails a check is a result in *out, not an error: the call
+ * fails only on invalid settings (CORE_ERR_INVALID, err names the field)
+ * or out of memory. The caller decides which hosts may be asked
+ * (llm_url_host). */
+enum core_status llm_check_run(const struct llm_settings *s, long min_context,
+			       long total_ms, struct llm_check_report *out,
+			       char *err, size_t errlen);
+
+/* The host of url as libcurl will connect to it (lower case, an IPv6
+ * literal without brackets) into host[hostlen], and its port (the
+ * scheme's default when none is written). CORE_ERR_INVALID when url has
+ * none. */
+enum core_status llm_url_host(const char *url, char *host, size_t hostlen,
+			      long *port, char *err, size_t errlen);
+
 #endif

@@ -5,10 +5,11 @@
  * the lease while it works, and finishes the job. A job whose lease expired
  * (its worker died) is claimable again and resumes from what was stored.
  *
- * Layer: queue (beside store, below http). Includes core and store. */
+ * Layer: queue (beside store, below http). Includes core, arch and store. */
 #ifndef LMNAS_QUEUE_H
 #define LMNAS_QUEUE_H
 
+#include "arch/arch.h"
 #include "core/core.h"
 #include "store/store.h"
 
@@ -233,5 +234,86 @@ queue_model_artifact_read(struct store_pool *p, long long id, long long team,
  * reads job id whoever owns it. CORE_ERR_NOT_FOUND for an unknown id. */
 enum core_status queue_job_size_append(struct store_pool *p, long long id,
 				       char **json, char *err, size_t errlen);
+/* ---- what a job produced (queue_candidates.c) ---------------------------
+ * Team scoped like the calls above: another team's job is
+ * CORE_ERR_NOT_FOUND. */
+
+/* The objectives a candidate list sorts by. */
+enum queue_cand_sort {
+	QUEUE_CAND_SORT_VAL_TOP1 = 0, /* proxy validation top-1 */
+	QUEUE_CAND_SORT_MACS,
+	QUEUE_CAND_SORT_FLASH,
+	QUEUE_CAND_SORT_SRAM,
+	QUEUE_CAND_SORT_PARAMS,
+	QUEUE_CAND_SORT_CREATED /* id order */
+};
+#define QUEUE_CAND_SORT_COUNT 6
+
+struct queue_cand_query {
+	enum queue_cand_sort sort;
+	int desc;
+	int has_status;
+	enum store_candidate_status status;
+	int has_source;
+	enum store_candidate_source source;
+	int front; /* -1 either, 0 off, 1 on the latest finished round's front
+		    */
+	int has_after; /* a cursor: resume after (after_null/value, after_id) */
+	int after_null;
+	double after_value;
+	long long after_id;
+	int limit; /* >= 1 */
+};
+
+/* "val_top1", "macs", "flash_bytes", "sram_bytes", "params", "created",
+ * each optionally prefixed by '-' (descending). CORE_ERR_INVALID else. */
+enum core_status queue_cand_sort_parse(const char *s, enum queue_cand_sort *key,
+				       int *desc);
+/* Fills q's cursor fields from a next_cursor the list returned;
+ * CORE_ERR_INVALID for anything else. */
+enum core_status queue_cand_cursor_parse(const char *s,
+					 struct queue_cand_query *q);
+
+/* A page of a job's candidates: {"candidates": [{id, round, source, status,
+ * arch_hash, macs, params, flash_bytes, sram_bytes, proxy: {val_top1,
+ * val_top5, val_loss}, final: {val_top1, val_top5, val_loss, test_top1},
+ * epochs_done, on_front, created_at}], "next_cursor": "..." | null}
+ * sorted by q->sort (NULL values last either way, ties by id), resumed
+ * after q's cursor (keyset: stable while rows are added). */
+enum core_status queue_job_candidates_json(struct store_pool *p, long long id,
+					   long long team,
+					   const struct queue_cand_query *q,
+					   char **json, char *err,
+					   size_t errlen);
+
+/* Candidate cid of job (team scoped): the list's fields plus arch,
+ * rationale, rejection_reason, updated_at, epochs {proxy: [...], final:
+ * [...]}, cost (cost_report_to_json of the arch, as `lmnas cost --json`;
+ * null with cost_error when there is no valid arch) and nearest_earlier
+ * ({id, round, distance} or null, queue_arch_distance over the job's
+ * 1000 latest earlier candidates). CORE_ERR_NOT_FOUND for a candidate of
+ * another job or team, or none. */
+enum core_status queue_candidate_json(struct store_pool *p, long long job,
+				      long long cid, long long team,
+				      char **json, char *err, size_t errlen);
+
+/* The number of fields two architectures differ in, stages aligned by
+ * index, a stage only one has counting all of its 9 fields (see
+ * queue_candidates.c); 0 for the same network. */
+long queue_arch_distance(const struct arch *a, const struct arch *b);
+
+/* A page of LLM calls stops once the calls before one hold this many bytes
+ * of messages and replies (at least one call is shown). */
+#define QUEUE_LLM_CALLS_PAGE_BYTES (4LL << 20)
+
+/* A job's LLM calls with id > after, oldest first, at most limit (and
+ * QUEUE_LLM_CALLS_PAGE_BYTES):
+ * {"llm_calls": [{id, round, attempt, model, messages, reply, outcome,
+ * error, http_status, latency_ms, prompt_tokens, completion_tokens,
+ * created_at}], "next_after": ID}. */
+enum core_status queue_job_llm_calls_json(struct store_pool *p, long long id,
+					  long long team, long long after,
+					  int limit, char **json, char *err,
+					  size_t errlen);
 
 #endif

@@ -70,6 +70,15 @@ const tinyArch = {
   stages: [{ block: 'mbconv', out: 16, layers: 1, kernel: 3, stride: 2, expand: 3 }],
   head: { classes: 10 },
 };
+// Runs sql on the contract database; its first value.
+function psql(ctx, sql) {
+  return execFileSync('psql', [ctx.dbUrl, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' }).trim();
+}
+
+const arch =
+  '{"format": "lmnas-arch/1", "input": {"resolution": 32, "channels": 3}, "stem": null, "stages": ' +
+  '[{"block": "mbconv", "out": 16, "layers": 1, "kernel": 3, "stride": 2, "expand": 3, "se": 0.25, ' +
+  '"skip": "none", "act": "relu6"}], "head": {"dropout": 0.1, "classes": 100}}';
 
 export const cases = [
   // before `lmnas migrate`: up, but not ready
@@ -179,6 +188,105 @@ export const cases = [
   { op: 'listJobModels', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/models`, status: 200 },
   { op: 'getModel', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/models/999999', status: 404, code: 'model_not_found' },
   {
+    name: 'GET /v1/jobs/{id}/candidates with two stored candidates, sorted by -val_top1',
+    op: 'listJobCandidates',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    setup: async (ctx) => {
+      jobs.cand = Number(
+        psql(
+          ctx,
+          `INSERT INTO candidates (job_id, round, source, arch, arch_hash, status, macs, params, flash_bytes, ` +
+            `sram_bytes, val_top1, val_top5, val_loss, epochs_done, rationale) VALUES (${jobs.first}, 0, 'random', ` +
+            `'${arch}', 'h1', 'trained', 1000, 100, 2000, 3000, 0.25, 0.5, 3.1, 1, 'a start') RETURNING id`,
+        ),
+      );
+      psql(
+        ctx,
+        `INSERT INTO candidates (job_id, round, source, arch, arch_hash, status, rejection_reason) ` +
+          `VALUES (${jobs.first}, 0, 'llm', 'null', '', 'rejected', 'kernel 4 is even')`,
+      );
+      psql(
+        ctx,
+        `INSERT INTO candidate_epochs (candidate_id, phase, epoch, train_loss, val_top1, val_top5, val_loss, lr, ` +
+          `seconds) VALUES (${jobs.cand}, 'proxy', 1, 3.5, 0.25, 0.5, 3.1, 0.05, 12.5)`,
+      );
+      psql(
+        ctx,
+        `INSERT INTO llm_calls (job_id, round, attempt, model, messages, reply, http_status, prompt_tokens, ` +
+          `completion_tokens, latency_ms, outcome) VALUES (${jobs.first}, 0, 1, 'm', ` +
+          `'[{"role": "user", "content": "propose"}]', '{}', 200, 10, 5, 120, 'ok')`,
+      );
+    },
+    path: () => `/v1/jobs/${jobs.first}/candidates?sort=-val_top1&limit=1`,
+    status: 200,
+    check: (res, body) => {
+      if (body.candidates.length !== 1 || body.candidates[0].id !== jobs.cand) throw new Error('not the trained one first');
+      if (typeof body.next_cursor !== 'string') throw new Error('no next_cursor');
+      jobs.cursor = body.next_cursor;
+    },
+  },
+  {
+    op: 'listJobCandidates',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}/candidates?sort=-val_top1&cursor=${encodeURIComponent(jobs.cursor)}`,
+    status: 200,
+    check: (res, body) => {
+      if (body.candidates.length !== 1 || body.candidates[0].status !== 'rejected') throw new Error('not the rejected one');
+      if (body.next_cursor !== null) throw new Error('a third page');
+    },
+  },
+  { op: 'listJobCandidates', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/candidates?sort=name`, status: 400, code: 'invalid_parameter' },
+  { op: 'listJobCandidates', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999/candidates', status: 404, code: 'job_not_found' },
+  {
+    op: 'getCandidate',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}/candidates/${jobs.cand}`,
+    status: 200,
+    check: (res, body) => {
+      if (!body.cost || !Array.isArray(body.cost.ops) || body.cost.ops.length < 3) throw new Error('no cost table');
+      if (body.epochs.proxy.length !== 1) throw new Error('no epoch');
+    },
+  },
+  { op: 'getCandidate', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/jobs/${jobs.first}/candidates/999999`, status: 404, code: 'candidate_not_found' },
+  {
+    op: 'listJobLlmCalls',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}/llm-calls`,
+    status: 200,
+    check: (res, body) => {
+      if (body.llm_calls.length !== 1 || body.llm_calls[0].outcome !== 'ok') throw new Error('not the stored call');
+    },
+  },
+  { op: 'listJobLlmCalls', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/jobs/999999/llm-calls', status: 404, code: 'job_not_found' },
+  {
+    name: 'POST /v1/llm/check of a loopback port nothing listens on -> 200, ok false',
+    op: 'checkLlm',
+    headers: (ctx) => ctx.auth,
+    method: 'POST',
+    path: '/v1/llm/check',
+    body: { base_url: 'http://127.0.0.1:9/v1', model: 'qwen2.5:7b' },
+    status: 200,
+    check: (res, body) => {
+      if (body.ok !== false || body.checks[0].check !== 'reachable' || body.checks[0].ok !== false)
+        throw new Error('an unreachable endpoint checked ok');
+    },
+  },
+  {
+    op: 'checkLlm',
+    headers: (ctx) => ctx.auth,
+    method: 'POST',
+    path: '/v1/llm/check',
+    body: { base_url: 'http://10.0.0.5:11434/v1', model: 'qwen2.5:7b' },
+    status: 422,
+    code: 'validation_failed',
+    check: (res, body) => {
+      if (!body.errors?.some((e) => e.field === 'base_url')) throw new Error('no error names base_url');
+    },
+  },
     op: 'downloadModelZip',
     setup: (ctx) => {
       [jobs.model, jobs.bare] = storeModels(ctx.dbUrl, jobs.first);
