@@ -287,6 +287,7 @@ export const cases = [
       if (!body.errors?.some((e) => e.field === 'base_url')) throw new Error('no error names base_url');
     },
   },
+  {
     op: 'downloadModelZip',
     setup: (ctx) => {
       [jobs.model, jobs.bare] = storeModels(ctx.dbUrl, jobs.first);
