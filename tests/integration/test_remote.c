@@ -335,6 +335,40 @@ static void submit_wait_succeeds(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(log, "\"status\":\"succeeded\""));
 	free(log);
+	/* the job's zip, downloaded from this real serve: the bytes stored */
+	{
+		char out[64], sha[65], want[256];
+		const char *a[] = {"download", q, "--out", out, NULL};
+		FILE *f;
+		unsigned char *buf;
+		long n;
+
+		snprintf(out, sizeof out, "/tmp/lmnas-remote-dl-%d.zip",
+			 (int)getpid());
+		rc = remote(a, NULL, NULL, &log);
+		if (rc != 0)
+			fail_msg("download exit %d: %s", rc, log);
+		free(log);
+		f = fopen(out, "rb");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		n = ftell(f);
+		assert_true(n > 22);
+		rewind(f);
+		buf = malloc((size_t)n);
+		assert_non_null(buf);
+		assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+		fclose(f);
+		assert_memory_equal(buf, "PK", 2);
+		core_sha256_hex(buf, (size_t)n, sha);
+		free(buf);
+		unlink(out);
+		snprintf(want, sizeof want,
+			 "SELECT count(*) FROM models WHERE job_id = %lld AND "
+			 "zip_sha256 = '%s' AND zip_size = %ld",
+			 id, sha, n);
+		assert_int_equal(sql_ll(want), 1);
+	}
 	/* the events, once as lines and, followed, until the end (at once) */
 	{
 		const char *a[] = {"events", q, NULL};
