@@ -114,7 +114,8 @@ static const struct opt opts[] = {
      "worker)"},
     {"--llm-allow", "LMNAS_LLM_ALLOW", "localhost,127.0.0.1,::1", OPT_STRING, 0,
      0, F(llm_allow),
-     "hosts POST /v1/llm/check may connect to: comma separated host, "
+     "hosts POST /v1/llm/check and API jobs' llm.base_url may name: "
+     "comma separated host, "
      "host:port, [v6]:port; nothing else is asked (serve)"},
 };
 

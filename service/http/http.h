@@ -493,6 +493,11 @@ enum core_status http_llm_check_routes_add(struct http_router *r, char *err,
 /* app's list, or the default. */
 const char *http_llm_allow_list(const struct http_app *app);
 /* CORE_ERR_INVALID with the reason when list has a bad entry. */
+/* CORE_OK when url's host and port are in app's list; else
+ * CORE_ERR_INVALID with the reason in why (a field error's text). */
+enum core_status http_llm_url_allowed(const struct http_app *app,
+				      const char *url, char *why,
+				      size_t whylen);
 enum core_status http_llm_allow_validate(const char *list, char *err,
 					 size_t errlen);
 

@@ -207,6 +207,11 @@ static int spec_validate(const struct http_request *req, const char *text,
 		core_field_errorf(fe, "llm.api_key_env",
 				  "must name a variable starting with "
 				  "LMNAS_LLM_KEY");
+	/* the worker calls a job's LLM endpoint from the server's network:
+	 * the same --llm-allow list as POST /v1/llm/check */
+	if (s->proposer == SEARCH_PROPOSER_LLM &&
+	    http_llm_url_allowed(req->app, s->llm.base_url, why, sizeof why))
+		core_field_errorf(fe, "llm.base_url", "%s", why);
 	/* checked again, with the resolved addresses, at each delivery */
 	if (s->webhook_url[0]) {
 		static const struct hook_policy none = {0};

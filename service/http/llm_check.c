@@ -233,16 +233,39 @@ static json_t *report_json(const struct search_spec *s,
 	return o;
 }
 
+enum core_status http_llm_url_allowed(const struct http_app *app,
+				      const char *url, char *why, size_t whylen)
+{
+	char host[ALLOW_ENTRY_MAX], err[CORE_ERR_LEN];
+	const char *reason = NULL;
+	long port = 0;
+	int allowed = 0;
+
+	if (llm_url_host(url, host, sizeof host, &port, err, sizeof err)) {
+		snprintf(why, whylen, "%s", err);
+		return CORE_ERR_INVALID;
+	}
+	if (allow_each(http_llm_allow_list(app), host, port, &allowed,
+		       &reason) ||
+	    !allowed) {
+		snprintf(why, whylen,
+			 "host %s port %ld is not in the server's --llm-allow "
+			 "list",
+			 host, port);
+		return CORE_ERR_INVALID;
+	}
+	return CORE_OK;
+}
+
 static void llm_check(struct http_request *req, struct http_response *res)
 {
 	struct search_spec *s = core_calloc(1, sizeof *s);
 	struct core_field_errors fe;
 	struct llm_settings set;
 	struct llm_check_report rep;
-	char err[CORE_ERR_LEN], host[ALLOW_ENTRY_MAX];
-	const char *why = NULL, *key = NULL;
+	char err[CORE_ERR_LEN], host[ALLOW_ENTRY_MAX] = "";
+	const char *key = NULL;
 	long port = 0;
-	int allowed = 0;
 	enum core_status st;
 	json_t *out;
 
@@ -252,20 +275,13 @@ static void llm_check(struct http_request *req, struct http_response *res)
 	}
 	if (!body_spec(req->body, s, &fe))
 		goto invalid;
-	if (llm_url_host(s->llm.base_url, host, sizeof host, &port, err,
-			 sizeof err)) {
+	if (http_llm_url_allowed(req->app, s->llm.base_url, err, sizeof err)) {
 		core_field_errorf(&fe, "base_url", "%s", err);
 		goto invalid;
 	}
-	if (allow_each(http_llm_allow_list(req->app), host, port, &allowed,
-		       &why) ||
-	    !allowed) {
-		core_field_errorf(&fe, "base_url",
-				  "host %s port %ld is not in the server's "
-				  "--llm-allow list",
-				  host, port);
-		goto invalid;
-	}
+	/* for the log line: the host only, never the URL's user or query */
+	(void)llm_url_host(s->llm.base_url, host, sizeof host, &port, err,
+			   sizeof err);
 	if (s->llm.api_key_env[0])
 		key = getenv(s->llm.api_key_env);
 	search_spec_llm_settings(s, key, &set);

@@ -700,6 +700,25 @@ static void bad_input_gets_4xx_problems_naming_the_field(void **state)
 	assert_true(names_field(&r, "llm.api_key_env"));
 	ts_http_reply_free(&r);
 
+	/* a job's LLM endpoint is limited by --llm-allow (loopback by
+	 * default): the worker would call it from the server's network */
+	req("POST", "/v1/jobs", tok_a,
+	    "{\"name\": \"t\", \"dataset\": {\"path\": \"cifar\"}, "
+	    "\"proposer\": \"llm\", "
+	    "\"llm\": {\"base_url\": \"http://10.0.0.5:11434/v1\"}}",
+	    NULL, &r);
+	check_problem(&r, 422, "validation_failed");
+	assert_true(names_field(&r, "llm.base_url"));
+	ts_http_reply_free(&r);
+	/* the evolutionary proposer never calls it */
+	req("POST", "/v1/jobs", tok_a,
+	    "{\"name\": \"t\", \"dataset\": {\"path\": \"cifar\"}, "
+	    "\"proposer\": \"evolution\", "
+	    "\"llm\": {\"base_url\": \"http://10.0.0.5:11434/v1\"}}",
+	    NULL, &r);
+	assert_false(names_field(&r, "llm.base_url"));
+	ts_http_reply_free(&r);
+
 	/* not sent as JSON */
 	req("POST", "/v1/jobs", tok_a, NULL, "Content-Type: text/plain", &r);
 	check_problem(&r, 415, "unsupported_media_type");
