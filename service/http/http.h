@@ -44,6 +44,7 @@
 #include <stddef.h>
 
 struct store_pool;
+struct http_sse;
 
 /* ---- methods ----------------------------------------------------------- */
 
@@ -161,6 +162,7 @@ struct http_response {
 	char *body;
 	size_t len;
 	int body_static;
+	struct http_sse *sse; /* private: a live stream instead (sse.c) */
 	int nheaders;
 	struct {
 		char name[64];
@@ -360,6 +362,9 @@ struct http_server_config {
 	int max_connections;  /* open connections at once (all clients) */
 	int max_per_client;   /* open connections from one address; 0 = any */
 	const char *web_dir;  /* static files under "/"; NULL or "" = none */
+	/* seconds between the keep-alive comments of an idle event stream
+	 * (0: 15) */
+	double sse_keepalive_s;
 	struct http_app *app; /* handed to every handler; may be NULL */
 };
 

@@ -39,6 +39,7 @@ struct http_server {
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
 	struct http_conns conns; /* open connections: the header deadline */
+	struct http_sse_hub *sse; /* live event streams (sse.c) */
 	/* rate limit of libmicrohttpd's own lines (a flood of refused
 	 * connections must not flood the log) */
 	atomic_long mhd_log_second;
@@ -401,6 +402,14 @@ static enum MHD_Result request_queue(struct http_server *s, struct req_ctx *rc,
 		status = 200;
 		ctype = rc->static_type;
 		cache = "no-cache";
+	} else if (rc->res.sse) {
+		status = rc->res.status;
+		ctype = rc->res.content_type;
+		cache = "no-store";
+		resp = http_sse_response(s->sse, rc->res.sse, conn);
+		rc->res.sse = NULL; /* the response owns it now */
+		if (!resp)
+			return MHD_NO;
 	} else {
 		status = rc->res.status;
 		ctype = rc->res.content_type;
@@ -600,6 +609,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/* The keep-alive period: 15 s unless set, and within the idle timeout,
+ * which would otherwise close a quiet stream first. */
+static double sse_keepalive(const struct http_server_config *cfg)
+{
+	double k = cfg->sse_keepalive_s > 0 ? cfg->sse_keepalive_s : 15;
+
+	if (cfg->connection_timeout_s > 0 && k >= cfg->connection_timeout_s)
+		k = cfg->connection_timeout_s / 2.0;
+	return k;
+}
+
 static enum core_status server_init(struct http_server *s,
 				    const struct http_server_config *cfg,
 				    char *err, size_t errlen)
@@ -676,6 +696,10 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 		core_free(s);
 		return st;
 	}
+	st = http_sse_hub_new(cfg->app ? cfg->app->pool : NULL,
+			      sse_keepalive(cfg), &s->sse, err, errlen);
+	if (st)
+		goto fail;
 	s->router = router;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -689,7 +713,9 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 		st = CORE_ERR_INVALID;
 		goto fail;
 	}
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* suspend/resume: event streams wait without holding a thread */
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	atomic_store(&s->starting, 1);
@@ -724,6 +750,7 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	*out = s;
 	return CORE_OK;
 fail:
+	http_sse_hub_free(s->sse);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	http_conns_destroy(&s->conns);
@@ -773,6 +800,9 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
+	/* event streams end now (MHD_stop_daemon must meet no suspended
+	 * connection); their requests complete like any other */
+	http_sse_close(s->sse);
 	pthread_mutex_lock(&s->lock);
 	while (s->inflight > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) ==
@@ -788,6 +818,7 @@ int http_server_stop(struct http_server *s, double timeout_s)
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	http_sse_hub_free(s->sse);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	http_conns_destroy(&s->conns);
