@@ -359,9 +359,9 @@ struct http_server_config {
 	 * many seconds after it opened (or after its previous response) is
 	 * closed, however slowly it trickles bytes; 0 = no deadline. */
 	int header_timeout_s;
-	int max_connections;  /* open connections at once (all clients) */
-	int max_per_client;   /* open connections from one address; 0 = any */
-	const char *web_dir;  /* static files under "/"; NULL or "" = none */
+	int max_connections; /* open connections at once (all clients) */
+	int max_per_client;  /* open connections from one address; 0 = any */
+	const char *web_dir; /* static files under "/"; NULL or "" = none */
 	/* seconds between the keep-alive comments of an idle event stream
 	 * (0: 15) */
 	double sse_keepalive_s;

@@ -38,7 +38,7 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
-	struct http_conns conns; /* open connections: the header deadline */
+	struct http_conns conns;  /* open connections: the header deadline */
 	struct http_sse_hub *sse; /* live event streams (sse.c) */
 	/* rate limit of libmicrohttpd's own lines (a flood of refused
 	 * connections must not flood the log) */

@@ -36,13 +36,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SSE_BATCH     100	  /* events read per query */
-#define SSE_BUF_MAX   (1u << 20)  /* formatted events waiting to be sent */
-#define SSE_TICK_MS   250	  /* the hub's look at due keep-alives */
-#define SSE_POLL_S    2.0	  /* re-read period while not listening */
-#define SSE_RETRY_S   2.0	  /* re-read after a failed read */
-#define SSE_RECONNECT 1.0	  /* seconds between listener attempts */
+#define SSE_BATCH     100	 /* events read per query */
+#define SSE_BUF_MAX   (1u << 20) /* formatted events waiting to be sent */
+#define SSE_TICK_MS   250	 /* the hub's look at due keep-alives */
+#define SSE_POLL_S    2.0	 /* re-read period while not listening */
+#define SSE_RETRY_S   2.0	 /* re-read after a failed read */
+#define SSE_RECONNECT 1.0	 /* seconds between listener attempts */
 #define SSE_CHANNEL   "lmnas_events"
+#define SSE_RETRY_MS  2000 /* the client's reconnection delay */
 
 struct http_sse {
 	struct http_sse_hub *hub; /* NULL until registered */
@@ -52,10 +53,10 @@ struct http_sse {
 	long long job, team;
 	long long last_id; /* the last event id formatted */
 	struct core_buf out;
-	size_t off;	 /* bytes of out already sent */
-	int ended;	 /* the job ended and every event is in out */
-	int woken;	 /* something may have arrived: re-read */
-	int suspended;	 /* suspended by the reader, not yet resumed */
+	size_t off;	  /* bytes of out already sent */
+	int ended;	  /* the job ended and every event is in out */
+	int woken;	  /* something may have arrived: re-read */
+	int suspended;	  /* suspended by the reader, not yet resumed */
 	double next_beat; /* monotonic time of the next keep-alive */
 	double retry_at;  /* re-read after a failure (0: none) */
 };
@@ -69,7 +70,7 @@ struct http_sse_hub {
 	int quit;    /* the thread ends */
 	int thread_started;
 	pthread_t thread;
-	int pipe_fd[2]; /* wakes the thread's poll */
+	int pipe_fd[2];		     /* wakes the thread's poll */
 	struct store_conn *listener; /* only the thread touches it */
 };
 
@@ -143,7 +144,10 @@ enum core_status http_sse_reply(struct http_response *res,
 	st->team = team;
 	st->last_id = after;
 	core_buf_init(&st->out, SSE_BUF_MAX);
-	if (stream_take(st, first)) {
+	/* the reconnection delay an EventSource uses; sent at once, it also
+	 * gets the headers out while no event is there yet */
+	if (core_buf_printf(&st->out, "retry: %d\n\n", SSE_RETRY_MS) ||
+	    stream_take(st, first)) {
 		http_sse_free(st);
 		return CORE_ERR_NOMEM;
 	}
@@ -292,9 +296,8 @@ struct MHD_Response *http_sse_response(struct http_sse_hub *h,
 			LOG_ERROR("sse: cannot start the listener thread");
 	}
 	pthread_mutex_unlock(&h->lock);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
-						 stream_reader, st,
-						 stream_free_cb);
+	resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free_cb);
 	if (!resp)
 		http_sse_free(st);
 	return resp;
@@ -359,7 +362,9 @@ static void listen_read(struct http_sse_hub *h)
 	PGconn *pg = store_conn_pg(h->listener);
 	PGnotify *n;
 
-	if (!PQconsumeInput(pg)) {
+	/* a terminated backend's last message is read fine: the status
+	 * tells (libpq may close the socket, which poll would then ignore) */
+	if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) {
 		LOG_WARN("sse listener: connection lost; reconnecting");
 		listen_stop(h);
 		pthread_mutex_lock(&h->lock);

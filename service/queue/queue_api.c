@@ -453,8 +453,8 @@ enum core_status queue_job_events_read(struct store_pool *p, long long id,
 out:
 	PQclear(r);
 	if (st) {
-		core_errf(err, errlen, "out of memory reading job %lld's events",
-			  id);
+		core_errf(err, errlen,
+			  "out of memory reading job %lld's events", id);
 		queue_events_free(out);
 	}
 	return st;
