@@ -16,13 +16,12 @@
 #include <cmocka.h>
 
 #include "../support/testsupport.h"
+#include "../support/ts_sse.h"
 #include "auth/auth.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "store/store.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,150 +91,41 @@ static void job_end(long long job)
 	       job);
 }
 
-/* ---- a raw SSE client ---------------------------------------------------
- * HTTP/1.0, so the body is the stream itself (no chunks) and the server
- * closes it at the end. */
+/* ---- the stream client ---------------------------------------------------
+ */
 
-struct sse_client {
-	int fd;
-	char buf[65536];
-	size_t len;
-	int headers_done, closed;
-	long status;
-};
-
-struct sse_event {
-	long long id;
-	char kind[64];
-	char data[1024];
-};
-
-static void sse_open(struct sse_client *c, int to_port, long long job,
+static void sse_open(struct ts_sse *c, int to_port, long long job,
 		     const char *token, long long last_id, const char *query)
 {
-	char req[1024], last[64] = "";
-	size_t off = 0, n;
+	char target[256];
 
-	memset(c, 0, sizeof *c);
-	if (last_id > 0)
-		snprintf(last, sizeof last, "Last-Event-ID: %lld\r\n", last_id);
-	n = (size_t)snprintf(req, sizeof req,
-			     "GET /v1/jobs/%lld/events%s HTTP/1.0\r\n"
-			     "Host: t\r\nAuthorization: Bearer %s\r\n"
-			     "Accept: text/event-stream\r\n%s\r\n",
-			     job, query ? query : "", token, last);
-	c->fd = ts_tcp_connect(to_port);
-	assert_true(c->fd >= 0);
-	while (off < n) {
-		ssize_t w = write(c->fd, req + off, n - off);
-		assert_true(w > 0);
-		off += (size_t)w;
-	}
+	snprintf(target, sizeof target, "/v1/jobs/%lld/events%s", job,
+		 query ? query : "");
+	assert_int_equal(ts_sse_open(c, to_port, target, token, last_id), 0);
 }
 
-static void sse_close(struct sse_client *c)
+/* The response headers: a 200 event stream. */
+static void sse_headers(struct ts_sse *c, double timeout_s)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-}
-
-/* Reads what is there, waiting up to timeout_s for something; 0 when
- * nothing came. */
-static int sse_fill(struct sse_client *c, double timeout_s)
-{
-	struct pollfd p = {c->fd, POLLIN, 0};
-	ssize_t r;
-
-	if (c->closed || c->len + 1 >= sizeof c->buf)
-		return 0;
-	if (poll(&p, 1, (int)(timeout_s * 1000)) <= 0)
-		return 0;
-	r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
-	if (r <= 0) {
-		c->closed = 1;
-		return 0;
-	}
-	c->len += (size_t)r;
-	c->buf[c->len] = '\0';
-	return 1;
-}
-
-static void consume(struct sse_client *c, size_t n)
-{
-	memmove(c->buf, c->buf + n, c->len - n);
-	c->len -= n;
-	c->buf[c->len] = '\0';
-}
-
-/* The response headers: status and Content-Type checked. */
-static void sse_headers(struct sse_client *c, double timeout_s)
-{
-	double t0 = core_now_seconds();
-	char *end;
-
-	while (!(end = strstr(c->buf, "\r\n\r\n")))
-		if (!sse_fill(c, timeout_s - (core_now_seconds() - t0)) &&
-		    (c->closed || core_now_seconds() - t0 >= timeout_s))
-			fail_msg("no headers (%zu bytes): %s", c->len, c->buf);
-	c->status = strtol(c->buf + 9, NULL, 10);
+	if (ts_sse_headers(c, timeout_s))
+		fail_msg("no headers (%zu bytes): %s", c->len, c->buf);
 	if (c->status != 200)
 		fail_msg("status %ld: %s", c->status, c->buf);
-	assert_non_null(strstr(c->buf, "Content-Type: text/event-stream"));
-	consume(c, (size_t)(end + 4 - c->buf));
-	c->headers_done = 1;
+	assert_string_equal(c->ctype, "text/event-stream");
 }
 
-/* The next block (up to a blank line) into ev; comments and `retry:` are
- * skipped, a comment block counted in *comments (may be NULL). 1 for an
- * event, 0 when none came within timeout_s or the stream closed. */
-static int sse_next(struct sse_client *c, struct sse_event *ev,
-		    double timeout_s, int *comments)
+static int sse_next(struct ts_sse *c, struct ts_sse_event *ev, double timeout_s,
+		    int *comments)
 {
-	double t0 = core_now_seconds();
-
 	if (!c->headers_done)
 		sse_headers(c, timeout_s);
-	for (;;) {
-		char *end = strstr(c->buf, "\n\n"), *line;
-		int any = 0;
-
-		if (!end) {
-			double left = timeout_s - (core_now_seconds() - t0);
-			if (left <= 0 || (!sse_fill(c, left) && c->closed))
-				return 0;
-			continue;
-		}
-		*end = '\0';
-		memset(ev, 0, sizeof *ev);
-		for (line = c->buf; line && *line;) {
-			char *nl = strchr(line, '\n');
-			if (nl)
-				*nl = '\0';
-			if (strncmp(line, "id: ", 4) == 0) {
-				ev->id = atoll(line + 4);
-				any = 1;
-			} else if (strncmp(line, "event: ", 7) == 0) {
-				snprintf(ev->kind, sizeof ev->kind, "%s",
-					 line + 7);
-			} else if (strncmp(line, "data: ", 6) == 0) {
-				snprintf(ev->data, sizeof ev->data, "%s",
-					 line + 6);
-			} else if (line[0] == ':' && comments) {
-				(*comments)++;
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-		consume(c, (size_t)(end + 2 - c->buf));
-		if (any)
-			return 1;
-	}
+	return ts_sse_next(c, ev, timeout_s, comments);
 }
 
 /* 1 when the server closed the stream within timeout_s (no event left). */
-static int sse_ends(struct sse_client *c, double timeout_s)
+static int sse_ends(struct ts_sse *c, double timeout_s)
 {
-	struct sse_event ev;
+	struct ts_sse_event ev;
 
 	if (sse_next(c, &ev, timeout_s, NULL))
 		fail_msg("event %lld (%s) where the end was expected", ev.id,
@@ -328,9 +218,9 @@ static int group_teardown(void **state)
  */
 
 /* Reads n events into ids[*got...], failing after timeout_s each. */
-static void read_events(struct sse_client *c, long long *ids, int *got, int n)
+static void read_events(struct ts_sse *c, long long *ids, int *got, int n)
 {
-	struct sse_event ev;
+	struct ts_sse_event ev;
 
 	for (int i = 0; i < n; i++) {
 		if (!sse_next(c, &ev, 10, NULL))
@@ -345,8 +235,8 @@ static void read_events(struct sse_client *c, long long *ids, int *got, int n)
 static void resume_with_last_event_id_sees_every_event_once(void **state)
 {
 	long long job = job_new(), ids[64], want[64];
-	struct sse_client c;
-	struct sse_event ev;
+	struct ts_sse c;
+	struct ts_sse_event ev;
 	char q[256], list[1024];
 	int got = 0, nwant = 0;
 
@@ -360,7 +250,7 @@ static void resume_with_last_event_id_sees_every_event_once(void **state)
 		event_add(job, "step");
 		read_events(&c, ids, &got, 1);
 	}
-	sse_close(&c);
+	ts_sse_close(&c);
 	for (int i = 0; i < 4; i++) /* while nobody follows */
 		event_add(job, "step");
 	sse_open(&c, port, job, tok_a, ids[got - 1], NULL);
@@ -369,7 +259,7 @@ static void resume_with_last_event_id_sees_every_event_once(void **state)
 	read_events(&c, ids, &got, 1);
 	job_end(job); /* the stream ends with the job */
 	assert_true(sse_ends(&c, 10));
-	sse_close(&c);
+	ts_sse_close(&c);
 
 	/* exactly the job's events, in order, each once */
 	snprintf(q, sizeof q,
@@ -396,14 +286,14 @@ static void resume_with_last_event_id_sees_every_event_once(void **state)
 	assert_int_equal(sse_next(&c, &ev, 10, NULL), 1);
 	assert_int_equal(ev.id, want[12]);
 	assert_true(sse_ends(&c, 10));
-	sse_close(&c);
+	ts_sse_close(&c);
 	/* Last-Event-ID wins over `after` (a reconnecting EventSource sends
 	 * both) */
 	sse_open(&c, port, job, tok_a, want[11], "?after=1");
 	assert_int_equal(sse_next(&c, &ev, 10, NULL), 1);
 	assert_int_equal(ev.id, want[12]);
 	assert_true(sse_ends(&c, 10));
-	sse_close(&c);
+	ts_sse_close(&c);
 }
 
 static void stream_is_team_scoped_and_checks_last_event_id(void **state)
@@ -440,11 +330,11 @@ static void stream_is_team_scoped_and_checks_last_event_id(void **state)
 
 static void many_streams_do_not_block_other_requests(void **state)
 {
-	static struct sse_client c[STREAMS];
+	static struct ts_sse c[STREAMS];
 	long long job = job_new(), ev_id;
 	char path[128];
 	struct ts_http_reply r;
-	struct sse_event ev;
+	struct ts_sse_event ev;
 
 	(void)state;
 	for (int i = 0; i < STREAMS; i++)
@@ -469,15 +359,15 @@ static void many_streams_do_not_block_other_requests(void **state)
 	job_end(job);
 	for (int i = 0; i < STREAMS; i++) {
 		assert_true(sse_ends(&c[i], 20));
-		sse_close(&c[i]);
+		ts_sse_close(&c[i]);
 	}
 }
 
 static void event_from_another_connection_arrives_by_notify(void **state)
 {
 	long long job = job_new(), quiet, loud;
-	struct sse_client c;
-	struct sse_event ev;
+	struct ts_sse c;
+	struct ts_sse_event ev;
 
 	(void)state;
 	sse_open(&c, port, job, tok_a, 0, NULL);
@@ -494,15 +384,15 @@ static void event_from_another_connection_arrives_by_notify(void **state)
 	assert_int_equal(ev.id, quiet);
 	assert_int_equal(sse_next(&c, &ev, 10, NULL), 1);
 	assert_int_equal(ev.id, loud);
-	sse_close(&c);
+	ts_sse_close(&c);
 	job_end(job);
 }
 
 static void dropped_listener_reconnects_without_losing_events(void **state)
 {
 	long long job = job_new(), id;
-	struct sse_client c;
-	struct sse_event ev;
+	struct ts_sse c;
+	struct ts_sse_event ev;
 	const char *listeners = "SELECT count(*) FROM pg_stat_activity WHERE "
 				"query = 'LISTEN lmnas_events'";
 	char out[64];
@@ -530,15 +420,15 @@ static void dropped_listener_reconnects_without_losing_events(void **state)
 	id = event_add(job, "step");
 	assert_int_equal(sse_next(&c, &ev, 10, NULL), 1);
 	assert_int_equal(ev.id, id);
-	sse_close(&c);
+	ts_sse_close(&c);
 	job_end(job);
 }
 
 static void keep_alive_and_stop_with_open_streams(void **state)
 {
 	struct http_server *s2 = NULL;
-	struct sse_client c[20];
-	struct sse_event ev;
+	struct ts_sse c[20];
+	struct ts_sse_event ev;
 	long long job = job_new();
 	int comments = 0, p2;
 
@@ -558,7 +448,7 @@ static void keep_alive_and_stop_with_open_streams(void **state)
 	assert_int_equal(http_server_stop(s2, 5), 0);
 	for (int i = 0; i < 20; i++) {
 		assert_true(sse_ends(&c[i], 5));
-		sse_close(&c[i]);
+		ts_sse_close(&c[i]);
 	}
 	job_end(job);
 }
