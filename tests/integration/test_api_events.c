@@ -44,17 +44,21 @@ static long long team_a;
 
 static void sql(const char *q, char *out, size_t len)
 {
-	char buf[512];
+	char buf[512] = "";
 
-	if (ts_pg_exec(&pg, NULL, q, out ? out : buf, out ? len : sizeof buf))
-		fail_msg("sql %s: %s", q, out ? out : buf);
+	if (!out) {
+		out = buf;
+		len = sizeof buf;
+	}
+	if (ts_pg_exec(&pg, NULL, q, out, len))
+		fail_msg("sql %s: %s", q, out);
 }
 
-static long long sql_ll(const char *fmt, long long a)
+/* The first value of query q as a number. */
+static long long sql_ll(const char *q)
 {
-	char q[1024], out[256];
+	char out[256];
 
-	snprintf(q, sizeof q, fmt, a, a);
 	sql(q, out, sizeof out);
 	return atoll(out);
 }
@@ -68,7 +72,7 @@ static long long job_new(void)
 		 "INSERT INTO jobs (name, spec, team_id, status) VALUES "
 		 "('sse', '{}', %lld, 'running') RETURNING id",
 		 team_a);
-	return sql_ll(q, 0);
+	return sql_ll(q);
 }
 
 /* Inserts an event as a worker would (another connection: psql); returns
@@ -81,14 +85,18 @@ static long long event_add(long long job, const char *kind)
 		 "INSERT INTO events (job_id, level, kind, message) VALUES "
 		 "(%lld, 'info', '%s', 'm') RETURNING id",
 		 job, kind);
-	return sql_ll(q, 0);
+	return sql_ll(q);
 }
 
 static void job_end(long long job)
 {
-	sql_ll("UPDATE jobs SET status = 'succeeded', finished_at = now() "
-	       "WHERE id = %lld",
-	       job);
+	char q[256];
+
+	snprintf(q, sizeof q,
+		 "UPDATE jobs SET status = 'succeeded', finished_at = now() "
+		 "WHERE id = %lld",
+		 job);
+	sql(q, NULL, 0);
 }
 
 /* ---- the stream client ---------------------------------------------------
