@@ -431,7 +431,9 @@ enum core_status http_metrics_render(struct store_pool *pool, char **text,
 enum core_status http_jobs_routes_add(struct http_router *r, char *err,
 				      size_t errlen);
 
-/* GET /v1/jobs/{id}/events: a job's events, `after` an event id (events.c);
+/* GET /v1/jobs/{id}/events: a job's events, `after` an event id, or with
+ * Accept: text/event-stream a live Server-Sent Events stream (events.c,
+ * sse.c);
  * GET /v1/jobs/{id}/rounds: its rounds (rounds.c). */
 enum core_status http_events_routes_add(struct http_router *r, char *err,
 					size_t errlen);

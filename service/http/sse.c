@@ -17,6 +17,12 @@
  *    it is down, so that a lost notification never loses an event: a
  *    woken stream re-reads everything after its last id.
  *
+ * Resuming from an id is exact because a job's events are written one at
+ * a time by the holder of its lease (the job's thread, each insert its own
+ * transaction): they commit in id order, so "id > last" never passes over
+ * one still to commit. Two concurrent writers for one job would break
+ * that (bigserial ids are taken before commit) and need another cursor.
+ *
  * Locking: hub->lock guards the list and every stream's state. A stream
  * suspends itself with the lock held and is resumed only with it held and
  * only while marked suspended, so a resume always follows its suspend and
@@ -151,8 +157,9 @@ enum core_status http_sse_reply(struct http_response *res,
 		http_sse_free(st);
 		return CORE_ERR_NOMEM;
 	}
-	/* a full batch may have more behind it */
-	st->woken = first->n > 0 && !first->ended;
+	/* read again once registered: a NOTIFY between the first read and
+	 * the registration (or a full first batch) must not be missed */
+	st->woken = !first->ended;
 	http_response_clear(res);
 	res->status = 200;
 	res->content_type = "text/event-stream";
