@@ -609,6 +609,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/* New connections are refused once the stop began (see http_server_stop). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+				     socklen_t addrlen)
+{
+	struct http_server *s = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 /* The keep-alive period: 15 s unless set, and within the idle timeout,
  * which would otherwise close a quiet stream first. */
 static double sse_keepalive(const struct http_server_config *cfg)
@@ -720,7 +731,7 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 		flags |= MHD_USE_IPv6;
 	atomic_store(&s->starting, 1);
 	s->daemon = MHD_start_daemon(
-	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+	    flags, (uint16_t)cfg->port, accept_policy, s, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
 	    ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -776,22 +787,22 @@ int http_server_inflight(struct http_server *s)
 int http_server_stop(struct http_server *s, double timeout_s)
 {
 	struct timespec deadline;
-	MHD_socket fd;
 	int left;
 
 	if (!s)
 		return 0;
 	if (timeout_s < 0)
 		timeout_s = 0;
+	/* From here on accept_policy refuses new connections (accepted and
+	 * closed at once). MHD_quiesce_daemon is not used: in libmicrohttpd
+	 * 0.9.75 it removes the listening socket from each pool worker's
+	 * epoll set from this thread while the worker, seeing was_quiesced
+	 * (neither flag atomic nor locked), may remove it too; the loser's
+	 * epoll_ctl answers ENOENT and the unguarded branch calls MHD_PANIC
+	 * ("Failed to remove listen FD from epoll set"): an abort in the
+	 * middle of a graceful stop. The socket stays in the epoll sets
+	 * until MHD_stop_daemon, which closes it. */
 	atomic_store(&s->stopping, 1);
-	fd = MHD_quiesce_daemon(s->daemon);
-	/* The listening socket stays open until MHD_stop_daemon: clients that
-	 * connect during the drain wait in the backlog and are reset when the
-	 * daemon stops. Shutting the socket down here made it readable, which
-	 * woke the pool's workers while libmicrohttpd 0.9.75 was still taking
-	 * it out of their epoll sets: under load that raced into its
-	 * "Failed to remove listen FD from epoll set" panic (an abort in the
-	 * middle of a graceful stop). */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += (time_t)timeout_s;
 	deadline.tv_nsec +=
@@ -816,8 +827,6 @@ int http_server_stop(struct http_server *s, double timeout_s)
 			 left, timeout_s);
 	http_conns_stop(&s->conns);
 	MHD_stop_daemon(s->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
 	http_sse_hub_free(s->sse);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
