@@ -46,6 +46,7 @@
 struct hook_policy; /* hook/hook.h */
 
 struct store_pool;
+struct http_sse;
 
 /* ---- methods ----------------------------------------------------------- */
 
@@ -169,6 +170,7 @@ struct http_response {
 	char *body;
 	size_t len;
 	int body_static;
+	struct http_sse *sse; /* private: a live stream instead (sse.c) */
 	int nheaders;
 	struct {
 		char name[64];
@@ -392,9 +394,12 @@ struct http_server_config {
 	 * many seconds after it opened (or after its previous response) is
 	 * closed, however slowly it trickles bytes; 0 = no deadline. */
 	int header_timeout_s;
-	int max_connections;  /* open connections at once (all clients) */
-	int max_per_client;   /* open connections from one address; 0 = any */
-	const char *web_dir;  /* static files under "/"; NULL or "" = none */
+	int max_connections; /* open connections at once (all clients) */
+	int max_per_client;  /* open connections from one address; 0 = any */
+	const char *web_dir; /* static files under "/"; NULL or "" = none */
+	/* seconds between the keep-alive comments of an idle event stream
+	 * (0: 15) */
+	double sse_keepalive_s;
 	struct http_app *app; /* handed to every handler; may be NULL */
 };
 
@@ -461,7 +466,9 @@ enum core_status http_metrics_render(struct store_pool *pool, char **text,
 enum core_status http_jobs_routes_add(struct http_router *r, char *err,
 				      size_t errlen);
 
-/* GET /v1/jobs/{id}/events: a job's events, `after` an event id (events.c);
+/* GET /v1/jobs/{id}/events: a job's events, `after` an event id, or with
+ * Accept: text/event-stream a live Server-Sent Events stream (events.c,
+ * sse.c);
  * GET /v1/jobs/{id}/rounds: its rounds (rounds.c). */
 enum core_status http_events_routes_add(struct http_router *r, char *err,
 					size_t errlen);

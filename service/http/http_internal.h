@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* http_internal.h - what the server shares with conns.c inside the http
- * module: the registry of open connections behind the header deadline, and
- * the fit of the connection limit to the open-file limit. Not part of the
- * module's public face (http.h). */
+/* http_internal.h - what the server shares with conns.c and sse.c inside
+ * the http module: the registry of open connections behind the header
+ * deadline, the fit of the connection limit to the open-file limit, and the
+ * Server-Sent Events streams. Not part of the module's public face
+ * (http.h). */
 #ifndef LMNAS_HTTP_INTERNAL_H
 #define LMNAS_HTTP_INTERNAL_H
 
@@ -47,5 +48,44 @@ void http_conns_mark(struct http_conns *c, struct MHD_Connection *conn,
 /* Makes cfg->max_connections fit the open-file limit: raises the soft
  * limit when the hard one allows, else lowers max_connections (logged). */
 void http_conns_fit_fd_limit(struct http_server_config *cfg);
+
+/* ---- Server-Sent Events (sse.c) ------------------------------------------
+ * A handler turns its response into a live stream of a job's events with
+ * http_sse_reply; the server serves it with http_sse_response, suspending
+ * the connection while there is nothing to send; the hub wakes streams on
+ * NOTIFY lmnas_events, for keep-alives and after a listener outage. */
+
+struct http_sse;     /* one stream */
+struct http_sse_hub; /* every stream of a server, and the listener */
+struct queue_events;
+
+/* Makes res (cleared first) a 200 text/event-stream of job's events after
+ * `after`, first (already read, copied) sent at once, visible to team as in
+ * queue_job_events_read. CORE_ERR_NOMEM leaves res untouched. */
+enum core_status http_sse_reply(struct http_response *res,
+				struct store_pool *pool, long long job,
+				long long team, long long after,
+				const struct queue_events *first);
+/* Frees a stream that was never served (http_response_clear calls it). */
+void http_sse_free(struct http_sse *st);
+
+/* A hub for a server; pool (may be NULL: no listener) is borrowed and
+ * must outlive the hub. keepalive_s: seconds between keep-alive comments
+ * (<= 0: 15). */
+enum core_status http_sse_hub_new(struct store_pool *pool, double keepalive_s,
+				  struct http_sse_hub **out, char *err,
+				  size_t errlen);
+/* The response that serves st on conn; takes st (freed with the response,
+ * or at once when NULL is returned). */
+struct MHD_Response *http_sse_response(struct http_sse_hub *h,
+				       struct http_sse *st,
+				       struct MHD_Connection *conn);
+/* For the stop, before MHD_stop_daemon: every stream ends after what it
+ * holds (its connection resumed, none suspends again) and the listener
+ * thread is joined. Idempotent. */
+void http_sse_close(struct http_sse_hub *h);
+/* Closes (as above) and frees; the daemon has stopped (its responses, and
+ * with them the streams, are gone). */
+void http_sse_hub_free(struct http_sse_hub *h);
 
 #endif

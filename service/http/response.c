@@ -3,6 +3,7 @@
  * JSON and problem bodies (serialized at once, owned by the response), static
  * bytes, extra headers. */
 #include "http.h"
+#include "http_internal.h"
 
 #include <string.h>
 
@@ -19,6 +20,7 @@ void http_response_clear(struct http_response *res)
 {
 	if (!res->body_static)
 		core_free(res->body);
+	http_sse_free(res->sse);
 	memset(res, 0, sizeof *res);
 }
 

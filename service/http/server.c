@@ -38,7 +38,8 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when inflight drops to 0 */
 	int inflight;
-	struct http_conns conns; /* open connections: the header deadline */
+	struct http_conns conns;  /* open connections: the header deadline */
+	struct http_sse_hub *sse; /* live event streams (sse.c) */
 	/* rate limit of libmicrohttpd's own lines (a flood of refused
 	 * connections must not flood the log) */
 	atomic_long mhd_log_second;
@@ -401,6 +402,14 @@ static enum MHD_Result request_queue(struct http_server *s, struct req_ctx *rc,
 		status = 200;
 		ctype = rc->static_type;
 		cache = "no-cache";
+	} else if (rc->res.sse) {
+		status = rc->res.status;
+		ctype = rc->res.content_type;
+		cache = "no-store";
+		resp = http_sse_response(s->sse, rc->res.sse, conn);
+		rc->res.sse = NULL; /* the response owns it now */
+		if (!resp)
+			return MHD_NO;
 	} else {
 		status = rc->res.status;
 		ctype = rc->res.content_type;
@@ -600,6 +609,28 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/* New connections are refused once the stop began (see http_server_stop). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+				     socklen_t addrlen)
+{
+	struct http_server *s = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
+/* The keep-alive period: 15 s unless set, and within the idle timeout,
+ * which would otherwise close a quiet stream first. */
+static double sse_keepalive(const struct http_server_config *cfg)
+{
+	double k = cfg->sse_keepalive_s > 0 ? cfg->sse_keepalive_s : 15;
+
+	if (cfg->connection_timeout_s > 0 && k >= cfg->connection_timeout_s)
+		k = cfg->connection_timeout_s / 2.0;
+	return k;
+}
+
 static enum core_status server_init(struct http_server *s,
 				    const struct http_server_config *cfg,
 				    char *err, size_t errlen)
@@ -676,6 +707,10 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 		core_free(s);
 		return st;
 	}
+	st = http_sse_hub_new(cfg->app ? cfg->app->pool : NULL,
+			      sse_keepalive(cfg), &s->sse, err, errlen);
+	if (st)
+		goto fail;
 	s->router = router;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -689,12 +724,14 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 		st = CORE_ERR_INVALID;
 		goto fail;
 	}
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* suspend/resume: event streams wait without holding a thread */
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	atomic_store(&s->starting, 1);
 	s->daemon = MHD_start_daemon(
-	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+	    flags, (uint16_t)cfg->port, accept_policy, s, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
 	    ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -724,6 +761,7 @@ enum core_status http_server_start(const struct http_server_config *cfg,
 	*out = s;
 	return CORE_OK;
 fail:
+	http_sse_hub_free(s->sse);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	http_conns_destroy(&s->conns);
@@ -749,22 +787,22 @@ int http_server_inflight(struct http_server *s)
 int http_server_stop(struct http_server *s, double timeout_s)
 {
 	struct timespec deadline;
-	MHD_socket fd;
 	int left;
 
 	if (!s)
 		return 0;
 	if (timeout_s < 0)
 		timeout_s = 0;
+	/* From here on accept_policy refuses new connections (accepted and
+	 * closed at once). MHD_quiesce_daemon is not used: in libmicrohttpd
+	 * 0.9.75 it removes the listening socket from each pool worker's
+	 * epoll set from this thread while the worker, seeing was_quiesced
+	 * (neither flag atomic nor locked), may remove it too; the loser's
+	 * epoll_ctl answers ENOENT and the unguarded branch calls MHD_PANIC
+	 * ("Failed to remove listen FD from epoll set"): an abort in the
+	 * middle of a graceful stop. The socket stays in the epoll sets
+	 * until MHD_stop_daemon, which closes it. */
 	atomic_store(&s->stopping, 1);
-	fd = MHD_quiesce_daemon(s->daemon);
-	/* The listening socket stays open until MHD_stop_daemon: clients that
-	 * connect during the drain wait in the backlog and are reset when the
-	 * daemon stops. Shutting the socket down here made it readable, which
-	 * woke the pool's workers while libmicrohttpd 0.9.75 was still taking
-	 * it out of their epoll sets: under load that raced into its
-	 * "Failed to remove listen FD from epoll set" panic (an abort in the
-	 * middle of a graceful stop). */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += (time_t)timeout_s;
 	deadline.tv_nsec +=
@@ -773,6 +811,9 @@ int http_server_stop(struct http_server *s, double timeout_s)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
+	/* event streams end now (MHD_stop_daemon must meet no suspended
+	 * connection); their requests complete like any other */
+	http_sse_close(s->sse);
 	pthread_mutex_lock(&s->lock);
 	while (s->inflight > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) ==
@@ -786,8 +827,7 @@ int http_server_stop(struct http_server *s, double timeout_s)
 			 left, timeout_s);
 	http_conns_stop(&s->conns);
 	MHD_stop_daemon(s->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	http_sse_hub_free(s->sse);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	http_conns_destroy(&s->conns);

@@ -165,6 +165,35 @@ enum core_status queue_job_events_json(struct store_pool *p, long long id,
 				       int limit, char **json, char *err,
 				       size_t errlen);
 
+/* One event of a stream: its id, kind (as stored) and the same JSON
+ * object as an entry of queue_job_events_json's list. */
+struct queue_event {
+	long long id;
+	char kind[64];
+	char *json; /* owned (core_free) */
+};
+
+/* A batch of a job's events for a live stream (queue_job_events_read). */
+struct queue_events {
+	struct queue_event *v; /* n entries, oldest first; owned */
+	int n;
+	/* the job had ended when the batch was read, and the batch holds
+	 * every event it has after `after`: nothing more will come (an
+	 * event is written only under the job's lease, which ends with the
+	 * job) */
+	int ended;
+};
+
+/* The events of job id after event `after` (at most limit) and whether
+ * the job has ended, read in one statement (one snapshot, so an "ended"
+ * cannot hide an event committed just before the end). CORE_ERR_NOT_FOUND
+ * as above. On failure out is empty. Free with queue_events_free. */
+enum core_status queue_job_events_read(struct store_pool *p, long long id,
+				       long long team, long long after,
+				       int limit, struct queue_events *out,
+				       char *err, size_t errlen);
+void queue_events_free(struct queue_events *e);
+
 /* A job's models (team scoped like the rounds): {"models": [{id, job_id,
  * candidate_id, float_top1, int8_top1, macs, params, flash_bytes,
  * sram_bytes, zip: {size, sha256} or null, checkpoint: {size, sha256} or

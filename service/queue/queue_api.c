@@ -383,6 +383,83 @@ enum core_status queue_job_events_json(struct store_pool *p, long long id,
 	return job_read(p, id, team, &stmt_events, params, json, err, errlen);
 }
 
+/* The job's status on every row, with its events after $3 (none: one row
+ * of NULLs), so that the status and the events come from one snapshot. */
+static const struct store_stmt stmt_events_stream = {
+    "queue_events_stream",
+    "SELECT j.status, e.id, e.kind, json_build_object('id', e.id, 'ts',"
+    " e.ts, 'level', e.level, 'kind', e.kind, 'message', e.message, 'data',"
+    " e.data)::text FROM jobs j LEFT JOIN LATERAL (SELECT * FROM events"
+    "   WHERE job_id = j.id AND id > $3::bigint ORDER BY id LIMIT $4::int)"
+    " e ON true WHERE j.id = $1::bigint AND " TEAM_SCOPE("2") " ORDER BY e.id",
+    4};
+
+void queue_events_free(struct queue_events *e)
+{
+	for (int i = 0; i < e->n; i++)
+		core_free(e->v[i].json);
+	core_free(e->v);
+	memset(e, 0, sizeof *e);
+}
+
+enum core_status queue_job_events_read(struct store_pool *p, long long id,
+				       long long team, long long after,
+				       int limit, struct queue_events *out,
+				       char *err, size_t errlen)
+{
+	char ids[32], teams[32], afters[32], limits[16];
+	const char *params[4] = {ids, teams, afters, limits};
+	enum queue_job_status status = QUEUE_JOB_QUEUED;
+	PGresult *r = NULL;
+	enum core_status st;
+	int rows;
+
+	memset(out, 0, sizeof *out);
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(teams, sizeof teams, "%lld", team);
+	snprintf(afters, sizeof afters, "%lld", after > 0 ? after : 0);
+	snprintf(limits, sizeof limits, "%d", limit > 0 ? limit : 1);
+	st = store_exec_pooled(p, &stmt_events_stream, params, &r, err, errlen);
+	if (st)
+		return st;
+	rows = PQntuples(r);
+	if (rows == 0) {
+		PQclear(r);
+		core_errf(err, errlen, "job %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
+	queue_job_status_parse(PQgetvalue(r, 0, 0), &status);
+	out->v = core_calloc((size_t)rows, sizeof *out->v);
+	if (!out->v) {
+		st = CORE_ERR_NOMEM;
+		goto out;
+	}
+	for (int i = 0; i < rows; i++) {
+		struct queue_event *e = &out->v[out->n];
+
+		if (PQgetisnull(r, i, 1))
+			continue;
+		e->id = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		core_utf8_copy(e->kind, sizeof e->kind, PQgetvalue(r, i, 2));
+		e->json = core_strdup(PQgetvalue(r, i, 3));
+		if (!e->json) {
+			st = CORE_ERR_NOMEM;
+			goto out;
+		}
+		out->n++;
+	}
+	out->ended = out->n < limit && status != QUEUE_JOB_QUEUED &&
+		     status != QUEUE_JOB_RUNNING;
+out:
+	PQclear(r);
+	if (st) {
+		core_errf(err, errlen,
+			  "out of memory reading job %lld's events", id);
+		queue_events_free(out);
+	}
+	return st;
+}
+
 enum core_status queue_job_rounds_json(struct store_pool *p, long long id,
 				       long long team, char **json, char *err,
 				       size_t errlen)

@@ -404,6 +404,41 @@ export const cases = [
   { op: 'getDefaultSearchSpace', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/search-spaces/default', status: 200 },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 409 },
   { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: () => `/v1/jobs/${jobs.first}/cancel`, status: 202 },
+  {
+    // the job is cancelled (ended): its stream holds its events, then ends
+    name: 'GET /v1/jobs/{id}/events as Server-Sent Events (an ended job)',
+    op: 'listJobEvents',
+    headers: (ctx) => ({ ...ctx.auth, Accept: 'text/event-stream' }),
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}/events`,
+    status: 200,
+    setup: (ctx) => {
+      // an event as a worker stores it
+      execFileSync('psql', [ctx.dbUrl, '-qAtc',
+        `INSERT INTO events (job_id, level, kind, message) VALUES (${Number(jobs.first)}, 'info', 'state', 'contract')`]);
+    },
+    check: (res) => {
+      if (!(res.headers['content-type'] ?? '').startsWith('text/event-stream'))
+        throw new Error(`content-type ${res.headers['content-type']}`);
+      const blocks = res.body.split('\n\n').filter((b) => /^id: /m.test(b));
+      if (blocks.length < 1) throw new Error(`no event in ${JSON.stringify(res.body)}`);
+      for (const b of blocks) {
+        const f = Object.fromEntries(b.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        const e = JSON.parse(f.data);
+        for (const k of ['id', 'ts', 'level', 'kind', 'message', 'data'])
+          if (!(k in e)) throw new Error(`event without ${k}: ${f.data}`);
+        if (String(e.id) !== f.id || e.kind !== f.event) throw new Error(`id/event lines differ from the data: ${b}`);
+      }
+    },
+  },
+  {
+    op: 'listJobEvents',
+    headers: (ctx) => ({ ...ctx.auth, Accept: 'text/event-stream', 'Last-Event-ID': 'x' }),
+    method: 'GET',
+    path: () => `/v1/jobs/${jobs.first}/events`,
+    status: 400,
+    code: 'invalid_parameter',
+  },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
   { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: '/v1/jobs/999999/cancel', status: 404, code: 'job_not_found' },
 
