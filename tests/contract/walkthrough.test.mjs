@@ -102,6 +102,9 @@ test('the README curl walk-through runs as written', { timeout: 300_000 }, async
     const log = existsSync(join(cwd, 'serve.log')) ? readFileSync(join(cwd, 'serve.log'), 'utf8') : '';
     assert.equal(r.code, 0, `the walk-through failed:\n${r.out}\n--- serve.log (end) ---\n${log.slice(-4000)}`);
     assert.match(r.out, /^job [0-9]+: succeeded$/m, r.out);
+    // the live stream printed the job's events, its first and its last
+    assert.match(r.out, /^\S+  start  /m, r.out);
+    assert.match(r.out, /^\S+  end  /m, r.out);
     assert.match(r.out, /No errors detected in compressed data of lmnas-job[0-9]+-model[0-9]+\.zip/, r.out);
   } finally {
     pg.destroy();
