@@ -105,6 +105,37 @@ static enum store_candidate_source source_of(enum search_source s)
 	return STORE_SOURCE_USER;
 }
 
+/* A stored proposal, as its followers see it: accepted with its cost, or
+ * rejected with why (id 0: stored before a restart, said then). */
+static void proposal_event(struct job *j, const struct search_proposal *pr,
+			   const struct store_candidate *c, long long id)
+{
+	int ok = pr->verdict == SEARCH_VERDICT_OK;
+	json_t *d;
+
+	if (id == 0)
+		return;
+	d = json_pack("{sIsisssssssIsIsIsI}", "candidate", (json_int_t)id,
+		      "round", c->round, "status", ok ? "proposed" : "rejected",
+		      "source", store_candidate_source_name(c->source),
+		      "reason", ok ? "" : pr->reason, "macs",
+		      (json_int_t)c->macs, "params", (json_int_t)c->params,
+		      "flash_bytes", (json_int_t)c->flash_bytes, "sram_bytes",
+		      (json_int_t)c->sram_bytes);
+	if (ok)
+		job_event_data(j, STORE_EVENT_INFO, "candidate", d,
+			       "candidate %lld proposed (%s): %.1f M MACs, "
+			       "flash %lld B, SRAM %lld B",
+			       id, store_candidate_source_name(c->source),
+			       (double)c->macs / 1e6, c->flash_bytes,
+			       c->sram_bytes);
+	else
+		job_event_data(j, STORE_EVENT_INFO, "candidate", d,
+			       "proposal %lld rejected (%s): %s", id,
+			       store_candidate_source_name(c->source),
+			       pr->reason);
+}
+
 /* Stores a batch (its LLM calls and every proposal, accepted or not) in
  * one transaction, and adds the accepted ones to the known hashes. */
 static enum core_status store_proposals(struct job *j, int round,
@@ -162,6 +193,8 @@ static enum core_status store_proposals(struct job *j, int round,
 	}
 	st = store_proposals_insert(j->p, j->rc->worker, calls, b->ncalls,
 				    cands, ncands, ids, err, errlen);
+	for (int i = 0; !st && i < ncands; i++)
+		proposal_event(j, &b->props.v[i], &cands[i], ids[i]);
 	for (int i = 0; !st && i < ncands; i++) {
 		const struct search_proposal *pr = &b->props.v[i];
 		/* ids[i] 0: proposed again after a restart, already stored */

@@ -133,8 +133,12 @@ enum core_status job_finish_round(struct job *j, int round, char *err,
 			    front_json, hv, summary, 1, err, errlen);
 	if (st)
 		goto out;
-	job_event(j, STORE_EVENT_INFO, "round", "round %d: %s", round + 1,
-		  summary);
+	job_event_data(j, STORE_EVENT_INFO, "round",
+		       json_pack("{sisisisisisOso}", "round", round + 1,
+				 "evaluated", n, "front_size", nf, "entered",
+				 entered, "left", left, "front", arr,
+				 "hypervolume", job_json_real(hv)),
+		       "round %d: %s", round + 1, summary);
 	core_free(j->front);
 	j->front = front;
 	front = NULL;

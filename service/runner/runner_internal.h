@@ -9,6 +9,7 @@
 #include "search/search.h"
 #include "train/train.h"
 
+#include <jansson.h>
 #include <pthread.h>
 
 struct job {
@@ -76,6 +77,13 @@ void job_lease_mark_lost(struct job *j);
 /* An event row; failures to write it are logged, not fatal. */
 void job_event(struct job *j, enum store_event_level level, const char *kind,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with a data object (stolen; NULL: {}), which an event's
+ * followers read as its structured fields (the API's `data`). */
+void job_event_data(struct job *j, enum store_event_level level,
+		    const char *kind, json_t *data, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* v as a JSON number, or null when it is not finite (not measured). */
+json_t *job_json_real(double v);
 /* ETA bookkeeping: once per job (after the spec is parsed), when a
  * candidate starts training, after each epoch, and to refresh j->prog.eta_s
  * given the current candidate's own remaining seconds (0 if none). */

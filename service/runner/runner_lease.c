@@ -8,6 +8,7 @@
 #include "runner_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,26 +306,57 @@ void job_lease_mark_lost(struct job *j)
 	pthread_mutex_unlock(&j->hb_lock);
 }
 
-void job_event(struct job *j, enum store_event_level level, const char *kind,
-	       const char *fmt, ...)
+static void job_event_v(struct job *j, enum store_event_level level,
+			const char *kind, json_t *data, const char *fmt,
+			va_list ap)
 {
-	char msg[1024], err[CORE_ERR_LEN];
+	char msg[1024], err[CORE_ERR_LEN], *data_json = NULL;
 	enum core_status st;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (level == STORE_EVENT_ERROR)
 		LOG_ERROR("%s", msg);
 	else if (level == STORE_EVENT_WARN)
 		LOG_WARN("%s", msg);
 	else
 		LOG_INFO("%s", msg);
+	if (data)
+		data_json = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
 	st = store_event_insert(j->p, j->rc->worker, j->id, level, kind, msg,
-				NULL, err, sizeof err);
+				data_json, err, sizeof err);
+	if (data_json) {
+		json_free_t f = NULL;
+		json_get_alloc_funcs(NULL, &f);
+		(f ? f : free)(data_json);
+	}
 	if (st == CORE_ERR_CONFLICT)
 		job_lease_mark_lost(j);
 	else if (st)
 		LOG_WARN("event not stored: %s", err);
+}
+
+json_t *job_json_real(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+void job_event(struct job *j, enum store_event_level level, const char *kind,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	job_event_v(j, level, kind, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void job_event_data(struct job *j, enum store_event_level level,
+		    const char *kind, json_t *data, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	job_event_v(j, level, kind, data, fmt, ap);
+	va_end(ap);
 }

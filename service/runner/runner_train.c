@@ -18,6 +18,31 @@ struct train_ctx {
 	char db_err[CORE_ERR_LEN];
 };
 
+/* One event per stored epoch: what a follower of the job sees live
+ * (metrics, speed, the job's time to finish). */
+static void epoch_event(struct train_ctx *t, const struct train_progress *p)
+{
+	struct job *j = t->j;
+	const char *phase = store_phase_name(t->phase);
+	json_t *d = json_pack(
+	    "{sIsssisisososososfsfso}", "candidate", (json_int_t)t->c->id,
+	    "phase", phase, "epoch", p->epoch + 1, "epochs", p->epochs,
+	    "train_loss", job_json_real(p->loss), "val_top1",
+	    job_json_real(p->val.top1), "val_top5", job_json_real(p->val.top5),
+	    "val_loss", job_json_real(p->val.loss), "seconds", p->epoch_seconds,
+	    "images_per_s", p->img_per_s, "eta_s",
+	    j->prog.eta_s >= 0 ? json_real(j->prog.eta_s) : json_null());
+	char eta[32] = "";
+
+	if (j->prog.eta_s >= 0)
+		snprintf(eta, sizeof eta, ", job ETA %.0f s", j->prog.eta_s);
+	job_event_data(j, STORE_EVENT_INFO, "epoch", d,
+		       "candidate %lld %s epoch %d/%d: loss %.4f, val top-1 "
+		       "%.2f%%, %.0f img/s%s",
+		       t->c->id, phase, p->epoch + 1, p->epochs, p->loss,
+		       100.0 * p->val.top1, p->img_per_s, eta);
+}
+
 static int on_progress(const struct train_progress *p, void *ctxp)
 {
 	struct train_ctx *t = ctxp;
@@ -43,6 +68,7 @@ static int on_progress(const struct train_progress *p, void *ctxp)
 			t->db_st = st;
 			return 1;
 		}
+		epoch_event(t, p);
 	}
 	if (job_beat(j, 0)) {
 		t->stopped = 1;
@@ -191,6 +217,15 @@ enum core_status job_train_candidate(struct job *j,
 	}
 	if (st)
 		goto candidate_failed;
+	job_event_data(
+	    j, STORE_EVENT_INFO, "candidate",
+	    json_pack("{sIsssssosi}", "candidate", (json_int_t)c->id, "status",
+		      phase == SEARCH_PHASE_FINAL ? "final_done" : "trained",
+		      "phase", store_phase_name(t.phase), "val_top1",
+		      job_json_real(res.val.top1), "epochs", res.epochs_done),
+	    "candidate %lld %s: val top-1 %.2f%% after %d epochs", c->id,
+	    phase == SEARCH_PHASE_FINAL ? "final training done" : "trained",
+	    100.0 * res.val.top1, res.epochs_done);
 	if (phase == SEARCH_PHASE_FINAL)
 		return store_candidate_set_metrics(
 		    j->p, owner, c->id, STORE_PHASE_FINAL, res.val.top1,

@@ -217,6 +217,73 @@ static void check_succeeded(long long id, int expect_trained)
 	assert_int_equal(atoi(out), expect_trained);
 }
 
+/* What a follower of the job's events sees (the API's list and stream):
+ * its states in order, each candidate proposed and trained, each epoch
+ * with its metrics, speed and the job's ETA. */
+static void check_live_events(long long id, int trained)
+{
+	char q[512], out[256];
+
+	snprintf(q, sizeof q,
+		 "SELECT string_agg(data->>'status', ',' ORDER BY id) FROM "
+		 "events WHERE job_id = %lld AND kind = 'state'",
+		 id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "queued,running,succeeded");
+	/* the last state is the job's last word (a stream ends with it) */
+	snprintf(q, sizeof q,
+		 "SELECT kind || ' ' || (data->>'previous') FROM events WHERE "
+		 "job_id = %lld ORDER BY id DESC LIMIT 1",
+		 id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "state running");
+	/* one epoch event per stored epoch, the same numbers */
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM events v JOIN candidate_epochs e ON "
+		 "e.candidate_id = (v.data->>'candidate')::bigint AND e.phase "
+		 "= v.data->>'phase' AND e.epoch = (v.data->>'epoch')::int AND "
+		 "e.val_top1 = (v.data->>'val_top1')::float8 WHERE v.job_id = "
+		 "%lld AND v.kind = 'epoch' AND (v.data->>'images_per_s')::"
+		 "float8 > 0 AND v.data ? 'eta_s'",
+		 id);
+	sql(q, out, sizeof out);
+	{
+		char q2[256], all[64];
+		snprintf(q2, sizeof q2,
+			 "SELECT count(*) FROM candidate_epochs e JOIN "
+			 "candidates c ON c.id = e.candidate_id WHERE c.job_id "
+			 "= %lld",
+			 id);
+		sql(q2, all, sizeof all);
+		assert_string_equal(out, all);
+		assert_true(atoi(all) >= trained);
+	}
+	/* every stored proposal announced, every trained one reported */
+	snprintf(q, sizeof q,
+		 "SELECT (SELECT count(*) FROM events WHERE job_id = %lld AND "
+		 "kind = 'candidate' AND data->>'status' IN ('proposed', "
+		 "'rejected')) - (SELECT count(*) FROM candidates WHERE job_id "
+		 "= %lld)",
+		 id, id);
+	sql(q, out, sizeof out);
+	assert_string_equal(out, "0");
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM events WHERE job_id = %lld AND kind = "
+		 "'candidate' AND data->>'status' = 'trained'",
+		 id);
+	sql(q, out, sizeof out);
+	assert_int_equal(atoi(out), trained);
+	/* the round's event carries its front as stored */
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM events v JOIN rounds r ON r.job_id = "
+		 "v.job_id AND r.round = (v.data->>'round')::int - 1 AND "
+		 "r.front = v.data->'front' WHERE v.job_id = %lld AND v.kind "
+		 "= 'round'",
+		 id);
+	sql(q, out, sizeof out);
+	assert_true(atoi(out) >= 1);
+}
+
 static void evolution_job_succeeds(void **state)
 {
 	struct store_pool *p = NULL;
@@ -267,6 +334,7 @@ static void evolution_job_succeeds(void **state)
 		 id);
 	sql(q, out, sizeof out);
 	assert_string_equal(out, "qemu 32 20");
+	check_live_events(id, 4);
 	store_pool_close(p);
 }
 
