@@ -189,6 +189,8 @@ test('compose.yaml: postgres, one-shot migrate, serve, scalable worker, optional
   const s = compose.services;
   assert.deepEqual(Object.keys(s).sort(), ['migrate', 'ollama', 'postgres', 'serve', 'worker']);
   assert.ok(s.postgres.healthcheck?.test, 'postgres has a healthcheck');
+  // over TCP: the entry point's temporary init server listens on the socket only
+  assert.ok(s.postgres.healthcheck.test.join(' ').includes('-h 127.0.0.1'), 'postgres healthcheck over TCP');
   assert.ok(s.postgres.volumes.some((v) => v.endsWith(':/var/lib/postgresql/data')), 'postgres data on a volume');
   assert.deepEqual(s.migrate.command, ['migrate']);
   assert.equal(s.migrate.restart, 'no');
