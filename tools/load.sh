@@ -105,6 +105,7 @@ echo "machine:   $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free 
 echo "wrk:       $(wrk -v 2>&1 | head -n 1)"
 echo "load avg:  $(cut -d ' ' -f 1-3 /proc/loadavg) (at start)"
 echo "serve:     --workers 1 --http-threads $HTTP_THREADS, other HTTP limits at their defaults (--http-max-per-client 64)"
+echo "note:      a closed loop (delay 0) keeps every connection busy: mean latency = $CONNS / (requests/s)"
 echo "training:  random proposer, 1 candidate trained at proxy fidelity for the whole run, $EPOCH_IMAGES images an epoch (batch 100)"
 
 "$bin" serve --listen "127.0.0.1:$port" --workers 1 --http-threads "$HTTP_THREADS" \
