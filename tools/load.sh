@@ -196,6 +196,44 @@ ratenum() {
 		WHERE c.job_id = $1 AND e.phase = 'proxy' AND e.epoch BETWEEN $2 + 2 AND $3"
 }
 
+# scrape FILE: /metrics; retried, since wrk's connections may still count
+# against --http-max-per-client (64) for a moment after it ends
+scrape() {
+	for _ in $(seq 20); do
+		curl -fsS -o "$1" "$base/metrics" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	: >"$1"
+}
+
+# server_side BEFORE AFTER PATH: the server's own latency of the requests
+# between two /metrics scrapes (headers received to response completed,
+# lmnas_http_request_duration_seconds), as the histogram buckets that hold
+# p50 and p99: tells time spent in lmnas from time spent waiting for a CPU
+server_side() {
+	python3 - "$@" <<'PY'
+import re, sys
+def buckets(f, route):
+    out = {}
+    for line in open(f):
+        m = re.match(r'lmnas_http_request_duration_seconds_bucket\{(.*),le="([^"]+)"\} (\d+)', line)
+        if m and f'route="{route}"' in m.group(1) and 'method="GET"' in m.group(1):
+            le = float('inf') if m.group(2) == '+Inf' else float(m.group(2))
+            out[le] = out.get(le, 0) + int(m.group(3))
+    return out
+route = re.sub(r'/[0-9]+(?=/|$)', '/{id}', sys.argv[3].split('?')[0])
+a, b = buckets(sys.argv[1], route), buckets(sys.argv[2], route)
+d = {le: b[le] - a.get(le, 0) for le in b}
+n = d.get(float('inf'), 0)
+if not n:
+    print('no requests in /metrics'); sys.exit()
+def q(p):
+    le = min(le for le, c in d.items() if c >= p * n)
+    return '> 10 s' if le == float('inf') else '<= %g ms' % (le * 1000)
+print('p50 %s, p99 %s (%d requests)' % (q(0.5), q(0.99), n))
+PY
+}
+
 # wrk_summary FILE: requests/s, p50, p99, errors (non-2xx + socket errors)
 wrk_summary() {
 	awk '
@@ -203,9 +241,10 @@ wrk_summary() {
 	/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
 	/requests in/ { n = $1 }
 	/Non-2xx or 3xx responses:/ { non2xx = $5 }
-	/Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
-	END { printf "%s req/s, p50 %s, p99 %s, %d requests, errors %d (non-2xx %d, socket %d)",
-	      rps, p50, p99, n, non2xx + sock, non2xx, sock }' "$1"
+	/Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10
+	                   kinds = sprintf(": connect %d, read %d, write %d, timeout %d", $4, $6, $8, $10) }
+	END { printf "%s req/s, p50 %s, p99 %s, %d requests, errors %d (non-2xx %d, socket %d%s)",
+	      rps, p50, p99, n, non2xx + sock, non2xx, sock, kinds }' "$1"
 }
 
 first_job=
@@ -246,14 +285,17 @@ for tt in $TRAIN_THREADS; do
 				continue
 			fi
 			echo "   $path: answers $code, $(wc -c <"$tmp/probe") bytes"
+			scrape "$tmp/m0"
 			a=$(epochs "$job")
 			wrk -t "$wt" -c "$CONNS" -d "${DURATION}s" --latency "${pace[@]}" "${auth[@]}" "$base$path" >"$tmp/wrk.out" 2>&1
 			b=$(epochs "$job")
+			scrape "$tmp/m1"
 			sleep "$IDLE"
 			c=$(epochs "$job")
 			idle_next=$(ratenum "$job" "$b" "$c")
 			loaded=$(ratenum "$job" "$a" "$b")
 			echo "   wrk -t$wt -c$CONNS -d${DURATION}s$([[ $delay -gt 0 ]] && echo " (each connection waits ${delay} ms before each request)"): $(wrk_summary "$tmp/wrk.out") $(at)"
+			echo "     server side (/metrics): $(server_side "$tmp/m0" "$tmp/m1" "$path")"
 			echo "     training under load: $(rate "$job" "$a" "$b"); idle after: $(rate "$job" "$b" "$c")"
 			if [[ -n $loaded && -n $idle_prev && -n $idle_next ]]; then
 				python3 -c "import sys; l, a, b = map(float, sys.argv[1:]); i = (a + b) / 2; print('     training images/s under load: %.1f%% of the idle windows beside it (%.1f / %.1f)' % (100 * l / i, l, i))" \
