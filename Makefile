@@ -10,6 +10,10 @@
 #   make bench   benchmarks (figures printed, not asserted)
 #   make bench-train  lmnas' training step vs PyTorch's, tuned and default
 #                (images/s, RSS); committed outputs in bench/results/
+#   make load    HTTP load (wrk) on serve while a job trains in it:
+#                requests/s, p50/p99, errors, training images/s idle vs
+#                loaded (tools/load.sh; about 10 minutes; writes
+#                bench/results/load-DATE.txt)
 #   make lint    clang-format --dry-run --Werror and cppcheck
 #   make clean   remove every build output
 
@@ -70,10 +74,13 @@ UNIT_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst tests/%.c,$(BUILD)/release/tests/%,$(BENCH_SRC))
 
-.PHONY: build deps run test test-build bench bench-train lint clean format
+.PHONY: build deps deps-bench run test test-build bench bench-train load lint clean format
 
 deps:
 	@bash scripts/deps.sh
+
+deps-bench:
+	@bash scripts/deps.sh --bench
 
 build: $(BUILD)/release/lmnas
 
@@ -148,7 +155,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-build node_modules/.package-lock.json
 	@BUILD=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INTEG_BIN) --node $(NODE_TESTS)
 
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory build $(BENCH_BIN)
 	@bash tests/bench/run.sh $(filter-out %/bench_train,$(BENCH_BIN))
 	@BUILD=$(BUILD) bash tests/bench/bench_train.sh
@@ -156,6 +163,10 @@ bench: deps
 bench-train: deps
 	@$(MAKE) --no-print-directory $(BUILD)/release/tests/bench/bench_train
 	@BUILD=$(BUILD) bash tests/bench/bench_train.sh
+
+load: deps-bench
+	@$(MAKE) --no-print-directory build
+	@LMNAS=$(BUILD)/release/lmnas bash tools/load.sh
 
 lint:
 	clang-format --dry-run --Werror $(LIB_SRC) service/main.c $(wildcard service/*/*.h) \

@@ -3,6 +3,10 @@
 # deps.sh - installs every Debian package that building, testing and running
 # lmnas needs. Idempotent and quiet: does nothing when all are present, and runs
 # `apt-get update` only when something is missing.
+#
+#   deps.sh            what `make build`, `make test` and `make run` need
+#   deps.sh --bench    that and what the benchmarks add (`make bench`,
+#                      `make load`: wrk)
 set -euo pipefail
 
 PACKAGES=(
@@ -16,6 +20,13 @@ PACKAGES=(
 	yamllint
 	prometheus # promtool: tests check GET /metrics with it
 )
+
+if [[ ${1:-} == --bench ]]; then
+	PACKAGES+=(wrk) # tools/load.sh: HTTP load on serve
+elif [[ $# -gt 0 ]]; then
+	echo "usage: deps.sh [--bench]" >&2
+	exit 2
+fi
 
 # Node.js and npm run the contract tests (tests/contract/, `npm ci` from
 # package-lock.json). A machine that has them (from any source) keeps them;

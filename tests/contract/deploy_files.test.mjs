@@ -189,6 +189,8 @@ test('compose.yaml: postgres, one-shot migrate, serve, scalable worker, optional
   const s = compose.services;
   assert.deepEqual(Object.keys(s).sort(), ['migrate', 'ollama', 'postgres', 'serve', 'worker']);
   assert.ok(s.postgres.healthcheck?.test, 'postgres has a healthcheck');
+  // over TCP: the entry point's temporary init server listens on the socket only
+  assert.ok(s.postgres.healthcheck.test.join(' ').includes('-h 127.0.0.1'), 'postgres healthcheck over TCP');
   assert.ok(s.postgres.volumes.some((v) => v.endsWith(':/var/lib/postgresql/data')), 'postgres data on a volume');
   assert.deepEqual(s.migrate.command, ['migrate']);
   assert.equal(s.migrate.restart, 'no');
@@ -200,7 +202,10 @@ test('compose.yaml: postgres, one-shot migrate, serve, scalable worker, optional
   // --scale worker=N: no fixed name, no host port
   assert.equal(s.worker.container_name, undefined);
   assert.equal(s.worker.ports, undefined);
-  for (const n of ['migrate', 'worker']) assert.equal(s[n].healthcheck?.disable, true, `${n} answers no HTTP`);
+  // `test: [NONE]`, not `disable: true`: podman-compose 1.0.3 ignores
+  // `disable`, and the worker then ran the image's HEALTHCHECK (curl :8080)
+  // and was reported unhealthy (tried with podman, README Deploying)
+  for (const n of ['migrate', 'worker']) assert.deepEqual(s[n].healthcheck?.test, ['NONE'], `${n} answers no HTTP`);
   assert.deepEqual(s.ollama.profiles, ['ollama']);
   assert.ok(s.ollama.volumes.length > 0, 'ollama keeps its models on a volume');
 });
@@ -214,6 +219,10 @@ test('compose.yaml: lmnas services share the data volume at the data root and ta
     assert.equal(svc.image, compose.services.serve.image, 'one image for every role');
   }
   assert.match(compose.services.postgres.environment.POSTGRES_PASSWORD, /^\$\{POSTGRES_PASSWORD:\?/);
+  // podman-compose 1.0.3 interpolates no empty default (`${X:-}`, `${X-}`):
+  // the container got the literal text (tried with podman, README Deploying)
+  const text = readFileSync(join(docker, 'compose.yaml'), 'utf8');
+  assert.deepEqual(text.match(/\$\{[A-Za-z_][A-Za-z0-9_]*:?-\}/g), null, 'no ${VAR:-} with an empty default');
   for (const v of ['data', 'pgdata', 'ollama']) assert.ok(v in compose.volumes, `volume ${v} declared`);
 });
 
