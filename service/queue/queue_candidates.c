@@ -46,21 +46,32 @@ static const struct store_stmt stmt_visible = {
 	" AND jsonb_typeof(front) = 'array' ORDER BY round DESC LIMIT 1) lr,"  \
 	" jsonb_array_elements(lr.front) f) "
 
+/* The page's rows are chosen (filtered, sorted, limited) in a subquery of
+ * the plain columns, and only those become JSON: building the object for
+ * every candidate of the job before the sort cost twice the time (1.4 ms
+ * against 0.8 ms for a page of 50 out of 200, EXPLAIN ANALYZE). */
+#define CAND_COLUMNS                                                           \
+	"c.id, c.round, c.source, c.status, c.arch_hash, c.macs, c.params,"    \
+	" c.flash_bytes, c.sram_bytes, c.val_top1, c.val_top5, c.val_loss,"    \
+	" c.final_val_top1, c.final_val_top5, c.final_val_loss, c.test_top1,"  \
+	" c.epochs_done, c.created_at"
+
 #define CAND_PAGE(name, col, dir, cmp)                                         \
 	{                                                                      \
 		"queue_cands_" name,                                           \
 		    FRONT_CTE(                                                 \
 			"$1::bigint") "SELECT " CAND_ITEM "::text, (" col      \
 				      ") IS NULL, (" col ")::text, c.id"       \
-				      " FROM candidates c WHERE c.job_id = "   \
-				      "$1::bigint"                             \
+				      " FROM (SELECT " CAND_COLUMNS            \
+				      " FROM candidates c WHERE c.job_id ="    \
+				      " $1::bigint"                            \
 				      " AND ($2::text IS NULL OR c.status = "  \
 				      "$2)"                                    \
 				      " AND ($3::text IS NULL OR c.source = "  \
 				      "$3)"                                    \
 				      " AND ($4::boolean IS NULL OR"           \
-				      "  (c.id IN (SELECT id FROM front)) = "  \
-				      "$4::boolean)"                           \
+				      "  (c.id IN (SELECT id FROM front)) ="   \
+				      " $4::boolean)"                          \
 				      " AND ($5::boolean IS NULL"              \
 				      "  OR (NOT $5::boolean AND ((" col       \
 				      ") IS NULL OR (" col ") " cmp            \
@@ -72,7 +83,10 @@ static const struct store_stmt stmt_visible = {
 				      ") IS NULL AND c.id " cmp                \
 				      " $7::bigint))"                          \
 				      " ORDER BY (" col ") IS NULL, (" col     \
-				      ") " dir ", c.id " dir " LIMIT $8::int", \
+				      ") " dir ", c.id " dir                   \
+				      " LIMIT $8::int) c"                      \
+				      " ORDER BY (" col ") IS NULL, (" col     \
+				      ") " dir ", c.id " dir,                  \
 		    8                                                          \
 	}
 
