@@ -37,6 +37,7 @@ struct config {
 	int worker_threads; /* training threads per job; 0: cores / workers */
 	long artifact_retention_s; /* 0: keep every artifact */
 	char data_root[1024];	   /* API jobs' data must lie under it */
+	long dataset_max_bytes;	   /* POST /v1/datasets upload cap */
 	int team_max_queued;	   /* 0: no limit */
 	int team_max_running;	   /* 0: no limit */
 	int auth_fail_limit; /* failed authentications per minute per address */

@@ -9,6 +9,7 @@
 
 #include "http.h"
 
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 
@@ -87,5 +88,32 @@ void http_sse_close(struct http_sse_hub *h);
 /* Closes (as above) and frees; the daemon has stopped (its responses, and
  * with them the streams, are gone). */
 void http_sse_hub_free(struct http_sse_hub *h);
+
+/* ---- uploads streamed to a file (upload.c) -------------------------------
+ * The state of one HTTP_ROUTE_UPLOAD request body. */
+struct http_upload {
+	int fd;			 /* -1: closed */
+	char path[PATH_MAX];	 /* "": none (discarded or taken) */
+	unsigned long long seen; /* bytes received */
+	unsigned long long max;	 /* cap */
+};
+
+void http_upload_init(struct http_upload *u);
+/* 1 for the archive media types an upload may carry (zip, gzip, x-tar;
+ * parameters after ';' ignored). */
+int http_upload_type_ok(const char *ctype);
+/* Creates a fresh file (mode 0600) under <root>/uploads. */
+enum core_status http_upload_open(struct http_upload *u, const char *root,
+				  unsigned long long max, char *err,
+				  size_t errlen);
+/* Appends a chunk; past max the file is removed first and CORE_ERR_NOMEM
+ * returned (the request answers 413). */
+enum core_status http_upload_write(struct http_upload *u, const char *data,
+				   size_t n, char *err, size_t errlen);
+/* Closes the file once the body is in (it stays for the handler). */
+enum core_status http_upload_finish(struct http_upload *u, char *err,
+				    size_t errlen);
+/* Closes and removes whatever is left (idempotent). */
+void http_upload_discard(struct http_upload *u);
 
 #endif

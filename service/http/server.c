@@ -53,6 +53,7 @@ struct req_ctx {
 	struct http_match match;
 	struct core_buf body;
 	unsigned long long body_seen;
+	struct http_upload upload; /* HTTP_ROUTE_UPLOAD: the body's file */
 	double t0;
 	int begun;	   /* the headers are in (request_begin ran) */
 	int decided;	   /* the response is known (an error found early) */
@@ -167,6 +168,53 @@ static int route_needs_auth(const struct http_match *m)
 	       !(m->flags & HTTP_ROUTE_PUBLIC);
 }
 
+static unsigned long long upload_max(const struct http_server *s)
+{
+	const struct http_app *a = s->cfg.app;
+	return (unsigned long long)(a && a->upload_max_bytes > 0
+					? a->upload_max_bytes
+					: HTTP_UPLOAD_MAX_DEFAULT);
+}
+
+/* An upload route (HTTP_ROUTE_UPLOAD): its size, token and media type are
+ * checked from the headers, before a byte of the body is stored. */
+static void upload_begin(struct http_server *s, struct req_ctx *rc,
+			 struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *ct = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char detail[160], ctype[65], err[CORE_ERR_LEN];
+	enum core_status st;
+
+	if (cl && strtoull(cl, NULL, 10) > upload_max(s)) {
+		decide_413(rc, (long)upload_max(s));
+		return;
+	}
+	if (!http_auth_check(&rc->req, &rc->res)) {
+		rc->decided = 1;
+		return;
+	}
+	if (!http_upload_type_ok(ct)) {
+		core_utf8_copy(ctype, sizeof ctype, ct ? ct : "none");
+		snprintf(detail, sizeof detail,
+			 "send application/zip, application/gzip or "
+			 "application/x-tar (got %s)",
+			 ctype);
+		decide_problem(rc, HTTP_E_UNSUPPORTED_MEDIA_TYPE, detail);
+		return;
+	}
+	st = http_upload_open(&rc->upload,
+			      s->cfg.app ? s->cfg.app->data_root : NULL,
+			      upload_max(s), err, sizeof err);
+	if (st) {
+		LOG_ERROR("upload: %s", err);
+		decide_problem(rc, HTTP_E_INTERNAL_ERROR,
+			       "cannot store the upload");
+	}
+}
+
 /* The first call for a request: headers are in, the body (if any) is not.
  * Decides every error that the headers alone reveal. */
 static void request_begin(struct http_server *s, struct req_ctx *rc,
@@ -188,6 +236,8 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
 	    rc->id);
 	core_buf_init(&rc->body, (size_t)s->cfg.max_body_bytes);
+	http_upload_init(&rc->upload);
+	rc->req.upload = &rc->upload;
 	rc->req.method = http_method_parse(method);
 	rc->req.method_name = rc->method;
 	rc->req.path = url;
@@ -256,6 +306,10 @@ static void request_begin(struct http_server *s, struct req_ctx *rc,
 		decide_problem(rc, HTTP_E_NOT_FOUND, detail);
 		return;
 	}
+	if (rc->match.flags & HTTP_ROUTE_UPLOAD) {
+		upload_begin(s, rc, conn);
+		return;
+	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) >
@@ -281,9 +335,21 @@ static enum MHD_Result request_upload(struct http_server *s, struct req_ctx *rc,
 				      const char *data, size_t *size)
 {
 	unsigned long long max = (unsigned long long)s->cfg.max_body_bytes;
+	char err[CORE_ERR_LEN];
 
 	rc->body_seen += *size;
-	if (!rc->decided && rc->body_seen > max) {
+	if (rc->match.flags & HTTP_ROUTE_UPLOAD) {
+		max = upload_max(s);
+		if (!rc->decided &&
+		    http_upload_write(&rc->upload, data, *size, err,
+				      sizeof err) != CORE_OK) {
+			if (rc->body_seen > max)
+				decide_413(rc, (long)max);
+			else
+				decide_problem(rc, HTTP_E_INTERNAL_ERROR,
+					       "cannot store the upload");
+		}
+	} else if (!rc->decided && rc->body_seen > max) {
 		core_buf_free(&rc->body);
 		decide_413(rc, s->cfg.max_body_bytes);
 	} else if (!rc->decided && (rc->match.flags & HTTP_ROUTE_BODY) &&
@@ -312,9 +378,19 @@ static void request_dispatch(struct http_server *s, struct req_ctx *rc)
 	if (rc->is_static)
 		return;
 	/* authenticated once the body is in (libmicrohttpd answers only after
-	 * the upload), before it is parsed: a stranger gets nothing but 401 */
-	if (route_needs_auth(&rc->match) &&
-	    !http_auth_check(&rc->req, &rc->res)) {
+	 * the upload), before it is parsed: a stranger gets nothing but 401;
+	 * an upload's token was checked before its body was stored */
+	if (rc->match.flags & HTTP_ROUTE_UPLOAD) {
+		if (http_upload_finish(&rc->upload, err, sizeof err)) {
+			LOG_ERROR("upload: %s", err);
+			decide_problem(rc, HTTP_E_INTERNAL_ERROR,
+				       "cannot store the upload");
+			return;
+		}
+		rc->req.upload_path = rc->upload.path;
+		rc->req.upload_bytes = rc->upload.seen;
+	} else if (route_needs_auth(&rc->match) &&
+		   !http_auth_check(&rc->req, &rc->res)) {
 		core_buf_free(&rc->body);
 		return;
 	}
@@ -574,6 +650,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	core_log_set_context(NULL);
 	http_response_clear(&rc->res);
 	core_buf_free(&rc->body);
+	http_upload_discard(&rc->upload); /* unless the handler took it */
 	core_free(rc);
 	pthread_mutex_lock(&s->lock);
 	if (--s->inflight == 0)
