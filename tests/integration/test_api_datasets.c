@@ -459,6 +459,102 @@ static void delete_refused_while_a_job_uses_it(void **state)
 	assert_int_not_equal(stat(path, &sb), 0); /* its files went too */
 }
 
+/* POSTs a job spec as token; returns the reply (caller frees). */
+static void submit(const char *token, const char *spec, struct ts_http_reply *r)
+{
+	char url[512], auth[AUTH_TOKEN_MAX + 32];
+	const char *h[3] = {auth, "Content-Type: application/json", NULL};
+
+	snprintf(url, sizeof url, "%s/v1/jobs", base);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	assert_int_equal(ts_http("POST", url, h, spec, strlen(spec), 20, r), 0);
+}
+
+/* 1 when the problem's errors name field. */
+static int names_field(const struct ts_http_reply *r, const char *field)
+{
+	json_t *j = body_json(r), *e;
+	size_t i;
+	int found = 0;
+
+	json_array_foreach(json_object_get(j, "errors"), i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "field")),
+			   field) == 0)
+			found = 1;
+	}
+	json_decref(j);
+	return found;
+}
+
+static void job_spec_names_a_ready_dataset_of_its_team(void **state)
+{
+	const struct ent es[] = {{"cat/x.png", AE_IFREG, "x", NULL}};
+	const struct ent bad[] = {{"/abs.png", AE_IFREG, "x", NULL}};
+	char *zip, spec[256], sql[2 * PATH_MAX], out[PATH_MAX + 64],
+	    cache[PATH_MAX + 64];
+	size_t len = archive_build(1, es, 1, &zip);
+	json_t *j = upload_and_wait("forjobs", "application/zip", zip, len);
+	long long id = json_integer_value(json_object_get(j, "id")), failed;
+	struct ts_http_reply r;
+
+	free(zip);
+	json_decref(j);
+	len = archive_build(1, bad, 1, &zip);
+	j = upload_and_wait("broken", "application/zip", zip, len);
+	failed = json_integer_value(json_object_get(j, "id"));
+	free(zip);
+	json_decref(j);
+
+	/* by id: the stored spec names the dataset and its cache */
+	snprintf(spec, sizeof spec,
+		 "{\"name\": \"t\", \"dataset\": {\"id\": %lld}}", id);
+	submit(tok_a, spec, &r);
+	if (r.status != 201)
+		fail_msg("submit: %ld %s", r.status, r.body);
+	j = body_json(&r);
+	snprintf(sql, sizeof sql,
+		 "SELECT (spec->'dataset'->>'id') || ' ' || "
+		 "(spec->'dataset'->>'path') || ' ' || dataset_id FROM jobs "
+		 "WHERE id = %lld",
+		 (long long)json_integer_value(json_object_get(j, "id")));
+	json_decref(j);
+	ts_http_reply_free(&r);
+	assert_int_equal(ts_pg_exec(&pg, NULL, sql, out, sizeof out), 0);
+	dataset_dir(id, "cache", cache, sizeof cache);
+	snprintf(sql, sizeof sql, "%lld %s %lld", id, cache, id);
+	assert_string_equal(out, sql);
+	/* by name, and a client's path is replaced by the cache's */
+	submit(tok_a,
+	       "{\"name\": \"t\", \"dataset\": {\"name\": \"forjobs\", "
+	       "\"path\": \"/etc\"}}",
+	       &r);
+	assert_int_equal(r.status, 201);
+	assert_null(strstr(r.body, "/etc"));
+	ts_http_reply_free(&r);
+	/* another team's, a failed one, a missing name: 422 naming the field */
+	submit(tok_b, spec, &r);
+	assert_int_equal(r.status, 422);
+	assert_true(names_field(&r, "dataset.id"));
+	ts_http_reply_free(&r);
+	snprintf(spec, sizeof spec,
+		 "{\"name\": \"t\", \"dataset\": {\"id\": %lld}}", failed);
+	submit(tok_a, spec, &r);
+	assert_int_equal(r.status, 422);
+	assert_true(names_field(&r, "dataset.id"));
+	assert_non_null(strstr(r.body, "failed, not ready"));
+	ts_http_reply_free(&r);
+	submit(tok_a, "{\"name\": \"t\", \"dataset\": {\"name\": \"nope\"}}",
+	       &r);
+	assert_int_equal(r.status, 422);
+	assert_true(names_field(&r, "dataset.name"));
+	ts_http_reply_free(&r);
+	/* its queued jobs keep it */
+	snprintf(spec, sizeof spec, "/v1/datasets/%lld", id);
+	req("DELETE", spec, tok_a, &r);
+	check_code(&r, 409, "dataset_in_use");
+}
+
 static int group_setup(void **state)
 {
 	char url[256], err[CORE_ERR_LEN], tmp[] = "/tmp/lmds-XXXXXX";
@@ -522,6 +618,7 @@ int main(void)
 	    cmocka_unit_test(hostile_archives_fail_naming_the_entry),
 	    cmocka_unit_test(size_cap_token_and_media_type_come_first),
 	    cmocka_unit_test(delete_refused_while_a_job_uses_it),
+	    cmocka_unit_test(job_spec_names_a_ready_dataset_of_its_team),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
