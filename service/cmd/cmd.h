@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "hook/hook.h"
+#include "http/http.h"
 
 #include <stdio.h>
 
@@ -132,5 +133,9 @@ void cmd_webhooks_stop(struct cmd_webhooks *w);
 
 int cmd_remote(const struct config *cfg, int argc, char **argv);
 int cmd_team(const struct config *cfg, int argc, char **argv);
+/* `lmnas dataset import|list|show|rm` (cmd_dataset.c). */
+int cmd_dataset(const struct config *cfg, int argc, char **argv);
+/* The image import of datasets, for the CLI and serve (cmd_dataset.c). */
+extern const http_dataset_import_fn cmd_dataset_import;
 
 #endif

@@ -194,7 +194,7 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 	app.upload_max_bytes = cfg->dataset_max_bytes;
 	/* the image import of POST /v1/datasets: data_import_dir once the
 	 * data module has it (issue 13); NULL: uploads fail their import */
-	app.dataset_import = NULL;
+	app.dataset_import = cmd_dataset_import;
 	if (http_imports_new(&app.imports, err, sizeof err)) {
 		fprintf(stderr, "lmnas serve: %s\n", err);
 		goto out;
