@@ -332,21 +332,22 @@ static void dataset_create(struct http_request *req, struct http_response *res)
 	}
 	snprintf(dst, sizeof dst, "%s/upload", t->dir);
 	st = http_upload_take(req, dst, err, sizeof err);
+	/* read before the import starts: the answer shows the dataset as it
+	 * was created (importing), whatever the thread does next */
+	if (!st)
+		st = queue_dataset_json(req->app->pool, id, req->caller.team_id,
+					&json, err, sizeof err);
 	if (!st)
 		st = import_start(t, err, sizeof err);
-	if (st)
+	if (st) {
+		core_free(json);
 		goto fail;
+	}
 	t = NULL; /* the thread's now */
 	LOG_INFO("dataset %lld (%s): %llu bytes uploaded by team %lld, "
 		 "importing",
 		 id, name, (unsigned long long)req->upload_bytes,
 		 req->caller.team_id);
-	st = queue_dataset_json(req->app->pool, id, req->caller.team_id, &json,
-				err, sizeof err);
-	if (st) {
-		reply_db_error(res, st, err);
-		return;
-	}
 	snprintf(loc, sizeof loc, "/v1/datasets/%lld", id);
 	reply_text(res, 202, json);
 	http_reply_header(res, "Location", loc);
