@@ -294,8 +294,12 @@ enum MHD_Result http_intake_upload(struct http_server *s, struct req_ctx *rc,
 	*size = 0;
 	/* the reply to an oversized body waits for its end (libmicrohttpd
 	 * cannot answer mid-upload); a client that keeps sending far past
-	 * the cap loses the connection instead */
-	if (rc->body_seen > 2 * max + 65536)
+	 * the cap loses the connection instead (an upload past its cap
+	 * after 1 MiB more: its cap is gigabytes, twice that is not a
+	 * margin) */
+	if (rc->body_seen > 2 * max + 65536 ||
+	    ((rc->match.flags & HTTP_ROUTE_UPLOAD) &&
+	     rc->body_seen > max + (1u << 20)))
 		return MHD_NO;
 	return MHD_YES;
 }
@@ -353,6 +357,10 @@ void http_intake_dispatch(struct http_server *s, struct req_ctx *rc)
 	}
 	rc->req.body = body;
 	rc->match.fn(&rc->req, &rc->res);
+	/* an upload the handler did not take goes before the answer does:
+	 * a client that sees the answer finds no file left behind */
+	if (rc->match.flags & HTTP_ROUTE_UPLOAD)
+		http_upload_discard(&rc->upload);
 	rc->req.body = NULL;
 	json_decref(body);
 	if (rc->res.status == 0) {

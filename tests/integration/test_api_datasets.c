@@ -405,6 +405,24 @@ static void size_cap_token_and_media_type_come_first(void **state)
 	       &r);
 	check_code(&r, 413, "body_too_large");
 	assert_int_equal(uploads_left(), 0);
+	/* far past the cap (more than 1 MiB): the connection is dropped
+	 * rather than the whole body read */
+	free(body);
+	big = UPLOAD_MAX + (4u << 20);
+	body = calloc(1, big);
+	assert_non_null(body);
+	{
+		char url[256], auth[AUTH_TOKEN_MAX + 32];
+		const char *h[] = {auth, "Content-Type: application/zip",
+				   "Transfer-Encoding: chunked", NULL};
+		snprintf(url, sizeof url, "%s/v1/datasets?name=big", base);
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok_a);
+		/* -1: the connection was closed while curl sent */
+		ts_http("POST", url, h, body, big, 20, &r);
+		assert_true(r.status == 0 || r.status == 413);
+		ts_http_reply_free(&r);
+	}
+	assert_int_equal(uploads_left(), 0);
 	/* no token, or another media type: nothing stored */
 	upload("/v1/datasets?name=anon", NULL, "application/zip", body, 1000, 0,
 	       &r);
