@@ -13,6 +13,7 @@ PACKAGES=(
 	build-essential pkg-config
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpq-dev libssl-dev
 	libopenblas-openmp-dev libzip-dev libcmocka-dev
+	libarchive-dev # dataset uploads: zip, tar, tar.gz (service/unpack)
 	postgresql postgresql-client
 	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 	python3-torch python3-numpy

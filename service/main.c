@@ -37,6 +37,9 @@ static const struct cmd commands[] = {
      "drive a server from scripts: `remote submit JOB.json --wait`, "
      "`remote status|events|download ID`",
      cmd_remote},
+    {"dataset",
+     "datasets: `dataset import PATH --name N`, `dataset list|show|rm`",
+     cmd_dataset},
     {"team", "`team webhook-secret --team NAME`: rotate the webhook secret",
      cmd_team},
     {"version", "print the version", cmd_version},

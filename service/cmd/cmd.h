@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "hook/hook.h"
+#include "http/http.h"
 
 #include <stdio.h>
 
@@ -37,6 +38,7 @@ struct config {
 	int worker_threads; /* training threads per job; 0: cores / workers */
 	long artifact_retention_s; /* 0: keep every artifact */
 	char data_root[1024];	   /* API jobs' data must lie under it */
+	long dataset_max_bytes;	   /* POST /v1/datasets upload cap */
 	int team_max_queued;	   /* 0: no limit */
 	int team_max_running;	   /* 0: no limit */
 	int auth_fail_limit; /* failed authentications per minute per address */
@@ -131,5 +133,9 @@ void cmd_webhooks_stop(struct cmd_webhooks *w);
 
 int cmd_remote(const struct config *cfg, int argc, char **argv);
 int cmd_team(const struct config *cfg, int argc, char **argv);
+/* `lmnas dataset import|list|show|rm` (cmd_dataset.c). */
+int cmd_dataset(const struct config *cfg, int argc, char **argv);
+/* The image import of datasets, for the CLI and serve (cmd_dataset.c). */
+extern const http_dataset_import_fn cmd_dataset_import;
 
 #endif

@@ -191,6 +191,14 @@ int cmd_serve(const struct config *cfg, int argc, char **argv)
 		goto out;
 	app.webhook_policy = &hooks.policy;
 	app.llm_allow = cfg->llm_allow;
+	app.upload_max_bytes = cfg->dataset_max_bytes;
+	/* the image import of POST /v1/datasets: data_import_dir once the
+	 * data module has it (issue 13); NULL: uploads fail their import */
+	app.dataset_import = cmd_dataset_import;
+	if (http_imports_new(&app.imports, err, sizeof err)) {
+		fprintf(stderr, "lmnas serve: %s\n", err);
+		goto out;
+	}
 
 	/* Blocked before the daemon starts so that its threads inherit the
 	 * mask and the signals wait for sigwait() below. */
@@ -280,6 +288,8 @@ out:
 	runner_workers_join(workers);
 	cmd_webhooks_stop(&hooks);
 	http_server_stop(srv, 0);
+	/* imports write to the database: they end before the pool closes */
+	http_imports_free(app.imports);
 	http_router_free(router);
 	http_auth_limiter_free(app.limiter);
 	store_pool_close(pool);

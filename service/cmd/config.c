@@ -90,6 +90,10 @@ static const struct opt opts[] = {
      F(data_root),
      "directory every API job's dataset.path and teacher_logits must lie "
      "under (serve)"},
+    {"--dataset-max-bytes", "LMNAS_DATASET_MAX_BYTES", "2147483648", OPT_LONG,
+     1024, 1L << 40, F(dataset_max_bytes),
+     "largest dataset upload in bytes (POST /v1/datasets; 413 past it); "
+     "it may expand to 4 times that (serve)"},
     {"--team-max-queued", "LMNAS_TEAM_MAX_QUEUED", "100", OPT_INT, 0, 1000000,
      F(team_max_queued),
      "queued jobs a team may have; more get 429; 0: no limit (serve)"},

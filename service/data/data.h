@@ -52,6 +52,8 @@
 
 #include "core/core.h"
 
+#include <jansson.h>
+
 #include <stdint.h>
 
 #define DATA_IMAGE_SIZE	    32 /* CIFAR images are 32x32x3 */
@@ -322,5 +324,28 @@ enum core_status data_logits_load(const char *path,
 				  struct data_logits *out, char *err,
 				  size_t errlen);
 void data_logits_free(struct data_logits *l);
+
+/* ---- image import (ImageFolder / CIFAR into the training cache) --------
+ * Declared here by the datasets API (issue 13) so that it can be coded
+ * against; the import itself (decoding, resize, cache) lives with the data
+ * module's image import. */
+struct data_import_opts {
+	int resolution;	     /* stored resolution; 0: the default */
+	double val_fraction; /* stratified split when the upload has none */
+	double test_fraction;
+	uint64_t seed;
+	double
+	    max_bad_fraction; /* more bad images than this: the import fails */
+};
+
+/* Imports the image folders (or CIFAR binary files) under src_dir into a
+ * new cache at cache_dir; progress (may be NULL) is called with the done
+ * fraction; *report (owned by the caller) receives classes, counts,
+ * statistics and the bad files. */
+enum core_status
+data_import_dir(const char *src_dir, const char *cache_dir,
+		const struct data_import_opts *o,
+		void (*progress)(double frac, const char *what, void *ctx),
+		void *ctx, json_t **report, char *err, size_t errlen);
 
 #endif

@@ -62,6 +62,12 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
 				    "Candidate not found"},
     [HTTP_E_LLM_CHECKS_BUSY] = {"llm_checks_busy", 429,
 				"Too many LLM checks running"},
+    [HTTP_E_DATASET_NOT_FOUND] = {"dataset_not_found", 404,
+				  "Dataset not found"},
+    [HTTP_E_DATASET_NAME_TAKEN] = {"dataset_name_taken", 409,
+				   "Team already has a dataset of that name"},
+    [HTTP_E_DATASET_IN_USE] = {"dataset_in_use", 409,
+			       "Dataset in use or still importing"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)

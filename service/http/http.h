@@ -72,6 +72,15 @@ const char *http_status_reason(int status);
 /* ---- requests and responses -------------------------------------------- */
 
 struct http_auth_limiter; /* failed authentications per address (auth.c) */
+struct http_imports;	  /* background dataset imports (datasets.c) */
+struct data_import_opts;
+/* data_import_dir's signature (service/data/data.h) */
+typedef enum core_status (*http_dataset_import_fn)(
+    const char *src_dir, const char *cache_dir,
+    const struct data_import_opts *o,
+    void (*progress)(double frac, const char *what, void *ctx), void *ctx,
+    json_t **report, char *err, size_t errlen);
+#define HTTP_UPLOAD_MAX_DEFAULT (2LL << 30)
 
 /* The application state handlers share (owned by whoever starts the server). */
 struct http_app {
@@ -92,6 +101,15 @@ struct http_app {
 	/* hosts POST /v1/llm/check may ask (--llm-allow; NULL or "": the
 	 * loopback names, HTTP_LLM_ALLOW_DEFAULT) */
 	const char *llm_allow;
+	/* POST /v1/datasets: largest upload in bytes (--dataset-max-bytes;
+	 * 0: HTTP_UPLOAD_MAX_DEFAULT), and the image import its background
+	 * thread runs (data_import_dir; NULL: imports fail with "no image
+	 * import in this build") */
+	long long upload_max_bytes;
+	http_dataset_import_fn dataset_import;
+	/* imports running in the background (datasets.c); the server's
+	 * owner waits for them with http_datasets_drain before freeing */
+	struct http_imports *imports;
 };
 
 #define HTTP_PATH_MAX	    2048 /* longer paths get 414 */
@@ -137,12 +155,23 @@ struct http_request {
 	const char *path;	 /* percent-decoded, without the query */
 	const char *id;		 /* the request id (X-Request-Id) */
 	json_t *body;		 /* parsed body for HTTP_ROUTE_BODY routes */
+	/* HTTP_ROUTE_UPLOAD: the stored body (rename it to keep it) */
+	const char *upload_path;
+	unsigned long long upload_bytes;
+	struct http_upload *upload; /* private (upload.c) */
 	struct http_app *app;
 	const struct http_match *match;
 	const char *client;	   /* numeric client address ("" unknown) */
 	struct http_caller caller; /* set before a /v1 handler runs */
 	void *conn; /* private: the libmicrohttpd connection (NULL in tests) */
 };
+
+struct http_upload;
+/* Moves an HTTP_ROUTE_UPLOAD request's stored body to dst (same file
+ * system: the data root) and keeps it from being removed at the end of the
+ * request. */
+enum core_status http_upload_take(struct http_request *req, const char *dst,
+				  char *err, size_t errlen);
 
 /* A path parameter by name ("id" for "/v1/jobs/{id}"); NULL if absent. */
 const char *http_request_param(const struct http_request *req,
@@ -255,6 +284,9 @@ enum http_error {
 	HTTP_E_RANGE_NOT_SATISFIABLE,
 	HTTP_E_CANDIDATE_NOT_FOUND,
 	HTTP_E_LLM_CHECKS_BUSY,
+	HTTP_E_DATASET_NOT_FOUND,
+	HTTP_E_DATASET_NAME_TAKEN,
+	HTTP_E_DATASET_IN_USE,
 	HTTP_E_COUNT
 };
 
@@ -324,7 +356,14 @@ enum http_route_flags {
 	 * writes to http_caller_team(&req->caller) (another team's id is
 	 * a 404, never a 403) */
 	HTTP_ROUTE_TEAM_SCOPED = 1u << 1,
-	HTTP_ROUTE_PUBLIC = 1u << 2 /* under /v1 without a token */
+	HTTP_ROUTE_PUBLIC = 1u << 2, /* under /v1 without a token */
+	/* streams its body (a dataset archive: application/zip, gzip or
+	 * x-tar) to a fresh file under the data root as it arrives, capped
+	 * by the app's upload_max_bytes (413, the partial file removed);
+	 * the token is checked before a byte is stored; the handler finds
+	 * the file in req->upload_path and takes it (rename) or leaves it
+	 * to be removed when the request ends (upload.c) */
+	HTTP_ROUTE_UPLOAD = 1u << 3
 };
 
 struct http_router; /* opaque */
@@ -481,6 +520,16 @@ enum core_status http_spaces_routes_add(struct http_router *r, char *err,
 /* GET /v1/models/{mid}/stm32.zip and /checkpoint (downloads.c). */
 enum core_status http_downloads_routes_add(struct http_router *r, char *err,
 					   size_t errlen);
+/* POST /v1/datasets (an archive upload, imported in the background),
+ * GET /v1/datasets, GET and DELETE /v1/datasets/{id} (datasets.c). */
+enum core_status http_datasets_routes_add(struct http_router *r, char *err,
+					  size_t errlen);
+/* The background imports of a server (app->imports): drain waits for the
+ * running ones (before the pool closes); free drains first. */
+enum core_status http_imports_new(struct http_imports **out, char *err,
+				  size_t errlen);
+void http_imports_drain(struct http_imports *im);
+void http_imports_free(struct http_imports *im);
 /* POST /v1/cost (cost.c). */
 enum core_status http_cost_routes_add(struct http_router *r, char *err,
 				      size_t errlen);

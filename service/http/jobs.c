@@ -167,6 +167,33 @@ static void path_confine(const char *root, const char *path, const char *field,
 	memcpy(out, real, strlen(real) + 1);
 }
 
+/* dataset.id or dataset.name: the caller's team's ready dataset; the
+ * spec's path becomes its cache (made by the server, under the root). */
+static void dataset_resolve(const struct http_request *req,
+			    struct search_spec *s, struct core_field_errors *fe)
+{
+	const char *field = s->dataset_id > 0 ? "dataset.id" : "dataset.name";
+	char err[CORE_ERR_LEN], *cache = NULL;
+	long long id = 0;
+	enum core_status st;
+
+	st = queue_dataset_resolve(
+	    req->app->pool, http_caller_team(&req->caller), s->dataset_id,
+	    s->dataset_name, &id, &cache, err, sizeof err);
+	if (st == CORE_ERR_NOT_FOUND || st == CORE_ERR_CONFLICT)
+		core_field_errorf(fe, field, "%s", err);
+	else if (st) {
+		LOG_ERROR("jobs: resolving a dataset: %s", err);
+		core_field_errorf(fe, field, "could not be looked up now");
+	} else if (strlen(cache) >= SEARCH_PATH_MAX)
+		core_field_errorf(fe, field, "its cache path is too long");
+	else {
+		s->dataset_id = id;
+		memcpy(s->dataset_path, cache, strlen(cache) + 1);
+	}
+	core_free(cache);
+}
+
 /* runner_spec_check's message is "field: reason" (or a reason alone). */
 static void check_error_add(struct core_field_errors *fe, const char *msg)
 {
@@ -193,8 +220,11 @@ static int spec_validate(const struct http_request *req, const char *text,
 
 	if (search_spec_parse(text, strlen(text), s, fe))
 		return 0;
-	path_confine(root, s->dataset_path, "dataset.path", s->dataset_path,
-		     fe);
+	if (s->dataset_id > 0 || s->dataset_name[0])
+		dataset_resolve(req, s, fe);
+	else
+		path_confine(root, s->dataset_path, "dataset.path",
+			     s->dataset_path, fe);
 	if (s->budget.final.teacher_logits[0])
 		path_confine(root, s->budget.final.teacher_logits,
 			     "budget.final.teacher_logits",
@@ -312,6 +342,7 @@ static void job_create(struct http_request *req, struct http_response *res)
 	sub.idem_key = key;
 	sub.request_hash = hash;
 	sub.max_queued = req->app->team_max_queued;
+	sub.dataset_id = spec->dataset_id;
 	st = queue_job_submit(req->app->pool, &sub, &outcome, &id, err,
 			      sizeof err);
 	if (st) {

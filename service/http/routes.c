@@ -22,6 +22,7 @@ static const routes_add_fn resources[] = {
     http_candidates_routes_add,
     http_llm_calls_routes_add,
     http_llm_check_routes_add,
+    http_datasets_routes_add,
     /* clang-format on */
 };
 

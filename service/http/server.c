@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* server.c - the libmicrohttpd daemon (epoll thread pool): per-request state
- * (id, route, body), dispatch to handlers and static files, response headers,
- * the access log, in-flight counting, the limits on connections (per address
- * and in all; the header deadline is in conns.c) and on queries, and the
- * graceful stop. */
+/* server.c - the libmicrohttpd daemon (epoll thread pool): its callbacks,
+ * responses and their headers, the access log, in-flight counting, the
+ * limits on connections (per address and in all; the header deadline is in
+ * conns.c) and the graceful stop. What happens to a request before its
+ * handler answers (header checks, the body, dispatch) is in intake.c. */
 #include "http.h"
 #include "http_internal.h"
 
@@ -22,52 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_PATH_MAX	   200
 #define MHD_LOG_PER_SECOND 10 /* libmicrohttpd lines logged per second */
-
-struct http_server {
-	struct MHD_Daemon *daemon;
-	const struct http_router *router;
-	struct http_server_config cfg; /* host and web_dir point below */
-	char host[256];
-	char web_dir[PATH_MAX];
-	int port;
-	atomic_int stopping;
-	atomic_int starting;
-	char start_error[512]; /* last libmicrohttpd message while starting */
-	pthread_mutex_t lock;
-	pthread_cond_t idle; /* signalled when inflight drops to 0 */
-	int inflight;
-	struct http_conns conns;  /* open connections: the header deadline */
-	struct http_sse_hub *sse; /* live event streams (sse.c) */
-	/* rate limit of libmicrohttpd's own lines (a flood of refused
-	 * connections must not flood the log) */
-	atomic_long mhd_log_second;
-	atomic_int mhd_log_count;
-};
-
-/* One request, from its headers to its completion notice. */
-struct req_ctx {
-	struct http_request req;
-	struct http_response res;
-	struct http_match match;
-	struct core_buf body;
-	unsigned long long body_seen;
-	double t0;
-	int begun;	   /* the headers are in (request_begin ran) */
-	int decided;	   /* the response is known (an error found early) */
-	size_t query_args; /* > HTTP_QUERY_ARGS_MAX: the query was dropped */
-	size_t uri_len;	   /* > HTTP_URI_MAX: the query was dropped */
-	int is_static;	   /* serve static_file */
-	int status;	   /* as queued, for the access log */
-	size_t bytes;
-	char id[HTTP_REQUEST_ID_MAX + 1];
-	char method[16];
-	char log_path[LOG_PATH_MAX + 1];
-	char static_file[PATH_MAX];
-	const char *static_type;
-	char client[NI_MAXHOST]; /* numeric client address */
-};
 
 void http_server_config_defaults(struct http_server_config *c)
 {
@@ -81,276 +36,6 @@ void http_server_config_defaults(struct http_server_config *c)
 	c->header_timeout_s = 10;
 	c->max_connections = 1000;
 	c->max_per_client = 64;
-}
-
-/* ---- request state ----------------------------------------------------- */
-
-static void copy_for_log(char *out, size_t cap, const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] && n + 1 < cap; n++) {
-		unsigned char c = (unsigned char)s[n];
-		out[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	out[n] = '\0';
-}
-
-static void decide_problem(struct req_ctx *rc, enum http_error e,
-			   const char *detail)
-{
-	http_reply_error(&rc->res, e, detail, NULL);
-	rc->decided = 1;
-}
-
-static void decide_405(struct req_ctx *rc, unsigned allow)
-{
-	char methods[96], detail[HTTP_PATH_MAX + 160];
-
-	http_methods_format(allow, methods, sizeof methods);
-	snprintf(detail, sizeof detail, "%s is not allowed on %s (allowed: %s)",
-		 rc->method, rc->req.path, methods);
-	decide_problem(rc, HTTP_E_METHOD_NOT_ALLOWED, detail);
-	http_reply_header(&rc->res, "Allow", methods);
-}
-
-static void decide_413(struct req_ctx *rc, long max)
-{
-	char detail[128];
-
-	snprintf(detail, sizeof detail,
-		 "the request body is larger than %ld bytes", max);
-	decide_problem(rc, HTTP_E_BODY_TOO_LARGE, detail);
-}
-
-/* Finds the first query argument whose key or value is not UTF-8; its key
- * (made printable) goes to cls. */
-static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind,
-				       const char *key, const char *value)
-{
-	char *bad = cls;
-
-	if (core_utf8_valid(key, strlen(key)) &&
-	    (!value || core_utf8_valid(value, strlen(value))))
-		return MHD_YES;
-	core_utf8_copy(bad, 64, key);
-	if (!bad[0])
-		snprintf(bad, 64, "?");
-	return MHD_NO;
-}
-
-/* The numeric address of the peer ("" when unknown): the key of the
- * failed-authentication limit. */
-static void client_address(struct MHD_Connection *conn, char *out,
-			   size_t outlen)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	socklen_t len = 0;
-
-	out[0] = '\0';
-	if (!sa)
-		return;
-	len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					: sizeof(struct sockaddr_in);
-	if (getnameinfo(sa, len, out, (socklen_t)outlen, NULL, 0,
-			NI_NUMERICHOST) != 0)
-		out[0] = '\0';
-}
-
-/* 1 when the matched route needs a bearer token: every /v1 route but the
- * ones flagged public. */
-static int route_needs_auth(const struct http_match *m)
-{
-	return strncmp(m->pattern, "/v1/", 4) == 0 &&
-	       !(m->flags & HTTP_ROUTE_PUBLIC);
-}
-
-/* The first call for a request: headers are in, the body (if any) is not.
- * Decides every error that the headers alone reveal. */
-static void request_begin(struct http_server *s, struct req_ctx *rc,
-			  struct MHD_Connection *conn, const char *url,
-			  const char *method)
-{
-	const char *cl, *ct;
-	char detail[HTTP_PATH_MAX + 64], err[CORE_ERR_LEN];
-	char logged[LOG_PATH_MAX + 1], ctype[65], bad[64];
-	enum http_match_result mr;
-
-	rc->t0 = core_now_seconds();
-	/* the method, path and Content-Type reach JSON (problem details, the
-	 * log), which holds only UTF-8: Jansson refuses anything else */
-	core_utf8_copy(rc->method, sizeof rc->method, method);
-	copy_for_log(logged, sizeof logged, url);
-	core_utf8_copy(rc->log_path, sizeof rc->log_path, logged);
-	http_request_id_choose(
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
-	    rc->id);
-	core_buf_init(&rc->body, (size_t)s->cfg.max_body_bytes);
-	rc->req.method = http_method_parse(method);
-	rc->req.method_name = rc->method;
-	rc->req.path = url;
-	rc->req.id = rc->id;
-	rc->req.app = s->cfg.app;
-	rc->req.match = &rc->match;
-	rc->req.conn = conn;
-	client_address(conn, rc->client, sizeof rc->client);
-	rc->req.client = rc->client;
-
-	if (rc->query_args) {
-		snprintf(detail, sizeof detail,
-			 "the query has %zu arguments; at most %d are accepted",
-			 rc->query_args, HTTP_QUERY_ARGS_MAX);
-		decide_problem(rc, HTTP_E_TOO_MANY_QUERY_ARGS, detail);
-		return;
-	}
-	if (rc->uri_len) {
-		snprintf(detail, sizeof detail,
-			 "the request target is %zu bytes long; with a query "
-			 "at most %d are accepted",
-			 rc->uri_len, HTTP_URI_MAX);
-		decide_problem(rc, HTTP_E_URI_TOO_LONG, detail);
-		return;
-	}
-	if (!core_utf8_valid(url, strlen(url))) {
-		decide_problem(rc, HTTP_E_INVALID_PATH,
-			       "the path is not UTF-8 text once "
-			       "percent-decoded");
-		return;
-	}
-	bad[0] = '\0';
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg_check,
-				  bad);
-	if (bad[0]) {
-		snprintf(detail, sizeof detail,
-			 "query argument '%s' is not UTF-8 text once "
-			 "percent-decoded",
-			 bad);
-		decide_problem(rc, HTTP_E_INVALID_QUERY, detail);
-		return;
-	}
-
-	mr = http_router_match(s->router, rc->req.method, url, &rc->match);
-	switch (mr) {
-	case HTTP_MATCH_FOUND: break;
-	case HTTP_MATCH_TOO_LONG:
-		decide_problem(rc, HTTP_E_URI_TOO_LONG,
-			       "the path is longer than the server accepts");
-		return;
-	case HTTP_MATCH_NO_METHOD: decide_405(rc, rc->match.allow); return;
-	case HTTP_MATCH_NO_PATH:
-		if (s->web_dir[0] &&
-		    http_static_resolve(s->web_dir, url, rc->static_file,
-					sizeof rc->static_file,
-					&rc->static_type, err,
-					sizeof err) == CORE_OK) {
-			if (rc->req.method & (HTTP_GET | HTTP_HEAD)) {
-				rc->is_static = 1;
-				break;
-			}
-			decide_405(rc, HTTP_GET);
-			return;
-		}
-		snprintf(detail, sizeof detail, "no resource at %s", url);
-		decide_problem(rc, HTTP_E_NOT_FOUND, detail);
-		return;
-	}
-	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && strtoull(cl, NULL, 10) >
-		      (unsigned long long)s->cfg.max_body_bytes) {
-		decide_413(rc, s->cfg.max_body_bytes);
-		return;
-	}
-	if (!(rc->match.flags & HTTP_ROUTE_BODY))
-		return;
-	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!http_content_type_is_json(ct)) {
-		core_utf8_copy(ctype, sizeof ctype,
-			       ct ? ct : "no Content-Type");
-		snprintf(detail, sizeof detail,
-			 "send the body as application/json (got %s)", ctype);
-		decide_problem(rc, HTTP_E_UNSUPPORTED_MEDIA_TYPE, detail);
-	}
-}
-
-/* The body arrives in pieces; only routes that take a body keep it. */
-static enum MHD_Result request_upload(struct http_server *s, struct req_ctx *rc,
-				      const char *data, size_t *size)
-{
-	unsigned long long max = (unsigned long long)s->cfg.max_body_bytes;
-
-	rc->body_seen += *size;
-	if (!rc->decided && rc->body_seen > max) {
-		core_buf_free(&rc->body);
-		decide_413(rc, s->cfg.max_body_bytes);
-	} else if (!rc->decided && (rc->match.flags & HTTP_ROUTE_BODY) &&
-		   !rc->is_static) {
-		if (core_buf_append(&rc->body, data, *size) != CORE_OK)
-			decide_problem(rc, HTTP_E_OUT_OF_MEMORY,
-				       "no memory for the request body");
-	}
-	*size = 0;
-	/* the reply to an oversized body waits for its end (libmicrohttpd
-	 * cannot answer mid-upload); a client that keeps sending far past
-	 * the cap loses the connection instead */
-	if (rc->body_seen > 2 * max + 65536)
-		return MHD_NO;
-	return MHD_YES;
-}
-
-/* Runs the handler (or the body parse that precedes it). */
-static void request_dispatch(struct http_server *s, struct req_ctx *rc)
-{
-	json_t *body = NULL;
-	char err[CORE_ERR_LEN];
-	int line = 0, column = 0;
-	enum core_status st;
-
-	if (rc->is_static)
-		return;
-	/* authenticated once the body is in (libmicrohttpd answers only after
-	 * the upload), before it is parsed: a stranger gets nothing but 401 */
-	if (route_needs_auth(&rc->match) &&
-	    !http_auth_check(&rc->req, &rc->res)) {
-		core_buf_free(&rc->body);
-		return;
-	}
-	if (rc->match.flags & HTTP_ROUTE_BODY) {
-		st = http_json_parse(rc->body.data ? rc->body.data : "",
-				     rc->body.len, s->cfg.json_max_depth, &body,
-				     &line, &column, err, sizeof err);
-		core_buf_free(&rc->body);
-		if (st == CORE_ERR_NOMEM) {
-			decide_problem(rc, HTTP_E_OUT_OF_MEMORY,
-				       "no memory to parse the request body");
-			return;
-		}
-		if (st) {
-			json_t *p =
-			    http_error_new(HTTP_E_INVALID_JSON, err, NULL);
-			if (p) {
-				json_object_set_new(p, "line",
-						    json_integer(line));
-				json_object_set_new(p, "column",
-						    json_integer(column));
-			}
-			http_reply_problem_json(&rc->res, p);
-			return;
-		}
-	}
-	rc->req.body = body;
-	rc->match.fn(&rc->req, &rc->res);
-	rc->req.body = NULL;
-	json_decref(body);
-	if (rc->res.status == 0) {
-		LOG_ERROR("handler for %s %s produced no response", rc->method,
-			  rc->match.pattern);
-		decide_problem(rc, HTTP_E_INTERNAL_ERROR,
-			       "the handler produced no response");
-	}
 }
 
 static int add_header(struct MHD_Response *resp, const char *name,
@@ -394,8 +79,8 @@ static enum MHD_Result request_queue(struct http_server *s, struct req_ctx *rc,
 		resp = static_response(rc);
 		if (!resp) {
 			rc->is_static = 0;
-			decide_problem(rc, HTTP_E_NOT_FOUND,
-				       "the file went away");
+			http_intake_decide(rc, HTTP_E_NOT_FOUND,
+					   "the file went away");
 		}
 	}
 	if (rc->is_static) {
@@ -506,7 +191,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		pthread_mutex_lock(&s->lock);
 		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
-		request_begin(s, rc, conn, url, method);
+		http_intake_begin(s, rc, conn, url, method);
 		core_log_set_context(rc->id);
 		LOG_DEBUG("%s %s started", rc->method, rc->log_path);
 		core_log_set_context(NULL);
@@ -526,10 +211,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size)
-		return request_upload(s, rc, upload_data, upload_data_size);
+		return http_intake_upload(s, rc, upload_data, upload_data_size);
 	core_log_set_context(rc->id);
 	if (!rc->decided)
-		request_dispatch(s, rc);
+		http_intake_dispatch(s, rc);
 	ret = request_queue(s, rc, conn);
 	core_log_set_context(NULL);
 	return ret;
@@ -574,6 +259,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	core_log_set_context(NULL);
 	http_response_clear(&rc->res);
 	core_buf_free(&rc->body);
+	http_upload_discard(&rc->upload); /* unless the handler took it */
 	core_free(rc);
 	pthread_mutex_lock(&s->lock);
 	if (--s->inflight == 0)

@@ -118,6 +118,7 @@ struct queue_submit {
 	const char *idem_key;	  /* Idempotency-Key or NULL */
 	const char *request_hash; /* sha256 hex of the body (with a key) */
 	int max_queued;		  /* team's queued jobs allowed; 0: any */
+	long long dataset_id;	  /* the spec's dataset (0: none) */
 };
 
 enum queue_submit_outcome {
@@ -344,5 +345,77 @@ enum core_status queue_job_llm_calls_json(struct store_pool *p, long long id,
 					  long long team, long long after,
 					  int limit, char **json, char *err,
 					  size_t errlen);
+
+/* ---- datasets (queue_dataset.c) -----------------------------------------
+ * Team-owned like jobs: team 0 means every team (an admin, the CLI); a
+ * dataset of another team is CORE_ERR_NOT_FOUND, exactly like one that does
+ * not exist. A dataset is 'importing' from its creation, then 'ready' or
+ * 'failed' (queue_dataset_finish). */
+
+enum queue_dataset_status {
+	QUEUE_DATASET_IMPORTING = 0,
+	QUEUE_DATASET_READY,
+	QUEUE_DATASET_FAILED
+};
+const char *queue_dataset_status_name(enum queue_dataset_status s);
+
+struct queue_dataset_new {
+	long long team_id;  /* owner; 0: no team (CLI, admin-only) */
+	const char *name;   /* [A-Za-z0-9._-]{1,64}, unique per team */
+	const char *format; /* "zip", "tar" or "directory" */
+	int resolution;	    /* stored resolution; 0: the import's default */
+	long long upload_bytes;
+};
+
+/* Inserts a dataset (status importing). CORE_ERR_CONFLICT when the team
+ * already has one of that name, CORE_ERR_INVALID for a bad name (err names
+ * the field). */
+enum core_status queue_dataset_create(struct store_pool *p,
+				      const struct queue_dataset_new *d,
+				      long long *id, char *err, size_t errlen);
+
+/* Import progress (0..1) of an importing dataset. */
+enum core_status queue_dataset_progress(struct store_pool *p, long long id,
+					double frac, char *err, size_t errlen);
+
+/* Ends the import: ready (cache_path set) when error is NULL, else failed
+ * with error. report_json (may be NULL) is stored either way. Only an
+ * importing dataset changes (CORE_ERR_CONFLICT otherwise). */
+enum core_status
+queue_dataset_finish(struct store_pool *p, long long id, const char *cache_path,
+		     const char *report_json, long long expanded_bytes,
+		     const char *error, char *err, size_t errlen);
+
+/* One dataset as a JSON object: id, name, team, status, format,
+ * resolution, progress, report, upload_bytes, expanded_bytes, error,
+ * jobs_active, timestamps (never the server path of its cache). *json owned
+ * by the caller (core_free). */
+enum core_status queue_dataset_json(struct store_pool *p, long long id,
+				    long long team, char **json, char *err,
+				    size_t errlen);
+
+/* Datasets newest first: {"datasets": [...], "next_cursor": "ID" | null},
+ * at most limit with id < before (0: from the newest). */
+enum core_status queue_datasets_page_json(struct store_pool *p, long long team,
+					  long long before, int limit,
+					  char **json, char *err,
+					  size_t errlen);
+
+/* Finds the team's dataset by id (> 0) or name; it must be ready
+ * (CORE_ERR_CONFLICT names its status otherwise). *cache_path (optional)
+ * owned by the caller (core_free). */
+enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
+				       long long id, const char *name,
+				       long long *id_out, char **cache_path,
+				       char *err, size_t errlen);
+
+/* Deletes the dataset's row in one transaction that locks it first, so a
+ * job submitted meanwhile either commits before (and is seen: refused) or
+ * waits and fails its reference. CORE_ERR_CONFLICT while a queued or
+ * running job uses it or while it is importing. *cache_path (optional,
+ * core_free) receives the cache directory to remove once the row is gone. */
+enum core_status queue_dataset_delete(struct store_pool *p, long long id,
+				      long long team, char **cache_path,
+				      char *err, size_t errlen);
 
 #endif

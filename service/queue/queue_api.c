@@ -36,14 +36,15 @@ static const struct store_stmt stmt_team_lock = {
  * used; which of the two stopped it is read afterwards (stmt_by_key). */
 static const struct store_stmt stmt_submit = {
     "queue_submit",
-    "INSERT INTO jobs (name, spec, team_id, idempotency_key, request_hash)"
-    " SELECT $1, $2::jsonb, $3::bigint, $4, $5"
+    "INSERT INTO jobs (name, spec, team_id, idempotency_key, request_hash,"
+    " dataset_id)"
+    " SELECT $1, $2::jsonb, $3::bigint, $4, $5, NULLIF($7::bigint, 0)"
     " WHERE $6::int = 0 OR (SELECT count(*) FROM jobs"
     "   WHERE team_id = $3::bigint AND status = 'queued') < $6::int"
     " ON CONFLICT (team_id, idempotency_key)"
     "   WHERE idempotency_key IS NOT NULL DO NOTHING"
     " RETURNING id",
-    6};
+    7};
 
 static const struct store_stmt stmt_by_key = {
     "queue_by_key",
@@ -114,14 +115,15 @@ static enum core_status submit_tx(struct store_conn *c, void *arg, char *err,
 {
 	struct submit_ctx *x = arg;
 	const struct queue_submit *s = x->s;
-	char team[32], maxq[16];
+	char team[32], maxq[16], ds[32];
 	const char *lparams[1] = {team};
-	const char *params[6] = {s->name,
+	const char *params[7] = {s->name,
 				 s->spec_json,
 				 team,
 				 s->idem_key,
 				 s->idem_key ? s->request_hash : NULL,
-				 maxq};
+				 maxq,
+				 ds};
 	const char *kparams[3] = {team, s->idem_key, s->request_hash};
 	PGresult *r = NULL;
 	enum core_status st;
@@ -129,6 +131,7 @@ static enum core_status submit_tx(struct store_conn *c, void *arg, char *err,
 	*x->id = 0;
 	snprintf(team, sizeof team, "%lld", s->team_id);
 	snprintf(maxq, sizeof maxq, "%d", s->max_queued);
+	snprintf(ds, sizeof ds, "%lld", s->dataset_id);
 	st = store_exec(c, &stmt_team_lock, lparams, NULL, NULL, NULL, err,
 			errlen);
 	if (!st)

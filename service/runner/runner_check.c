@@ -180,7 +180,18 @@ enum core_status runner_spec_check(const struct search_spec *s, char *err,
 				   size_t errlen)
 {
 	long long train_n = 0;
-	enum core_status st = check_dataset(s, &train_n, err, errlen);
+	enum core_status st;
+
+	/* a team's dataset is a cache the import checked (its reader checks
+	 * it again when training opens it), not CIFAR files */
+	if (s->dataset_id > 0 && s->budget.final.teacher_logits[0]) {
+		core_errf(err, errlen,
+			  "budget.final.teacher_logits: not supported with "
+			  "dataset.id");
+		return CORE_ERR_INVALID;
+	}
+	st = s->dataset_id > 0 ? CORE_OK
+			       : check_dataset(s, &train_n, err, errlen);
 
 	if (!st && s->budget.final.teacher_logits[0])
 		st = check_teacher(s->budget.final.teacher_logits, train_n,

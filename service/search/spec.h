@@ -9,7 +9,10 @@
  *
  *   {"name": "cifar100-h7",                  required, 1..127 bytes
  *    "dataset": {"kind": "cifar100",         cifar10 | cifar100
- *                "path": "/data/cifar-100"}, required, 1..1023 bytes
+ *                "path": "/data/cifar-100"}, required, 1..1023 bytes,
+ *                                            unless one of:
+ *                "id": 7,                    a team's dataset (API only)
+ *                "name": "parts-v1"},        the same by name
  *    "space": {...lmnas-space/1...},         default: space_default(); its
  *                                            channels must allow 3
  *    "constraints": {"target": "stm32h743",  preset (below) or null
@@ -202,6 +205,11 @@ struct search_spec {
 	char name[SEARCH_NAME_MAX];
 	enum data_kind dataset_kind;
 	char dataset_path[SEARCH_PATH_MAX];
+	/* dataset.id / dataset.name: a team's dataset (POST /v1/datasets)
+	 * instead of a path; the server resolves the name to the id of a
+	 * ready dataset and dataset_path to its cache (0 / "": none) */
+	long long dataset_id;
+	char dataset_name[65];
 	struct space space;
 	struct search_constraints constraints;
 	enum search_proposer_kind proposer;

@@ -196,8 +196,13 @@ json_t *search_spec_to_json(const struct search_spec *s)
 		return NULL;
 	put(o, "name", json_string(s->name), &ok);
 	put(o, "dataset",
-	    json_pack("{s:s,s:s}", "kind", data_kind_name(s->dataset_kind),
-		      "path", s->dataset_path),
+	    s->dataset_id > 0
+		? json_pack("{s:s,s:I,s:s}", "kind",
+			    data_kind_name(s->dataset_kind), "id",
+			    (json_int_t)s->dataset_id, "path", s->dataset_path)
+		: json_pack("{s:s,s:s}", "kind",
+			    data_kind_name(s->dataset_kind), "path",
+			    s->dataset_path),
 	    &ok);
 	put(o, "space", space_to_json(&s->space), &ok);
 	put(o, "constraints", constraints_to_json(c), &ok);

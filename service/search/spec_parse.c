@@ -16,7 +16,7 @@ static const char *const root_keys[] = {
     "name", "dataset",	 "space",  "constraints", "proposer",
     "llm",  "evolution", "budget", "export",	  "threads",
     "seed", "webhook",	 NULL};
-static const char *const dataset_keys[] = {"kind", "path", NULL};
+static const char *const dataset_keys[] = {"kind", "path", "id", "name", NULL};
 static const char *const constraint_keys[] = {"target", "max_macs", "max_sram",
 					      "max_flash", NULL};
 static const char *const llm_keys[] = {"base_url",
@@ -171,8 +171,14 @@ static void read_dataset(const struct arch_reader *root, const json_t *j,
 		return;
 	if (read_enum(&r, d, "kind", kinds, 2, &kind))
 		s->dataset_kind = kind ? DATA_KIND_CIFAR100 : DATA_KIND_CIFAR10;
-	read_string(&r, d, "path", 1, 0, s->dataset_path,
-		    sizeof s->dataset_path);
+	read_int64(&r, d, "id", 1, (long long)1 << 62, &s->dataset_id);
+	read_string(&r, d, "name", 0, 0, s->dataset_name,
+		    sizeof s->dataset_name);
+	/* a path is needed unless a team's dataset is named; with one, the
+	 * server writes the path of its cache (a client's path is ignored) */
+	read_string(&r, d, "path",
+		    !json_object_get(d, "id") && !json_object_get(d, "name"), 0,
+		    s->dataset_path, sizeof s->dataset_path);
 }
 
 static int allows_3_channels(const struct space *sp)

@@ -34,6 +34,8 @@ import { createHash } from 'node:crypto';
 // ids the cases share (the job the first createJob made, the models the
 // download cases store for it)
 const jobs = {};
+// the dataset the first createDataset made
+const datasets = {};
 
 // Stores two models of job for the download cases straight in the database
 // (what a worker's export writes): one with a zip and a checkpoint, one
@@ -439,6 +441,68 @@ export const cases = [
     status: 400,
     code: 'invalid_parameter',
   },
+  // datasets: an empty zip (its end record only, ASCII bytes: sent as a
+  // string) is stored and its import fails in the background
+  {
+    op: 'createDataset',
+    headers: (ctx) => ({ ...ctx.auth, 'content-type': 'application/zip' }),
+    method: 'POST',
+    path: '/v1/datasets?name=contract-ds&resolution=32',
+    body: 'PK\u0005\u0006' + '\u0000'.repeat(18),
+    status: 202,
+    check: (res, body) => {
+      datasets.first = body.id;
+      if (res.headers.location !== `/v1/datasets/${body.id}`) throw new Error(`location ${res.headers.location}`);
+      if (body.status !== 'importing' || body.upload_bytes !== 22) throw new Error(JSON.stringify(body));
+    },
+  },
+  {
+    op: 'createDataset',
+    headers: (ctx) => ({ ...ctx.auth, 'content-type': 'application/zip' }),
+    method: 'POST',
+    path: '/v1/datasets?name=contract-ds',
+    body: 'PK\u0005\u0006' + '\u0000'.repeat(18),
+    status: 409,
+    code: 'dataset_name_taken',
+  },
+  {
+    op: 'createDataset',
+    headers: (ctx) => ({ ...ctx.auth, 'content-type': 'text/plain' }),
+    method: 'POST',
+    path: '/v1/datasets?name=other',
+    body: 'not an archive',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    op: 'createDataset',
+    headers: (ctx) => ({ ...ctx.auth, 'content-type': 'application/x-tar' }),
+    method: 'POST',
+    path: '/v1/datasets?name=other&resolution=4',
+    body: 'x',
+    status: 422,
+    code: 'validation_failed',
+  },
+  { op: 'listDatasets', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets?limit=5', status: 200 },
+  { op: 'listDatasets', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets?limit=0', status: 400, code: 'invalid_parameter' },
+  { op: 'getDataset', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets/999999', status: 404, code: 'dataset_not_found' },
+  {
+    name: 'GET /v1/datasets/{id} once its import ended (failed: an empty archive)',
+    op: 'getDataset',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/datasets/${datasets.first}`,
+    status: 200,
+    setup: async (ctx) => {
+      for (let i = 0; i < 200 && psql(ctx, `SELECT status FROM datasets WHERE id = ${Number(datasets.first)}`) === 'importing'; i++)
+        await new Promise((r) => setTimeout(r, 50));
+    },
+    check: (res, body) => {
+      if (body.status !== 'failed' || !body.error) throw new Error(JSON.stringify(body));
+    },
+  },
+  { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 204 },
+  { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 404, code: 'dataset_not_found' },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
   { op: 'cancelJob', headers: (ctx) => ctx.auth, method: 'POST', path: '/v1/jobs/999999/cancel', status: 404, code: 'job_not_found' },
 

@@ -852,7 +852,8 @@ static void *race_submit(void *arg)
 				 r->key,
 				 "0000000000000000000000000000000000000000000"
 				 "000000000000000000000",
-				 3};
+				 3,
+				 0};
 	char err[CORE_ERR_LEN];
 
 	r->st =

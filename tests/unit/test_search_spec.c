@@ -281,6 +281,43 @@ static void required_members(void **state)
 	archtest_assert_only_error(&fe, "name", "must not be empty");
 }
 
+static void dataset_by_id_or_name(void **state)
+{
+	struct search_spec s, b;
+	struct core_field_errors fe;
+	const char *q = archtest_q("{'name': 'x', 'dataset': {'id': 7}}");
+	json_t *j;
+	char *text;
+
+	/* a team's dataset needs no path */
+	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe), CORE_OK);
+	assert_int_equal(s.dataset_id, 7);
+	/* the canonical form keeps the id (and the path the server wrote) */
+	snprintf(s.dataset_path, sizeof s.dataset_path, "/root/datasets/7");
+	j = search_spec_to_json(&s);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_int_equal(search_spec_parse(text, strlen(text), &b, &fe),
+			 CORE_OK);
+	free(text);
+	assert_int_equal(b.dataset_id, 7);
+	assert_string_equal(b.dataset_path, "/root/datasets/7");
+	q = archtest_q("{'name': 'x', 'dataset': {'name': 'parts'}}");
+	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe), CORE_OK);
+	assert_string_equal(s.dataset_name, "parts");
+	assert_int_equal(s.dataset_id, 0);
+	q = archtest_q("{'name': 'x', 'dataset': {'id': 0}}");
+	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe),
+			 CORE_ERR_INVALID);
+	archtest_assert_only_error(&fe, "dataset.id",
+				   "0 is outside 1..4611686018427387904");
+	q = archtest_q("{'name': 'x', 'dataset': {'id': 'seven'}}");
+	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe),
+			 CORE_ERR_INVALID);
+	archtest_assert_only_error(&fe, "dataset.id",
+				   "expected an integer, got string");
+}
+
 static void names_that_are_not_allowed(void **state)
 {
 	struct search_spec s;
@@ -608,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(wrong_types),
 	    cmocka_unit_test(values_out_of_range),
 	    cmocka_unit_test(required_members),
+	    cmocka_unit_test(dataset_by_id_or_name),
 	    cmocka_unit_test(names_that_are_not_allowed),
 	    cmocka_unit_test(api_key_env_is_a_name_not_a_key),
 	    cmocka_unit_test(space_errors_carry_the_space_prefix),
