@@ -79,6 +79,43 @@ static void png_on_read(png_structp p, png_bytep out, size_t len)
 	s->off += len;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The PNG spec puts IHDR first, at a fixed offset: its size is read here,
+ * before libpng (whose png_read_info already reads the next chunks) */
+static enum core_status png_ihdr_peek(const uint8_t *b, size_t n,
+				      struct data_image *im, char *err,
+				      size_t errlen)
+{
+	uint32_t w, h;
+
+	if (n < 33 || be32(b + 8) != 13 || memcmp(b + 12, "IHDR", 4) != 0) {
+		core_errf(err, errlen, "png: no IHDR chunk first");
+		return CORE_ERR_INVALID;
+	}
+	w = be32(b + 16);
+	h = be32(b + 20);
+	if (w > (uint32_t)DATA_IMAGE_MAX_SIDE ||
+	    h > (uint32_t)DATA_IMAGE_MAX_SIDE) {
+		core_errf(err, errlen,
+			  "png: image of %u x %u pixels exceeds the limit (%d "
+			  "per side)",
+			  (unsigned)w, (unsigned)h, DATA_IMAGE_MAX_SIDE);
+		return CORE_ERR_INVALID;
+	}
+	if (image_dims_check((int)w, (int)h, err, errlen))
+		return CORE_ERR_INVALID;
+	im->width = (int)w;
+	im->height = (int)h;
+	im->source_depth = b[24];
+	im->source_channels = (b[25] & PNG_COLOR_MASK_COLOR) ? 3 : 1;
+	return CORE_OK;
+}
+
 /* Volatile across setjmp: what cleanup must free after a longjmp. */
 static enum core_status png_decode(const uint8_t *buf, size_t len,
 				   int header_only, struct data_image *im,
@@ -93,6 +130,10 @@ static enum core_status png_decode(const uint8_t *buf, size_t len,
 	png_uint_32 w, h;
 	int depth, ctype;
 
+	if (png_ihdr_peek(buf, len, im, err, errlen))
+		return CORE_ERR_INVALID;
+	if (header_only)
+		return CORE_OK;
 	p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
 				   png_on_warning);
 	if (!p) {
@@ -109,8 +150,8 @@ static enum core_status png_decode(const uint8_t *buf, size_t len,
 		core_errf(err, errlen, "%s", src.msg);
 		goto out;
 	}
-	/* libpng's own limit is 1,000,000 per side: ours is checked below,
-	 * after IHDR and before any row is allocated */
+	/* libpng's own limit is 1,000,000 per side: ours, again */
+	png_set_user_limits(p, DATA_IMAGE_MAX_SIDE, DATA_IMAGE_MAX_SIDE);
 	png_set_read_fn(p, &src, png_on_read);
 	png_read_info(p, info);
 	png_get_IHDR(p, info, &w, &h, &depth, &ctype, NULL, NULL, NULL);
@@ -132,10 +173,6 @@ static enum core_status png_decode(const uint8_t *buf, size_t len,
 	if (ctype == PNG_COLOR_TYPE_PALETTE)
 		im->source_channels = 3;
 	im->source_depth = depth;
-	if (header_only) {
-		st = CORE_OK;
-		goto out;
-	}
 	/* to 8-bit RGB: 16-bit samples keep their high byte (not treated as
 	 * linear light, unlike the simplified API), palette and low-bit gray
 	 * expanded, gray replicated to three channels, alpha dropped (not
@@ -197,9 +234,21 @@ static void jpeg_on_error(j_common_ptr c)
 	longjmp(e->jb, 1);
 }
 
-static void jpeg_on_message(j_common_ptr c)
+/* A warning is corrupt data that libjpeg patched over (a truncated file is
+ * padded with gray): for training data that is a bad file, so the first
+ * warning is kept and fails the decode at the end. Trace messages
+ * (level > 0) are ignored. */
+static void jpeg_on_emit(j_common_ptr c, int level)
 {
-	(void)c; /* warnings (corrupt data recovered...) are not printed */
+	struct jpeg_err *e = (struct jpeg_err *)c->err;
+	char m[JMSG_LENGTH_MAX];
+
+	if (level >= 0)
+		return;
+	if (!e->pub.num_warnings++) {
+		(*c->err->format_message)(c, m);
+		snprintf(e->msg, sizeof e->msg, "jpeg: %s", m);
+	}
 }
 
 static unsigned rd16(const uint8_t *p, int le)
@@ -290,7 +339,7 @@ static enum core_status jpeg_decode(const uint8_t *buf, size_t len,
 	memset(&d, 0, sizeof d);
 	d.err = jpeg_std_error(&je.pub);
 	je.pub.error_exit = jpeg_on_error;
-	je.pub.output_message = jpeg_on_message;
+	je.pub.emit_message = jpeg_on_emit;
 	je.msg[0] = 0;
 	if (setjmp(je.jb)) {
 		core_errf(err, errlen, "%s", je.msg);
@@ -350,6 +399,10 @@ static enum core_status jpeg_decode(const uint8_t *buf, size_t len,
 				    d.saw_Adobe_marker);
 	}
 	jpeg_finish_decompress(&d);
+	if (je.pub.num_warnings) {
+		core_errf(err, errlen, "%s", je.msg);
+		goto out;
+	}
 	im->rgb = rgb;
 	rgb = NULL;
 	st = CORE_OK;
