@@ -64,7 +64,8 @@ static enum core_status index_check(const json_t *ix, enum data_split split,
 	r = json_is_array(sp) && json_array_size(sp) == 2 ? sp : NULL;
 	if (!r || !json_is_integer(json_array_get(r, 0)) ||
 	    !json_is_integer(json_array_get(r, 1))) {
-		core_errf(err, errlen, "splits.%s: missing or not [start, count]",
+		core_errf(err, errlen,
+			  "splits.%s: missing or not [start, count]",
 			  data_split_name(split));
 		return CORE_ERR_INVALID;
 	}
@@ -172,9 +173,8 @@ enum core_status data_cache_load(const char *dir, enum data_split split,
 
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) >= classes) {
-			core_errf(err, errlen,
-				  "%s: labels[%ld]: not in 0..%ld", path,
-				  start + i, classes - 1);
+			core_errf(err, errlen, "%s: labels[%ld]: not in 0..%ld",
+				  path, start + i, classes - 1);
 			goto out;
 		}
 		ds->labels[i] = (int32_t)json_integer_value(v);
@@ -219,7 +219,8 @@ out:
 	return st;
 }
 
-/* ---- crop and resize ------------------------------------------------------ */
+/* ---- crop and resize ------------------------------------------------------
+ */
 
 /* Triangle-filter weights of output i (PIL's BILINEAR: the filter widens by
  * the scale when shrinking, so every input pixel counts). */
@@ -227,7 +228,8 @@ static int tri_weights(int i, int in, int out, int *lo, float *wt, int maxw)
 {
 	double scale = (double)in / out, fs = scale > 1 ? scale : 1;
 	double center = (i + 0.5) * scale, sum = 0;
-	int a = (int)floor(center - fs + 0.5), b = (int)floor(center + fs + 0.5);
+	int a = (int)floor(center - fs + 0.5),
+	    b = (int)floor(center + fs + 0.5);
 	int k = 0;
 
 	if (a < 0)
@@ -252,8 +254,8 @@ static uint8_t clamp_u8(float v)
 	return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
 }
 
-enum core_status data_image_crop_resize(uint8_t *out, int os,
-					const uint8_t *in, int h, int w)
+enum core_status data_image_crop_resize(uint8_t *out, int os, const uint8_t *in,
+					int h, int w)
 {
 	const int s = h < w ? h : w, y0 = (h - s) / 2, x0 = (w - s) / 2;
 	const int maxw = 2 * (s / os + 2) + 2;
@@ -294,7 +296,8 @@ enum core_status data_image_crop_resize(uint8_t *out, int os,
 			float acc = 0;
 
 			for (int j = 0; j < k; j++)
-				acc += wt[j] * tmp[(size_t)(lo + j) * os * 3 + x];
+				acc +=
+				    wt[j] * tmp[(size_t)(lo + j) * os * 3 + x];
 			out[(size_t)y * os * 3 + x] = clamp_u8(acc);
 		}
 	}

@@ -56,7 +56,7 @@ static void cifar_layout_get(enum data_kind kind, enum data_split split,
 
 const char *data_kind_name(enum data_kind k)
 {
-	return k == DATA_KIND_CIFAR10	? "cifar10"
+	return k == DATA_KIND_CIFAR10 ? "cifar10"
 	       : k == DATA_KIND_CACHE ? "cache"
 				      : "cifar100";
 }

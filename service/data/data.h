@@ -143,8 +143,8 @@ const char *data_set_label_name(const struct data_set *ds, int c);
 /* ---- image decoding (image.c) ------------------------------------------ */
 
 /* Files above these are refused from their header, before any allocation. */
-#define DATA_IMAGE_MAX_SIDE   16384
-#define DATA_IMAGE_MAX_PIXELS (64ll * 1024 * 1024)
+#define DATA_IMAGE_MAX_SIDE    16384
+#define DATA_IMAGE_MAX_PIXELS  (64ll * 1024 * 1024)
 #define DATA_IMAGE_HEADER_ONLY 1 /* flag: size and format, no pixels */
 
 struct data_image {
@@ -180,9 +180,9 @@ int data_exif_orientation(const uint8_t *app1, size_t n);
  * source name), index.json (format "lmnas-cache" version 1, height, width,
  * classes, mean, std, split ranges, labels and source names per record)
  * and report.json (the import report). */
-#define DATA_CACHE_PIXELS "pixels.u8"
-#define DATA_CACHE_INDEX  "index.json"
-#define DATA_CACHE_REPORT "report.json"
+#define DATA_CACHE_PIXELS      "pixels.u8"
+#define DATA_CACHE_INDEX       "index.json"
+#define DATA_CACHE_REPORT      "report.json"
 #define DATA_CACHE_MAX_CLASSES 10000
 #define DATA_CACHE_MAX_RECORDS (1 << 22)
 
@@ -210,12 +210,11 @@ void data_import_opts_default(struct data_import_opts *o);
  * (CORE_ERR_INVALID, reason in err, *report still set when the scan got
  * that far) with no class, one class, an empty class, or more than
  * max_bad_fraction bad files. */
-enum core_status data_import_dir(const char *src_dir, const char *cache_dir,
-				 const struct data_import_opts *o,
-				 void (*progress)(double frac, const char *what,
-						  void *ctx),
-				 void *ctx, json_t **report, char *err,
-				 size_t errlen);
+enum core_status
+data_import_dir(const char *src_dir, const char *cache_dir,
+		const struct data_import_opts *o,
+		void (*progress)(double frac, const char *what, void *ctx),
+		void *ctx, json_t **report, char *err, size_t errlen);
 
 /* Opens split `split` of the cache in dir: its pixels are a read-only
  * mmap of the split's range of pixels.u8 (not read whole), labels and class
@@ -228,8 +227,8 @@ enum core_status data_cache_load(const char *dir, enum data_split split,
  * square of in (h, w, 3) with a triangle (bilinear) filter whose support
  * grows with the scale (antialiased like PIL's BILINEAR resize).
  * CORE_ERR_NOMEM when its temporary cannot be allocated. */
-enum core_status data_image_crop_resize(uint8_t *out, int os,
-					const uint8_t *in, int h, int w);
+enum core_status data_image_crop_resize(uint8_t *out, int os, const uint8_t *in,
+					int h, int w);
 
 /* ---- stratified split --------------------------------------------------- */
 

@@ -23,12 +23,10 @@ static const char *image_format_name(const uint8_t *b, size_t n)
 	return NULL;
 }
 
-static enum core_status image_dims_check(int w, int h, char *err,
-					 size_t errlen)
+static enum core_status image_dims_check(int w, int h, char *err, size_t errlen)
 {
 	if (w <= 0 || h <= 0 || w > DATA_IMAGE_MAX_SIDE ||
-	    h > DATA_IMAGE_MAX_SIDE ||
-	    (int64_t)w * h > DATA_IMAGE_MAX_PIXELS) {
+	    h > DATA_IMAGE_MAX_SIDE || (int64_t)w * h > DATA_IMAGE_MAX_PIXELS) {
 		core_errf(err, errlen,
 			  "image of %d x %d pixels exceeds the limit (%d per "
 			  "side, %lld pixels)",
@@ -190,8 +188,9 @@ static enum core_status png_decode(const uint8_t *buf, size_t len,
 	png_set_interlace_handling(p);
 	png_read_update_info(p, info);
 	if (png_get_rowbytes(p, info) != (size_t)w * 3) {
-		core_errf(err, errlen, "png: unexpected row size after "
-				       "conversion to RGB");
+		core_errf(err, errlen,
+			  "png: unexpected row size after "
+			  "conversion to RGB");
 		goto out;
 	}
 	rgb = core_malloc((size_t)w * h * 3);
@@ -310,8 +309,8 @@ int data_exif_orientation(const uint8_t *app1, size_t n)
 static void cmyk_to_rgb(uint8_t *dst, const uint8_t *src, int w, int inverted)
 {
 	for (int x = 0; x < w; x++) {
-		unsigned c = src[4 * x], m = src[4 * x + 1],
-			 y = src[4 * x + 2], k = src[4 * x + 3];
+		unsigned c = src[4 * x], m = src[4 * x + 1], y = src[4 * x + 2],
+			 k = src[4 * x + 3];
 
 		if (!inverted) {
 			c = 255 - c;
@@ -389,8 +388,8 @@ static enum core_status jpeg_decode(const uint8_t *buf, size_t len,
 		goto out;
 	}
 	while (d.output_scanline < d.output_height) {
-		uint8_t *row = rgb + (size_t)d.output_scanline *
-					 d.output_width * 3;
+		uint8_t *row =
+		    rgb + (size_t)d.output_scanline * d.output_width * 3;
 		JSAMPROW r = cmyk ? line : row;
 
 		jpeg_read_scanlines(&d, &r, 1);

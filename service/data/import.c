@@ -5,7 +5,7 @@
  * stored side, duplicates, splits), the second decodes, crops and resizes
  * each image straight into the pixel file, so memory holds one image at a
  * time whatever the data set's size. */
-#include "data.h"
+#include "data_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,17 +22,15 @@
 
 static const char *const split_dirs[3] = {"train", "test", "val"};
 /* order of the splits in pixels.u8 (enum data_split values) */
-static const enum data_split split_order[3] = {
-    DATA_SPLIT_TRAIN, DATA_SPLIT_VAL, DATA_SPLIT_TEST};
 
 struct imp_file {
-	char *path;		       /* full path */
-	char name[IMPORT_NAME_MAX];    /* relative, UTF-8 sanitized */
-	int cls;		       /* index into the sorted class list */
-	int split;		       /* enum data_split; -1: to draw */
-	int w, h;		       /* after orientation (pass 1) */
-	char hash[65];		       /* sha256 of the file */
-	int bad;		       /* 1: skipped, reason in the report */
+	char *path;		    /* full path */
+	char name[IMPORT_NAME_MAX]; /* relative, UTF-8 sanitized */
+	int cls;		    /* index into the sorted class list */
+	int split;		    /* enum data_split; -1: to draw */
+	int w, h;		    /* after orientation (pass 1) */
+	char hash[65];		    /* sha256 of the file */
+	int bad;		    /* 1: skipped, reason in the report */
 };
 
 struct imp {
@@ -157,8 +155,8 @@ static void free_strs(char **v, int n)
 }
 
 /* Adds the class names under root to im->classes (merged, sorted). */
-static enum core_status classes_add(struct imp *im, const char *root,
-				   char *err, size_t errlen)
+static enum core_status classes_add(struct imp *im, const char *root, char *err,
+				    size_t errlen)
 {
 	char **v;
 	int n;
@@ -187,9 +185,9 @@ static enum core_status classes_add(struct imp *im, const char *root,
 			break;
 		}
 		if (im->nclasses % 64 == 0) {
-			char **nc = realloc(im->classes,
-					    (size_t)(im->nclasses + 64) *
-						sizeof *nc);
+			char **nc =
+			    realloc(im->classes,
+				    (size_t)(im->nclasses + 64) * sizeof *nc);
 			if (!nc) {
 				st = CORE_ERR_NOMEM;
 				core_errf(err, errlen, "out of memory");
@@ -276,9 +274,9 @@ static int cmp_file(const void *a, const void *b)
 	int ox = 0, oy = 0;
 
 	for (int i = 0; i < 3; i++) {
-		if (split_order[i] == (enum data_split)x->split)
+		if (data_split_order[i] == (enum data_split)x->split)
 			ox = i;
-		if (split_order[i] == (enum data_split)y->split)
+		if (data_split_order[i] == (enum data_split)y->split)
 			oy = i;
 	}
 	if (x->bad != y->bad)
@@ -444,205 +442,10 @@ static void report_duplicates(struct imp *im)
 	json_object_set_new(im->report, "duplicates", dups);
 }
 
-/* ---- the cache writer ---------------------------------------------------- */
-
-struct cache_w {
-	char tmp[4096];
-	int made; /* tmp exists */
-	FILE *px;
-	json_t *labels, *sources;
-	int n, nclasses;
-	int start[3], count[3]; /* by enum data_split */
-	int *per_class;		/* (3, nclasses) */
-	double sum[3], sq[3];	/* over the training records' pixels */
-	double npx;
-};
-
-static void cache_w_abort(struct cache_w *w)
-{
-	char p[4200];
-
-	if (w->px)
-		fclose(w->px);
-	w->px = NULL;
-	if (w->made) {
-		const char *files[3] = {DATA_CACHE_PIXELS, DATA_CACHE_INDEX,
-					DATA_CACHE_REPORT};
-		for (int i = 0; i < 3; i++) {
-			snprintf(p, sizeof p, "%s/%s", w->tmp, files[i]);
-			unlink(p);
-		}
-		rmdir(w->tmp);
-		w->made = 0;
-	}
-	json_decref(w->labels);
-	json_decref(w->sources);
-	free(w->per_class);
-	w->labels = w->sources = NULL;
-	w->per_class = NULL;
-}
-
-static enum core_status cache_w_open(struct cache_w *w, const char *dir,
-				     int nclasses, char *err, size_t errlen)
-{
-	struct stat sb;
-	char p[4200];
-
-	memset(w, 0, sizeof *w);
-	w->nclasses = nclasses;
-	if (lstat(dir, &sb) == 0 || errno != ENOENT) {
-		core_errf(err, errlen, "%s: the cache directory already exists",
-			  dir);
-		return CORE_ERR_CONFLICT;
-	}
-	if (snprintf(w->tmp, sizeof w->tmp, "%s.tmp-XXXXXX", dir) >=
-	    (int)sizeof w->tmp) {
-		core_errf(err, errlen, "%s: path too long", dir);
-		return CORE_ERR_INVALID;
-	}
-	if (!mkdtemp(w->tmp)) {
-		core_errf(err, errlen, "%s: cannot create (%s)", w->tmp,
-			  strerror(errno));
-		return CORE_ERR_IO;
-	}
-	w->made = 1;
-	snprintf(p, sizeof p, "%s/%s", w->tmp, DATA_CACHE_PIXELS);
-	w->px = fopen(p, "wbx");
-	w->labels = json_array();
-	w->sources = json_array();
-	w->per_class = calloc((size_t)3 * nclasses, sizeof *w->per_class);
-	if (!w->px || !w->labels || !w->sources || !w->per_class) {
-		core_errf(err, errlen, "%s: cannot create the pixel file", p);
-		cache_w_abort(w);
-		return CORE_ERR_IO;
-	}
-	return CORE_OK;
-}
-
-/* Appends one record; records arrive in split order (train, val, test). */
-static enum core_status cache_w_add(struct cache_w *w, const uint8_t *rec,
-				    size_t bytes, int label,
-				    enum data_split split, const char *source,
-				    char *err, size_t errlen)
-{
-	if (!w->count[split])
-		w->start[split] = w->n;
-	if (fwrite(rec, 1, bytes, w->px) != bytes) {
-		core_errf(err, errlen, "%s: write failed (%s)", w->tmp,
-			  strerror(errno));
-		return CORE_ERR_IO;
-	}
-	if (json_array_append_new(w->labels, json_integer(label)) ||
-	    json_array_append_new(w->sources, json_string(source))) {
-		core_errf(err, errlen, "out of memory");
-		return CORE_ERR_NOMEM;
-	}
-	if (split == DATA_SPLIT_TRAIN) {
-		for (size_t i = 0; i < bytes; i += 3)
-			for (int c = 0; c < 3; c++) {
-				double v = rec[i + c] / 255.0;
-				w->sum[c] += v;
-				w->sq[c] += v * v;
-			}
-		w->npx += (double)(bytes / 3);
-	}
-	w->per_class[split * w->nclasses + label]++;
-	w->count[split]++;
-	w->n++;
-	return CORE_OK;
-}
-
-/* Writes the index and the report, renames tmp to dir. Frees w either way
- * (tmp removed on failure). */
-static enum core_status cache_w_finish(struct cache_w *w, const char *dir,
-				       int side, char **classes,
-				       json_t *report, char *err,
-				       size_t errlen)
-{
-	json_t *ix = NULL, *names = json_array(), *splits = json_object();
-	json_t *mean = json_array(), *sd = json_array(), *counts;
-	char p[4200];
-	enum core_status st = CORE_ERR_IO;
-
-	counts = json_object();
-	for (int c = 0; c < w->nclasses; c++)
-		json_array_append_new(names, json_string(classes[c]));
-	for (int c = 0; c < 3; c++) {
-		double m = w->npx > 0 ? w->sum[c] / w->npx : 0.5;
-		double v = w->npx > 0 ? w->sq[c] / w->npx - m * m : 0;
-		double s = v > 0 ? sqrt(v) : 0;
-
-		/* a constant channel would divide by 0: 1/255 keeps it
-		 * finite (the channel then carries no information anyway) */
-		json_array_append_new(mean, json_real(m));
-		json_array_append_new(sd,
-				      json_real(s > 1.0 / 255 ? s : 1.0 / 255));
-	}
-	for (int i = 0; i < 3; i++) {
-		enum data_split sp = split_order[i];
-		json_t *pc = json_object();
-
-		json_object_set_new(
-		    splits, data_split_name(sp),
-		    json_pack("[i,i]", w->count[sp] ? w->start[sp] : w->n,
-			      w->count[sp]));
-		for (int c = 0; c < w->nclasses; c++)
-			json_object_set_new(
-			    pc, classes[c],
-			    json_integer(w->per_class[sp * w->nclasses + c]));
-		json_object_set_new(counts, data_split_name(sp), pc);
-	}
-	json_object_set(report, "classes", names);
-	json_object_set_new(report, "counts", counts);
-	json_object_set(report, "mean", mean);
-	json_object_set(report, "std", sd);
-	json_object_set_new(report, "records", json_integer(w->n));
-	json_object_set_new(report, "stored",
-			    json_pack("{s:i,s:i,s:i}", "height", side, "width",
-				      side, "channels", 3));
-	ix = json_pack("{s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:O,s:O}", "format",
-		       "lmnas-cache", "version", 1, "height", side, "width",
-		       side, "classes", names, "mean", mean, "std", sd,
-		       "splits", splits, "labels", w->labels, "sources",
-		       w->sources);
-	names = mean = sd = splits = NULL; /* stolen by json_pack ("o") */
-	if (!ix) {
-		core_errf(err, errlen, "out of memory");
-		st = CORE_ERR_NOMEM;
-		goto out;
-	}
-	if (fflush(w->px) != 0 || fsync(fileno(w->px)) != 0) {
-		core_errf(err, errlen, "%s: write failed (%s)", w->tmp,
-			  strerror(errno));
-		goto out;
-	}
-	snprintf(p, sizeof p, "%s/%s", w->tmp, DATA_CACHE_INDEX);
-	if (json_dump_file(ix, p, JSON_COMPACT) != 0) {
-		core_errf(err, errlen, "%s: write failed", p);
-		goto out;
-	}
-	snprintf(p, sizeof p, "%s/%s", w->tmp, DATA_CACHE_REPORT);
-	if (json_dump_file(report, p, JSON_INDENT(1)) != 0) {
-		core_errf(err, errlen, "%s: write failed", p);
-		goto out;
-	}
-	if (rename(w->tmp, dir) != 0) {
-		core_errf(err, errlen, "%s: cannot rename into place (%s)",
-			  dir, strerror(errno));
-		goto out;
-	}
-	w->made = 0;
-	st = CORE_OK;
-out:
-	json_decref(ix);
-	cache_w_abort(w); /* frees; removes tmp unless renamed */
-	return st;
-}
-
 /* ---- ImageFolder -------------------------------------------------------- */
 
-static enum core_status scan_folder(struct imp *im, const char *src,
-				    char *err, size_t errlen)
+static enum core_status scan_folder(struct imp *im, const char *src, char *err,
+				    size_t errlen)
 {
 	char p[4096];
 	enum core_status st;
@@ -680,8 +483,7 @@ static enum core_status scan_folder(struct imp *im, const char *src,
 }
 
 /* At least two classes, none without a usable image. */
-static enum core_status classes_check(struct imp *im, char *err,
-				      size_t errlen)
+static enum core_status classes_check(struct imp *im, char *err, size_t errlen)
 {
 	int *n;
 
@@ -731,7 +533,7 @@ static enum core_status bad_check(const struct imp *im, int total, char *err,
 }
 
 /* Pass 2: decode, crop, resize and append every good file in cache order. */
-static enum core_status pass_pixels(struct imp *im, struct cache_w *w,
+static enum core_status pass_pixels(struct imp *im, struct data_cache_w *w,
 				    int side, char *err, size_t errlen)
 {
 	size_t bytes = (size_t)side * side * 3;
@@ -752,8 +554,7 @@ static enum core_status pass_pixels(struct imp *im, struct cache_w *w,
 		if (f->bad)
 			break; /* sorted last */
 		if (im->progress && i % 64 == 0)
-			im->progress(0.3 + 0.7 * i / im->nf, "decode",
-				     im->ctx);
+			im->progress(0.3 + 0.7 * i / im->nf, "decode", im->ctx);
 		if (core_file_read(f->path, IMPORT_MAX_FILE_BYTES, &buf, &len,
 				   why, sizeof why) ||
 		    data_image_decode((uint8_t *)buf, len, 0, &img, why,
@@ -770,19 +571,18 @@ static enum core_status pass_pixels(struct imp *im, struct cache_w *w,
 		if (st)
 			core_errf(err, errlen, "out of memory");
 		else
-			st = cache_w_add(w, rec, bytes, f->cls,
-					 (enum data_split)f->split, f->name,
-					 err, errlen);
+			st = data_cache_w_add(w, rec, bytes, f->cls,
+					      (enum data_split)f->split,
+					      f->name, err, errlen);
 	}
 	core_free(rec);
 	return st;
 }
 
 static enum core_status import_folder(struct imp *im, const char *src,
-				      const char *dst, char *err,
-				      size_t errlen)
+				      const char *dst, char *err, size_t errlen)
 {
-	struct cache_w w;
+	struct data_cache_w w;
 	enum core_status st;
 	int side = 0, total;
 
@@ -801,7 +601,7 @@ static enum core_status import_folder(struct imp *im, const char *src,
 	report_duplicates(im);
 	draw_splits(im);
 	qsort(im->f, (size_t)im->nf, sizeof *im->f, cmp_file);
-	st = cache_w_open(&w, dst, im->nclasses, err, errlen);
+	st = data_cache_w_open(&w, dst, im->nclasses, err, errlen);
 	if (st)
 		return st;
 	st = pass_pixels(im, &w, side, err, errlen);
@@ -823,112 +623,20 @@ static enum core_status import_folder(struct imp *im, const char *src,
 		      "triangle filter (antialiased bilinear) to side x side, "
 		      "side = min(resolution, smallest shorter side)"));
 	if (st) {
-		cache_w_abort(&w);
+		data_cache_w_abort(&w);
 		return st;
 	}
-	return cache_w_finish(&w, dst, side, im->classes, im->report, err,
-			      errlen);
-}
-
-/* ---- CIFAR -------------------------------------------------------------- */
-
-static enum core_status cifar_add(struct cache_w *w, const struct data_set *ds,
-				  const int32_t *idx, int n,
-				  enum data_split sp, char *err,
-				  size_t errlen)
-{
-	enum core_status st = CORE_OK;
-
-	for (int i = 0; i < n && !st; i++) {
-		int r = idx ? idx[i] : i;
-		char src[64];
-
-		snprintf(src, sizeof src, "%s/%d", data_split_name(ds->split),
-			 r);
-		st = cache_w_add(w, ds->pixels + (size_t)r * DATA_IMAGE_BYTES,
-				 DATA_IMAGE_BYTES, ds->labels[r], sp, src, err,
-				 errlen);
-	}
-	return st;
-}
-
-static enum core_status import_cifar(struct imp *im, const char *src,
-				     enum data_kind kind, const char *dst,
-				     char *err, size_t errlen)
-{
-	struct data_set tr = {0}, te = {0};
-	struct data_subsets sub = {0};
-	struct data_split_cfg sc = {.val_fraction = im->o->val_fraction,
-				    .train_fraction = 1.0,
-				    .seed = im->o->seed};
-	struct cache_w w;
-	char **names = NULL;
-	int nc = data_kind_classes(kind), opened = 0;
-	enum core_status st;
-
-	st = data_cifar_load(src, kind, DATA_SPLIT_TRAIN, &tr, err, errlen);
-	if (!st)
-		st = data_cifar_load(src, kind, DATA_SPLIT_TEST, &te, err,
-				     errlen);
-	if (!st)
-		st = data_split_stratified(&tr, &sc, &sub, err, errlen);
-	names = calloc((size_t)nc, sizeof *names);
-	if (!st && !names) {
-		core_errf(err, errlen, "out of memory");
-		st = CORE_ERR_NOMEM;
-	}
-	for (int c = 0; !st && c < nc; c++) {
-		char def[16];
-		const char *n = data_set_label_name(&tr, c);
-
-		snprintf(def, sizeof def, "%d", c);
-		names[c] = strdup(n ? n : def);
-		if (!names[c]) {
-			core_errf(err, errlen, "out of memory");
-			st = CORE_ERR_NOMEM;
-		}
-	}
-	if (!st)
-		st = cache_w_open(&w, dst, nc, err, errlen);
-	opened = !st;
-	if (!st)
-		st = cifar_add(&w, &tr, sub.train, sub.n_train, DATA_SPLIT_TRAIN,
-			       err, errlen);
-	if (!st)
-		st = cifar_add(&w, &tr, sub.val, sub.n_val, DATA_SPLIT_VAL, err,
-			       errlen);
-	if (!st)
-		st = cifar_add(&w, &te, NULL, te.n, DATA_SPLIT_TEST, err,
-			       errlen);
-	if (!st) {
-		json_object_set_new(im->report, "splits_from",
-				    json_string("cifar files; val drawn from "
-						"train by seed"));
-		json_object_set_new(im->report, "crop_policy",
-				    json_pack("{s:s,s:i}", "crop", "none",
-					      "side", DATA_IMAGE_SIZE));
-		json_object_set_new(im->report, "duplicates", json_array());
-		st = cache_w_finish(&w, dst, DATA_IMAGE_SIZE, names, im->report,
-				    err, errlen);
-	} else if (opened) {
-		cache_w_abort(&w);
-	}
-	if (names)
-		free_strs(names, nc);
-	data_subsets_free(&sub);
-	data_set_free(&tr);
-	data_set_free(&te);
-	return st;
+	return data_cache_w_finish(&w, dst, side, im->classes, im->report, err,
+				   errlen);
 }
 
 /* ---- entry point -------------------------------------------------------- */
 
-enum core_status data_import_dir(const char *src_dir, const char *cache_dir,
-				 const struct data_import_opts *o,
-				 void (*progress)(double frac, const char *what,
-						  void *ctx),
-				 void *ctx, json_t **report, char *err,
-				 size_t errlen)
+enum core_status
+data_import_dir(const char *src_dir, const char *cache_dir,
+		const struct data_import_opts *o,
+		void (*progress)(double frac, const char *what, void *ctx),
+		void *ctx, json_t **report, char *err, size_t errlen)
 {
 	struct imp im;
 	char p[4096];
@@ -971,12 +679,14 @@ enum core_status data_import_dir(const char *src_dir, const char *cache_dir,
 	}
 	if (kind != DATA_KIND_CACHE) {
 		format = data_kind_name(kind);
-		st = import_cifar(&im, src_dir, kind, cache_dir, err, errlen);
+		st = data_import_cifar(im.report, o, src_dir, kind, cache_dir,
+				       err, errlen);
 	} else {
 		st = import_folder(&im, src_dir, cache_dir, err, errlen);
 	}
 	json_object_set_new(im.report, "format", json_string(format));
-	json_object_set_new(im.report, "seed", json_integer((json_int_t)o->seed));
+	json_object_set_new(im.report, "seed",
+			    json_integer((json_int_t)o->seed));
 	json_object_set_new(im.report, "bad", im.bad);
 	if (progress && !st)
 		progress(1.0, "done", ctx);

@@ -89,8 +89,8 @@ void data_loader_cfg_default(struct data_loader_cfg *cfg,
 		memcpy(cfg->mean, ds->mean, sizeof cfg->mean);
 		memcpy(cfg->std, ds->std, sizeof cfg->std);
 	} else {
-		data_norm_default(ds ? ds->kind : DATA_KIND_CIFAR100,
-				  cfg->mean, cfg->std);
+		data_norm_default(ds ? ds->kind : DATA_KIND_CIFAR100, cfg->mean,
+				  cfg->std);
 	}
 	cfg->threads = 1;
 	cfg->prefetch = 4;
@@ -170,8 +170,7 @@ static void loader_batch_fill(const struct data_loader *ld,
 
 	for (int i = 0; i < n; i++) {
 		int rec = idx[i];
-		const uint8_t *src =
-		    ld->ds->pixels + (size_t)rec * rec_bytes;
+		const uint8_t *src = ld->ds->pixels + (size_t)rec * rec_bytes;
 		float *dst = R == H && R == W ? b->x + i * img : scratch;
 		struct data_aug a;
 

@@ -39,8 +39,8 @@ static inline void it_png_flush_cb(png_structp p)
  * (rows of w * channels samples, 8-bit or big-endian 16-bit as PNG stores
  * them); palette (n entries) for PNG_COLOR_TYPE_PALETTE. Caller frees. */
 static inline uint8_t *it_png(int w, int h, int ctype, int depth,
-		       const uint8_t *samples, size_t rowbytes,
-		       const png_color *palette, int npal, size_t *len)
+			      const uint8_t *samples, size_t rowbytes,
+			      const png_color *palette, int npal, size_t *len)
 {
 	struct it_buf b = {0};
 	png_structp p =
@@ -68,8 +68,8 @@ static inline uint8_t *it_png(int w, int h, int ctype, int depth,
  * (JCS_RGB, JCS_GRAYSCALE, JCS_CMYK); exif (n bytes, "Exif\0\0...") is
  * written as an APP1 marker when not NULL. Caller frees. */
 static inline uint8_t *it_jpeg(int w, int h, int comps, J_COLOR_SPACE cs,
-			const uint8_t *samples, int q, const uint8_t *exif,
-			size_t exif_n, size_t *len)
+			       const uint8_t *samples, int q,
+			       const uint8_t *exif, size_t exif_n, size_t *len)
 {
 	struct jpeg_compress_struct c;
 	struct jpeg_error_mgr e;
@@ -89,8 +89,8 @@ static inline uint8_t *it_jpeg(int w, int h, int comps, J_COLOR_SPACE cs,
 	if (exif)
 		jpeg_write_marker(&c, JPEG_APP0 + 1, exif, (unsigned)exif_n);
 	while (c.next_scanline < c.image_height) {
-		JSAMPROW r = (JSAMPROW)(samples + (size_t)c.next_scanline * w *
-							  comps);
+		JSAMPROW r =
+		    (JSAMPROW)(samples + (size_t)c.next_scanline * w * comps);
 		jpeg_write_scanlines(&c, &r, 1);
 	}
 	jpeg_finish_compress(&c);
@@ -110,12 +110,12 @@ static inline size_t it_exif(uint8_t *out, int orient, int little)
 	memset(t, 0, 26);
 	t[0] = t[1] = little ? 'I' : 'M';
 	if (little) {
-		t[2] = 42, t[4] = 8;		   /* IFD0 at 8 */
-		t[8] = 1;			   /* one entry */
-		t[10] = 0x12, t[11] = 0x01;	   /* tag 0x0112 */
-		t[12] = 3;			   /* SHORT */
-		t[14] = 1;			   /* count 1 */
-		t[18] = (uint8_t)orient;	   /* value */
+		t[2] = 42, t[4] = 8;	    /* IFD0 at 8 */
+		t[8] = 1;		    /* one entry */
+		t[10] = 0x12, t[11] = 0x01; /* tag 0x0112 */
+		t[12] = 3;		    /* SHORT */
+		t[14] = 1;		    /* count 1 */
+		t[18] = (uint8_t)orient;    /* value */
 	} else {
 		t[3] = 42, t[7] = 8;
 		t[9] = 1;

@@ -32,8 +32,9 @@ static void px_eq(const struct data_image *im, int x, int y, int r, int g,
 	const uint8_t *p = im->rgb + ((size_t)y * im->width + x) * 3;
 
 	if (abs(p[0] - r) > tol || abs(p[1] - g) > tol || abs(p[2] - b) > tol)
-		fail_msg("pixel (%d, %d) = %d %d %d, expected %d %d %d (tol %d)",
-			 x, y, p[0], p[1], p[2], r, g, b, tol);
+		fail_msg(
+		    "pixel (%d, %d) = %d %d %d, expected %d %d %d (tol %d)", x,
+		    y, p[0], p[1], p[2], r, g, b, tol);
 }
 
 /* Every PNG colour type: RGB, RGBA (alpha dropped, colour kept even where
@@ -110,7 +111,7 @@ static void png_color_types(void **state)
 		data_image_free(&im);
 		free(f);
 	}
-	{ /* 1-bit gray: 0 -> 0, 1 -> 255 */
+	{			       /* 1-bit gray: 0 -> 0, 1 -> 255 */
 		uint8_t s[1] = {0x40}; /* 0, 1, 0 */
 		f = it_png(3, 1, PNG_COLOR_TYPE_GRAY, 1, s, 1, NULL, 0, &n);
 		decode_ok(f, n, &im);
@@ -288,8 +289,8 @@ static void corrupt_files(void **state)
 
 	for (size_t i = 0; i < sizeof s; i++)
 		s[i] = (uint8_t)(i * 7);
-	assert_int_equal(data_image_decode((const uint8_t *)"GIF89a....", 10,
-					   0, &im, err, sizeof err),
+	assert_int_equal(data_image_decode((const uint8_t *)"GIF89a....", 10, 0,
+					   &im, err, sizeof err),
 			 CORE_ERR_INVALID);
 	assert_non_null(strstr(err, "not a PNG or JPEG"));
 	/* PNG truncated in its image data */

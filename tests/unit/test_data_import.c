@@ -162,8 +162,8 @@ static void loader_matches_kernels(const struct data_set *ds)
 	assert_int_equal(data_loader_next(ld, &b, err, sizeof err), CORE_OK);
 	data_norm_table(lut, ds->mean, ds->std);
 	for (int i = 0; i < 4; i++) {
-		data_crop_flip_normalize(norm, ds->pixels + (size_t)i * 768,
-					 16, 16, 0, NULL, lut);
+		data_crop_flip_normalize(norm, ds->pixels + (size_t)i * 768, 16,
+					 16, 0, NULL, lut);
 		data_resize_bilinear(want, 24, 24, norm, 16, 16, 3, rs);
 		assert_int_equal(b->record[i], i);
 		assert_int_equal(b->y[i], ds->labels[i]);
@@ -208,10 +208,9 @@ static void import_open_and_train(void **state)
 	assert_true(pg.calls >= 2);
 	assert_true(pg.last == 1.0);
 	/* classes sorted by name, 40 per class: 4 test, 4 val, 32 train */
-	assert_string_equal(
-	    json_string_value(json_array_get(json_object_get(rep, "classes"),
-					     0)),
-	    "blue");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(rep, "classes"), 0)),
+			    "blue");
 	assert_int_equal(json_integer_value(json_object_get(rep, "records")),
 			 120);
 	for (int k = 0; k < 3; k++) {
@@ -229,12 +228,11 @@ static void import_open_and_train(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 			     json_object_get(sizes, "height"), "max")),
 			 41);
-	assert_int_equal(count_glob("/tmp/lmnas-import-*/flat.cache.tmp-*"),
-			 0);
+	assert_int_equal(count_glob("/tmp/lmnas-import-*/flat.cache.tmp-*"), 0);
 
-	assert_int_equal(data_cache_load(dst, DATA_SPLIT_TRAIN, &tr, err,
-					 sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    data_cache_load(dst, DATA_SPLIT_TRAIN, &tr, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(tr.n, 96);
 	assert_int_equal(tr.height, 16);
 	assert_int_equal(tr.width, 16);
@@ -268,9 +266,9 @@ static void import_open_and_train(void **state)
 		assert_true(fabs(tr.std[k] - s) < 1e-5);
 	}
 	loader_matches_kernels(&tr);
-	assert_int_equal(data_cache_load(dst, DATA_SPLIT_VAL, &va, err,
-					 sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    data_cache_load(dst, DATA_SPLIT_VAL, &va, err, sizeof err),
+	    CORE_OK);
 	assert_int_equal(va.n, 12);
 	data_set_free(&va);
 	data_set_free(&tr);
@@ -318,7 +316,8 @@ static void splits_duplicates_bad(void **state)
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", p, q);
 	assert_int_equal(system(cmd), 0);
 	snprintf(p, sizeof p, "%s/train/green/broken.png", src);
-	it_file_write(p, "\x89PNG\r\n\x1a\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40);
+	it_file_write(p, "\x89PNG\r\n\x1a\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		      40);
 	snprintf(p, sizeof p, "%s/train/green/notes.txt", src); /* ignored */
 	it_file_write(p, "hello", 5);
 
@@ -343,19 +342,20 @@ static void splits_duplicates_bad(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(bad, 0), "file")),
 	    "train/green/broken.png");
-	assert_non_null(strstr(
-	    json_string_value(json_object_get(json_array_get(bad, 0), "reason")),
-	    "png:"));
+	assert_non_null(strstr(json_string_value(json_object_get(
+				   json_array_get(bad, 0), "reason")),
+			       "png:"));
 	assert_int_equal(json_array_size(json_object_get(rep, "duplicates")),
 			 1);
-	assert_int_equal(json_array_size(json_object_get(
-			     json_array_get(json_object_get(rep, "duplicates"), 0),
-			     "files")),
-			 2);
+	assert_int_equal(
+	    json_array_size(json_object_get(
+		json_array_get(json_object_get(rep, "duplicates"), 0),
+		"files")),
+	    2);
 	/* the upload's test split kept as is; val drawn from train */
 	assert_int_equal(count_of(rep, "test", "red"), 5);
 	assert_int_equal(count_of(rep, "test", "green"), 5);
-	assert_int_equal(count_of(rep, "val", "red"), 2);	/* of 21 */
+	assert_int_equal(count_of(rep, "val", "red"), 2); /* of 21 */
 	assert_int_equal(count_of(rep, "train", "red"), 19);
 	assert_int_equal(count_of(rep, "train", "green"), 18); /* 20 - 2 */
 	json_decref(rep);
@@ -418,8 +418,8 @@ static void cifar_import(void **state)
 	struct data_import_opts o;
 	struct data_set raw, tr, te;
 	struct data_subsets sub;
-	struct data_split_cfg sc = {.val_fraction = 0.1, .train_fraction = 1,
-				    .seed = 9};
+	struct data_split_cfg sc = {
+	    .val_fraction = 0.1, .train_fraction = 1, .seed = 9};
 	json_t *rep = NULL;
 
 	snprintf(src, sizeof src, "%s/c100", root);
@@ -438,8 +438,8 @@ static void cifar_import(void **state)
 					 DATA_SPLIT_TRAIN, &raw, err,
 					 sizeof err),
 			 CORE_OK);
-	assert_int_equal(data_split_stratified(&raw, &sc, &sub, err, sizeof err),
-			 CORE_OK);
+	assert_int_equal(
+	    data_split_stratified(&raw, &sc, &sub, err, sizeof err), CORE_OK);
 	assert_int_equal(data_set_load(dst, DATA_KIND_CACHE, DATA_SPLIT_TRAIN,
 				       &tr, err, sizeof err),
 			 CORE_OK);
@@ -481,17 +481,17 @@ static void cache_damage(void **state)
 	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err))
 		fail_msg("import: %s", err);
 	json_decref(rep);
-	assert_int_equal(data_cache_load(dst, DATA_SPLIT_TEST, &ds, err,
-					 sizeof err),
-			 CORE_ERR_NOT_FOUND);
+	assert_int_equal(
+	    data_cache_load(dst, DATA_SPLIT_TEST, &ds, err, sizeof err),
+	    CORE_ERR_NOT_FOUND);
 	assert_non_null(strstr(err, "split test is empty"));
 	snprintf(p, sizeof p, "%s/%s", dst, DATA_CACHE_PIXELS);
 	f = fopen(p, "ab");
 	fputc(0, f);
 	fclose(f);
-	assert_int_equal(data_cache_load(dst, DATA_SPLIT_TRAIN, &ds, err,
-					 sizeof err),
-			 CORE_ERR_INVALID);
+	assert_int_equal(
+	    data_cache_load(dst, DATA_SPLIT_TRAIN, &ds, err, sizeof err),
+	    CORE_ERR_INVALID);
 	assert_non_null(strstr(err, "the index says 8 records"));
 	assert_null(ds.pixels);
 }
