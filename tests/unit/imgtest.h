@@ -6,12 +6,15 @@
 #ifndef LMNAS_IMGTEST_H
 #define LMNAS_IMGTEST_H
 
-#include <jpeglib.h>
-#include <png.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* jpeglib.h needs size_t and FILE declared first */
+#include <jpeglib.h>
+#include <png.h>
 
 struct it_buf {
 	uint8_t *p;
