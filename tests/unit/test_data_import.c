@@ -463,6 +463,64 @@ static void cifar_import(void **state)
 	json_decref(rep);
 }
 
+/* 10,000 classes of one 8 x 8 PNG each (the cap): imported, names sorted
+ * ("c00000" < ... < "c09999"), every class in train; one more class folder
+ * is refused before any image is read. */
+static void ten_thousand_classes(void **state)
+{
+	char src[128], dst[128], p[256], err[CORE_ERR_LEN];
+	struct data_import_opts o;
+	struct data_set ds;
+	uint8_t px[8 * 8 * 3];
+	json_t *rep = NULL;
+	uint8_t *f;
+	size_t n;
+
+	snprintf(src, sizeof src, "%s/many", root);
+	snprintf(dst, sizeof dst, "%s/many.cache", root);
+	mkdirs(src);
+	for (int c = 0; c < DATA_CACHE_MAX_CLASSES; c++) {
+		/* a distinct image per class, so no duplicates */
+		for (size_t i = 0; i < sizeof px; i++)
+			px[i] = (uint8_t)(i < 3 ? (size_t)c >> (8 * i) : i);
+		f = it_png(8, 8, PNG_COLOR_TYPE_RGB, 8, px, 24, NULL, 0, &n);
+		snprintf(p, sizeof p, "%s/c%05d", src, c);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof p, "%s/c%05d/a.png", src, c);
+		it_file_write(p, f, n);
+		free(f);
+	}
+	data_import_opts_default(&o);
+	o.resolution = 8;
+	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err))
+		fail_msg("import: %s", err);
+	assert_int_equal(json_array_size(json_object_get(rep, "classes")),
+			 DATA_CACHE_MAX_CLASSES);
+	assert_int_equal(json_array_size(json_object_get(rep, "duplicates")),
+			 0);
+	json_decref(rep);
+	assert_int_equal(
+	    data_cache_load(dst, DATA_SPLIT_TRAIN, &ds, err, sizeof err),
+	    CORE_OK);
+	assert_int_equal(ds.n, DATA_CACHE_MAX_CLASSES);
+	assert_int_equal(ds.classes, DATA_CACHE_MAX_CLASSES);
+	assert_string_equal(data_set_label_name(&ds, 9999), "c09999");
+	for (int i = 0; i < ds.n; i++) {
+		const uint8_t *r = ds.pixels + (size_t)i * 8 * 8 * 3;
+		assert_int_equal(ds.labels[i], i); /* train: by class */
+		assert_int_equal(r[0] | r[1] << 8, i);
+	}
+	data_set_free(&ds);
+	snprintf(p, sizeof p, "%s/z-one-more", src);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(dst, sizeof dst, "%s/many2.cache", root);
+	assert_int_equal(
+	    data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err),
+	    CORE_ERR_INVALID);
+	assert_non_null(strstr(err, "more than 10000"));
+	json_decref(rep);
+}
+
 /* A damaged index or pixel file is refused with the reason. */
 static void cache_damage(void **state)
 {
@@ -504,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(bad_layouts),
 	    cmocka_unit_test(cifar_import),
 	    cmocka_unit_test(cache_damage),
+	    cmocka_unit_test(ten_thousand_classes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
