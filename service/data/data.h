@@ -192,6 +192,8 @@ struct data_import_opts {
 	double test_fraction;	 /* when the upload has no test/ (0.1) */
 	uint64_t seed;		 /* of the stratified split */
 	double max_bad_fraction; /* more bad files fail the import (0.05) */
+	int threads; /* decoding threads, 0..64 (0, 1: one); the cache is the
+		      * same for any count */
 };
 void data_import_opts_default(struct data_import_opts *o);
 

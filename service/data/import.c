@@ -19,6 +19,7 @@
 
 #define IMPORT_MAX_FILE_BYTES (64u * 1024u * 1024u)
 #define IMPORT_NAME_MAX	      512
+#define IMPORT_CHUNK	      64 /* images decoded in parallel per step */
 
 static const char *const split_dirs[3] = {"train", "test", "val"};
 /* order of the splits in pixels.u8 (enum data_split values) */
@@ -54,6 +55,7 @@ void data_import_opts_default(struct data_import_opts *o)
 	o->test_fraction = 0.1;
 	o->seed = 0;
 	o->max_bad_fraction = 0.05;
+	o->threads = 1;
 }
 
 static int is_dir(const char *p)
@@ -532,50 +534,85 @@ static enum core_status bad_check(const struct imp *im, int total, char *err,
 	return CORE_OK;
 }
 
-/* Pass 2: decode, crop, resize and append every good file in cache order. */
+/* Decodes, crops and resizes file f into rec; 0, or -1 with the reason in
+ * why (a bad file), or -2 when out of memory. Thread-safe: touches only f's
+ * path, rec and why. */
+static int image_to_record(const struct imp_file *f, uint8_t *rec, int side,
+			   char *why, size_t whylen)
+{
+	struct data_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	if (core_file_read(f->path, IMPORT_MAX_FILE_BYTES, &buf, &len, why,
+			   whylen) ||
+	    data_image_decode((uint8_t *)buf, len, 0, &img, why, whylen)) {
+		core_free(buf);
+		return -1;
+	}
+	core_free(buf);
+	if (data_image_crop_resize(rec, side, img.rgb, img.height, img.width))
+		rc = -2;
+	data_image_free(&img);
+	return rc;
+}
+
+/* Pass 2: every good file (sorted in cache order, the bad ones last)
+ * decoded, cropped and resized by o->threads threads a chunk at a time,
+ * then appended in order by this thread, so the cache does not depend on
+ * the thread count. */
 static enum core_status pass_pixels(struct imp *im, struct data_cache_w *w,
 				    int side, char *err, size_t errlen)
 {
-	size_t bytes = (size_t)side * side * 3;
-	uint8_t *rec = core_malloc(bytes);
+	const size_t bytes = (size_t)side * side * 3;
+	const int chunk = IMPORT_CHUNK;
+	const int threads = im->o->threads > 1 ? im->o->threads : 1;
+	uint8_t *recs = core_malloc(bytes * chunk);
+	char(*why)[CORE_ERR_LEN] = core_malloc(sizeof *why * chunk);
+	int *rc = core_malloc(sizeof *rc * chunk);
+	int ngood = 0;
 	enum core_status st = CORE_OK;
 
-	if (!rec) {
+	if (!recs || !why || !rc) {
 		core_errf(err, errlen, "out of memory");
-		return CORE_ERR_NOMEM;
+		st = CORE_ERR_NOMEM;
+		goto out;
 	}
-	for (int i = 0; i < im->nf && !st; i++) {
-		struct imp_file *f = &im->f[i];
-		struct data_image img;
-		char why[CORE_ERR_LEN];
-		char *buf = NULL;
-		size_t len = 0;
+	while (ngood < im->nf && !im->f[ngood].bad)
+		ngood++;
+	for (int c0 = 0; c0 < ngood && !st; c0 += chunk) {
+		int n = ngood - c0 < chunk ? ngood - c0 : chunk;
 
-		if (f->bad)
-			break; /* sorted last */
-		if (im->progress && i % 64 == 0)
-			im->progress(0.3 + 0.7 * i / im->nf, "decode", im->ctx);
-		if (core_file_read(f->path, IMPORT_MAX_FILE_BYTES, &buf, &len,
-				   why, sizeof why) ||
-		    data_image_decode((uint8_t *)buf, len, 0, &img, why,
-				      sizeof why)) {
-			core_free(buf);
-			f->bad = 1;
-			imp_bad(im, f->name, why);
-			continue;
+		if (im->progress)
+			im->progress(0.3 + 0.7 * c0 / im->nf, "decode",
+				     im->ctx);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+		for (int k = 0; k < n; k++)
+			rc[k] = image_to_record(&im->f[c0 + k],
+						recs + (size_t)k * bytes, side,
+						why[k], sizeof why[k]);
+		for (int k = 0; k < n && !st; k++) {
+			struct imp_file *f = &im->f[c0 + k];
+
+			if (rc[k] == -1) {
+				f->bad = 1;
+				imp_bad(im, f->name, why[k]);
+			} else if (rc[k] == -2) {
+				core_errf(err, errlen, "out of memory");
+				st = CORE_ERR_NOMEM;
+			} else {
+				st = data_cache_w_add(
+				    w, recs + (size_t)k * bytes, bytes, f->cls,
+				    (enum data_split)f->split, f->name, err,
+				    errlen);
+			}
 		}
-		core_free(buf);
-		st = data_image_crop_resize(rec, side, img.rgb, img.height,
-					    img.width);
-		data_image_free(&img);
-		if (st)
-			core_errf(err, errlen, "out of memory");
-		else
-			st = data_cache_w_add(w, rec, bytes, f->cls,
-					      (enum data_split)f->split,
-					      f->name, err, errlen);
 	}
-	core_free(rec);
+out:
+	core_free(recs);
+	core_free(why);
+	core_free(rc);
 	return st;
 }
 
@@ -649,11 +686,12 @@ data_import_dir(const char *src_dir, const char *cache_dir,
 	    o->resolution > DATA_MAX_RESOLUTION ||
 	    !(o->val_fraction >= 0 && o->val_fraction < 0.5) ||
 	    !(o->test_fraction >= 0 && o->test_fraction < 0.5) ||
-	    !(o->max_bad_fraction >= 0 && o->max_bad_fraction <= 1)) {
+	    !(o->max_bad_fraction >= 0 && o->max_bad_fraction <= 1) ||
+	    o->threads < 0 || o->threads > 64) {
 		core_errf(err, errlen,
 			  "import: resolution must be %d..%d, val_fraction and "
 			  "test_fraction in [0, 0.5), max_bad_fraction in [0, "
-			  "1]",
+			  "1], threads 0..64",
 			  DATA_MIN_RESOLUTION, DATA_MAX_RESOLUTION);
 		return CORE_ERR_INVALID;
 	}

@@ -2,7 +2,7 @@
 /* bench_import.c - import throughput and reading from the cache:
  *   1. N JPEGs of 640 x 480 (LMNAS_BENCH_IMPORT_N, default 2000; 10 classes,
  *      written with libjpeg at quality 90 first, not timed) imported at the
- *      default resolution 256: images/s of data_import_dir (one thread);
+ *      default resolution 256: images/s of data_import_dir (2 threads);
  *   2. the loader's images/s (batch 128, 2 threads, crop + flip, 32 px) over
  *      the CIFAR-100 training set read from train.bin into memory vs the
  *      same set imported into a cache (memory-mapped).
@@ -136,13 +136,14 @@ int main(void)
 		goto out;
 	}
 	data_import_opts_default(&o);
+	o.threads = 2;
 	t0 = core_now_seconds();
 	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err)) {
 		fprintf(stderr, "bench_import: %s\n", err);
 		goto out;
 	}
 	secs = core_now_seconds() - t0;
-	printf("import of %d JPEGs 640x480 at resolution 256 (one thread): "
+	printf("import of %d JPEGs 640x480 at resolution 256 (2 threads): "
 	       "%.1f s, %.0f images/s\n",
 	       n, secs, n / secs);
 	json_decref(rep);

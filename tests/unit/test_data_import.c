@@ -182,6 +182,43 @@ static void loader_matches_kernels(const struct data_set *ds)
 	free(rs);
 }
 
+static char *slurp(const char *dir, const char *name, size_t *n)
+{
+	char p[256], err[CORE_ERR_LEN], *d = NULL;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	assert_int_equal(core_file_read(p, 1u << 26, &d, n, err, sizeof err),
+			 CORE_OK);
+	return d;
+}
+
+/* Three decoding threads give the very same cache as one. */
+static void same_with_threads(const char *src, const char *dst1,
+			      const struct data_import_opts *o1)
+{
+	struct data_import_opts o = *o1;
+	char dst[160], err[CORE_ERR_LEN];
+	const char *files[2] = {DATA_CACHE_PIXELS, DATA_CACHE_INDEX};
+	json_t *rep = NULL;
+
+	assert_int_equal(o.threads, 1);
+	o.threads = 3;
+	snprintf(dst, sizeof dst, "%s.threads", dst1);
+	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err))
+		fail_msg("import: %s", err);
+	json_decref(rep);
+	for (int i = 0; i < 2; i++) {
+		size_t n1, n2;
+		char *a = slurp(dst1, files[i], &n1),
+		     *b = slurp(dst, files[i], &n2);
+
+		assert_int_equal(n1, n2);
+		assert_memory_equal(a, b, n1);
+		core_free(a);
+		core_free(b);
+	}
+}
+
 /* Import, open, statistics, and a network trained from the cache. */
 static void import_open_and_train(void **state)
 {
@@ -229,6 +266,7 @@ static void import_open_and_train(void **state)
 			     json_object_get(sizes, "height"), "max")),
 			 41);
 	assert_int_equal(count_glob("/tmp/lmnas-import-*/flat.cache.tmp-*"), 0);
+	same_with_threads(src, dst, &o);
 
 	assert_int_equal(
 	    data_cache_load(dst, DATA_SPLIT_TRAIN, &tr, err, sizeof err),
