@@ -249,8 +249,8 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	tc.eval_test = !no_test;
 	if (data_kind_parse(dataset, &tc.kind)) {
 		fprintf(stderr,
-			"lmnas train: --dataset: '%s' is not cifar10 or "
-			"cifar100\n",
+			"lmnas train: --dataset: '%s' is not cifar10, cifar100 "
+			"or cache\n",
 			dataset);
 		return 2;
 	}
