@@ -24,7 +24,8 @@ MAKEFLAGS += -j$(shell nproc) --no-print-directory
 endif
 .DEFAULT_GOAL := build
 
-PKGS := libmicrohttpd jansson libcurl libpq libzip openblas libcrypto libarchive
+PKGS := libmicrohttpd jansson libcurl libpq libzip openblas libcrypto libarchive \
+	libpng libjpeg
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

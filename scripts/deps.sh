@@ -12,7 +12,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential pkg-config
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpq-dev libssl-dev
-	libopenblas-openmp-dev libzip-dev libcmocka-dev
+	libopenblas-openmp-dev libzip-dev libcmocka-dev libpng-dev libjpeg62-turbo-dev
 	libarchive-dev # dataset uploads: zip, tar, tar.gz (service/unpack)
 	postgresql postgresql-client
 	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

@@ -19,10 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The image import (service/data's data_import_dir once it is merged;
- * NULL: every import fails with "no image import in this build"). serve
- * uses the same. */
-const http_dataset_import_fn cmd_dataset_import = NULL;
+/* The image import (service/data's data_import_dir); serve uses the
+ * same. A pointer so that the tests can run the API with a stand-in. */
+const http_dataset_import_fn cmd_dataset_import = data_import_dir;
 
 static const char usage[] =
     "usage: lmnas dataset import PATH --name NAME [--resolution R] "
@@ -62,6 +61,18 @@ static int parse_id(const char *text, long long *out)
 	return 0;
 }
 
+/* The import's defaults (data_import_opts_default) at the asked stored
+ * resolution (0: the default). */
+static struct data_import_opts import_opts(int resolution)
+{
+	struct data_import_opts o;
+
+	data_import_opts_default(&o);
+	if (resolution > 0)
+		o.resolution = resolution;
+	return o;
+}
+
 /* Extracts (an archive) and imports src for dataset id into dir. */
 static enum core_status import_into(const char *src, int is_dir,
 				    const char *dir, int resolution,
@@ -71,11 +82,7 @@ static enum core_status import_into(const char *src, int is_dir,
 {
 	struct unpack_limits lim = {.max_entries = 1000000,
 				    .max_bytes = (uint64_t)max_bytes * 4};
-	struct data_import_opts o = {.resolution = resolution,
-				     .val_fraction = 0.1,
-				     .test_fraction = 0.1,
-				     .seed = 1,
-				     .max_bad_fraction = 0.05};
+	struct data_import_opts o = import_opts(resolution);
 	char files[PATH_MAX + 64], cache[PATH_MAX + 64], e2[CORE_ERR_LEN];
 	struct unpack_stats us = {0};
 	enum core_status st = CORE_OK;

@@ -173,10 +173,10 @@ static int export_run(const struct export_args *x)
 			"for sizing and benchmarks only\n",
 			(unsigned long long)x->seed);
 	if (x->data) {
-		if (data_cifar_load(x->data, o.kind, DATA_SPLIT_TRAIN, &train,
-				    err, sizeof err) ||
-		    data_cifar_load(x->data, o.kind, DATA_SPLIT_TEST, &test,
-				    err, sizeof err)) {
+		if (data_set_load(x->data, o.kind, DATA_SPLIT_TRAIN, &train,
+				  err, sizeof err) ||
+		    data_set_load(x->data, o.kind, DATA_SPLIT_TEST, &test, err,
+				  sizeof err)) {
 			fprintf(stderr, "lmnas export: %s\n", err);
 			goto out;
 		}
@@ -233,7 +233,8 @@ int cmd_export(const struct config *cfg, int argc, char **argv)
 	     "CIFAR binary files: calibration (train split), test images and "
 	     "--eval (test split); without it, random inputs"},
 	    {"--dataset", CMD_ARG_STRING, &x.dataset, 0, 0,
-	     "cifar100 (default) or cifar10"},
+	     "cifar100 (default), cifar10 or cache (a directory made by "
+	     "data_import_dir)"},
 	    {"--calib", CMD_ARG_INT, &x.calib, 1, 50000,
 	     "calibration images, default 500"},
 	    {"--calibration", CMD_ARG_STRING, &x.calibration, 0, 0,

@@ -174,7 +174,8 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	    {"--data", CMD_ARG_STRING, &tc.data_dir, 0, 0,
 	     "directory with the CIFAR binary files (required)"},
 	    {"--dataset", CMD_ARG_STRING, &dataset, 0, 0,
-	     "cifar100 (default) or cifar10"},
+	     "cifar100 (default), cifar10 or cache (a directory made by "
+	     "data_import_dir)"},
 	    {"--out", CMD_ARG_STRING, &cli.out, 0, 0,
 	     "output directory: checkpoint.lmnas, metrics.jsonl, "
 	     "result.json (required)"},
@@ -248,8 +249,8 @@ int cmd_train(const struct config *cfg, int argc, char **argv)
 	tc.eval_test = !no_test;
 	if (data_kind_parse(dataset, &tc.kind)) {
 		fprintf(stderr,
-			"lmnas train: --dataset: '%s' is not cifar10 or "
-			"cifar100\n",
+			"lmnas train: --dataset: '%s' is not cifar10, cifar100 "
+			"or cache\n",
 			dataset);
 		return 2;
 	}
@@ -386,8 +387,8 @@ static int eval_int8(struct model *m, const char *data, enum data_kind kind,
 	memset(&q, 0, sizeof q);
 	quant_config_default(&qc);
 	qc.percentile = percentile;
-	if (data_cifar_load(data, kind, DATA_SPLIT_TRAIN, &train, err,
-			    sizeof err) ||
+	if (data_set_load(data, kind, DATA_SPLIT_TRAIN, &train, err,
+			  sizeof err) ||
 	    quant_images_load(&train, calib < train.n ? calib : train.n,
 			      m->arch.resolution, &x, NULL, err, sizeof err) ||
 	    quant_net_build(m, x, calib < train.n ? calib : train.n, &qc, &q,
@@ -436,7 +437,8 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	    {"--data", CMD_ARG_STRING, &data, 0, 0,
 	     "directory with the CIFAR binary files (required)"},
 	    {"--dataset", CMD_ARG_STRING, &dataset, 0, 0,
-	     "cifar100 (default) or cifar10"},
+	     "cifar100 (default), cifar10 or cache (a directory made by "
+	     "data_import_dir)"},
 	    {"--split", CMD_ARG_STRING, &split, 0, 0,
 	     "test (default) or train"},
 	    {"--batch", CMD_ARG_INT, &batch, 1, 4096, "default 256"},
@@ -477,7 +479,7 @@ int cmd_eval(const struct config *cfg, int argc, char **argv)
 	    model_build(&a, batch, 0, 0, &m, err, sizeof err) ||
 	    train_checkpoint_restore(blob, len, m, NULL, NULL, err,
 				     sizeof err) ||
-	    data_cifar_load(data, kind, sp, &ds, err, sizeof err) ||
+	    data_set_load(data, kind, sp, &ds, err, sizeof err) ||
 	    train_evaluate(m, &ds, NULL, ds.n, batch, a.resolution, threads,
 			   &met, err, sizeof err)) {
 		fprintf(stderr, "lmnas eval: %s\n", err);

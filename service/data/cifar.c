@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,12 +56,16 @@ static void cifar_layout_get(enum data_kind kind, enum data_split split,
 
 const char *data_kind_name(enum data_kind k)
 {
-	return k == DATA_KIND_CIFAR10 ? "cifar10" : "cifar100";
+	return k == DATA_KIND_CIFAR10 ? "cifar10"
+	       : k == DATA_KIND_CACHE ? "cache"
+				      : "cifar100";
 }
 
 const char *data_split_name(enum data_split s)
 {
-	return s == DATA_SPLIT_TRAIN ? "train" : "test";
+	return s == DATA_SPLIT_TRAIN ? "train"
+	       : s == DATA_SPLIT_VAL ? "val"
+				     : "test";
 }
 
 enum core_status data_kind_parse(const char *s, enum data_kind *out)
@@ -69,6 +74,8 @@ enum core_status data_kind_parse(const char *s, enum data_kind *out)
 		*out = DATA_KIND_CIFAR10;
 	else if (strcmp(s, "cifar100") == 0)
 		*out = DATA_KIND_CIFAR100;
+	else if (strcmp(s, "cache") == 0)
+		*out = DATA_KIND_CACHE;
 	else
 		return CORE_ERR_INVALID;
 	return CORE_OK;
@@ -80,6 +87,8 @@ enum core_status data_split_parse(const char *s, enum data_split *out)
 		*out = DATA_SPLIT_TRAIN;
 	else if (strcmp(s, "test") == 0)
 		*out = DATA_SPLIT_TEST;
+	else if (strcmp(s, "val") == 0)
+		*out = DATA_SPLIT_VAL;
 	else
 		return CORE_ERR_INVALID;
 	return CORE_OK;
@@ -87,14 +96,34 @@ enum core_status data_split_parse(const char *s, enum data_split *out)
 
 int data_kind_classes(enum data_kind k)
 {
-	return k == DATA_KIND_CIFAR10 ? 10 : 100;
+	return k == DATA_KIND_CIFAR10 ? 10 : k == DATA_KIND_CACHE ? 0 : 100;
+}
+
+size_t data_set_record_bytes(const struct data_set *ds)
+{
+	int h = ds->height ? ds->height : DATA_IMAGE_SIZE;
+	int w = ds->width ? ds->width : DATA_IMAGE_SIZE;
+
+	return (size_t)h * (size_t)w * DATA_IMAGE_CHANNELS;
+}
+
+enum core_status data_set_load(const char *dir, enum data_kind kind,
+			       enum data_split split, struct data_set *ds,
+			       char *err, size_t errlen)
+{
+	if (kind == DATA_KIND_CACHE)
+		return data_cache_load(dir, split, ds, err, errlen);
+	return data_cifar_load(dir, kind, split, ds, err, errlen);
 }
 
 void data_set_free(struct data_set *ds)
 {
 	if (!ds)
 		return;
-	core_free(ds->pixels);
+	if (ds->map)
+		munmap(ds->map, ds->map_len);
+	else
+		core_free(ds->pixels);
 	core_free(ds->labels);
 	core_free(ds->coarse);
 	core_free(ds->label_names);
@@ -127,6 +156,7 @@ enum core_status data_set_alloc(struct data_set *ds, enum data_kind kind,
 	ds->split = split;
 	ds->n = n;
 	ds->classes = data_kind_classes(kind);
+	ds->height = ds->width = DATA_IMAGE_SIZE;
 	ds->pixels = core_calloc((size_t)n, DATA_IMAGE_BYTES);
 	ds->labels = core_calloc((size_t)n, sizeof *ds->labels);
 	if (kind == DATA_KIND_CIFAR100)

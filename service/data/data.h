@@ -69,15 +69,16 @@
 
 /* ---- data sets ---------------------------------------------------------- */
 
-enum data_kind { DATA_KIND_CIFAR10 = 0, DATA_KIND_CIFAR100 };
-enum data_split { DATA_SPLIT_TRAIN = 0, DATA_SPLIT_TEST };
+/* DATA_KIND_CACHE: an import cache directory (data_cache_load, below). */
+enum data_kind { DATA_KIND_CIFAR10 = 0, DATA_KIND_CIFAR100, DATA_KIND_CACHE };
+enum data_split { DATA_SPLIT_TRAIN = 0, DATA_SPLIT_TEST, DATA_SPLIT_VAL };
 
-/* "cifar10", "cifar100" / "train", "test". */
+/* "cifar10", "cifar100", "cache" / "train", "test", "val". */
 const char *data_kind_name(enum data_kind k);
 const char *data_split_name(enum data_split s);
 enum core_status data_kind_parse(const char *s, enum data_kind *out);
 enum core_status data_split_parse(const char *s, enum data_split *out);
-/* 10 or 100 (fine labels). */
+/* 10 or 100 (fine labels); 0 for a cache (its index says). */
 int data_kind_classes(enum data_kind k);
 
 /* A whole CIFAR file set in memory. Record i is the i-th record of the
@@ -89,12 +90,28 @@ struct data_set {
 	enum data_split split;
 	int n;		   /* records */
 	int classes;	   /* label range 0..classes-1 */
-	uint8_t *pixels;   /* (n, 32, 32, 3) HWC, one allocation */
+	int height, width; /* of every record: 32 x 32 for CIFAR; 0 = 32 */
+	uint8_t *pixels;   /* (n, height, width, 3) HWC, one allocation or
+			    * inside map */
 	int32_t *labels;   /* (n) fine label (CIFAR-100) or label (CIFAR-10) */
 	int32_t *coarse;   /* (n) CIFAR-100 coarse label 0..19; NULL for C-10 */
 	char *label_names; /* (classes, DATA_LABEL_NAME_MAX) or NULL */
 	char *coarse_names; /* (20, DATA_LABEL_NAME_MAX) or NULL */
+	int has_stats;	    /* 1: mean/std below (a cache's), used by
+			     * data_loader_cfg_default instead of the kind's */
+	float mean[3], std[3];
+	void *map; /* a cache's mmap of its pixel file (munmap'd by free) */
+	size_t map_len;
 };
+
+/* Record size of ds in bytes (height * width * 3). */
+size_t data_set_record_bytes(const struct data_set *ds);
+
+/* Loads split `split` of a data set of any kind: CIFAR via data_cifar_load
+ * (no val split), a cache via data_cache_load. */
+enum core_status data_set_load(const char *dir, enum data_kind kind,
+			       enum data_split split, struct data_set *ds,
+			       char *err, size_t errlen);
 
 /* Loads split `split` of the CIFAR-10 or CIFAR-100 binary files in dir
  * (CIFAR-10: data_batch_1..5.bin, test_batch.bin, names from
@@ -123,6 +140,98 @@ enum core_status data_set_alloc(struct data_set *ds, enum data_kind kind,
 void data_set_free(struct data_set *ds);
 /* Class name of label c, or NULL when names were not loaded. */
 const char *data_set_label_name(const struct data_set *ds, int c);
+
+/* ---- image decoding (image.c) ------------------------------------------ */
+
+/* Files above these are refused from their header, before any allocation. */
+#define DATA_IMAGE_MAX_SIDE    16384
+#define DATA_IMAGE_MAX_PIXELS  (64ll * 1024 * 1024)
+#define DATA_IMAGE_HEADER_ONLY 1 /* flag: size and format, no pixels */
+
+struct data_image {
+	int width, height;   /* after EXIF orientation */
+	uint8_t *rgb;	     /* (height, width, 3) HWC; NULL header-only */
+	const char *format;  /* "png" or "jpeg" (static) */
+	int source_channels; /* 1 gray, 3 colour, 4 CMYK (JPEG) */
+	int source_depth;    /* bits per sample in the file */
+	int orientation;     /* EXIF 1..8 (JPEG), applied; 1 for PNG */
+};
+
+/* Decodes a PNG (1..16-bit gray, gray+alpha, palette, RGB, RGBA) or JPEG
+ * (gray, YCbCr/RGB, CMYK/YCCK: converted, Adobe-inverted inks when the
+ * Adobe marker says so) held in buf into RGB uint8: gray is replicated to
+ * three channels, alpha is dropped (not composited), 16-bit samples keep
+ * their high byte, JPEG EXIF orientation is applied. Sizes are checked
+ * against DATA_IMAGE_MAX_* from the header first. Every library error
+ * becomes CORE_ERR_INVALID with the reason in err ("png: IHDR: CRC
+ * error", "jpeg: Premature end of JPEG file"...). On failure *im is
+ * zeroed; on success im->rgb is the caller's (data_image_free). */
+enum core_status data_image_decode(const uint8_t *buf, size_t len, int flags,
+				   struct data_image *im, char *err,
+				   size_t errlen);
+void data_image_free(struct data_image *im);
+/* Orientation tag (1..8) of an APP1 "Exif\0\0" payload; 1 when absent or
+ * malformed. */
+int data_exif_orientation(const uint8_t *app1, size_t n);
+
+/* ---- import cache (import.c, cache.c) ------------------------------------ */
+
+/* A cache directory holds pixels.u8 (records of height x width x 3 uint8
+ * HWC, ordered by split: train, val, test; within a split by class, then
+ * source name), index.json (format "lmnas-cache" version 1, height, width,
+ * classes, mean, std, split ranges, labels and source names per record)
+ * and report.json (the import report). */
+#define DATA_CACHE_PIXELS      "pixels.u8"
+#define DATA_CACHE_INDEX       "index.json"
+#define DATA_CACHE_REPORT      "report.json"
+#define DATA_CACHE_MAX_CLASSES 10000
+#define DATA_CACHE_MAX_RECORDS (1 << 22)
+
+struct data_import_opts {
+	int resolution;		 /* stored side cap, default 256 */
+	double val_fraction;	 /* when the upload has no val/ (0.1) */
+	double test_fraction;	 /* when the upload has no test/ (0.1) */
+	uint64_t seed;		 /* of the stratified split */
+	double max_bad_fraction; /* more bad files fail the import (0.05) */
+	int threads; /* decoding threads, 0..64 (0, 1: one); the cache is the
+		      * same for any count */
+};
+void data_import_opts_default(struct data_import_opts *o);
+
+/* Imports an ImageFolder directory (src/<class>/<files> or
+ * src/{train,val,test}/<class>/<files>; PNG and JPEG by signature, other
+ * files and dot files ignored) or a CIFAR-10/100 binary directory (found by
+ * its file names) into a new cache directory cache_dir (must not exist;
+ * written under a temporary name and renamed, so it appears whole or not at
+ * all). Crop policy: centre crop to a square of the shorter side, then
+ * resized (antialiased triangle filter) to S x S where S = min(resolution,
+ * the smallest shorter side among the images); CIFAR stays 32 x 32.
+ * progress (may be NULL) is called with a fraction 0..1 and the phase.
+ * *report (the caller's, json_decref) receives classes, counts per class
+ * and split, image size statistics, mean/std, duplicates (same content
+ * hash), bad files with reasons and the crop policy. Fails
+ * (CORE_ERR_INVALID, reason in err, *report still set when the scan got
+ * that far) with no class, one class, an empty class, or more than
+ * max_bad_fraction bad files. */
+enum core_status
+data_import_dir(const char *src_dir, const char *cache_dir,
+		const struct data_import_opts *o,
+		void (*progress)(double frac, const char *what, void *ctx),
+		void *ctx, json_t **report, char *err, size_t errlen);
+
+/* Opens split `split` of the cache in dir: its pixels are a read-only
+ * mmap of the split's range of pixels.u8 (not read whole), labels and class
+ * names copied, mean/std from the index (has_stats = 1). Validates the
+ * index against the file size. On failure *ds is zeroed. */
+enum core_status data_cache_load(const char *dir, enum data_split split,
+				 struct data_set *ds, char *err, size_t errlen);
+
+/* Resizes a square-cropped region: out (os, os, 3) uint8 from the centre
+ * square of in (h, w, 3) with a triangle (bilinear) filter whose support
+ * grows with the scale (antialiased like PIL's BILINEAR resize).
+ * CORE_ERR_NOMEM when its temporary cannot be allocated. */
+enum core_status data_image_crop_resize(uint8_t *out, int os, const uint8_t *in,
+					int h, int w);
 
 /* ---- stratified split --------------------------------------------------- */
 
@@ -324,28 +433,5 @@ enum core_status data_logits_load(const char *path,
 				  struct data_logits *out, char *err,
 				  size_t errlen);
 void data_logits_free(struct data_logits *l);
-
-/* ---- image import (ImageFolder / CIFAR into the training cache) --------
- * Declared here by the datasets API (issue 13) so that it can be coded
- * against; the import itself (decoding, resize, cache) lives with the data
- * module's image import. */
-struct data_import_opts {
-	int resolution;	     /* stored resolution; 0: the default */
-	double val_fraction; /* stratified split when the upload has none */
-	double test_fraction;
-	uint64_t seed;
-	double
-	    max_bad_fraction; /* more bad images than this: the import fails */
-};
-
-/* Imports the image folders (or CIFAR binary files) under src_dir into a
- * new cache at cache_dir; progress (may be NULL) is called with the done
- * fraction; *report (owned by the caller) receives classes, counts,
- * statistics and the bad files. */
-enum core_status
-data_import_dir(const char *src_dir, const char *cache_dir,
-		const struct data_import_opts *o,
-		void (*progress)(double frac, const char *what, void *ctx),
-		void *ctx, json_t **report, char *err, size_t errlen);
 
 #endif

@@ -46,6 +46,7 @@ struct data_loader {
 	int32_t *base; /* (n) records served, in the caller's order */
 	int32_t *perm; /* (n) current epoch's order */
 	int n;
+	int h, w;	 /* record size of ds (CIFAR: 32 x 32) */
 	long bpe;	 /* batches per epoch */
 	long first;	 /* global batch number of sequence 0 */
 	long total;	 /* sequences to serve (LONG_MAX: endless) */
@@ -67,7 +68,7 @@ struct data_loader {
 	int32_t *rbuf;	   /* (nslots, batch) */
 	int32_t *wbuf;	   /* (threads, batch) worker index copies */
 	float *sbuf;	   /* (threads, per_worker) worker scratch */
-	size_t per_worker; /* 32*32*3 + data_resize_scratch_size(32, R, 3) */
+	size_t per_worker; /* h*w*3 + data_resize_scratch_size(h, R, 3) */
 	int nworkers;	   /* started */
 	struct loader_worker *workers;
 	int sync_inited; /* mutex and conditions exist */
@@ -84,8 +85,13 @@ void data_loader_cfg_default(struct data_loader_cfg *cfg,
 	cfg->augment = 1;
 	cfg->crop_padding = 4;
 	cfg->flip = 1;
-	data_norm_default(ds ? ds->kind : DATA_KIND_CIFAR100, cfg->mean,
-			  cfg->std);
+	if (ds && ds->has_stats) {
+		memcpy(cfg->mean, ds->mean, sizeof cfg->mean);
+		memcpy(cfg->std, ds->std, sizeof cfg->std);
+	} else {
+		data_norm_default(ds ? ds->kind : DATA_KIND_CIFAR100, cfg->mean,
+				  cfg->std);
+	}
 	cfg->threads = 1;
 	cfg->prefetch = 4;
 }
@@ -159,14 +165,13 @@ static void loader_batch_fill(const struct data_loader *ld,
 			      float *scratch, float *rscratch)
 {
 	const struct data_loader_cfg *c = &ld->cfg;
-	const int S = DATA_IMAGE_SIZE, R = c->resolution;
-	const size_t img = (size_t)R * R * 3;
+	const int H = ld->h, W = ld->w, R = c->resolution;
+	const size_t img = (size_t)R * R * 3, rec_bytes = (size_t)H * W * 3;
 
 	for (int i = 0; i < n; i++) {
 		int rec = idx[i];
-		const uint8_t *src =
-		    ld->ds->pixels + (size_t)rec * DATA_IMAGE_BYTES;
-		float *dst = R == S ? b->x + i * img : scratch;
+		const uint8_t *src = ld->ds->pixels + (size_t)rec * rec_bytes;
+		float *dst = R == H && R == W ? b->x + i * img : scratch;
 		struct data_aug a;
 
 		if (c->augment) {
@@ -174,15 +179,18 @@ static void loader_batch_fill(const struct data_loader *ld,
 				      c->crop_padding);
 			if (!c->flip)
 				a.flip = 0;
-			data_crop_flip_normalize(dst, src, S, S,
+			data_crop_flip_normalize(dst, src, H, W,
 						 c->crop_padding, &a, ld->lut);
-			data_cutout(dst, S, S, 3, a.cy, a.cx, c->cutout);
+			/* the centre is drawn in 0..31: scaled to the record
+			 * (CIFAR: unchanged) */
+			data_cutout(dst, H, W, 3, a.cy * H / DATA_IMAGE_SIZE,
+				    a.cx * W / DATA_IMAGE_SIZE, c->cutout);
 		} else {
-			data_crop_flip_normalize(dst, src, S, S, 0, NULL,
+			data_crop_flip_normalize(dst, src, H, W, 0, NULL,
 						 ld->lut);
 		}
-		if (R != S)
-			data_resize_bilinear(b->x + i * img, R, R, dst, S, S, 3,
+		if (R != H || R != W)
+			data_resize_bilinear(b->x + i * img, R, R, dst, H, W, 3,
 					     rscratch);
 		b->y[i] = ld->ds->labels[rec];
 		b->record[i] = rec;
@@ -268,8 +276,8 @@ static enum core_status loader_alloc(struct data_loader *ld, char *err,
 	ld->ybuf = core_malloc(ld->nslots * B * sizeof *ld->ybuf);
 	ld->rbuf = core_malloc(ld->nslots * B * sizeof *ld->rbuf);
 	ld->wbuf = core_malloc((size_t)c->threads * B * sizeof *ld->wbuf);
-	ld->per_worker = DATA_IMAGE_BYTES +
-			 data_resize_scratch_size(DATA_IMAGE_SIZE, (int)R, 3);
+	ld->per_worker = (size_t)ld->h * ld->w * 3 +
+			 data_resize_scratch_size(ld->h, (int)R, 3);
 	ld->sbuf =
 	    core_malloc((size_t)c->threads * ld->per_worker * sizeof *ld->sbuf);
 	ld->workers = core_calloc((size_t)c->threads, sizeof *ld->workers);
@@ -362,6 +370,8 @@ enum core_status data_loader_open(const struct data_loader_cfg *cfg,
 	}
 	ld->cfg = *cfg;
 	ld->ds = cfg->ds;
+	ld->h = cfg->ds->height ? cfg->ds->height : DATA_IMAGE_SIZE;
+	ld->w = cfg->ds->width ? cfg->ds->width : DATA_IMAGE_SIZE;
 	ld->n = cfg->indices ? cfg->n_indices : cfg->ds->n;
 	ld->nslots = cfg->prefetch;
 	ld->held = -1;
@@ -420,7 +430,7 @@ enum core_status data_loader_open(const struct data_loader_cfg *cfg,
 		w->ld = ld;
 		w->idx = ld->wbuf + (size_t)i * cfg->batch_size;
 		w->scratch = ld->sbuf + (size_t)i * ld->per_worker;
-		w->rscratch = w->scratch + DATA_IMAGE_BYTES;
+		w->rscratch = w->scratch + (size_t)ld->h * ld->w * 3;
 		if (pthread_create(&w->thread, NULL, loader_worker_main, w) !=
 		    0) {
 			core_errf(err, errlen,

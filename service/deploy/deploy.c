@@ -243,6 +243,15 @@ enum core_status deploy_model(struct model *m, const struct data_set *train,
 	co.dataset =
 	    has_data(train) || has_data(test) ? data_kind_name(o->kind) : NULL;
 	data_norm_default(o->kind, co.mean, co.std);
+	/* an imported data set brings its own statistics, which the loader
+	 * used for calibration: the generated project must normalize alike */
+	if (has_data(train) && train->has_stats) {
+		memcpy(co.mean, train->mean, sizeof co.mean);
+		memcpy(co.std, train->std, sizeof co.std);
+	} else if (has_data(test) && test->has_stats) {
+		memcpy(co.mean, test->mean, sizeof co.mean);
+		memcpy(co.std, test->std, sizeof co.std);
+	}
 	if (o->eval_images > 0 && has_data(test)) {
 		co.eval_images =
 		    o->eval_images < test->n ? o->eval_images : test->n;

@@ -100,6 +100,18 @@ static void import_progress(double frac, const char *what, void *ctx)
 		LOG_WARN("dataset %lld: progress: %s", t->id, err);
 }
 
+/* The import's defaults (data_import_opts_default) at the asked stored
+ * resolution (0: the default). */
+static struct data_import_opts import_opts(int resolution)
+{
+	struct data_import_opts o;
+
+	data_import_opts_default(&o);
+	if (resolution > 0)
+		o.resolution = resolution;
+	return o;
+}
+
 static void import_run(struct import_task *t)
 {
 	struct http_app *app = t->app;
@@ -108,11 +120,7 @@ static void import_run(struct import_task *t)
 	struct unpack_limits lim = {.max_entries = DATASETS_MAX_ENTRIES,
 				    .max_bytes =
 					(uint64_t)cap * DATASETS_EXPAND_FACTOR};
-	struct data_import_opts o = {.resolution = t->resolution,
-				     .val_fraction = 0.1,
-				     .test_fraction = 0.1,
-				     .seed = 1,
-				     .max_bad_fraction = 0.05};
+	struct data_import_opts o = import_opts(t->resolution);
 	char upload[PATH_MAX + 16], files[PATH_MAX + 16], cache[PATH_MAX + 16];
 	char err[CORE_ERR_LEN] = "", e2[CORE_ERR_LEN];
 	struct unpack_stats us = {0};

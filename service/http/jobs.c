@@ -175,11 +175,12 @@ static void dataset_resolve(const struct http_request *req,
 	const char *field = s->dataset_id > 0 ? "dataset.id" : "dataset.name";
 	char err[CORE_ERR_LEN], *cache = NULL;
 	long long id = 0;
+	int classes = 0;
 	enum core_status st;
 
 	st = queue_dataset_resolve(
 	    req->app->pool, http_caller_team(&req->caller), s->dataset_id,
-	    s->dataset_name, &id, &cache, err, sizeof err);
+	    s->dataset_name, &id, &cache, &classes, err, sizeof err);
 	if (st == CORE_ERR_NOT_FOUND || st == CORE_ERR_CONFLICT)
 		core_field_errorf(fe, field, "%s", err);
 	else if (st) {
@@ -187,7 +188,13 @@ static void dataset_resolve(const struct http_request *req,
 		core_field_errorf(fe, field, "could not be looked up now");
 	} else if (strlen(cache) >= SEARCH_PATH_MAX)
 		core_field_errorf(fe, field, "its cache path is too long");
+	else if (classes < 2 || classes > DATA_CACHE_MAX_CLASSES)
+		core_field_errorf(
+		    fe, field, "its import report names %d classes", classes);
 	else {
+		/* an import cache; every architecture's classes follow it */
+		s->dataset_kind = DATA_KIND_CACHE;
+		s->dataset_classes = classes;
 		s->dataset_id = id;
 		memcpy(s->dataset_path, cache, strlen(cache) + 1);
 	}

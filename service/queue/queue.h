@@ -407,7 +407,7 @@ enum core_status queue_datasets_page_json(struct store_pool *p, long long team,
 enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
 				       long long id, const char *name,
 				       long long *id_out, char **cache_path,
-				       char *err, size_t errlen);
+				       int *classes, char *err, size_t errlen);
 
 /* Deletes the dataset's row in one transaction that locks it first, so a
  * job submitted meanwhile either commits before (and is seen: refused) or

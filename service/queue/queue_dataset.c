@@ -64,7 +64,10 @@ static const struct store_stmt stmt_ds_page = {
 
 static const struct store_stmt stmt_ds_resolve = {
     "queue_ds_resolve",
-    "SELECT d.id, d.status, d.cache_path FROM datasets d"
+    "SELECT d.id, d.status, d.cache_path,"
+    " CASE WHEN jsonb_typeof(d.report->'classes') = 'array'"
+    " THEN jsonb_array_length(d.report->'classes') ELSE 0 END"
+    " FROM datasets d"
     " WHERE " DS_SCOPE("1") " AND (($2::bigint > 0 AND d.id = $2::bigint)"
 			    " OR ($2::bigint = 0 AND d.name = $3))"
 			    " ORDER BY d.id LIMIT 1",
@@ -287,7 +290,7 @@ enum core_status queue_datasets_page_json(struct store_pool *p, long long team,
 enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
 				       long long id, const char *name,
 				       long long *id_out, char **cache_path,
-				       char *err, size_t errlen)
+				       int *classes, char *err, size_t errlen)
 {
 	char teams[32], ids[32];
 	const char *params[3] = {teams, ids, name ? name : ""};
@@ -319,6 +322,8 @@ enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
 		return CORE_ERR_CONFLICT;
 	}
 	*id_out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	if (classes)
+		*classes = atoi(PQgetvalue(r, 0, 3));
 	if (cache_path) {
 		*cache_path = core_strdup(PQgetvalue(r, 0, 2));
 		if (!*cache_path) {

@@ -73,6 +73,21 @@ static enum core_status check_dataset(const struct search_spec *s,
 			  s->dataset_path);
 		return CORE_ERR_INVALID;
 	}
+	if (s->dataset_kind == DATA_KIND_CACHE) {
+		/* an import cache: its reader checks the index against the
+		 * pixel file when training opens it */
+		char ix[SEARCH_PATH_MAX + 32];
+		snprintf(ix, sizeof ix, "%s/%s", s->dataset_path,
+			 DATA_CACHE_INDEX);
+		if (stat(ix, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			core_errf(err, errlen,
+				  "dataset.path: '%s' is not an import cache "
+				  "(no %s)",
+				  s->dataset_path, DATA_CACHE_INDEX);
+			return CORE_ERR_INVALID;
+		}
+		return CORE_OK;
+	}
 	if (c100)
 		st = check_file(s->dataset_path, "train.bin", rec, train_n, err,
 				errlen);

@@ -107,9 +107,9 @@ enum core_status job_data(struct job *j, int with_test, char *err,
 			 with_test ? " and the test split" : "");
 	}
 	if (with_test && !j->data.test.n)
-		return data_cifar_load(j->spec.dataset_path,
-				       j->spec.dataset_kind, DATA_SPLIT_TEST,
-				       &j->data.test, err, errlen);
+		return data_set_load(j->spec.dataset_path, j->spec.dataset_kind,
+				     DATA_SPLIT_TEST, &j->data.test, err,
+				     errlen);
 	return CORE_OK;
 }
 

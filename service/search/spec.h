@@ -209,6 +209,9 @@ struct search_spec {
 	 * instead of a path; the server resolves the name to the id of a
 	 * ready dataset and dataset_path to its cache (0 / "": none) */
 	long long dataset_id;
+	/* classes of a cache data set (kind cache: required, 2..10000; the
+	 * API fills it from the dataset); 0: the kind's (CIFAR) */
+	int dataset_classes;
 	char dataset_name[65];
 	struct space space;
 	struct search_constraints constraints;

@@ -195,15 +195,18 @@ json_t *search_spec_to_json(const struct search_spec *s)
 	if (!ok)
 		return NULL;
 	put(o, "name", json_string(s->name), &ok);
-	put(o, "dataset",
-	    s->dataset_id > 0
-		? json_pack("{s:s,s:I,s:s}", "kind",
-			    data_kind_name(s->dataset_kind), "id",
-			    (json_int_t)s->dataset_id, "path", s->dataset_path)
-		: json_pack("{s:s,s:s}", "kind",
-			    data_kind_name(s->dataset_kind), "path",
-			    s->dataset_path),
-	    &ok);
+	{
+		json_t *d = json_pack("{s:s,s:s}", "kind",
+				      data_kind_name(s->dataset_kind), "path",
+				      s->dataset_path);
+		if (d && s->dataset_id > 0)
+			json_object_set_new(d, "id",
+					    json_integer(s->dataset_id));
+		if (d && s->dataset_classes > 0)
+			json_object_set_new(d, "classes",
+					    json_integer(s->dataset_classes));
+		put(o, "dataset", d, &ok);
+	}
 	put(o, "space", space_to_json(&s->space), &ok);
 	put(o, "constraints", constraints_to_json(c), &ok);
 	put(o, "proposer", json_string(search_proposer_kind_name(s->proposer)),
@@ -249,6 +252,8 @@ void search_spec_limits(const struct search_spec *s, struct search_limits *l)
 
 int search_spec_classes(const struct search_spec *s)
 {
+	if (s->dataset_classes > 0)
+		return s->dataset_classes;
 	return data_kind_classes(s->dataset_kind);
 }
 

@@ -16,7 +16,8 @@ static const char *const root_keys[] = {
     "name", "dataset",	 "space",  "constraints", "proposer",
     "llm",  "evolution", "budget", "export",	  "threads",
     "seed", "webhook",	 NULL};
-static const char *const dataset_keys[] = {"kind", "path", "id", "name", NULL};
+static const char *const dataset_keys[] = {"kind", "path",    "id",
+					   "name", "classes", NULL};
 static const char *const constraint_keys[] = {"target", "max_macs", "max_sram",
 					      "max_flash", NULL};
 static const char *const llm_keys[] = {"base_url",
@@ -161,16 +162,30 @@ static int read_enum(const struct arch_reader *r, const json_t *obj,
 static void read_dataset(const struct arch_reader *root, const json_t *j,
 			 struct search_spec *s)
 {
-	static const char *const kinds[] = {"cifar10", "cifar100"};
+	static const char *const kinds[] = {"cifar10", "cifar100", "cache"};
+	static const enum data_kind kind_of[] = {
+	    DATA_KIND_CIFAR10, DATA_KIND_CIFAR100, DATA_KIND_CACHE};
 	const json_t *d =
 	    arch_reader_object(root, j, "dataset", 1, dataset_keys);
 	struct arch_reader r = {root->fe, "dataset"};
-	int kind = (int)s->dataset_kind;
+	int kind = -1;
+	long long classes = 0;
 
 	if (!d)
 		return;
-	if (read_enum(&r, d, "kind", kinds, 2, &kind))
-		s->dataset_kind = kind ? DATA_KIND_CIFAR100 : DATA_KIND_CIFAR10;
+	if (read_enum(&r, d, "kind", kinds, 3, &kind))
+		s->dataset_kind = kind_of[kind];
+	/* an import cache (lmnas dataset import): its classes come with it */
+	read_int64(&r, d, "classes", 2, DATA_CACHE_MAX_CLASSES, &classes);
+	s->dataset_classes = (int)classes;
+	if (s->dataset_kind == DATA_KIND_CACHE && classes == 0 &&
+	    !json_object_get(d, "id") && !json_object_get(d, "name"))
+		core_field_errorf(root->fe, "dataset.classes",
+				  "needed with kind cache (the import "
+				  "report's class count)");
+	if (s->dataset_kind != DATA_KIND_CACHE && classes != 0)
+		core_field_errorf(root->fe, "dataset.classes",
+				  "only for kind cache");
 	read_int64(&r, d, "id", 1, (long long)1 << 62, &s->dataset_id);
 	read_string(&r, d, "name", 0, 0, s->dataset_name,
 		    sizeof s->dataset_name);

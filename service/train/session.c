@@ -50,11 +50,10 @@ enum core_status train_data_load(const char *dir, enum data_kind kind,
 
 	memset(d, 0, sizeof *d);
 	d->kind = kind;
-	st = data_cifar_load(dir, kind, DATA_SPLIT_TRAIN, &d->train, err,
-			     errlen);
+	st = data_set_load(dir, kind, DATA_SPLIT_TRAIN, &d->train, err, errlen);
 	if (!st && with_test)
-		st = data_cifar_load(dir, kind, DATA_SPLIT_TEST, &d->test, err,
-				     errlen);
+		st = data_set_load(dir, kind, DATA_SPLIT_TEST, &d->test, err,
+				   errlen);
 	if (st)
 		train_data_free(d);
 	return st;

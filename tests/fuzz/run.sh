@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh - builds the libFuzzer targets of the arch, space, job spec and LLM
-# reply parsers and of the download headers (Range, If-None-Match) with clang
-# (ASan + UBSan) and runs each for a while on its corpus. The search targets
-# link the whole library and the files a build embeds: run `make` first.
+# reply parsers, of the download headers (Range, If-None-Match) and of the
+# image decoder with clang (ASan + UBSan) and runs each for a while on its
+# corpus. The search targets link the whole library and the files a build
+# embeds: run `make` first.
 #   tests/fuzz/run.sh [SECONDS]      (default 60 per target)
 # New inputs that raise coverage are added to tests/fuzz/corpus/<target>/;
 # commit the interesting ones. A crash leaves crash-* in the build dir.
@@ -31,7 +32,7 @@ mkdir -p tests/fuzz/corpus/http_range
 	-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/http_range")
 gen=${BUILD:-build}/gen
 all=($(ls service/*/*.c | grep -v '^service/main\.c$') "$gen"/*.c)
-pkgs=(jansson libcurl libpq libmicrohttpd libzip openblas libcrypto)
+pkgs=(jansson libcurl libpq libmicrohttpd libzip openblas libcrypto libpng libjpeg)
 all_cflags=($(pkg-config --cflags "${pkgs[@]}") -fopenmp -I"$gen")
 all_libs=($(pkg-config --libs "${pkgs[@]}") -fopenmp -lm -lpthread)
 for t in search_spec search_reply; do
@@ -41,3 +42,10 @@ for t in search_spec search_reply; do
 	(cd "$out" && ./"fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/$t")
 done
+# the image decoder (libpng, libjpeg-turbo, EXIF): every uploaded file
+clang "${flags[@]}" tests/fuzz/fuzz_image.c service/data/image.c \
+	service/core/status.c service/core/memory.c \
+	$(pkg-config --cflags --libs libpng libjpeg jansson) -o "$out/fuzz_image"
+mkdir -p tests/fuzz/corpus/image
+(cd "$out" && ./fuzz_image -max_total_time="$secs" -max_len=65536 \
+	-timeout=10 -rss_limit_mb=1024 "$OLDPWD/tests/fuzz/corpus/image")

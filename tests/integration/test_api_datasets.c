@@ -118,8 +118,20 @@ stand_in_import(const char *src_dir, const char *cache_dir,
 		fprintf(f, "%d images at %d px\n", files, o->resolution);
 		fclose(f);
 	}
-	*report = json_pack("{s:o, s:i, s:i}", "counts", counts, "images",
-			    files, "resolution", o->resolution);
+	{
+		/* the class names, as the real import reports them */
+		json_t *names = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach(counts, k, v)
+		{
+			(void)v;
+			json_array_append_new(names, json_string(k));
+		}
+		*report = json_pack("{s:o, s:o, s:i, s:i}", "classes", names,
+				    "counts", counts, "images", files,
+				    "resolution", o->resolution);
+	}
 	return CORE_OK;
 }
 
@@ -507,11 +519,12 @@ static int names_field(const struct ts_http_reply *r, const char *field)
 
 static void job_spec_names_a_ready_dataset_of_its_team(void **state)
 {
-	const struct ent es[] = {{"cat/x.png", AE_IFREG, "x", NULL}};
+	const struct ent es[] = {{"cat/x.png", AE_IFREG, "x", NULL},
+				 {"dog/y.png", AE_IFREG, "y", NULL}};
 	const struct ent bad[] = {{"/abs.png", AE_IFREG, "x", NULL}};
 	char *zip, spec[256], sql[2 * PATH_MAX], out[PATH_MAX + 64],
 	    cache[PATH_MAX + 64];
-	size_t len = archive_build(1, es, 1, &zip);
+	size_t len = archive_build(1, es, 2, &zip);
 	json_t *j = upload_and_wait("forjobs", "application/zip", zip, len);
 	long long id = json_integer_value(json_object_get(j, "id")), failed;
 	struct ts_http_reply r;
@@ -533,14 +546,17 @@ static void job_spec_names_a_ready_dataset_of_its_team(void **state)
 	j = body_json(&r);
 	snprintf(sql, sizeof sql,
 		 "SELECT (spec->'dataset'->>'id') || ' ' || "
-		 "(spec->'dataset'->>'path') || ' ' || dataset_id FROM jobs "
+		 "(spec->'dataset'->>'path') || ' ' || dataset_id || ' ' || "
+		 "(spec->'dataset'->>'kind') || ' ' || "
+		 "(spec->'dataset'->>'classes') FROM jobs "
 		 "WHERE id = %lld",
 		 (long long)json_integer_value(json_object_get(j, "id")));
 	json_decref(j);
 	ts_http_reply_free(&r);
 	assert_int_equal(ts_pg_exec(&pg, NULL, sql, out, sizeof out), 0);
 	dataset_dir(id, "cache", cache, sizeof cache);
-	snprintf(sql, sizeof sql, "%lld %s %lld", id, cache, id);
+	/* an import cache whose 2 classes every architecture follows */
+	snprintf(sql, sizeof sql, "%lld %s %lld cache 2", id, cache, id);
 	assert_string_equal(out, sql);
 	/* by name, and a client's path is replaced by the cache's */
 	submit(tok_a,

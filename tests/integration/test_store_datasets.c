@@ -143,7 +143,7 @@ static void finish_and_resolve(void **state)
 
 	/* importing: not usable yet */
 	assert_int_equal(queue_dataset_resolve(pool, team_a, id, NULL, &got,
-					       &path, err, sizeof err),
+					       &path, NULL, err, sizeof err),
 			 CORE_ERR_CONFLICT);
 	assert_non_null(strstr(err, "importing"));
 	assert_int_equal(queue_dataset_progress(pool, id, 0.5, err, sizeof err),
@@ -161,16 +161,16 @@ static void finish_and_resolve(void **state)
 					      sizeof err),
 			 CORE_OK);
 	assert_int_equal(queue_dataset_resolve(pool, team_a, 0, "birds", &got,
-					       &path, err, sizeof err),
+					       &path, NULL, err, sizeof err),
 			 CORE_OK);
 	assert_int_equal(got, id);
 	assert_string_equal(path, "/data/ds/birds");
 	core_free(path);
 	assert_int_equal(queue_dataset_resolve(pool, team_b, id, NULL, &got,
-					       NULL, err, sizeof err),
+					       NULL, NULL, err, sizeof err),
 			 CORE_ERR_NOT_FOUND);
 	assert_int_equal(queue_dataset_resolve(pool, team_a, bad, NULL, &got,
-					       NULL, err, sizeof err),
+					       NULL, NULL, err, sizeof err),
 			 CORE_ERR_CONFLICT);
 	assert_non_null(strstr(err, "failed"));
 	assert_int_equal(

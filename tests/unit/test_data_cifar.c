@@ -421,7 +421,9 @@ static void kinds_splits_and_alloc(void **state)
 	assert_int_equal(data_kind_parse("mnist", &k), CORE_ERR_INVALID);
 	assert_int_equal(data_split_parse("test", &s), CORE_OK);
 	assert_int_equal(s, DATA_SPLIT_TEST);
-	assert_int_equal(data_split_parse("val", &s), CORE_ERR_INVALID);
+	assert_int_equal(data_split_parse("val", &s), CORE_OK); /* caches */
+	assert_int_equal(s, DATA_SPLIT_VAL);
+	assert_int_equal(data_split_parse("dev", &s), CORE_ERR_INVALID);
 	assert_string_equal(data_kind_name(DATA_KIND_CIFAR100), "cifar100");
 	assert_string_equal(data_split_name(DATA_SPLIT_TRAIN), "train");
 	assert_int_equal(data_kind_classes(DATA_KIND_CIFAR10), 10);

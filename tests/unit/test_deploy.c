@@ -194,6 +194,44 @@ static void calibration_follows_the_options(void **state)
 	deploy_result_free(&a);
 }
 
+/* A data set with its own statistics (an import cache's) normalizes the
+ * generated project like the loader normalized calibration; CIFAR keeps
+ * the kind's. */
+static void project_normalization_follows_the_data(void **state)
+{
+	struct deploy_options o;
+	struct deploy_result d;
+	struct data_set tr = train, te = test; /* shallow: not freed here */
+	const struct codegen_out *h;
+	char err[CORE_ERR_LEN], *text;
+
+	deploy_options_default(&o);
+	o.calibration_images = 20;
+	tr.has_stats = te.has_stats = 1;
+	for (int c = 0; c < 3; c++) {
+		tr.mean[c] = te.mean[c] = 0.25f * (float)(c + 1);
+		tr.std[c] = te.std[c] = 0.125f * (float)(c + 1);
+	}
+	assert_int_equal(deploy_checkpoint(blob, blob_len, &tr, &te, &o, &d,
+					   err, sizeof err),
+			 CORE_OK);
+	h = codegen_project_find(&d.project, "model.h");
+	assert_non_null(h);
+	text = strndup(h->data, h->len);
+	assert_non_null(strstr(text, "{0.25000f, 0.50000f, 0.75000f}"));
+	assert_non_null(strstr(text, "{0.12500f, 0.25000f, 0.37500f}"));
+	free(text);
+	deploy_result_free(&d);
+	assert_int_equal(deploy_checkpoint(blob, blob_len, &train, &test, &o,
+					   &d, err, sizeof err),
+			 CORE_OK);
+	h = codegen_project_find(&d.project, "model.h");
+	text = strndup(h->data, h->len);
+	assert_non_null(strstr(text, "{0.50708f, 0.48655f, 0.44092f}"));
+	free(text);
+	deploy_result_free(&d);
+}
+
 static void failures_say_why(void **state)
 {
 	struct deploy_options o;
@@ -243,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(checkpoint_to_zip_in_memory),
 	    cmocka_unit_test(calibration_follows_the_options),
+	    cmocka_unit_test(project_normalization_follows_the_data),
 	    cmocka_unit_test(failures_say_why),
 	};
 
