@@ -331,7 +331,8 @@ static void names_that_are_not_allowed(void **state)
 	assert_int_equal(search_spec_parse(q, strlen(q), &s, &fe),
 			 CORE_ERR_INVALID);
 	archtest_assert_only_error(
-	    &fe, "dataset.kind", "'imagenet' is not one of cifar10, cifar100, cache");
+	    &fe, "dataset.kind",
+	    "'imagenet' is not one of cifar10, cifar100, cache");
 	expect_error("'constraints': {'target': 'esp32'}", "constraints.target",
 		     "'esp32' is not one of stm32h743, stm32f746, stm32f412 "
 		     "(or null)");
