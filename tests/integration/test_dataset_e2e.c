@@ -27,6 +27,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,30 @@ static char *zip_entry(const char *in, size_t n, const char *suffix)
 	return text;
 }
 
+/* The uploaded colour set's id, uploaded and imported on first use (in
+ * the server's import thread, waited for). */
+static long long colours_dataset(void)
+{
+	static long long id;
+	struct ts_http_reply r;
+	char *zip;
+	size_t len;
+	json_t *j;
+
+	if (id)
+		return id;
+	len = zip_build(&zip);
+	call("POST", "/v1/datasets?name=colours&resolution=64", tok_a,
+	     "application/zip", zip, len, &r);
+	free(zip);
+	j = reply_json(&r, 202);
+	id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	assert_true(id > 0);
+	http_imports_drain(app.imports);
+	return id;
+}
+
 /* ---- the test --------------------------------------------------------------
  */
 
@@ -204,8 +229,7 @@ static const char *space =
 
 static void uploaded_dataset_trains_and_exports(void **state)
 {
-	char *zip, path[256], spec[4096], *text;
-	size_t len = zip_build(&zip);
+	char path[256], spec[4096], *text;
 	struct ts_http_reply r;
 	struct runner_worker_config wc;
 	volatile int stop = 0;
@@ -216,15 +240,7 @@ static void uploaded_dataset_trains_and_exports(void **state)
 	int jobs = 0;
 
 	(void)state;
-	/* upload, import in the server's thread, ready */
-	call("POST", "/v1/datasets?name=colours&resolution=64", tok_a,
-	     "application/zip", zip, len, &r);
-	free(zip);
-	j = reply_json(&r, 202);
-	id = json_integer_value(json_object_get(j, "id"));
-	json_decref(j);
-	assert_true(id > 0);
-	http_imports_drain(app.imports);
+	id = colours_dataset();
 	snprintf(path, sizeof path, "/v1/datasets/%lld", id);
 	j = get_json(path, tok_a, 200);
 	if (strcmp(json_string_value(json_object_get(j, "status")), "ready"))
@@ -347,6 +363,103 @@ static void uploaded_dataset_trains_and_exports(void **state)
 	ts_http_reply_free(&r);
 }
 
+/* Decodes the base64 PNG b64 into RGB px (w x h at most SIDE x SIDE). */
+static void png_decode(const char *b64, uint8_t *px, int *w, int *h)
+{
+	size_t n = strlen(b64);
+	unsigned char *bin = malloc(n);
+	png_image img;
+	int len;
+
+	assert_non_null(bin);
+	len = EVP_DecodeBlock(bin, (const unsigned char *)b64, (int)n);
+	assert_true(len > 8);
+	while (n > 0 && b64[n - 1] == '=') /* DecodeBlock keeps the pad */
+		n--, len--;
+	memset(&img, 0, sizeof img);
+	img.version = PNG_IMAGE_VERSION;
+	assert_true(png_image_begin_read_from_memory(&img, bin, (size_t)len));
+	img.format = PNG_FORMAT_RGB;
+	assert_true(img.width <= SIDE && img.height <= SIDE);
+	assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
+	*w = (int)img.width;
+	*h = (int)img.height;
+	free(bin);
+}
+
+static void samples_are_pngs_of_the_class(void **state)
+{
+	long long id = colours_dataset();
+	char path[256], out[64], sql[256];
+	uint8_t px[SIDE * SIDE * 3];
+	json_t *j, *e;
+	size_t i;
+	struct ts_http_reply r;
+
+	(void)state;
+	/* 5 of class red: PNGs of the stored size, red dominant */
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples?class=red&n=5",
+		 id);
+	j = get_json(path, tok_a, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "samples")), 5);
+	json_array_foreach(json_object_get(j, "samples"), i, e)
+	{
+		long sum[3] = {0, 0, 0};
+		int w, h;
+		assert_string_equal(
+		    json_string_value(json_object_get(e, "class")), "red");
+		assert_non_null(json_string_value(json_object_get(e, "split")));
+		png_decode(json_string_value(json_object_get(e, "png_base64")),
+			   px, &w, &h);
+		assert_int_equal(w, SIDE);
+		assert_int_equal(h, SIDE);
+		for (int p = 0; p < w * h; p++)
+			for (int k = 0; k < 3; k++)
+				sum[k] += px[p * 3 + k];
+		assert_true(sum[0] > 3 * sum[1] && sum[0] > 3 * sum[2]);
+	}
+	json_decref(j);
+	/* default n: 8; without a class, any: n = 64 gives all 60 */
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples?class=blue", id);
+	j = get_json(path, tok_a, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "samples")), 8);
+	json_decref(j);
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples?n=64", id);
+	j = get_json(path, tok_a, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "samples")),
+			 3 * PER_CLASS);
+	json_decref(j);
+	/* errors: unknown class and n out of range name the field */
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples?class=nope", id);
+	call("GET", path, tok_a, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 422);
+	assert_non_null(strstr(r.body, "\"field\":\"class\""));
+	ts_http_reply_free(&r);
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples?n=65", id);
+	call("GET", path, tok_a, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 422);
+	assert_non_null(strstr(r.body, "\"field\":\"n\""));
+	ts_http_reply_free(&r);
+	/* another team's: 404 like a missing one */
+	snprintf(path, sizeof path, "/v1/datasets/%lld/samples", id);
+	call("GET", path, tok_b, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 404);
+	assert_non_null(strstr(r.body, "dataset_not_found"));
+	ts_http_reply_free(&r);
+	/* one still importing: 409 */
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO datasets (team_id, name, format) SELECT "
+		 "team_id, 'pending', 'zip' FROM datasets WHERE id = %lld "
+		 "RETURNING id",
+		 id);
+	assert_int_equal(ts_pg_exec(&pg, NULL, sql, out, sizeof out), 0);
+	snprintf(path, sizeof path, "/v1/datasets/%s/samples", out);
+	call("GET", path, tok_a, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 409);
+	assert_non_null(strstr(r.body, "dataset_not_ready"));
+	ts_http_reply_free(&r);
+}
+
 static int group_setup(void **state)
 {
 	char err[CORE_ERR_LEN], tmp[] = "/tmp/lme2e-XXXXXX";
@@ -409,6 +522,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(uploaded_dataset_trains_and_exports),
+	    cmocka_unit_test(samples_are_pngs_of_the_class),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
