@@ -68,6 +68,8 @@ static const struct http_error_info registry[HTTP_E_COUNT] = {
 				   "Team already has a dataset of that name"},
     [HTTP_E_DATASET_IN_USE] = {"dataset_in_use", 409,
 			       "Dataset in use or still importing"},
+    [HTTP_E_DATASET_NOT_READY] = {"dataset_not_ready", 409,
+				  "Dataset not ready"},
 };
 
 const struct http_error_info *http_error_info(enum http_error e)

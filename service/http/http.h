@@ -287,6 +287,7 @@ enum http_error {
 	HTTP_E_DATASET_NOT_FOUND,
 	HTTP_E_DATASET_NAME_TAKEN,
 	HTTP_E_DATASET_IN_USE,
+	HTTP_E_DATASET_NOT_READY,
 	HTTP_E_COUNT
 };
 
@@ -524,6 +525,9 @@ enum core_status http_downloads_routes_add(struct http_router *r, char *err,
  * GET /v1/datasets, GET and DELETE /v1/datasets/{id} (datasets.c). */
 enum core_status http_datasets_routes_add(struct http_router *r, char *err,
 					  size_t errlen);
+/* GET /v1/datasets/{id}/samples: PNG thumbnails (dataset_samples.c). */
+enum core_status http_dataset_samples_routes_add(struct http_router *r,
+						 char *err, size_t errlen);
 /* The background imports of a server (app->imports): drain waits for the
  * running ones (before the pool closes); free drains first. */
 enum core_status http_imports_new(struct http_imports **out, char *err,

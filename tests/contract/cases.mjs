@@ -501,6 +501,11 @@ export const cases = [
       if (body.status !== 'failed' || !body.error) throw new Error(JSON.stringify(body));
     },
   },
+  // samples: a failed import has none (409); the 200 with real images is
+  // tests/integration/test_dataset_e2e.c (the harness has no image set)
+  { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/datasets/${datasets.first}/samples?n=2`, status: 409, code: 'dataset_not_ready' },
+  { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets/999999/samples', status: 404, code: 'dataset_not_found' },
+  { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/datasets/${datasets.first}/samples?n=65`, status: 422, code: 'validation_failed' },
   { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 204 },
   { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 404, code: 'dataset_not_found' },
   { op: 'deleteJob', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/jobs/${jobs.first}`, status: 204 },
