@@ -213,13 +213,35 @@ static enum core_status emit_docs(struct codegen_ctx *c)
 	const struct cost_report *r = &c->p->cost;
 	char h[16], w[16], ch[16], classes[16], s_in[32], zp_in[16], s_out[32],
 	    zp_out[16], macs[32], params[32], flash[32], test[32], arena[32],
-	    n_img[16], calib[96], acc[256], kernels[512], hash[65];
+	    n_img[16], calib[96], acc[256], kernels[512], hash[65], order[96],
+	    norm[320];
 	enum core_status rc;
 
 	snprintf(h, sizeof h, "%d", in->h);
 	snprintf(w, sizeof w, "%d", in->w);
 	snprintf(ch, sizeof ch, "%d", in->c);
 	snprintf(classes, sizeof classes, "%d", g->tensors[g->output].c);
+	/* what a user must feed: the layout, the channel order and the
+	 * statistics the network was trained with (model.h has them as C) */
+	if (in->c == 3) {
+		snprintf(order, sizeof order,
+			 "3 channels in RGB order, HWC (row by row, channels "
+			 "interleaved)");
+		snprintf(norm, sizeof norm,
+			 "pixel p (0..255) of channel c: (p / 255 - mean[c]) / "
+			 "std[c], then quantized as above; mean (R, G, B) = "
+			 "%.5f, %.5f, %.5f; std (R, G, B) = %.5f, %.5f, %.5f "
+			 "(%s)",
+			 (double)c->o->mean[0], (double)c->o->mean[1],
+			 (double)c->o->mean[2], (double)c->o->std[0],
+			 (double)c->o->std[1], (double)c->o->std[2],
+			 c->o->dataset ? c->o->dataset : "the training data");
+	} else {
+		snprintf(order, sizeof order, "%d channels, HWC", in->c);
+		snprintf(norm, sizeof norm,
+			 "as in training (see `model.h`), then quantized as "
+			 "above");
+	}
 	snprintf(s_in, sizeof s_in, "%.6g", c->q->tq[g->input].scale);
 	snprintf(zp_in, sizeof zp_in, "%ld", (long)c->q->tq[g->input].zp);
 	snprintf(s_out, sizeof s_out, "%.6g", c->q->tq[g->output].scale);
@@ -260,6 +282,8 @@ static enum core_status emit_docs(struct codegen_ctx *c)
 		    {"IN_H", h},
 		    {"IN_W", w},
 		    {"IN_C", ch},
+		    {"IN_ORDER", order},
+		    {"IN_NORM", norm},
 		    {"IN_SCALE", s_in},
 		    {"IN_ZP", zp_in},
 		    {"CLASSES", classes},

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../support/exportproj.h"
 #include "../support/testsupport.h"
 #include "../unit/imgtest.h"
 #include "auth/auth.h"
@@ -229,6 +230,100 @@ static void norm_literal(json_t *rep, const char *key, char *out, size_t n)
 		 json_real_value(json_array_get(a, 2)));
 }
 
+/* The README's text for the report's key: "mean (R, G, B) = a, b, c". */
+static void norm_readme(json_t *rep, const char *key, char *out, size_t n)
+{
+	json_t *a = json_object_get(rep, key);
+
+	snprintf(out, n, "%s (R, G, B) = %.5f, %.5f, %.5f", key,
+		 json_real_value(json_array_get(a, 0)),
+		 json_real_value(json_array_get(a, 1)),
+		 json_real_value(json_array_get(a, 2)));
+}
+
+/* Writes the zip in (n bytes) under dir; returns in proj the directory
+ * holding its top-level Makefile (<dir>/<project>). */
+static void zip_extract(const char *in, size_t n, const char *dir, char *proj,
+			size_t cap)
+{
+	struct archive *a = archive_read_new();
+	struct archive *w = archive_write_disk_new();
+	struct archive_entry *e;
+
+	proj[0] = 0;
+	archive_read_support_format_zip(a);
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+					      ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+	assert_int_equal(archive_read_open_memory(a, in, n), ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char full[PATH_MAX + 600];
+		const char *name = archive_entry_pathname(e);
+		const char *slash = strchr(name, '/');
+
+		if (slash && strcmp(slash, "/Makefile") == 0)
+			snprintf(proj, cap, "%s/%.*s", dir, (int)(slash - name),
+				 name);
+		snprintf(full, sizeof full, "%s/%s", dir, name);
+		archive_entry_set_pathname(e, full);
+		assert_int_equal(archive_read_extract2(a, e, w), ARCHIVE_OK);
+	}
+	archive_write_free(w);
+	archive_read_free(a);
+	assert_true(proj[0] != 0);
+}
+
+/* The downloaded project built for QEMU and run on the Cortex-M7: every
+ * embedded test image's logits equal the host int8 engine's (main.c
+ * compares them with test_data.c's, and QEMU's exit code counts the
+ * images that differ). Skipped without the Arm toolchain or QEMU. */
+static void zip_runs_under_qemu(const char *zip, size_t n, int classes)
+{
+	static char log[1 << 16];
+	char dir[] = "/tmp/lme2e-qemu-XXXXXX", proj[PATH_MAX],
+	     cmd[PATH_MAX + 256];
+	int8_t v[8];
+	int rc, images = 0;
+	const char *done;
+
+	if (!exportproj_have("arm-none-eabi-gcc") ||
+	    !exportproj_have("qemu-system-arm")) {
+		print_message("SKIP (QEMU part): arm-none-eabi-gcc or "
+			      "qemu-system-arm not found (scripts/deps.sh "
+			      "installs gcc-arm-none-eabi, "
+			      "libnewlib-arm-none-eabi, qemu-system-arm)\n");
+		return;
+	}
+	assert_true(classes <= (int)sizeof v);
+	assert_non_null(mkdtemp(dir));
+	zip_extract(zip, n, dir, proj, sizeof proj);
+	snprintf(cmd, sizeof cmd,
+		 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' "
+		 "TARGET=qemu 2>&1",
+		 proj);
+	if (exportproj_run(cmd, log, sizeof log) != 0)
+		fail_msg("make TARGET=qemu failed:\n%s", log);
+	assert_null(strstr(log, "warning"));
+	snprintf(cmd, sizeof cmd,
+		 "timeout 60 qemu-system-arm -M mps2-an500 -nographic -monitor "
+		 "none -semihosting -kernel '%s/build/qemu/model.elf' 2>&1",
+		 proj);
+	rc = exportproj_run(cmd, log, sizeof log);
+	done = strstr(log, "done: ");
+	if (rc != 0 || !done || sscanf(done, "done: %*d of %d", &images) != 1)
+		fail_msg("qemu exit %d:\n%s", rc, log);
+	if (strncmp(done, "done: 0 of", 10) != 0)
+		fail_msg("logits differ from the host int8 engine:\n%s", log);
+	/* every image printed its logits: the comparison ran for each */
+	assert_true(images >= 1);
+	for (int i = 0; i < images; i++)
+		if (exportproj_logits(log, i, v, (size_t)classes))
+			fail_msg("no logits of image %d in:\n%s", i, log);
+	print_message("# qemu mps2-an500: %d test images of the uploaded set, "
+		      "logits identical to the host int8 engine\n",
+		      images);
+	exportproj_rmtree(dir);
+}
+
 /* ---- the test --------------------------------------------------------------
  */
 
@@ -245,7 +340,8 @@ static void uploaded_dataset_trains_and_exports(void **state)
 	struct ts_http_reply r;
 	struct runner_worker_config wc;
 	volatile int stop = 0;
-	char err[CORE_ERR_LEN], want[160], want_std[160];
+	char err[CORE_ERR_LEN], want[160], want_std[160], rd_mean[160],
+	    rd_std[160];
 	long long id, job, mid;
 	json_t *j, *rep, *e;
 	size_t i;
@@ -284,6 +380,8 @@ static void uploaded_dataset_trains_and_exports(void **state)
 	 * channel's mean is the mean of one high class and two low ones */
 	norm_literal(rep, "mean", want, sizeof want);
 	norm_literal(rep, "std", want_std, sizeof want_std);
+	norm_readme(rep, "mean", rd_mean, sizeof rd_mean);
+	norm_readme(rep, "std", rd_std, sizeof rd_std);
 	assert_true(json_real_value(json_array_get(json_object_get(rep, "mean"),
 						   0)) > 0.25);
 	assert_true(json_real_value(json_array_get(json_object_get(rep, "mean"),
@@ -364,7 +462,16 @@ static void uploaded_dataset_trains_and_exports(void **state)
 	text = zip_entry(r.body, r.len, "README.md");
 	assert_non_null(text);
 	assert_non_null(strstr(text, "24 x 24 x 3"));
+	/* the README states what to feed: size, channel order, layout and
+	 * the data set's own normalisation */
+	assert_non_null(strstr(text, "| input image | 24 x 24 pixels, 3 "
+				     "channels in RGB order, HWC"));
+	assert_non_null(strstr(text, "(p / 255 - mean[c]) / std[c]"));
+	if (!strstr(text, rd_mean) || !strstr(text, rd_std))
+		fail_msg("README lacks \"%s\" or \"%s\":\n%s", rd_mean, rd_std,
+			 text);
 	free(text);
+	zip_runs_under_qemu(r.body, r.len, 3);
 	ts_http_reply_free(&r);
 	/* another team sees neither the dataset nor the model */
 	snprintf(path, sizeof path, "/v1/datasets/%lld", id);
