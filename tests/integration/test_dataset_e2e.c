@@ -6,7 +6,10 @@
  * `ready` with the expected report, a tiny search job naming
  * `dataset: {id}` run by one job worker to `succeeded`, every candidate's
  * head following the dataset's 3 classes, and the model's STM32 zip naming
- * the input size and the dataset's own normalisation. */
+ * the input size and the dataset's own normalisation (model.h and README),
+ * embedding records of the cache's test split, and, built with
+ * arm-none-eabi-gcc and run under qemu-system-arm (mps2-an500), giving
+ * logits identical to the host int8 engine's (skipped without them). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +31,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +328,115 @@ static void zip_runs_under_qemu(const char *zip, size_t n, int classes)
 	exportproj_rmtree(dir);
 }
 
+/* Reads n ints after the "= {" that follows key in text into v. */
+static void c_array(const char *text, const char *key, int *v, int n)
+{
+	const char *p = strstr(text, key);
+	char *end;
+
+	assert_non_null(p);
+	p = strstr(p, "= {");
+	assert_non_null(p);
+	p += 3;
+	for (int i = 0; i < n; i++) {
+		while (*p && *p != '-' && (*p < '0' || *p > '9'))
+			p++;
+		v[i] = (int)strtol(p, &end, 10);
+		assert_true(end != p);
+		p = end;
+	}
+}
+
+/* Where embedded image x (int8, SIDE x SIDE x 3) came from: the index of
+ * the record of ds whose pixels, normalised with mean/std and quantized
+ * with scale/zp as model.h says, equal x within 1 (float rounding), or
+ * -1. */
+static int record_of(const struct data_set *ds, const int *x, double scale,
+		     int zp, const float *mean, const float *std)
+{
+	const size_t nb = SIDE * SIDE * 3;
+
+	for (int r = 0; r < ds->n; r++) {
+		const uint8_t *px = ds->pixels + (size_t)r * nb;
+		size_t k;
+
+		for (k = 0; k < nb; k++) {
+			double real =
+			    ((double)px[k] / 255.0 - mean[k % 3]) / std[k % 3];
+			long q = lround(real / scale) + zp;
+
+			q = q < -128 ? -128 : q > 127 ? 127 : q;
+			if (labs(q - x[k]) > 1)
+				break;
+		}
+		if (k == nb)
+			return r;
+	}
+	return -1;
+}
+
+/* The project's embedded test images are records of the cache's test
+ * split (with their labels), none of its training split. */
+static void embedded_from_test_split(const char *zip, size_t n, long long id)
+{
+	char dir[PATH_MAX + 64], err[CORE_ERR_LEN], *td, *mh, *p;
+	struct data_set train, test;
+	int count, *x, lab[16];
+	double scale;
+	int zp;
+
+	td = zip_entry(zip, n, "/test_data.c");
+	mh = zip_entry(zip, n, "/model.h");
+	assert_non_null(td);
+	assert_non_null(mh);
+	p = strstr(mh, "#define MODEL_INPUT_SCALE");
+	assert_non_null(p);
+	scale = strtod(p + strlen("#define MODEL_INPUT_SCALE"), NULL);
+	p = strstr(mh, "#define MODEL_INPUT_ZERO_POINT");
+	assert_non_null(p);
+	zp =
+	    (int)strtol(p + strlen("#define MODEL_INPUT_ZERO_POINT"), NULL, 10);
+	assert_true(scale > 0);
+	count = 0;
+	for (p = td; (p = strstr(p, "\n    {")) != NULL; p++)
+		count++;
+	/* images, then expected logits: one brace row each */
+	count /= 2;
+	assert_true(count >= 1 && count <= 16);
+	snprintf(dir, sizeof dir, "%s/datasets/%lld/cache", root, id);
+	if (data_set_load(dir, DATA_KIND_CACHE, DATA_SPLIT_TEST, &test, err,
+			  sizeof err) ||
+	    data_set_load(dir, DATA_KIND_CACHE, DATA_SPLIT_TRAIN, &train, err,
+			  sizeof err))
+		fail_msg("%s: %s", dir, err);
+	assert_int_equal(test.height, SIDE);
+	assert_true(test.has_stats);
+	x = malloc(sizeof *x * (size_t)count * SIDE * SIDE * 3);
+	assert_non_null(x);
+	c_array(td, "model_test_images", x, count * SIDE * SIDE * 3);
+	c_array(td, "model_test_labels", lab, count);
+	for (int i = 0; i < count; i++) {
+		const int *xi = x + (size_t)i * SIDE * SIDE * 3;
+		int r = record_of(&test, xi, scale, zp, test.mean, test.std);
+
+		if (r < 0)
+			fail_msg("embedded image %d is no record of the test "
+				 "split",
+				 i);
+		assert_int_equal(lab[i], test.labels[r]);
+		assert_int_equal(
+		    record_of(&train, xi, scale, zp, test.mean, test.std), -1);
+	}
+	print_message("# %d embedded test images: records of the cache's test "
+		      "split (%d records), with their labels\n",
+		      count, test.n);
+	data_set_free(&test);
+	data_set_free(&train);
+	free(x);
+	free(td);
+	free(mh);
+}
+
 /* ---- the test --------------------------------------------------------------
  */
 
@@ -471,6 +584,7 @@ static void uploaded_dataset_trains_and_exports(void **state)
 		fail_msg("README lacks \"%s\" or \"%s\":\n%s", rd_mean, rd_std,
 			 text);
 	free(text);
+	embedded_from_test_split(r.body, r.len, id);
 	zip_runs_under_qemu(r.body, r.len, 3);
 	ts_http_reply_free(&r);
 	/* another team sees neither the dataset nor the model */
