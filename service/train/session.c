@@ -54,6 +54,18 @@ enum core_status train_data_load(const char *dir, enum data_kind kind,
 	if (!st && with_test)
 		st = data_set_load(dir, kind, DATA_SPLIT_TEST, &d->test, err,
 				   errlen);
+	/* A cache's own val split (the upload's val/ or the import's draw)
+	 * is what its owner means to validate on; an empty one (NOT_FOUND,
+	 * the index having been read for train already) leaves the session
+	 * to hold out val_fraction of train, as for CIFAR. */
+	if (!st && kind == DATA_KIND_CACHE) {
+		st = data_cache_load(dir, DATA_SPLIT_VAL, &d->val, err, errlen);
+		if (st == CORE_ERR_NOT_FOUND) {
+			st = CORE_OK;
+			if (errlen)
+				err[0] = '\0';
+		}
+	}
 	if (st)
 		train_data_free(d);
 	return st;
@@ -70,6 +82,7 @@ void train_data_free(struct train_data *d)
 {
 	data_set_free(&d->train);
 	data_set_free(&d->test);
+	data_set_free(&d->val);
 	data_logits_free(&d->teacher);
 	memset(d, 0, sizeof *d);
 }
@@ -207,7 +220,7 @@ enum core_status train_session_open(const struct arch *a,
 		st = CORE_ERR_INVALID;
 		goto fail;
 	}
-	sc.val_fraction = c->val_fraction;
+	sc.val_fraction = data->val.n ? 0.0 : c->val_fraction;
 	sc.train_fraction = c->train_fraction;
 	sc.seed = c->seed;
 	st = data_split_stratified(&data->train, &sc, &s->sub, err, errlen);
@@ -398,9 +411,16 @@ static enum core_status end_epoch(struct train_session *s,
 	size_t len = 0;
 	enum core_status st;
 
-	st = train_evaluate(s->m, &s->data->train, s->sub.val, s->sub.n_val,
-			    s->c.batch, s->arch.resolution, s->c.loader_threads,
-			    &s->state.val, err, errlen);
+	if (s->data->val.n)
+		st = train_evaluate(s->m, &s->data->val, NULL, s->data->val.n,
+				    s->c.batch, s->arch.resolution,
+				    s->c.loader_threads, &s->state.val, err,
+				    errlen);
+	else
+		st = train_evaluate(s->m, &s->data->train, s->sub.val,
+				    s->sub.n_val, s->c.batch,
+				    s->arch.resolution, s->c.loader_threads,
+				    &s->state.val, err, errlen);
 	if (st)
 		return st;
 	s->p.epoch_done = 1;

@@ -132,10 +132,15 @@ struct train_data {
 	enum data_kind kind;
 	struct data_set train;	    /* the training file (split per session) */
 	struct data_set test;	    /* n = 0 when not loaded */
+	struct data_set val;	    /* a cache's own val split; n = 0 when it
+				     * has none (val_fraction of train is held
+				     * out instead) */
 	struct data_logits teacher; /* v = NULL when not loaded */
 };
 
-/* Loads the training split (and the test split when with_test) of dir.
+/* Loads the training split (and the test split when with_test) of dir,
+ * and a cache's val split when it has a non-empty one (sessions validate on
+ * it instead of holding out val_fraction of train).
  * On failure d is empty and err names the file. d is the caller's
  * (train_data_free). */
 enum core_status train_data_load(const char *dir, enum data_kind kind,

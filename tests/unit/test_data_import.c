@@ -337,6 +337,90 @@ static void import_open_and_train(void **state)
 
 /* The upload's own train/ and test/, a duplicate, a corrupt file within
  * and beyond the allowed fraction. */
+/* A cache with its own val split: the upload's val/ has every class in
+ * the next class's colour, so a network that learned train's colours
+ * scores near 0 on it and near 1 on anything drawn from train. The
+ * session validates on exactly the val records (n = the split's count),
+ * not on val_fraction of train; a cache without val records falls back to
+ * holding out train (train_data_load leaves val empty, no error). */
+static void cache_val_split_used(void **state)
+{
+	char src[128], dst[128], d[256], err[CORE_ERR_LEN];
+	struct data_import_opts o;
+	json_t *rep = NULL;
+	struct arch a;
+	struct core_field_errors fe;
+	struct train_config c;
+	struct train_result r;
+	struct train_data td;
+	unsigned seed = 5;
+
+	snprintf(src, sizeof src, "%s/ownval", root);
+	for (int k = 0; k < 3; k++) {
+		snprintf(d, sizeof d, "%s/train/%s", src, class_names[k]);
+		mkdirs(d);
+		for (int i = 0; i < 30; i++)
+			write_image(d, k, i, &seed);
+		snprintf(d, sizeof d, "%s/test/%s", src, class_names[k]);
+		mkdirs(d);
+		for (int i = 0; i < 4; i++)
+			write_image(d, k, i, &seed);
+		snprintf(d, sizeof d, "%s/val/%s", src, class_names[k]);
+		mkdirs(d);
+		for (int i = 0; i < 5; i++)
+			write_image(d, (k + 1) % 3, i, &seed);
+	}
+	snprintf(dst, sizeof dst, "%s/ownval.cache", root);
+	data_import_opts_default(&o);
+	o.resolution = 16;
+	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err))
+		fail_msg("import: %s", err);
+	json_decref(rep);
+	assert_int_equal(
+	    train_data_load(dst, DATA_KIND_CACHE, 0, &td, err, sizeof err),
+	    CORE_OK);
+	assert_int_equal(td.train.n, 90);
+	assert_int_equal(td.val.n, 15);
+	train_data_free(&td);
+
+	core_field_errors_clear(&fe);
+	assert_int_equal(arch_parse(arch_json, strlen(arch_json), &a, &fe),
+			 CORE_OK);
+	train_config_default(&c);
+	c.data_dir = dst;
+	c.kind = DATA_KIND_CACHE;
+	c.val_fraction = 0.1; /* ignored: the cache has its own val */
+	c.epochs = 4;
+	c.batch = 16;
+	c.lr = 0.05;
+	c.warmup_epochs = 0.5;
+	c.threads = 2;
+	c.eval_test = 1;
+	if (train_run(&a, &c, NULL, 0, NULL, &r, err, sizeof err))
+		fail_msg("train: %s", err);
+	printf("# own val split (swapped colours): val n %d top-1 %.3f, test "
+	       "top-1 %.3f\n",
+	       r.val.n, r.val.top1, r.test.top1);
+	assert_int_equal(r.val.n, 15);
+	assert_true(r.test.top1 > 0.9);
+	assert_true(r.val.top1 < 0.2);
+
+	/* no val records: nothing loaded, the session holds out train */
+	snprintf(src, sizeof src, "%s/noval", root);
+	make_folder(src, 2, 10, 6);
+	snprintf(dst, sizeof dst, "%s/noval.cache", root);
+	o.val_fraction = 0;
+	if (data_import_dir(src, dst, &o, NULL, NULL, &rep, err, sizeof err))
+		fail_msg("import: %s", err);
+	json_decref(rep);
+	assert_int_equal(
+	    train_data_load(dst, DATA_KIND_CACHE, 0, &td, err, sizeof err),
+	    CORE_OK);
+	assert_true(td.train.n > 0);
+	assert_int_equal(td.val.n, 0);
+	train_data_free(&td);
+}
+
 static void splits_duplicates_bad(void **state)
 {
 	char src[128], dst[128], p[256], q[256], err[CORE_ERR_LEN];
@@ -597,6 +681,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(import_open_and_train),
 	    cmocka_unit_test(splits_duplicates_bad),
+	    cmocka_unit_test(cache_val_split_used),
 	    cmocka_unit_test(bad_layouts),
 	    cmocka_unit_test(cifar_import),
 	    cmocka_unit_test(cache_damage),
