@@ -28,8 +28,10 @@ static const char usage[] =
     "[--team TEAM]\n"
     "       lmnas dataset list\n"
     "       lmnas dataset show ID\n"
-    "       lmnas dataset rm ID\n"
-    "  PATH: a folder of class folders, or a .zip / .tar / .tar.gz of one\n";
+    "       lmnas dataset rm ID [--force]\n"
+    "  PATH: a folder of class folders, or a .zip / .tar / .tar.gz of one\n"
+    "  --force: also a dataset left 'importing' by a crashed import (make\n"
+    "  sure no server still imports it)\n";
 
 static void progress_print(double frac, const char *what, void *ctx)
 {
@@ -225,7 +227,7 @@ int cmd_dataset(const struct config *cfg, int argc, char **argv)
 	char err[CORE_ERR_LEN], *text = NULL, dir[PATH_MAX + 32];
 	char root[PATH_MAX];
 	long long id = 0;
-	int rc = 1;
+	int rc = 1, force = 0;
 
 	if (cmd_args_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -239,6 +241,12 @@ int cmd_dataset(const struct config *cfg, int argc, char **argv)
 		rc = dataset_list(pool);
 		store_pool_close(pool);
 		return rc;
+	}
+	/* rm ID --force: also a dataset left importing by a crash */
+	if (argc == 4 && strcmp(argv[1], "rm") == 0 &&
+	    strcmp(argv[3], "--force") == 0) {
+		force = 1;
+		argc = 3;
 	}
 	if (argc != 3 ||
 	    (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "rm") != 0)) {
@@ -257,7 +265,10 @@ int cmd_dataset(const struct config *cfg, int argc, char **argv)
 			rc = 0;
 		}
 		core_free(text);
-	} else if (queue_dataset_delete(pool, id, 0, NULL, err, sizeof err)) {
+	} else if (force ? queue_dataset_delete_forced(pool, id, NULL, err,
+						       sizeof err)
+			 : queue_dataset_delete(pool, id, 0, NULL, err,
+						sizeof err)) {
 		fprintf(stderr, "lmnas dataset rm: %s\n", err);
 	} else {
 		/* the directory follows from the id, never from stored text */

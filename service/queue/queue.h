@@ -417,5 +417,12 @@ enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
 enum core_status queue_dataset_delete(struct store_pool *p, long long id,
 				      long long team, char **cache_path,
 				      char *err, size_t errlen);
+/* The same for an operator (any team), also while the row says importing:
+ * an import cut by a crash leaves it so, and several servers share the
+ * database, so none can tell on its own that nobody imports it any more.
+ * Still refused while a queued or running job uses it. */
+enum core_status queue_dataset_delete_forced(struct store_pool *p, long long id,
+					     char **cache_path, char *err,
+					     size_t errlen);
 
 #endif

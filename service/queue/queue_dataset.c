@@ -338,6 +338,7 @@ enum core_status queue_dataset_resolve(struct store_pool *p, long long team,
 
 struct delete_ctx {
 	long long id, team;
+	int force; /* also an importing one (an import cut by a crash) */
 	char *cache_path;
 };
 
@@ -363,7 +364,7 @@ static enum core_status delete_tx(struct store_conn *c, void *arg, char *err,
 		core_errf(err, errlen, "dataset %lld not found", x->id);
 		return CORE_ERR_NOT_FOUND;
 	}
-	if (strcmp(PQgetvalue(r, 0, 0), "importing") == 0) {
+	if (strcmp(PQgetvalue(r, 0, 0), "importing") == 0 && !x->force) {
 		PQclear(r);
 		core_errf(err, errlen, "dataset %lld is still importing",
 			  x->id);
@@ -396,11 +397,11 @@ static enum core_status delete_tx(struct store_conn *c, void *arg, char *err,
 			  errlen);
 }
 
-enum core_status queue_dataset_delete(struct store_pool *p, long long id,
-				      long long team, char **cache_path,
-				      char *err, size_t errlen)
+static enum core_status delete_run(struct store_pool *p, long long id,
+				   long long team, int force, char **cache_path,
+				   char *err, size_t errlen)
 {
-	struct delete_ctx x = {id, team, NULL};
+	struct delete_ctx x = {id, team, force, NULL};
 	enum core_status st;
 
 	if (cache_path)
@@ -411,4 +412,18 @@ enum core_status queue_dataset_delete(struct store_pool *p, long long id,
 	else
 		*cache_path = x.cache_path;
 	return st;
+}
+
+enum core_status queue_dataset_delete(struct store_pool *p, long long id,
+				      long long team, char **cache_path,
+				      char *err, size_t errlen)
+{
+	return delete_run(p, id, team, 0, cache_path, err, errlen);
+}
+
+enum core_status queue_dataset_delete_forced(struct store_pool *p, long long id,
+					     char **cache_path, char *err,
+					     size_t errlen)
+{
+	return delete_run(p, id, 0, 1, cache_path, err, errlen);
 }

@@ -145,6 +145,29 @@ static void list_show_and_rm(void **state)
 	free(log);
 }
 
+/* A dataset left 'importing' by a crashed import: rm refuses it (an import
+ * may still run on another server), rm --force removes it. */
+static void rm_force_removes_a_stale_import(void **state)
+{
+	char id[32], *log;
+	const char *const rm[] = {"dataset", "rm", id, NULL};
+	const char *const force[] = {"dataset", "rm", id, "--force", NULL};
+
+	(void)state;
+	sql("INSERT INTO datasets (name, status, format) VALUES "
+	    "('stale', 'importing', 'zip') RETURNING id",
+	    id, sizeof id);
+	assert_int_equal(run(rm, &log), 1);
+	assert_non_null(strstr(log, "still importing"));
+	free(log);
+	assert_int_equal(run(force, &log), 0);
+	assert_non_null(strstr(log, "removed"));
+	free(log);
+	assert_int_equal(run(rm, &log), 1);
+	assert_non_null(strstr(log, "not found"));
+	free(log);
+}
+
 static int group_setup(void **state)
 {
 	char tmp[] = "/tmp/lmdscli-XXXXXX", url[256];
@@ -184,6 +207,7 @@ int main(void)
 	    cmocka_unit_test(import_refuses_a_hostile_archive),
 	    cmocka_unit_test(import_extracts_then_runs_the_image_import),
 	    cmocka_unit_test(list_show_and_rm),
+	    cmocka_unit_test(rm_force_removes_a_stale_import),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
