@@ -525,6 +525,9 @@ enum core_status http_downloads_routes_add(struct http_router *r, char *err,
  * GET /v1/datasets, GET and DELETE /v1/datasets/{id} (datasets.c). */
 enum core_status http_datasets_routes_add(struct http_router *r, char *err,
 					  size_t errlen);
+/* GET /v1/datasets/{id}/events: the import's events (dataset_events.c). */
+enum core_status http_dataset_events_routes_add(struct http_router *r,
+						char *err, size_t errlen);
 /* GET /v1/datasets/{id}/samples: PNG thumbnails (dataset_samples.c). */
 enum core_status http_dataset_samples_routes_add(struct http_router *r,
 						 char *err, size_t errlen);

@@ -24,6 +24,7 @@ static const routes_add_fn resources[] = {
     http_llm_check_routes_add,
     http_datasets_routes_add,
     http_dataset_samples_routes_add,
+    http_dataset_events_routes_add,
     /* clang-format on */
 };
 

@@ -386,6 +386,15 @@ queue_dataset_finish(struct store_pool *p, long long id, const char *cache_path,
 		     const char *report_json, long long expanded_bytes,
 		     const char *error, char *err, size_t errlen);
 
+/* A dataset's events (migration 0010: state importing/ready/failed and
+ * progress each tenth) with id > after, oldest first, at most limit:
+ * {"events": [{id, ts, level, kind, message, data}], "next_after": ID}.
+ * CORE_ERR_NOT_FOUND for a missing or another team's dataset. */
+enum core_status queue_dataset_events_json(struct store_pool *p, long long id,
+					   long long team, long long after,
+					   int limit, char **json, char *err,
+					   size_t errlen);
+
 /* One dataset as a JSON object: id, name, team, status, format,
  * resolution, progress, report, upload_bytes, expanded_bytes, error,
  * jobs_active, timestamps (never the server path of its cache). *json owned

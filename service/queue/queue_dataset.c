@@ -240,6 +240,53 @@ enum core_status queue_dataset_json(struct store_pool *p, long long id,
 	return CORE_OK;
 }
 
+/* A visible dataset's events after $3, at most $4, as one page; no row
+ * when the dataset is missing or another team's. */
+static const struct store_stmt stmt_ds_events = {
+    "queue_ds_events",
+    "SELECT json_build_object('events', coalesce(json_agg(json_build_object("
+    "'id', e.id, 'ts', e.ts, 'level', e.level, 'kind', e.kind, 'message',"
+    " e.message, 'data', e.data) ORDER BY e.id) FILTER (WHERE e.id IS NOT"
+    " NULL), '[]'), 'next_after', coalesce(max(e.id), $3::bigint))::text"
+    " FROM datasets d LEFT JOIN LATERAL (SELECT * FROM dataset_events"
+    "   WHERE dataset_id = d.id AND id > $3::bigint ORDER BY id"
+    "   LIMIT $4::int) e ON true"
+    " WHERE d.id = $1::bigint AND " DS_SCOPE("2") " GROUP BY d.id",
+    4};
+
+enum core_status queue_dataset_events_json(struct store_pool *p, long long id,
+					   long long team, long long after,
+					   int limit, char **json, char *err,
+					   size_t errlen)
+{
+	char ids[32], teams[32], afters[32], limits[16];
+	const char *params[4] = {ids, teams, afters, limits};
+	PGresult *r = NULL;
+	enum core_status st;
+
+	*json = NULL;
+	snprintf(ids, sizeof ids, "%lld", id);
+	snprintf(teams, sizeof teams, "%lld", team);
+	snprintf(afters, sizeof afters, "%lld", after > 0 ? after : 0);
+	snprintf(limits, sizeof limits, "%d", limit);
+	st = store_exec_pooled(p, &stmt_ds_events, params, &r, err, errlen);
+	if (st)
+		return st;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		core_errf(err, errlen, "dataset %lld not found", id);
+		return CORE_ERR_NOT_FOUND;
+	}
+	*json = core_strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!*json) {
+		core_errf(err, errlen, "out of memory reading dataset %lld",
+			  id);
+		return CORE_ERR_NOMEM;
+	}
+	return CORE_OK;
+}
+
 enum core_status queue_datasets_page_json(struct store_pool *p, long long team,
 					  long long before, int limit,
 					  char **json, char *err, size_t errlen)

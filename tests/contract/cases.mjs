@@ -505,6 +505,18 @@ export const cases = [
   // tests/integration/test_dataset_e2e.c (the harness has no image set)
   { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/datasets/${datasets.first}/samples?n=2`, status: 409, code: 'dataset_not_ready' },
   { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets/999999/samples', status: 404, code: 'dataset_not_found' },
+  {
+    op: 'listDatasetEvents',
+    headers: (ctx) => ctx.auth,
+    method: 'GET',
+    path: () => `/v1/datasets/${datasets.first}/events`,
+    status: 200,
+    check: (res, body) => {
+      if (body.events[0]?.kind !== 'state' || body.events[0].data.status !== 'importing') throw new Error('no importing state first');
+    },
+  },
+  { op: 'listDatasetEvents', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/datasets/${datasets.first}/events?after=x`, status: 400, code: 'invalid_parameter' },
+  { op: 'listDatasetEvents', headers: (ctx) => ctx.auth, method: 'GET', path: '/v1/datasets/999999/events', status: 404, code: 'dataset_not_found' },
   { op: 'getDatasetSamples', headers: (ctx) => ctx.auth, method: 'GET', path: () => `/v1/datasets/${datasets.first}/samples?n=65`, status: 422, code: 'validation_failed' },
   { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 204 },
   { op: 'deleteDataset', headers: (ctx) => ctx.auth, method: 'DELETE', path: () => `/v1/datasets/${datasets.first}`, status: 404, code: 'dataset_not_found' },

@@ -346,6 +346,45 @@ static void good_zip_is_imported_and_team_scoped(void **state)
 	check_code(&r, 404, "dataset_not_found");
 	req("DELETE", path, tok_b, &r);
 	check_code(&r, 404, "dataset_not_found");
+	/* the import's events: received, half way (the stand-in's one
+	 * progress call), ready; team b sees none */
+	snprintf(path, sizeof path, "/v1/datasets/%lld/events", id);
+	req("GET", path, tok_a, &r);
+	assert_int_equal(r.status, 200);
+	{
+		json_error_t je;
+		json_t *page = json_loads(r.body, 0, &je), *ev;
+		const char *want[][2] = {{"state", "importing"},
+					 {"progress", NULL},
+					 {"state", "ready"}};
+		size_t i;
+
+		assert_non_null(page);
+		assert_int_equal(
+		    json_array_size(json_object_get(page, "events")), 3);
+		json_array_foreach(json_object_get(page, "events"), i, ev)
+		{
+			json_t *d = json_object_get(ev, "data");
+			assert_string_equal(
+			    json_string_value(json_object_get(ev, "kind")),
+			    want[i][0]);
+			if (want[i][1])
+				assert_string_equal(
+				    json_string_value(
+					json_object_get(d, "status")),
+				    want[i][1]);
+			else
+				assert_true(json_real_value(json_object_get(
+						d, "progress")) >= 0.5);
+		}
+		json_decref(page);
+	}
+	ts_http_reply_free(&r);
+	req("GET", path, tok_b, &r);
+	check_code(&r, 404, "dataset_not_found");
+	snprintf(path, sizeof path, "/v1/datasets/%lld/events?after=x", id);
+	req("GET", path, tok_a, &r);
+	check_code(&r, 400, "invalid_parameter");
 	req("GET", "/v1/datasets", tok_b, &r);
 	assert_int_equal(r.status, 200);
 	assert_null(strstr(r.body, "colours"));
