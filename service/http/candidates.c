@@ -14,21 +14,6 @@
 #define CANDIDATES_LIMIT_DEFAULT 50
 #define CANDIDATES_LIMIT_MAX	 200 /* a larger limit is capped */
 
-/* A positive decimal of at most 18 digits, or -1. */
-static long long parse_count(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 /* The query of a list request into q; problems go to fe. */
 static void list_query(const struct http_request *req,
 		       struct queue_cand_query *q, struct core_field_errors *fe)
@@ -77,7 +62,7 @@ static void list_query(const struct http_request *req,
 		core_field_errorf(fe, "cursor",
 				  "not a next_cursor this list returned");
 	if (limit) {
-		n = parse_count(limit);
+		n = http_parse_count(limit);
 		if (n < 1)
 			core_field_errorf(fe, "limit",
 					  "not a whole number from 1");
@@ -121,7 +106,7 @@ static void candidates_list(struct http_request *req, struct http_response *res)
 static void candidate_get(struct http_request *req, struct http_response *res)
 {
 	long long id = http_job_id_param(req);
-	long long cid = parse_count(http_request_param(req, "cid"));
+	long long cid = http_parse_count(http_request_param(req, "cid"));
 	char err[CORE_ERR_LEN], detail[96], *json = NULL;
 	enum core_status st = CORE_ERR_NOT_FOUND;
 	json_error_t je;

@@ -14,25 +14,10 @@
 #define DS_EVENTS_LIMIT_DEFAULT 100
 #define DS_EVENTS_LIMIT_MAX	1000 /* a larger limit is capped */
 
-/* A decimal of at most 18 digits, or -1. */
-static long long parse_count(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 static void dataset_events_list(struct http_request *req,
 				struct http_response *res)
 {
-	long long id = parse_count(http_request_param(req, "id"));
+	long long id = http_parse_count(http_request_param(req, "id"));
 	const char *after_s = http_request_query(req, "after");
 	const char *limit_s = http_request_query(req, "limit");
 	long long after = 0, limit = DS_EVENTS_LIMIT_DEFAULT;
@@ -53,13 +38,13 @@ static void dataset_events_list(struct http_request *req,
 	}
 	core_field_errors_clear(&fe);
 	if (after_s) {
-		after = parse_count(after_s);
+		after = http_parse_count(after_s);
 		if (after < 0)
 			core_field_errorf(&fe, "after",
 					  "not an event id (a whole number)");
 	}
 	if (limit_s) {
-		limit = parse_count(limit_s);
+		limit = http_parse_count(limit_s);
 		if (limit < 1)
 			core_field_errorf(&fe, "limit",
 					  "not a whole number from 1");

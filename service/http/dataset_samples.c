@@ -88,21 +88,6 @@ out:
 	return b64;
 }
 
-static long long samples_id(const struct http_request *req)
-{
-	const char *s = http_request_param(req, "id");
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 /* n from the query: SAMPLES_DEFAULT when absent, -1 when not 1..max. */
 static int samples_n(const char *s)
 {
@@ -179,7 +164,7 @@ static void samples_get(struct http_request *req, struct http_response *res)
 {
 	static const enum data_split order[3] = {
 	    DATA_SPLIT_TRAIN, DATA_SPLIT_VAL, DATA_SPLIT_TEST};
-	long long id = samples_id(req);
+	long long id = http_param_id(req, "id");
 	const char *cls_name = http_request_query(req, "class");
 	int n = samples_n(http_request_query(req, "n")), cls = -1;
 	char err[CORE_ERR_LEN], detail[160], dir[PATH_MAX + 64];

@@ -206,43 +206,6 @@ static enum core_status import_start(struct import_task *t, char *err,
 
 /* ---- handlers ------------------------------------------------------------ */
 
-static void reply_db_error(struct http_response *res, enum core_status st,
-			   const char *err)
-{
-	LOG_ERROR("datasets: %s", err);
-	if (st == CORE_ERR_NOMEM)
-		http_reply_error(res, HTTP_E_OUT_OF_MEMORY, NULL, NULL);
-	else if (st == CORE_ERR_UNAVAILABLE)
-		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,
-				 "database unavailable", NULL);
-	else
-		http_reply_error(res, HTTP_E_INTERNAL_ERROR, "database error",
-				 NULL);
-}
-
-static void reply_text(struct http_response *res, int status, char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	core_free(text);
-	http_reply_json(res, status, j);
-}
-
-static long long parse_positive(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 static int need_pool(const struct http_request *req, struct http_response *res)
 {
 	if (req->app && req->app->pool)
@@ -278,7 +241,7 @@ static void dataset_create(struct http_request *req, struct http_response *res)
 	if (!name)
 		core_field_errorf(&fe, "name", "required (?name=)");
 	if (res_s) {
-		d.resolution = (int)parse_positive(res_s);
+		d.resolution = (int)http_parse_positive(res_s);
 		if (d.resolution < 8 || d.resolution > 1024)
 			core_field_errorf(&fe, "resolution",
 					  "a whole number of pixels from 8 to "
@@ -311,7 +274,7 @@ static void dataset_create(struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (st) {
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "datasets", st, err);
 		return;
 	}
 	t = core_calloc(1, sizeof *t);
@@ -357,7 +320,7 @@ static void dataset_create(struct http_request *req, struct http_response *res)
 		 id, name, (unsigned long long)req->upload_bytes,
 		 req->caller.team_id);
 	snprintf(loc, sizeof loc, "/v1/datasets/%lld", id);
-	reply_text(res, 202, json);
+	http_reply_json_text(res, 202, json);
 	http_reply_header(res, "Location", loc);
 	return;
 fail:
@@ -390,7 +353,7 @@ static void datasets_list(struct http_request *req, struct http_response *res)
 		return;
 	core_field_errors_clear(&fe);
 	if (limit_s) {
-		limit = parse_positive(limit_s);
+		limit = http_parse_positive(limit_s);
 		if (limit <= 0)
 			core_field_errorf(&fe, "limit",
 					  "not a whole number from 1");
@@ -398,7 +361,7 @@ static void datasets_list(struct http_request *req, struct http_response *res)
 			limit = DATASETS_LIMIT_MAX;
 	}
 	if (cursor) {
-		before = parse_positive(cursor);
+		before = http_parse_positive(cursor);
 		if (before <= 0)
 			core_field_errorf(&fe, "cursor",
 					  "not a next_cursor this API gave");
@@ -412,14 +375,14 @@ static void datasets_list(struct http_request *req, struct http_response *res)
 				      http_caller_team(&req->caller), before,
 				      (int)limit, &json, err, sizeof err);
 	if (st)
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "datasets", st, err);
 	else
-		reply_text(res, 200, json);
+		http_reply_json_text(res, 200, json);
 }
 
 static void dataset_get(struct http_request *req, struct http_response *res)
 {
-	long long id = parse_positive(http_request_param(req, "id"));
+	long long id = http_parse_positive(http_request_param(req, "id"));
 	char err[CORE_ERR_LEN], *json = NULL;
 	enum core_status st;
 
@@ -435,14 +398,14 @@ static void dataset_get(struct http_request *req, struct http_response *res)
 	if (st == CORE_ERR_NOT_FOUND)
 		reply_not_found(res, id);
 	else if (st)
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "datasets", st, err);
 	else
-		reply_text(res, 200, json);
+		http_reply_json_text(res, 200, json);
 }
 
 static void dataset_delete(struct http_request *req, struct http_response *res)
 {
-	long long id = parse_positive(http_request_param(req, "id"));
+	long long id = http_parse_positive(http_request_param(req, "id"));
 	char err[CORE_ERR_LEN], e2[CORE_ERR_LEN], dir[PATH_MAX + 32];
 	enum core_status st;
 
@@ -464,7 +427,7 @@ static void dataset_delete(struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (st) {
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "datasets", st, err);
 		return;
 	}
 	/* the directory follows from the id, never from stored text */

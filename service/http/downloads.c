@@ -29,22 +29,6 @@ static const struct artifact_route route_zip = {QUEUE_ARTIFACT_ZIP,
 static const struct artifact_route route_checkpoint = {
     QUEUE_ARTIFACT_CHECKPOINT, "application/octet-stream", "-checkpoint.lmnas"};
 
-/* {mid} as a model id; 0 when it cannot be one (a 404). */
-static long long model_id_param(const struct http_request *req)
-{
-	const char *s = http_request_param(req, "mid");
-	long long id = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		id = id * 10 + (*s - '0');
-	}
-	return id;
-}
-
 /* 1 when the stored digest can be an entity tag as is (hex, no quotes). */
 static int etag_usable(const char *sha)
 {
@@ -84,7 +68,7 @@ static void reply_store_error(struct http_response *res, long long id,
 static void artifact_get(struct http_request *req, struct http_response *res,
 			 const struct artifact_route *rt)
 {
-	long long id = model_id_param(req), first = 0, last = -1;
+	long long id = http_param_id(req, "mid"), first = 0, last = -1;
 	char err[CORE_ERR_LEN], detail[96], etag[80] = "", value[160];
 	struct queue_artifact_info info;
 	enum core_status st = CORE_ERR_NOT_FOUND;

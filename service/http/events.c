@@ -17,21 +17,6 @@
 #define EVENTS_LIMIT_DEFAULT 100
 #define EVENTS_LIMIT_MAX     1000 /* a larger limit is capped */
 
-/* A positive decimal of at most 18 digits, or -1. "0" is 0. */
-static long long parse_count(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 /* 1 when the Accept header names text/event-stream (case-insensitive). */
 static int wants_stream(const struct http_request *req)
 {
@@ -81,7 +66,7 @@ static void events_list(struct http_request *req, struct http_response *res)
 
 	core_field_errors_clear(&fe);
 	if (after_s) {
-		after = parse_count(after_s);
+		after = http_parse_count(after_s);
 		if (after < 0)
 			core_field_errorf(&fe, "after",
 					  "not an event id (a whole number)");
@@ -89,13 +74,13 @@ static void events_list(struct http_request *req, struct http_response *res)
 	/* a reconnecting EventSource sends the id it saw last (and the
 	 * URL it first used): that id wins */
 	if (stream && last_s) {
-		after = parse_count(last_s);
+		after = http_parse_count(last_s);
 		if (after < 0)
 			core_field_errorf(&fe, "Last-Event-ID",
 					  "not an event id (a whole number)");
 	}
 	if (limit_s) {
-		limit = parse_count(limit_s);
+		limit = http_parse_count(limit_s);
 		if (limit < 1)
 			core_field_errorf(&fe, "limit",
 					  "not a whole number from 1");

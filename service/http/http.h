@@ -182,6 +182,14 @@ const char *http_request_query(const struct http_request *req, const char *key);
 const char *http_request_header(const struct http_request *req,
 				const char *name);
 
+/* A decimal of 1..18 digits (path ids, counts in queries); -1 for anything
+ * else. http_parse_positive: the same with 0 for anything not positive;
+ * http_param_id: the path parameter `name` so parsed (0: no such id, a
+ * 404 for the caller). */
+long long http_parse_count(const char *s);
+long long http_parse_positive(const char *s);
+long long http_param_id(const struct http_request *req, const char *name);
+
 /* 1 when s is 1..HTTP_REQUEST_ID_MAX characters of [A-Za-z0-9._-]. */
 int http_request_id_valid(const char *s);
 /* The client's id when valid, else 32 random hex characters. */
@@ -234,6 +242,13 @@ void http_reply_static(struct http_response *res, int status,
  * that is too long or holds CR/LF, CORE_ERR_NOMEM when the table is full. */
 enum core_status http_reply_header(struct http_response *res, const char *name,
 				   const char *value);
+
+/* A database failure of resource `what`: out of memory 500, unreachable
+ * 503, else 500; the reason only in the log (it may name hosts). */
+void http_reply_db_error(struct http_response *res, const char *what,
+			 enum core_status st, const char *err);
+/* Sends JSON text built by PostgreSQL (owned: freed here). */
+void http_reply_json_text(struct http_response *res, int status, char *text);
 
 /* Frees the body; leaves res empty (status 0). */
 void http_response_clear(struct http_response *res);

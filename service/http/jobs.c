@@ -22,50 +22,9 @@
 #define JOBS_LIMIT_MAX	   100 /* a larger limit is capped */
 #define IDEM_KEY_MAX	   255
 
-/* A database failure: unreachable is 503, anything else 500; the reason
- * stays in the log (it may name hosts). */
-static void reply_db_error(struct http_response *res, enum core_status st,
-			   const char *err)
-{
-	LOG_ERROR("jobs: %s", err);
-	if (st == CORE_ERR_NOMEM)
-		http_reply_error(res, HTTP_E_OUT_OF_MEMORY, NULL, NULL);
-	else if (st == CORE_ERR_UNAVAILABLE)
-		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,
-				 "database unavailable", NULL);
-	else
-		http_reply_error(res, HTTP_E_INTERNAL_ERROR, "database error",
-				 NULL);
-}
-
-/* Sends JSON text built by PostgreSQL (owned: freed here). */
-static void reply_text(struct http_response *res, int status, char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	core_free(text);
-	http_reply_json(res, status, j);
-}
-
-/* Parses a positive decimal (at most 18 digits); 0 when it is not one. */
-static long long parse_positive(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 long long http_job_id_param(const struct http_request *req)
 {
-	return parse_positive(http_request_param(req, "id"));
+	return http_parse_positive(http_request_param(req, "id"));
 }
 
 static int need_pool(const struct http_request *req, struct http_response *res)
@@ -353,7 +312,7 @@ static void job_create(struct http_request *req, struct http_response *res)
 	st = queue_job_submit(req->app->pool, &sub, &outcome, &id, err,
 			      sizeof err);
 	if (st) {
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 		goto out;
 	}
 	if (outcome == QUEUE_SUBMIT_KEY_REUSED) {
@@ -373,13 +332,14 @@ static void job_create(struct http_request *req, struct http_response *res)
 	}
 	st = queue_job_json(req->app->pool, id, 0, &job, err, sizeof err);
 	if (st) {
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 		goto out;
 	}
 	LOG_INFO("job %lld %s by team %lld", id,
 		 outcome == QUEUE_SUBMIT_CREATED ? "submitted" : "replayed",
 		 req->caller.team_id);
-	reply_text(res, outcome == QUEUE_SUBMIT_CREATED ? 201 : 200, job);
+	http_reply_json_text(res, outcome == QUEUE_SUBMIT_CREATED ? 201 : 200,
+			     job);
 	set_location(res, id);
 	if (outcome == QUEUE_SUBMIT_REPLAYED)
 		http_reply_header(res, "Idempotent-Replayed", "true");
@@ -411,7 +371,7 @@ static void jobs_list(struct http_request *req, struct http_response *res)
 				  "not one of queued, running, succeeded, "
 				  "failed, cancelled");
 	if (limit_s) {
-		limit = parse_positive(limit_s);
+		limit = http_parse_positive(limit_s);
 		if (limit <= 0)
 			core_field_errorf(&fe, "limit",
 					  "not a whole number from 1");
@@ -419,7 +379,7 @@ static void jobs_list(struct http_request *req, struct http_response *res)
 			limit = JOBS_LIMIT_MAX;
 	}
 	if (cursor) {
-		before = parse_positive(cursor);
+		before = http_parse_positive(cursor);
 		if (before <= 0)
 			core_field_errorf(&fe, "cursor",
 					  "not a next_cursor this API gave");
@@ -433,10 +393,10 @@ static void jobs_list(struct http_request *req, struct http_response *res)
 	    req->app->pool, http_caller_team(&req->caller), status != NULL,
 	    want, before, (int)limit, &json, err, sizeof err);
 	if (st) {
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 		return;
 	}
-	reply_text(res, 200, json);
+	http_reply_json_text(res, 200, json);
 }
 
 /* ?include=size adds the job's size in the database. Opt-in: it sums every
@@ -475,9 +435,9 @@ static void job_get(struct http_request *req, struct http_response *res)
 	if (st == CORE_ERR_NOT_FOUND)
 		reply_not_found(res, id);
 	else if (st)
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 	else
-		reply_text(res, 200, json);
+		http_reply_json_text(res, 200, json);
 }
 
 static void job_cancel(struct http_request *req, struct http_response *res)
@@ -506,9 +466,9 @@ static void job_cancel(struct http_request *req, struct http_response *res)
 		st = queue_job_json(req->app->pool, id, team, &json, err,
 				    sizeof err);
 	if (st)
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 	else
-		reply_text(res, 202, json);
+		http_reply_json_text(res, 202, json);
 }
 
 static void job_delete(struct http_request *req, struct http_response *res)
@@ -530,7 +490,7 @@ static void job_delete(struct http_request *req, struct http_response *res)
 	else if (st == CORE_ERR_CONFLICT)
 		http_reply_error(res, HTTP_E_JOB_NOT_FINISHED, err, NULL);
 	else if (st)
-		reply_db_error(res, st, err);
+		http_reply_db_error(res, "jobs", st, err);
 	else {
 		LOG_INFO("job %lld deleted by team %lld", id,
 			 req->caller.team_id);

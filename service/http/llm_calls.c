@@ -13,21 +13,6 @@
 #define LLM_CALLS_LIMIT_DEFAULT 20
 #define LLM_CALLS_LIMIT_MAX	200 /* calls carry whole prompts: smaller */
 
-/* A positive decimal of at most 18 digits, or -1. "0" is 0. */
-static long long parse_count(const char *s)
-{
-	long long v = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 static void llm_calls_list(struct http_request *req, struct http_response *res)
 {
 	long long id = http_job_id_param(req);
@@ -40,14 +25,14 @@ static void llm_calls_list(struct http_request *req, struct http_response *res)
 
 	core_field_errors_clear(&fe);
 	if (after_s) {
-		after = parse_count(after_s);
+		after = http_parse_count(after_s);
 		if (after < 0)
 			core_field_errorf(
 			    &fe, "after",
 			    "not an LLM call id (a whole number)");
 	}
 	if (limit_s) {
-		limit = parse_count(limit_s);
+		limit = http_parse_count(limit_s);
 		if (limit < 1)
 			core_field_errorf(&fe, "limit",
 					  "not a whole number from 1");

@@ -31,25 +31,9 @@ static void models_list(struct http_request *req, struct http_response *res)
 	http_job_read_reply(res, id, st, err, json);
 }
 
-/* {mid} as a model id; 0 when it cannot be one (a 404). */
-static long long model_id_param(const struct http_request *req)
-{
-	const char *s = http_request_param(req, "mid");
-	long long id = 0;
-
-	if (!s || !*s || strlen(s) > 18)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		id = id * 10 + (*s - '0');
-	}
-	return id;
-}
-
 static void model_get(struct http_request *req, struct http_response *res)
 {
-	long long id = model_id_param(req);
+	long long id = http_param_id(req, "mid");
 	char err[CORE_ERR_LEN], detail[64], *json = NULL;
 	enum core_status st = CORE_ERR_NOT_FOUND;
 	json_error_t je;

@@ -59,3 +59,29 @@ void http_request_id_choose(const char *client_id,
 	}
 	core_random_hex(out, 16);
 }
+
+long long http_parse_count(const char *s)
+{
+	long long v = 0;
+
+	if (!s || !*s || strlen(s) > 18)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+long long http_parse_positive(const char *s)
+{
+	long long v = http_parse_count(s);
+
+	return v > 0 ? v : 0;
+}
+
+long long http_param_id(const struct http_request *req, const char *name)
+{
+	return http_parse_positive(http_request_param(req, name));
+}

@@ -133,3 +133,26 @@ enum core_status http_reply_header(struct http_response *res, const char *name,
 	res->nheaders++;
 	return CORE_OK;
 }
+
+void http_reply_db_error(struct http_response *res, const char *what,
+			 enum core_status st, const char *err)
+{
+	LOG_ERROR("%s: %s", what, err);
+	if (st == CORE_ERR_NOMEM)
+		http_reply_error(res, HTTP_E_OUT_OF_MEMORY, NULL, NULL);
+	else if (st == CORE_ERR_UNAVAILABLE)
+		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,
+				 "database unavailable", NULL);
+	else
+		http_reply_error(res, HTTP_E_INTERNAL_ERROR, "database error",
+				 NULL);
+}
+
+void http_reply_json_text(struct http_response *res, int status, char *text)
+{
+	json_error_t je;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
+
+	core_free(text);
+	http_reply_json(res, status, j);
+}
