@@ -18,8 +18,6 @@ static void dataset_events_list(struct http_request *req,
 				struct http_response *res)
 {
 	long long id = http_parse_count(http_request_param(req, "id"));
-	const char *after_s = http_request_query(req, "after");
-	const char *limit_s = http_request_query(req, "limit");
 	long long after = 0, limit = DS_EVENTS_LIMIT_DEFAULT;
 	struct core_field_errors fe;
 	char err[CORE_ERR_LEN], detail[64], *json = NULL;
@@ -37,20 +35,8 @@ static void dataset_events_list(struct http_request *req,
 		return;
 	}
 	core_field_errors_clear(&fe);
-	if (after_s) {
-		after = http_parse_count(after_s);
-		if (after < 0)
-			core_field_errorf(&fe, "after",
-					  "not an event id (a whole number)");
-	}
-	if (limit_s) {
-		limit = http_parse_count(limit_s);
-		if (limit < 1)
-			core_field_errorf(&fe, "limit",
-					  "not a whole number from 1");
-		else if (limit > DS_EVENTS_LIMIT_MAX)
-			limit = DS_EVENTS_LIMIT_MAX;
-	}
+	http_page_query(req, "an event id", DS_EVENTS_LIMIT_MAX, &after, &limit,
+			&fe);
 	if (fe.n) {
 		http_reply_error(res, HTTP_E_INVALID_PARAMETER,
 				 "invalid query parameters", &fe);

@@ -55,8 +55,6 @@ static void events_stream(struct http_request *req, struct http_response *res,
 static void events_list(struct http_request *req, struct http_response *res)
 {
 	long long id = http_job_id_param(req);
-	const char *after_s = http_request_query(req, "after");
-	const char *limit_s = http_request_query(req, "limit");
 	const char *last_s = http_request_header(req, "Last-Event-ID");
 	int stream = wants_stream(req);
 	long long after = 0, limit = EVENTS_LIMIT_DEFAULT;
@@ -65,12 +63,8 @@ static void events_list(struct http_request *req, struct http_response *res)
 	enum core_status st;
 
 	core_field_errors_clear(&fe);
-	if (after_s) {
-		after = http_parse_count(after_s);
-		if (after < 0)
-			core_field_errorf(&fe, "after",
-					  "not an event id (a whole number)");
-	}
+	http_page_query(req, "an event id", EVENTS_LIMIT_MAX, &after, &limit,
+			&fe);
 	/* a reconnecting EventSource sends the id it saw last (and the
 	 * URL it first used): that id wins */
 	if (stream && last_s) {
@@ -78,14 +72,6 @@ static void events_list(struct http_request *req, struct http_response *res)
 		if (after < 0)
 			core_field_errorf(&fe, "Last-Event-ID",
 					  "not an event id (a whole number)");
-	}
-	if (limit_s) {
-		limit = http_parse_count(limit_s);
-		if (limit < 1)
-			core_field_errorf(&fe, "limit",
-					  "not a whole number from 1");
-		else if (limit > EVENTS_LIMIT_MAX)
-			limit = EVENTS_LIMIT_MAX;
 	}
 	if (!req->app || !req->app->pool) {
 		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,

@@ -190,6 +190,13 @@ long long http_parse_count(const char *s);
 long long http_parse_positive(const char *s);
 long long http_param_id(const struct http_request *req, const char *name);
 
+/* The `after` (an id, "not <what> (a whole number)" otherwise) and `limit`
+ * (from 1, capped at limit_max) query arguments of a page; absent ones keep
+ * *after and *limit (the defaults); problems are added to fe. */
+void http_page_query(const struct http_request *req, const char *what,
+		     long long limit_max, long long *after, long long *limit,
+		     struct core_field_errors *fe);
+
 /* 1 when s is 1..HTTP_REQUEST_ID_MAX characters of [A-Za-z0-9._-]. */
 int http_request_id_valid(const char *s);
 /* The client's id when valid, else 32 random hex characters. */

@@ -16,29 +16,14 @@
 static void llm_calls_list(struct http_request *req, struct http_response *res)
 {
 	long long id = http_job_id_param(req);
-	const char *after_s = http_request_query(req, "after");
-	const char *limit_s = http_request_query(req, "limit");
 	long long after = 0, limit = LLM_CALLS_LIMIT_DEFAULT;
 	struct core_field_errors fe;
 	char err[CORE_ERR_LEN], *json = NULL;
 	enum core_status st;
 
 	core_field_errors_clear(&fe);
-	if (after_s) {
-		after = http_parse_count(after_s);
-		if (after < 0)
-			core_field_errorf(
-			    &fe, "after",
-			    "not an LLM call id (a whole number)");
-	}
-	if (limit_s) {
-		limit = http_parse_count(limit_s);
-		if (limit < 1)
-			core_field_errorf(&fe, "limit",
-					  "not a whole number from 1");
-		else if (limit > LLM_CALLS_LIMIT_MAX)
-			limit = LLM_CALLS_LIMIT_MAX;
-	}
+	http_page_query(req, "an LLM call id", LLM_CALLS_LIMIT_MAX, &after,
+			&limit, &fe);
 	if (!req->app || !req->app->pool) {
 		http_reply_error(res, HTTP_E_DATABASE_UNAVAILABLE,
 				 "no database is configured", NULL);

@@ -85,3 +85,26 @@ long long http_param_id(const struct http_request *req, const char *name)
 {
 	return http_parse_positive(http_request_param(req, name));
 }
+
+void http_page_query(const struct http_request *req, const char *what,
+		     long long limit_max, long long *after, long long *limit,
+		     struct core_field_errors *fe)
+{
+	const char *after_s = http_request_query(req, "after");
+	const char *limit_s = http_request_query(req, "limit");
+
+	if (after_s) {
+		*after = http_parse_count(after_s);
+		if (*after < 0)
+			core_field_errorf(fe, "after",
+					  "not %s (a whole number)", what);
+	}
+	if (limit_s) {
+		*limit = http_parse_count(limit_s);
+		if (*limit < 1)
+			core_field_errorf(fe, "limit",
+					  "not a whole number from 1");
+		else if (*limit > limit_max)
+			*limit = limit_max;
+	}
+}
